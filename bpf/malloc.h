@@ -1,0 +1,31 @@
+/* Shared between malloc.bpf.c and user/malloc.c. */
+#ifndef RTMON_MALLOC_H
+#define RTMON_MALLOC_H
+
+#include "log2.h"
+
+/* The allocation functions rtmon probes, in the order of the BPF programs. */
+enum alloc_fn {
+	AF_MALLOC,
+	AF_CALLOC,
+	AF_REALLOC,
+	AF_ALIGNED_ALLOC,
+	AF_POSIX_MEMALIGN,
+	AF_MEMALIGN,
+	AF_VALLOC,
+	AF_PVALLOC,
+	AF_FREE,
+	AF_COUNT,
+};
+
+/* One per CPU; userspace sums them. 64-bit counters throughout: a busy process wraps 32 bits in
+ * seconds. */
+struct malloc_stats {
+	__u64 slots[LOG2_SLOTS];     /* allocating calls by log2 of the requested size */
+	__u64 count;                 /* allocating calls */
+	__u64 bytes;                 /* requested bytes */
+	__u64 calls[AF_COUNT];       /* per function, allocating or not */
+	__u64 frees;                 /* free(p) with p != NULL, realloc(p, 0) */
+};
+
+#endif

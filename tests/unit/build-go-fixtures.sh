@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds the Go fixture testprog/go/goroutines with older Go toolchains, for
+# the cross-version checks in tests/unit/test_goelf.c.
+#
+#   tests/unit/build-go-fixtures.sh BUILD_DIR [goX.Y.Z ...]
+#
+# For each version V (default: the list below, one or more per goid-offset
+# era) it writes BUILD_DIR/testprog/go/vers/goroutines-V, -V-stripped
+# (-ldflags='-s -w') and -V-pie (-buildmode=pie), all CGO_ENABLED=0, using
+# GOTOOLCHAIN=V (the go command downloads golang.org/toolchain@...-V into the
+# module cache the first time: needs network access once). A toolchain that
+# cannot be had is reported and skipped; the script still exits 0, and the
+# unit test skips what is missing. Set GO to choose the go command.
+set -uo pipefail
+
+build=${1:?usage: $0 BUILD_DIR [goX.Y.Z ...]}
+shift
+versions=("$@")
+if [ ${#versions[@]} -eq 0 ]; then
+  versions=(go1.17.13 go1.18.10 go1.19.13 go1.20.14 go1.21.13 go1.22.12
+            go1.23.12 go1.24.13 go1.25.0)
+fi
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+src=$here/testprog/go/goroutines
+GO=${GO:-go}
+command -v "$GO" >/dev/null 2>&1 || GO=/usr/local/go/bin/go
+out=$build/testprog/go/vers
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+# Build outside the git work tree: no VCS stamping questions for any version.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp "$src/main.go" "$src/go.mod" "$tmp/"
+
+built=() skipped=()
+for v in "${versions[@]}"; do
+  minor=$(echo "$v" | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+  # The user's go env file may say GOFLAGS=-buildvcs=false, a flag Go 1.17
+  # does not know: the environment overrides it.
+  flags=-mod=mod
+  [ "${minor:-0}" -ge 18 ] && flags="$flags -buildvcs=false"
+  ok=1
+  if ! (cd "$tmp" && GOTOOLCHAIN=$v GOFLAGS=$flags "$GO" version >/dev/null 2>"$tmp/err"); then
+    echo "build-go-fixtures: skipping $v: toolchain not available: $(head -c 300 "$tmp/err" | tr '\n' ' ')" >&2
+    skipped+=("$v")
+    continue
+  fi
+  for variant in plain stripped pie; do
+    case $variant in
+      plain)    dst=$out/goroutines-$v;          args=() ;;
+      stripped) dst=$out/goroutines-$v-stripped; args=(-ldflags=-s -w) ;;
+      pie)      dst=$out/goroutines-$v-pie;      args=(-buildmode=pie) ;;
+    esac
+    [ "$variant" = stripped ] && args=("-ldflags=-s -w")
+    if [ -x "$dst" ] && [ "$dst" -nt "$src/main.go" ] && [ "$dst" -nt "$src/go.mod" ]; then
+      continue
+    fi
+    if ! (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=$v GOFLAGS=$flags \
+          "$GO" build "${args[@]}" -o "$dst.tmp" . 2>"$tmp/err" && mv "$dst.tmp" "$dst"); then
+      echo "build-go-fixtures: $v $variant build failed: $(head -c 300 "$tmp/err" | tr '\n' ' ')" >&2
+      ok=0
+    fi
+  done
+  if [ $ok -eq 1 ]; then built+=("$v"); else skipped+=("$v"); fi
+done
+echo "build-go-fixtures: built ${built[*]:-nothing}${skipped:+; skipped ${skipped[*]}} in $out" >&2
+exit 0

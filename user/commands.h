@@ -1,0 +1,7 @@
+/* The command table: each command is one user/CMD.c (and one bpf/CMD.bpf.c). argv[0] is "rtmon CMD". */
+#ifndef RTMON_COMMANDS_H
+#define RTMON_COMMANDS_H
+
+int cmd_malloc(int argc, char **argv);
+
+#endif

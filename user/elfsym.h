@@ -1,0 +1,45 @@
+/* ELF files for uprobes: validation, function symbols to file offsets, DT_NEEDED. Built on libelf.
+ * libbpf 1.1's own resolver refuses versioned symbols that share an address (pthread_create@GLIBC_2.2.5
+ * and @@GLIBC_2.34), so rtmon resolves offsets itself. */
+#ifndef RTMON_ELFSYM_H
+#define RTMON_ELFSYM_H
+
+#include <gelf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct elf_file {
+	int fd;
+	Elf *elf;
+	GElf_Ehdr ehdr;
+	size_t size;        /* file size */
+	bool is_static;     /* no PT_INTERP and no PT_DYNAMIC */
+	bool has_symtab;    /* .symtab present (not stripped) */
+	char path[4096];
+};
+
+struct elf_func {
+	uint64_t vaddr;     /* st_value */
+	uint64_t size;      /* st_size */
+	uint64_t offset;    /* file offset for the uprobe */
+};
+
+/* Opens and validates an ELF file: the error names a missing file, a directory, a non-ELF file, a
+ * truncated one. 0 or -errno (message in err). */
+int elf_file_open(struct elf_file *ef, const char *path, char *err, size_t errlen);
+void elf_file_close(struct elf_file *ef);
+
+/* Finds a defined function by name in .symtab, else .dynsym ("name", "name@V" and "name@@V" match).
+ * 0, -ENOENT when absent. */
+int elf_find_func(struct elf_file *ef, const char *name, struct elf_func *out);
+
+/* File offset of a virtual address, through the PT_LOAD segment holding it. */
+int elf_vaddr_to_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *offset);
+
+/* Calls fn for each DT_NEEDED entry in order, then returns DT_RUNPATH (or DT_RPATH) in runpath
+ * ("" when none). */
+int elf_dynamic_info(struct elf_file *ef, void (*fn)(const char *needed, void *ctx), void *ctx,
+		     char *runpath, size_t runpath_len);
+
+#endif

@@ -1,0 +1,27 @@
+/* The tracing loop every command shares: waits for Ctrl-C/SIGTERM, -d, -i, the target's exit, and
+ * drains a ring buffer in batches (the BPF side avoids per-event wakeups). */
+#ifndef RTMON_LOOP_H
+#define RTMON_LOOP_H
+
+#include <bpf/libbpf.h>
+#include "opts.h"
+#include "target.h"
+
+enum loop_end { END_SIGNAL, END_DURATION, END_TARGET_EXIT, END_ERROR };
+
+struct loop_ops {
+	void *ctx;
+	struct ring_buffer *rb;          /* NULL when the command aggregates in the kernel only */
+	void (*on_interval)(void *ctx);  /* -i: print and reset */
+};
+
+/* Blocks SIGINT and SIGTERM so the loop can take them from a signalfd. Call before target_open, so that
+ * a started command inherits a known mask (the child clears it before exec). */
+int loop_block_signals(void);
+
+/* Runs until a signal, -d, or the end of a -p / -- CMD target. Returns how it ended. */
+enum loop_end loop_run(const struct common_opts *co, struct target *t, const struct loop_ops *ops);
+
+const char *loop_end_name(enum loop_end end);
+
+#endif

@@ -1,0 +1,376 @@
+/* rtmon malloc: allocation sizes as a log2 histogram, counted in the kernel. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "commands.h"
+#include "elfsym.h"
+#include "hist.h"
+#include "json.h"
+#include "loop.h"
+#include "malloc.h"
+#include "malloc.skel.h"
+#include "opts.h"
+#include "probe.h"
+#include "target.h"
+
+static const char *const fn_names[AF_COUNT] = {
+	[AF_MALLOC] = "malloc", [AF_CALLOC] = "calloc", [AF_REALLOC] = "realloc",
+	[AF_ALIGNED_ALLOC] = "aligned_alloc", [AF_POSIX_MEMALIGN] = "posix_memalign",
+	[AF_MEMALIGN] = "memalign", [AF_VALLOC] = "valloc", [AF_PVALLOC] = "pvalloc", [AF_FREE] = "free",
+};
+
+struct malloc_args {
+	struct common_opts co;
+};
+
+struct malloc_run {
+	struct malloc_args *args;
+	struct target *t;
+	struct malloc_bpf *skel;
+	char allocator[4096];
+	/* A function sharing its address with an earlier one (glibc's aligned_alloc is memalign) is
+	 * probed once; its calls are reported under the first name. */
+	int alias_of[AF_COUNT];
+	struct malloc_stats base;  /* totals at the last interval report */
+	int interval_no;
+	double start_s;
+};
+
+static const char doc[] =
+	"Histogram of allocation sizes in a native program (glibc malloc and compatible allocators).\v"
+	"Probes malloc, calloc (nmemb*size), realloc, aligned_alloc, posix_memalign, memalign, valloc, "
+	"pvalloc and free in the executable (static builds) or in the library that provides malloc "
+	"(libc.so.6, or an allocator loaded before it). Counts are kept in the kernel.\n\n"
+	"Examples:\n"
+	"  rtmon malloc --binpath ./app      every process running ./app, also ones started later\n"
+	"  rtmon malloc -p 1234 -d 10        PID 1234 for 10 seconds\n"
+	"  rtmon malloc -i 1 -- ./app args   start ./app, print every second\n"
+	"  rtmon malloc --json -p 1234       JSON lines (docs/json.md)";
+
+static error_t parse_malloc(int key, char *arg, struct argp_state *state)
+{
+	struct malloc_args *a = state->input;
+
+	(void)arg;
+	if (key == ARGP_KEY_INIT)
+		common_opts_init(state, &a->co);
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+static const struct argp malloc_argp = { NULL, parse_malloc, NULL, doc, children, NULL, NULL };
+
+/* The allocator is the first file in lookup order that defines malloc: the executable itself for
+ * static builds (or ones that link an allocator in), else a library. */
+static int find_allocator(struct malloc_run *r, struct elf_func funcs[AF_COUNT], bool found[AF_COUNT],
+			  char *err, size_t errlen)
+{
+	const struct image *img = &r->t->image;
+
+	for (int i = 0; i < img->n; i++) {
+		struct elf_file ef;
+		char e2[256];
+
+		if (elf_file_open(&ef, img->paths[i], e2, sizeof(e2)))
+			continue;
+		if (elf_find_func(&ef, "malloc", &funcs[AF_MALLOC])) {
+			bool stripped_static = i == 0 && ef.is_static && !ef.has_symtab;
+
+			elf_file_close(&ef);
+			if (stripped_static) {
+				snprintf(err, errlen, "%s is static and stripped: no symbols locate its allocator; "
+					 "trace an unstripped build", r->t->label);
+				return -ENOENT;
+			}
+			continue;
+		}
+		found[AF_MALLOC] = true;
+		for (int f = 0; f < AF_COUNT; f++)
+			if (f != AF_MALLOC)
+				found[f] = !elf_find_func(&ef, fn_names[f], &funcs[f]);
+		snprintf(r->allocator, sizeof(r->allocator), "%s", img->paths[i]);
+		elf_file_close(&ef);
+		return 0;
+	}
+	snprintf(err, errlen, "no allocator (malloc) in %s or its %d libraries: rtmon malloc traces programs "
+		 "that call malloc", r->t->label, img->n - 1);
+	return -ENOENT;
+}
+
+static struct bpf_program *prog_for(struct malloc_bpf *skel, int f)
+{
+	switch (f) {
+	case AF_MALLOC: return skel->progs.on_malloc;
+	case AF_CALLOC: return skel->progs.on_calloc;
+	case AF_REALLOC: return skel->progs.on_realloc;
+	case AF_ALIGNED_ALLOC: return skel->progs.on_aligned_alloc;
+	case AF_POSIX_MEMALIGN: return skel->progs.on_posix_memalign;
+	case AF_MEMALIGN: return skel->progs.on_memalign;
+	case AF_VALLOC: return skel->progs.on_valloc;
+	case AF_PVALLOC: return skel->progs.on_pvalloc;
+	default: return skel->progs.on_free;
+	}
+}
+
+static int attach_all(struct malloc_run *r, struct probe_links *pl, char *err, size_t errlen)
+{
+	struct elf_func funcs[AF_COUNT] = { 0 };
+	bool found[AF_COUNT] = { 0 };
+	pid_t pid = r->t->kind == TARGET_BINPATH ? -1 : r->t->pid;
+	int rc = find_allocator(r, funcs, found, err, errlen);
+
+	if (rc)
+		return rc;
+	for (int f = 0; f < AF_COUNT; f++) {
+		r->alias_of[f] = -1;
+		if (!found[f])
+			continue;
+		for (int g = 0; g < f; g++)
+			if (found[g] && r->alias_of[g] < 0 && funcs[g].offset == funcs[f].offset)
+				r->alias_of[f] = g;
+		if (r->alias_of[f] >= 0)
+			continue;
+		rc = probe_attach_uprobe(pl, prog_for(r->skel, f), pid, r->allocator, funcs[f].offset, false,
+					 fn_names[f], err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_stats(struct malloc_run *r, struct malloc_stats *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct malloc_stats *percpu;
+	__u32 zero = 0;
+	int rc;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpu < 0)
+		return ncpu;
+	percpu = calloc((size_t)ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	rc = bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stats), &zero, percpu);
+	if (rc) {
+		rc = -errno;
+		free(percpu);
+		return rc;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		for (int i = 0; i < LOG2_SLOTS; i++)
+			sum->slots[i] += percpu[c].slots[i];
+		for (int f = 0; f < AF_COUNT; f++)
+			sum->calls[f] += percpu[c].calls[f];
+		sum->count += percpu[c].count;
+		sum->bytes += percpu[c].bytes;
+		sum->frees += percpu[c].frees;
+	}
+	free(percpu);
+	return 0;
+}
+
+static void subtract(struct malloc_stats *a, const struct malloc_stats *b)
+{
+	for (int i = 0; i < LOG2_SLOTS; i++)
+		a->slots[i] -= b->slots[i];
+	for (int f = 0; f < AF_COUNT; f++)
+		a->calls[f] -= b->calls[f];
+	a->count -= b->count;
+	a->bytes -= b->bytes;
+	a->frees -= b->frees;
+}
+
+static void print_calls_text(const struct malloc_run *r, const struct malloc_stats *s)
+{
+	bool first = true;
+
+	printf("calls:");
+	for (int f = 0; f < AF_COUNT; f++) {
+		if (r->alias_of[f] >= 0 || !s->calls[f])
+			continue;
+		printf("%s %s", first ? "" : ",", fn_names[f]);
+		for (int g = 0; g < AF_COUNT; g++)
+			if (r->alias_of[g] == f)
+				printf("/%s", fn_names[g]);
+		printf(" %llu", (unsigned long long)s->calls[f]);
+		first = false;
+	}
+	printf("%s\n", first ? " none" : "");
+}
+
+static void print_text(const struct malloc_run *r, const struct malloc_stats *s)
+{
+	if (r->interval_no) {
+		time_t now = time(NULL);
+		char ts[32];
+
+		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+		printf("\n%s (interval %d)\n", ts, r->interval_no);
+	}
+	printf("Allocation sizes in %s, allocator %s:\n", r->t->label, r->allocator);
+	if (!s->count && !s->frees) {
+		printf("no allocation calls seen\n");
+		return;
+	}
+	hist_print_log2(stdout, s->slots, LOG2_SLOTS, "size (bytes)");
+	printf("allocations %llu, bytes %llu, mean %.1f, p50 ~%.0f, p99 ~%.0f, frees %llu\n",
+	       (unsigned long long)s->count, (unsigned long long)s->bytes,
+	       s->count ? (double)s->bytes / (double)s->count : 0.0, hist_percentile(s->slots, LOG2_SLOTS, 0.5),
+	       hist_percentile(s->slots, LOG2_SLOTS, 0.99), (unsigned long long)s->frees);
+	print_calls_text(r, s);
+}
+
+static void print_json(const struct malloc_run *r, const struct malloc_stats *s)
+{
+	bool first = true;
+
+	putchar('{');
+	json_hist_fields(stdout, "malloc_size", "bytes", r->t->kind == TARGET_BINPATH ? 0 : r->t->pid,
+			 s->slots, LOG2_SLOTS, s->count, s->bytes);
+	printf(",\"frees\":%llu,\"calls\":{", (unsigned long long)s->frees);
+	for (int f = 0; f < AF_COUNT; f++) {
+		if (r->alias_of[f] >= 0)
+			continue;
+		printf("%s\"%s\":%llu", first ? "" : ",", fn_names[f], (unsigned long long)s->calls[f]);
+		first = false;
+	}
+	fputs("},\"allocator\":", stdout);
+	json_str(stdout, r->allocator);
+	if (r->interval_no)
+		printf(",\"interval\":%d", r->interval_no);
+	puts("}");
+}
+
+static void report(struct malloc_run *r, bool final)
+{
+	struct malloc_stats cur, delta;
+
+	if (read_stats(r, &cur)) {
+		fprintf(stderr, "rtmon malloc: cannot read the counters: %s\n", strerror(errno));
+		return;
+	}
+	delta = cur;
+	subtract(&delta, &r->base);
+	if (r->args->co.interval && !final)
+		r->interval_no++;
+	else if (r->args->co.interval)
+		r->interval_no++;
+	if (r->args->co.json)
+		print_json(r, &delta);
+	else
+		print_text(r, &delta);
+	r->base = cur;
+	fflush(stdout);
+}
+
+static void on_interval(void *ctx)
+{
+	report(ctx, false);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void print_summary(struct malloc_run *r, enum loop_end end)
+{
+	struct malloc_stats tot;
+	unsigned long long events = 0;
+	double secs = mono_s() - r->start_s;
+
+	if (!read_stats(r, &tot))
+		for (int f = 0; f < AF_COUNT; f++)
+			events += tot.calls[f];
+	if (r->args->co.json) {
+		printf("{\"type\":\"summary\",\"command\":\"malloc\",\"events\":%llu,\"lost\":0,"
+		       "\"duration_s\":%.3f,\"end\":\"%s\"", events, secs, loop_end_name(end));
+		if (r->t->kind == TARGET_CMD && r->t->exited && WIFEXITED(r->t->exit_status))
+			printf(",\"target_exit\":%d", WEXITSTATUS(r->t->exit_status));
+		else if (r->t->kind == TARGET_CMD && r->t->exited && WIFSIGNALED(r->t->exit_status))
+			printf(",\"target_signal\":%d", WTERMSIG(r->t->exit_status));
+		puts("}");
+	} else {
+		printf("\n%llu probe hits in %.1f s, 0 lost", events, secs);
+		if (r->t->kind == TARGET_CMD && r->t->exited && WIFEXITED(r->t->exit_status))
+			printf("; %s exited with status %d", r->t->label, WEXITSTATUS(r->t->exit_status));
+		else if (r->t->kind == TARGET_CMD && r->t->exited && WIFSIGNALED(r->t->exit_status))
+			printf("; %s was killed by signal %d", r->t->label, WTERMSIG(r->t->exit_status));
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+int cmd_malloc(int argc, char **argv)
+{
+	struct malloc_args args = { 0 };
+	struct malloc_run r = { .args = &args };
+	struct probe_links pl = { 0 };
+	struct target t;
+	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
+	enum loop_end end;
+	char err[1024];
+	int rc;
+
+	rc = parse_command_line(&malloc_argp, argc, argv, &args.co, &args);
+	if (rc)
+		return rc;
+	probe_setup_libbpf(args.co.verbose);
+	if (probe_check_system(err, sizeof(err))) {
+		fprintf(stderr, "rtmon malloc: %s\n", err);
+		return 1;
+	}
+	if (loop_block_signals()) {
+		fprintf(stderr, "rtmon malloc: cannot set up signal handling: %s\n", strerror(errno));
+		return 1;
+	}
+	if (target_open(&t, &args.co, err, sizeof(err))) {
+		fprintf(stderr, "rtmon malloc: %s\n", err);
+		target_close(&t, true);
+		return 1;
+	}
+	r.t = &t;
+	r.skel = malloc_bpf__open();
+	if (!r.skel) {
+		probe_load_error("malloc", errno, err, sizeof(err));
+		goto fail;
+	}
+	if (t.kind == TARGET_BINPATH) {
+		r.skel->rodata->target_ino = t.exe_ino;
+		r.skel->rodata->target_dev = t.exe_kdev;
+	} else {
+		r.skel->rodata->target_tgid = (__u32)t.pid;
+	}
+	rc = malloc_bpf__load(r.skel);
+	if (rc) {
+		probe_load_error("malloc", rc, err, sizeof(err));
+		goto fail;
+	}
+	if (attach_all(&r, &pl, err, sizeof(err)))
+		goto fail;
+	target_announce(&t, "allocations");
+	r.start_s = mono_s();
+	if (target_release(&t, err, sizeof(err)))
+		goto fail;
+	end = loop_run(&args.co, &t, &ops);
+	report(&r, true);
+	print_summary(&r, end);
+	probe_links_destroy(&pl);
+	malloc_bpf__destroy(r.skel);
+	target_close(&t, false);
+	return end == END_ERROR ? 1 : 0;
+fail:
+	fprintf(stderr, "rtmon malloc: %s\n", err);
+	probe_links_destroy(&pl);
+	malloc_bpf__destroy(r.skel);
+	target_close(&t, true);
+	return 1;
+}

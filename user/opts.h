@@ -1,0 +1,38 @@
+/* Options every tracing command shares: the target, how long to run, and the output form. */
+#ifndef RTMON_OPTS_H
+#define RTMON_OPTS_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct common_opts {
+	const char *binpath;  /* -b: every process running this executable */
+	pid_t pid;            /* -p: one process */
+	char **cmd_argv;      /* after --: a command rtmon starts */
+	double duration;      /* -d seconds; 0 = until Ctrl-C or the target ends */
+	double interval;      /* -i seconds; 0 = one final report */
+	bool json;            /* --json: JSON lines on stdout */
+	bool verbose;         /* -v: libbpf debug output */
+};
+
+/* argp child parsing the common options. A command's parser hands it the struct common_opts with
+ * common_opts_init() on ARGP_KEY_INIT (argp gives children no input otherwise). */
+extern const struct argp common_argp;
+
+static inline void common_opts_init(struct argp_state *state, struct common_opts *co)
+{
+	state->child_inputs[0] = co;
+}
+
+/* Parses argv for one command: splits at the first "--" (the rest is the command to run), runs argp
+ * with the command's own parser (whose children must include common_argp), then checks that exactly
+ * one target was given. Returns 0, or a non-zero exit code after printing one error line. */
+int parse_command_line(const struct argp *argp, int argc, char **argv, struct common_opts *co,
+		       void *cmd_input);
+
+/* Strict numeric parsing for option values: whole string, in range. 0 or -EINVAL. */
+int parse_seconds(const char *s, double *out);
+int parse_pid(const char *s, pid_t *out);
+
+#endif

@@ -1,0 +1,255 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "elfsym.h"
+#include "target.h"
+
+static int pidfd_open_compat(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Checks that path is a usable ELF executable; the error names what is wrong. */
+static int check_executable(const char *path, char *err, size_t errlen)
+{
+	struct elf_file ef;
+	int rc = elf_file_open(&ef, path, err, errlen);
+
+	if (rc)
+		return rc;
+	elf_file_close(&ef);
+	return 0;
+}
+
+static int set_exe_identity(struct target *t, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(t->exe, &st)) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot stat %s: %s", t->exe, strerror(errno));
+		return rc;
+	}
+	t->exe_ino = st.st_ino;
+	t->exe_kdev = (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev));
+	return 0;
+}
+
+/* execvp's search, done before fork so that a missing command is reported like a missing binpath. */
+static int resolve_command(const char *cmd, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char copy[8192], *save = NULL;
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, len, "%s", cmd);
+		return access(out, F_OK) ? -ENOENT : 0;
+	}
+	snprintf(copy, sizeof(copy), "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		struct stat st;
+
+		snprintf(out, len, "%s/%s", d, cmd);
+		if (!stat(out, &st) && S_ISREG(st.st_mode) && !access(out, X_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
+{
+	char comm[64] = "?", path[64];
+	FILE *f;
+	int rc;
+
+	if (kill(pid, 0) && errno == ESRCH) {
+		snprintf(err, errlen, "no process with PID %d: check the PID with ps", pid);
+		return -ESRCH;
+	}
+	t->pidfd = pidfd_open_compat(pid);
+	if (t->pidfd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot watch PID %d: %s", pid, strerror(errno));
+		return rc;
+	}
+	t->pid = pid;
+	snprintf(t->exe, sizeof(t->exe), "/proc/%d/exe", pid);
+	rc = check_executable(t->exe, err, errlen);
+	if (rc) {
+		if (rc == -ENOENT)
+			snprintf(err, errlen, "PID %d has no executable (a kernel thread, or it exited)", pid);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(t->label, sizeof(t->label), "PID %d (%s)", pid, comm);
+	rc = set_exe_identity(t, err, errlen);
+	return rc ? rc : image_from_pid(&t->image, pid, err, errlen);
+}
+
+/* The child waits on the gate pipe before exec: rtmon attaches its probes to the child's PID first, so
+ * the command is traced from its first instruction. */
+static int start_held_child(struct target *t, char **argv, char *err, size_t errlen)
+{
+	int gate[2], errp[2];
+	sigset_t none;
+	pid_t pid;
+
+	if (pipe2(gate, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+		return rc;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
+		return rc;
+	}
+	if (pid == 0) {
+		char go;
+		int e;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(gate[1]);
+		close(errp[0]);
+		if (read(gate[0], &go, 1) != 1)
+			_exit(127); /* rtmon gave up: never run the command untraced */
+		execv(t->exe, argv);
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(gate[0]);
+	close(errp[1]);
+	t->pid = pid;
+	t->gate_fd = gate[1];
+	t->exec_err_fd = errp[0];
+	t->pidfd = pidfd_open_compat(pid);
+	if (t->pidfd < 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot watch the started command: %s", strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+int target_open(struct target *t, const struct common_opts *co, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->pidfd = t->gate_fd = t->exec_err_fd = -1;
+	if (co->pid) {
+		t->kind = TARGET_PID;
+		return open_pid(t, co->pid, err, errlen);
+	}
+	if (co->binpath) {
+		t->kind = TARGET_BINPATH;
+		snprintf(t->exe, sizeof(t->exe), "%s", co->binpath);
+		snprintf(t->label, sizeof(t->label), "%s", co->binpath);
+		rc = check_executable(t->exe, err, errlen);
+		if (rc == -ENOENT)
+			snprintf(err, errlen, "%s does not exist: give the path of the executable to trace",
+				 co->binpath);
+		if (!rc)
+			rc = set_exe_identity(t, err, errlen);
+		return rc ? rc : image_from_binary(&t->image, t->exe, err, errlen);
+	}
+	t->kind = TARGET_CMD;
+	if (resolve_command(co->cmd_argv[0], t->exe, sizeof(t->exe))) {
+		snprintf(err, errlen, "command not found: %s: give a path or a program on PATH", co->cmd_argv[0]);
+		return -ENOENT;
+	}
+	snprintf(t->label, sizeof(t->label), "%s", co->cmd_argv[0]);
+	rc = check_executable(t->exe, err, errlen);
+	if (!rc)
+		rc = set_exe_identity(t, err, errlen);
+	if (!rc)
+		rc = image_from_binary(&t->image, t->exe, err, errlen);
+	if (!rc)
+		rc = start_held_child(t, co->cmd_argv, err, errlen);
+	if (!rc)
+		snprintf(t->label, sizeof(t->label), "%s (PID %d)", co->cmd_argv[0], t->pid);
+	return rc;
+}
+
+int target_release(struct target *t, char *err, size_t errlen)
+{
+	int e;
+
+	if (t->gate_fd < 0)
+		return 0;
+	if (write(t->gate_fd, "g", 1) != 1) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot start the command: %s", strerror(errno));
+		return rc;
+	}
+	close(t->gate_fd);
+	t->gate_fd = -1;
+	/* Blocks until exec succeeds (the pipe closes on exec) or the child reports why it failed. */
+	if (read(t->exec_err_fd, &e, sizeof(e)) == (ssize_t)sizeof(e)) {
+		snprintf(err, errlen, "cannot run %s: %s", t->exe, strerror(e));
+		target_reap(t);
+		return -e;
+	}
+	close(t->exec_err_fd);
+	t->exec_err_fd = -1;
+	return 0;
+}
+
+void target_reap(struct target *t)
+{
+	int status;
+
+	if (t->kind != TARGET_CMD || t->exited)
+		return;
+	if (waitpid(t->pid, &status, 0) == t->pid) {
+		t->exited = true;
+		t->exit_status = status;
+	}
+}
+
+void target_close(struct target *t, bool kill_child)
+{
+	if (kill_child && t->kind == TARGET_CMD && t->pid > 0 && !t->exited) {
+		if (t->gate_fd >= 0) {
+			close(t->gate_fd); /* a held child exits on EOF */
+			t->gate_fd = -1;
+		} else {
+			kill(t->pid, SIGKILL);
+		}
+		target_reap(t);
+	}
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	if (t->gate_fd >= 0)
+		close(t->gate_fd);
+	if (t->exec_err_fd >= 0)
+		close(t->exec_err_fd);
+	t->pidfd = t->gate_fd = t->exec_err_fd = -1;
+}
+
+void target_announce(const struct target *t, const char *what)
+{
+	fprintf(stderr, "Tracing %s in %s... Hit Ctrl-C to end.\n", what, t->label);
+}
