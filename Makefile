@@ -133,4 +133,7 @@ bench: deps
 clean:
 	$(Q)rm -rf build build-san
 
+# Benchmark helpers (floor loader, workloads) live with the benchmark.
+-include tests/bench/bench.mk
+
 -include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d)

@@ -1,0 +1,101 @@
+"""Helpers for rtmon's integration tests: run build/rtmon as root against real processes.
+
+Test programs (testprog/) wait for one line on stdin before the work under test, so a test can start
+them, attach rtmon, wait for its "Tracing ..." line, then let them go (see testprog/tp_gate.h).
+"""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+RTMON = os.environ.get("RTMON", os.path.abspath("build/rtmon"))
+BUILD = os.environ.get("RTMON_BUILD", os.path.abspath("build"))
+
+
+def tp(name):
+    """Path of a built test program, e.g. tp("alloc-static") or tp("go/goroutines-stripped")."""
+    path = os.path.join(BUILD, "testprog", name)
+    assert os.path.exists(path), f"{path} not built: run make testprogs"
+    return path
+
+
+def run(args, timeout=30, stdin=subprocess.DEVNULL):
+    """Runs rtmon to completion; returns CompletedProcess with text stdout/stderr."""
+    return subprocess.run([RTMON] + args, stdin=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+class Tracer:
+    """rtmon running in the background: waits for its "Tracing" line, then can be stopped with a
+    signal and its output collected."""
+
+    def __init__(self, args, stdin=subprocess.DEVNULL, ready_timeout=15):
+        self.proc = subprocess.Popen([RTMON] + args, stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.stderr_lines = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+        if not self.ready.wait(ready_timeout):
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+            self._reader.join(2)
+            raise AssertionError(f"rtmon never said Tracing: stderr={self.stderr_lines} stdout={out}")
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line)
+            if line.startswith("Tracing "):
+                self.ready.set()
+        self.ready.set()  # rtmon ended before tracing: the waiter sees the error
+
+    def stop(self, sig=signal.SIGINT, timeout=20):
+        """Sends sig (unless rtmon already ended), returns (rc, stdout, stderr)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.wait(timeout)
+
+    def wait(self, timeout=30):
+        out, _ = self.proc.communicate(timeout=timeout)
+        self._reader.join(5)
+        return self.proc.returncode, out, "".join(self.stderr_lines)
+
+    def write(self, text):
+        self.proc.stdin.write(text)
+        self.proc.stdin.flush()
+
+
+class Target:
+    """A test program started held at its gate; go() lets it run, wait() reaps it."""
+
+    def __init__(self, path, *args):
+        self.proc = subprocess.Popen([path, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.pid = self.proc.pid
+        time.sleep(0.05)  # let it reach its gate (exec and loader done)
+
+    def go(self):
+        self.proc.stdin.write(b"\n")
+        self.proc.stdin.flush()
+
+    def wait(self, timeout=30):
+        self.proc.communicate(timeout=timeout)
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _need_root():
+    if os.geteuid() != 0:
+        pytest.exit("rtmon's integration tests run as root (they load BPF programs)", returncode=1)
