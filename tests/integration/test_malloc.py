@@ -1,0 +1,227 @@
+"""rtmon malloc against testprog/alloc.c's known pattern: exact counts per log2 bucket."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import RTMON, Target, Tracer, json_lines, run, tp
+
+# testprog/alloc.c, one round: {bucket lower bound: allocating calls}.
+ONE_ROUND = {8: 10, 16: 20, 32: 30, 64: 47, 128: 50, 256: 65, 512: 73, 1024: 80, 2048: 92, 4096: 101}
+ALLOCS, FREES = 568, 563
+BYTES = sum((k - 2) * 10 * (1 << k) for k in range(3, 13)) + 7 * 100 + 5 * 300 + 3 * 1000 + 2 * 2048 + 5000
+CALLS = {"malloc": 550, "calloc": 7, "realloc": 5, "aligned_alloc": 2, "posix_memalign": 3, "valloc": 1,
+         "pvalloc": 0, "free": 563}
+
+
+def buckets(hist):
+    return {b["lo"]: b["count"] for b in hist["buckets"]}
+
+
+def check_rounds(hist, rounds):
+    assert buckets(hist) == {lo: n * rounds for lo, n in ONE_ROUND.items()}
+    for b in hist["buckets"]:
+        assert b["hi"] == (1 if b["lo"] == 0 else 2 * b["lo"] - 1)
+    assert hist["count"] == ALLOCS * rounds
+    assert hist["sum"] == BYTES * rounds
+    assert hist["frees"] == FREES * rounds
+    assert hist["calls"] == {k: v * rounds for k, v in CALLS.items()}
+
+
+def records(out):
+    lines = json_lines(out)
+    hists = [o for o in lines if o["type"] == "hist"]
+    summary = lines[-1]
+    assert summary["type"] == "summary" and summary["lost"] == 0
+    return hists, summary
+
+
+@pytest.mark.parametrize("variant", ["alloc", "alloc-nopie", "alloc-stripped"])
+def test_command_exact_buckets(variant):
+    """-- CMD traces from the first instruction: a dynamic program allocates nothing before main."""
+    r = run(["malloc", "--json", "--", tp(variant), "2"])
+    assert r.returncode == 0, r.stderr
+    hists, summary = records(r.stdout)
+    assert len(hists) == 1
+    check_rounds(hists[0], 2)
+    assert hists[0]["allocator"].endswith("libc.so.6")
+    assert summary["end"] == "target-exit" and summary["target_exit"] == 0
+    assert summary["events"] == (ALLOCS + FREES) * 2
+
+
+@pytest.mark.parametrize("variant", ["alloc", "alloc-static", "alloc-nopie", "alloc-stripped"])
+def test_pid_exact_buckets(variant):
+    """-p attaches to a running process; static glibc's start-up allocations happen before the gate."""
+    target = Target(tp(variant))
+    try:
+        tracer = Tracer(["malloc", "--json", "-p", str(target.pid)])
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()  # the traced PID exited: final output, exit 0
+        assert rc == 0, err
+        hists, summary = records(out)
+        check_rounds(hists[0], 1)
+        assert hists[0]["pid"] == target.pid
+        assert summary["end"] == "target-exit"
+        if variant == "alloc-static":
+            assert hists[0]["allocator"] == f"/proc/{target.pid}/exe"
+    finally:
+        target.kill()
+
+
+def test_binpath_counts_later_processes_only_of_that_binary():
+    """--binpath filters in BPF by the executable: two runs of alloc started after rtmon count, a
+    concurrent alloc-nopie (same libc, other binary) does not."""
+    tracer = Tracer(["malloc", "--json", "--binpath", tp("alloc")])
+    try:
+        others = [subprocess.Popen([tp("alloc-nopie"), "3"], stdin=subprocess.DEVNULL) for _ in range(2)]
+        for _ in range(2):
+            subprocess.run([tp("alloc"), "1"], stdin=subprocess.DEVNULL, check=True)
+        for o in others:
+            assert o.wait() == 0
+    finally:
+        rc, out, err = tracer.stop(signal.SIGTERM)
+    assert rc == 0, err
+    hists, summary = records(out)
+    check_rounds(hists[0], 2)
+    assert hists[0]["pid"] is None
+    assert summary["end"] == "signal"
+
+
+def test_pid_ignores_other_process_of_same_binary():
+    target = Target(tp("alloc"))
+    other = Target(tp("alloc"), "4")
+    try:
+        tracer = Tracer(["malloc", "--json", "-p", str(target.pid)])
+        other.go()
+        target.go()
+        assert target.wait() == 0 and other.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        hists, _ = records(out)
+        check_rounds(hists[0], 1)
+    finally:
+        target.kill()
+        other.kill()
+
+
+def test_text_output_names_target_and_totals():
+    r = run(["malloc", "--", tp("alloc")])
+    assert r.returncode == 0, r.stderr
+    assert "Tracing allocations in " in r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"Allocation sizes in {tp('alloc')}")
+    row = [l for l in lines if l.strip().startswith("4096 -> 8191")]
+    assert len(row) == 1 and row[0].split(":")[1].split()[0] == "101"
+    assert f"allocations {ALLOCS}, bytes {BYTES}," in r.stdout
+    assert f"frees {FREES}" in r.stdout
+    assert "memalign/aligned_alloc" not in r.stdout  # aliases are named under the first name
+    assert "aligned_alloc/memalign 2" in r.stdout
+    assert "exited with status 0" in r.stdout
+
+
+def test_nothing_seen_is_said():
+    """A run that sees no allocation says so instead of printing an empty table."""
+    tracer = Tracer(["malloc", "-d", "0.3", "--binpath", tp("alloc")])
+    rc, out, err = tracer.wait()
+    assert rc == 0, err
+    assert "no allocation calls seen" in out
+
+
+def test_interval_reports_and_resets():
+    """-i prints per-interval deltas: the rounds spread over intervals add up to the total exactly."""
+    target = Target(tp("alloc"), "5")
+    try:
+        tracer = Tracer(["malloc", "--json", "-i", "0.2", "-p", str(target.pid)])
+        time.sleep(0.5)  # at least one empty interval first
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        hists, _ = records(out)
+        assert len(hists) >= 2
+        assert [h["interval"] for h in hists] == list(range(1, len(hists) + 1))
+        assert sum(h["count"] for h in hists) == ALLOCS * 5
+        assert hists[0]["count"] == 0
+    finally:
+        target.kill()
+
+
+def test_duration_ends_tracing():
+    t0 = time.monotonic()
+    tracer = Tracer(["malloc", "--json", "-d", "0.5", "--binpath", tp("alloc")])
+    rc, out, _ = tracer.wait()
+    assert rc == 0
+    assert 0.4 < time.monotonic() - t0 < 5
+    assert json_lines(out)[-1]["end"] == "duration"
+
+
+def test_static_stripped_has_no_allocator_symbols(tmp_path):
+    exe = tmp_path / "alloc-static-stripped"
+    subprocess.run(["strip", "-o", str(exe), tp("alloc-static")], check=True)
+    r = run(["malloc", "--binpath", str(exe)])
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and "static and stripped" in r.stderr
+
+
+def one_line_error(args, *needles, rc=None):
+    t0 = time.monotonic()
+    r = run(args, timeout=10)
+    assert time.monotonic() - t0 < 1.0, "bad input must be refused within a second"
+    assert r.returncode != 0 and (rc is None or r.returncode == rc)
+    assert r.stdout == ""
+    assert r.stderr.count("\n") == 1, r.stderr
+    for n in needles:
+        assert n in r.stderr, r.stderr
+    return r
+
+
+def test_bad_binpaths(tmp_path):
+    one_line_error(["malloc", "-b", "/nonexistent/app"], "does not exist")
+    one_line_error(["malloc", "-b", str(tmp_path)], "is a directory")
+    text = tmp_path / "script"
+    text.write_text("#!/bin/sh\necho hi\n")
+    one_line_error(["malloc", "-b", str(text)], "not an ELF file")
+    trunc = tmp_path / "trunc"
+    trunc.write_bytes(open(tp("alloc"), "rb").read()[:3000])
+    one_line_error(["malloc", "-b", str(trunc)], "truncated")
+
+
+def test_no_allocator(tmp_path):
+    """A static program that never links malloc in: nothing to probe."""
+    src = tmp_path / "noalloc.c"
+    src.write_text("#include <unistd.h>\nint main(void){ return write(1, \"\", 0); }\n")
+    exe = tmp_path / "noalloc"
+    subprocess.run(["cc", "-static", "-nostartfiles", "-nostdlib", "-o", str(exe), "-x", "c", "-",
+                    "-Wl,-e,main"], input="int main(void){for(;;);}\n", text=True, check=True)
+    one_line_error(["malloc", "-b", str(exe)], "no allocator")
+
+
+def test_bad_pid_and_options():
+    one_line_error(["malloc", "-p", "99999999999"], "invalid PID")
+    one_line_error(["malloc", "-p", "4194000"], "no process with PID 4194000")
+    one_line_error(["malloc", "-p", "abc"], "invalid PID 'abc'", rc=2)
+    one_line_error(["malloc", "-d", "soon", "--", "true"], "invalid duration", rc=2)
+    one_line_error(["malloc", "-i", "0", "--", "true"], "invalid interval", rc=2)
+    one_line_error(["malloc", "--frobnicate"], "unrecognized option", rc=2)
+    one_line_error(["frobnicate"], "unknown command", rc=2)
+    one_line_error(["malloc"], "no target", rc=2)
+    one_line_error(["malloc", "-p", "1", "-b", "/bin/ls"], "more than one target", rc=2)
+    one_line_error(["malloc", "--", "no-such-command-here"], "command not found")
+
+
+def test_not_root_is_refused():
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", RTMON, "malloc",
+                        "-b", "/bin/ls"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and "needs root" in r.stderr
+
+
+def test_help_has_examples():
+    r = run(["malloc", "--help"])
+    assert r.returncode == 0
+    assert "--binpath" in r.stdout and "Examples:" in r.stdout
+    r = run(["--help"])
+    assert r.returncode == 0 and "malloc" in r.stdout

@@ -1,0 +1,122 @@
+/* log2 bucketing (shared with BPF), percentile estimates, and the text histogram. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "hist.h"
+#include "json.h"
+
+static void test_log2_slot_edges(void **state)
+{
+	(void)state;
+	assert_int_equal(log2_slot(0), 0);
+	assert_int_equal(log2_slot(1), 0);
+	assert_int_equal(log2_slot(2), 1);
+	assert_int_equal(log2_slot(3), 1);
+	assert_int_equal(log2_slot(4), 2);
+	assert_int_equal(log2_slot(4095), 11);
+	assert_int_equal(log2_slot(4096), 12);
+	assert_int_equal(log2_slot(1ULL << 32), 32);
+	assert_int_equal(log2_slot((1ULL << 32) - 1), 31);
+	assert_int_equal(log2_slot(UINT64_MAX), 63);
+	/* Every value lands in the bucket whose bounds hold it. */
+	for (uint64_t v = 0; v < 70000; v++) {
+		unsigned s = log2_slot(v);
+
+		assert_true(v >= hist_lo((int)s) && v <= hist_hi((int)s));
+	}
+}
+
+static void test_bounds(void **state)
+{
+	(void)state;
+	assert_int_equal(hist_lo(0), 0);
+	assert_int_equal(hist_hi(0), 1);
+	assert_int_equal(hist_lo(4), 16);
+	assert_int_equal(hist_hi(4), 31);
+	assert_true(hist_hi(63) == UINT64_MAX);
+}
+
+static void test_percentiles(void **state)
+{
+	__u64 slots[LOG2_SLOTS] = { 0 };
+
+	(void)state;
+	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.5) == 0);
+	slots[4] = 100; /* 16..31 */
+	/* p50 with counts {0..1: 1, 16..31: 3} in test_json: rank 2 is a third into 16..31 = 21.3. */
+	/* Linear within the bucket: the median of 100 values spread over 16..31 is at 16 + 16/2. */
+	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.5) == 24.0);
+	assert_true(hist_percentile(slots, LOG2_SLOTS, 1.0) == 32.0);
+	slots[10] = 100; /* 1024..2047 */
+	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.5) == 32.0);
+	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.99) > 1024 && hist_percentile(slots, LOG2_SLOTS, 0.99) < 2048);
+	assert_int_equal(hist_total(slots, LOG2_SLOTS), 200);
+}
+
+static char *print_to_string(const __u64 *slots)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	hist_print_log2(f, slots, LOG2_SLOTS, "size (bytes)");
+	fclose(f);
+	return buf;
+}
+
+static void test_print(void **state)
+{
+	__u64 slots[LOG2_SLOTS] = { 0 };
+	char *out;
+
+	(void)state;
+	out = print_to_string(slots);
+	assert_string_equal(out, ""); /* empty: nothing, the caller says "none seen" */
+	free(out);
+	slots[1] = 5;
+	slots[3] = 10;
+	out = print_to_string(slots);
+	assert_string_equal(out,
+			    "  size (bytes) : count    distribution\n"
+			    "    0 -> 1     : 0        |                                        |\n"
+			    "    2 -> 3     : 5        |********************                    |\n"
+			    "    4 -> 7     : 0        |                                        |\n"
+			    "    8 -> 15    : 10       |****************************************|\n");
+	free(out);
+}
+
+static void test_json(void **state)
+{
+	__u64 slots[LOG2_SLOTS] = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	slots[0] = 1;
+	slots[4] = 3;
+	json_hist_fields(f, "malloc_size", "bytes", 0, slots, LOG2_SLOTS, 4, 61);
+	fputc(' ', f);
+	json_str(f, "a\"b\\c\n\x01");
+	fclose(f);
+	assert_string_equal(buf, "\"type\":\"hist\",\"name\":\"malloc_size\",\"unit\":\"bytes\",\"pid\":null,"
+				 "\"buckets\":[{\"lo\":0,\"hi\":1,\"count\":1},{\"lo\":16,\"hi\":31,\"count\":3}],"
+				 "\"count\":4,\"sum\":61,\"mean\":15.2,\"p50\":21.3,\"p99\":31.8 "
+				 "\"a\\\"b\\\\c\\n\\u0001\"");
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log2_slot_edges), cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_percentiles),     cmocka_unit_test(test_print),
+		cmocka_unit_test(test_json),
+	};
+
+	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
+}
