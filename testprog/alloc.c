@@ -8,12 +8,15 @@
  *   valloc(5000) x 1           -> bucket 12
  * 568 allocating calls; every block is freed: 563 free() calls (realloc releases the 5 blocks it
  * replaces itself, not through free).
- * argv[1], if given, repeats the whole pattern that many times. */
+ * argv[1], if given, repeats the whole pattern that many times; argv[2], if given, runs it on that many
+ * threads at once instead of the main thread (glibc's pthread_create adds one calloc per thread for
+ * the new thread's TLS vector). */
 #include <stdlib.h>
 #include <malloc.h>
+#include <pthread.h>
 #include "tp_gate.h"
 
-static void *keep[600];
+static _Thread_local void *keep[600];
 
 static void pattern(void)
 {
@@ -36,12 +39,32 @@ static void pattern(void)
 		free(keep[i]);
 }
 
-int main(int argc, char **argv)
-{
-	int rounds = argc > 1 ? atoi(argv[1]) : 1;
+static int rounds = 1;
 
-	tp_wait_for_start();
+static void *run_rounds(void *unused)
+{
+	(void)unused;
 	for (int r = 0; r < rounds; r++)
 		pattern();
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int nthreads = argc > 2 ? atoi(argv[2]) : 0;
+	pthread_t t[64];
+
+	if (argc > 1)
+		rounds = atoi(argv[1]);
+	if (nthreads > 64)
+		nthreads = 64;
+	tp_wait_for_start();
+	if (!nthreads)
+		run_rounds(NULL);
+	for (int i = 0; i < nthreads; i++)
+		if (pthread_create(&t[i], NULL, run_rounds, NULL))
+			_exit(4);
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(t[i], NULL);
 	return 0;
 }

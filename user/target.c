@@ -176,7 +176,12 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 	}
 	t->kind = TARGET_CMD;
 	if (resolve_command(co->cmd_argv[0], t->exe, sizeof(t->exe))) {
-		snprintf(err, errlen, "command not found: %s: give a path or a program on PATH", co->cmd_argv[0]);
+		if (strchr(co->cmd_argv[0], '/'))
+			snprintf(err, errlen, "%s does not exist: give the path of the program to run",
+				 co->cmd_argv[0]);
+		else
+			snprintf(err, errlen, "command not found: %s: give a path or a program on PATH",
+				 co->cmd_argv[0]);
 		return -ENOENT;
 	}
 	snprintf(t->label, sizeof(t->label), "%s", co->cmd_argv[0]);

@@ -107,6 +107,25 @@ def test_pid_ignores_other_process_of_same_binary():
         other.kill()
 
 
+def test_pid_counts_every_thread():
+    """A PID-targeted uprobe covers all threads of the process, including ones created after attach."""
+    target = Target(tp("alloc"), "2", "4")
+    try:
+        tracer = Tracer(["malloc", "--json", "-p", str(target.pid)])
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        hists, _ = records(out)
+        calls = hists[0]["calls"]
+        assert calls["malloc"] == CALLS["malloc"] * 8
+        assert calls["calloc"] == CALLS["calloc"] * 8 + 4  # + one TLS vector per pthread_create
+        assert calls["posix_memalign"] == CALLS["posix_memalign"] * 8
+        assert hists[0]["count"] == ALLOCS * 8 + 4
+    finally:
+        target.kill()
+
+
 def test_text_output_names_target_and_totals():
     r = run(["malloc", "--", tp("alloc")])
     assert r.returncode == 0, r.stderr
