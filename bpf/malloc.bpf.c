@@ -22,11 +22,13 @@ static __always_inline struct malloc_stats *target_stats(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
-static __always_inline int record_alloc(enum alloc_fn fn, __u64 size)
+static __always_inline int record_alloc(__u64 fn, __u64 size)
 {
 	struct malloc_stats *s = target_stats();
 
 	if (!s)
+		return 0;
+	if (fn >= AF_COUNT) /* for the verifier: cookies come from rtmon's own enum */
 		return 0;
 	s->calls[fn]++;
 	s->count++;
@@ -35,75 +37,45 @@ static __always_inline int record_alloc(enum alloc_fn fn, __u64 size)
 	return 0;
 }
 
+/* One program for every allocator function: userspace attaches it at each function's address with
+ * the function's enum alloc_fn as the cookie, so all sites of a file share one uprobe_multi link. */
 SEC("uprobe")
-int BPF_KPROBE(on_malloc, size_t size)
+int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long a2)
 {
-	return record_alloc(AF_MALLOC, size);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(on_calloc, size_t nmemb, size_t size)
-{
-	return record_alloc(AF_CALLOC, (__u64)nmemb * size);
-}
-
-/* glibc forwards realloc(NULL, n) to malloc and realloc(p, 0) to free, through the same entry points
- * rtmon probes: count those calls there, not twice. */
-SEC("uprobe")
-int BPF_KPROBE(on_realloc, void *ptr, size_t size)
-{
+	__u64 fn = bpf_get_attach_cookie(ctx);
 	struct malloc_stats *s;
 
-	if (ptr && size)
-		return record_alloc(AF_REALLOC, size);
-	s = target_stats();
-	if (s)
-		s->calls[AF_REALLOC]++;
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(on_aligned_alloc, size_t align, size_t size)
-{
-	return record_alloc(AF_ALIGNED_ALLOC, size);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(on_posix_memalign, void **memptr, size_t align, size_t size)
-{
-	return record_alloc(AF_POSIX_MEMALIGN, size);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(on_memalign, size_t align, size_t size)
-{
-	return record_alloc(AF_MEMALIGN, size);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(on_valloc, size_t size)
-{
-	return record_alloc(AF_VALLOC, size);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(on_pvalloc, size_t size)
-{
-	return record_alloc(AF_PVALLOC, size);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(on_free, void *ptr)
-{
-	struct malloc_stats *s;
-
-	if (!ptr)
+	switch (fn) {
+	case AF_MALLOC:
+	case AF_VALLOC:
+	case AF_PVALLOC:
+		return record_alloc(fn, a0);
+	case AF_CALLOC:
+		return record_alloc(fn, (__u64)a0 * a1);
+	case AF_ALIGNED_ALLOC:
+	case AF_MEMALIGN:
+		return record_alloc(fn, a1);
+	case AF_POSIX_MEMALIGN:
+		return record_alloc(fn, a2);
+	case AF_REALLOC:
+		/* glibc forwards realloc(NULL, n) to malloc and realloc(p, 0) to free, through the entry
+		 * points rtmon probes: those calls are counted there, not twice. */
+		if (a0 && a1)
+			return record_alloc(fn, a1);
+		break;
+	case AF_FREE:
+		if (!a0)
+			return 0;
+		break;
+	default:
 		return 0;
-	s = target_stats();
-	if (s) {
-		s->calls[AF_FREE]++;
-		s->frees++;
 	}
+	s = target_stats();
+	if (!s || fn >= AF_COUNT)
+		return 0;
+	s->calls[fn]++;
+	if (fn == AF_FREE)
+		s->frees++;
 	return 0;
 }
 

@@ -101,21 +101,6 @@ static int find_allocator(struct malloc_run *r, struct elf_func funcs[AF_COUNT],
 	return -ENOENT;
 }
 
-static struct bpf_program *prog_for(struct malloc_bpf *skel, int f)
-{
-	switch (f) {
-	case AF_MALLOC: return skel->progs.on_malloc;
-	case AF_CALLOC: return skel->progs.on_calloc;
-	case AF_REALLOC: return skel->progs.on_realloc;
-	case AF_ALIGNED_ALLOC: return skel->progs.on_aligned_alloc;
-	case AF_POSIX_MEMALIGN: return skel->progs.on_posix_memalign;
-	case AF_MEMALIGN: return skel->progs.on_memalign;
-	case AF_VALLOC: return skel->progs.on_valloc;
-	case AF_PVALLOC: return skel->progs.on_pvalloc;
-	default: return skel->progs.on_free;
-	}
-}
-
 static int attach_all(struct malloc_run *r, struct probe_links *pl, char *err, size_t errlen)
 {
 	struct elf_func funcs[AF_COUNT] = { 0 };
@@ -125,6 +110,10 @@ static int attach_all(struct malloc_run *r, struct probe_links *pl, char *err, s
 
 	if (rc)
 		return rc;
+	{
+	struct probe_site sites[AF_COUNT];
+	int n = 0;
+
 	for (int f = 0; f < AF_COUNT; f++) {
 		r->alias_of[f] = -1;
 		if (!found[f])
@@ -132,14 +121,12 @@ static int attach_all(struct malloc_run *r, struct probe_links *pl, char *err, s
 		for (int g = 0; g < f; g++)
 			if (found[g] && r->alias_of[g] < 0 && funcs[g].offset == funcs[f].offset)
 				r->alias_of[f] = g;
-		if (r->alias_of[f] >= 0)
-			continue;
-		rc = probe_attach_uprobe(pl, prog_for(r->skel, f), pid, r->allocator, funcs[f].offset, false,
-					 fn_names[f], err, errlen);
-		if (rc)
-			return rc;
+		if (r->alias_of[f] < 0)
+			sites[n++] = (struct probe_site){ .offset = funcs[f].offset, .cookie = (uint64_t)f };
 	}
-	return 0;
+	return probe_attach_sites(pl, r->skel->progs.on_alloc_call, pid, r->allocator, sites, n,
+				  "the allocator functions", err, errlen);
+	}
 }
 
 static int read_stats(struct malloc_run *r, struct malloc_stats *sum)
@@ -241,6 +228,7 @@ static void print_json(const struct malloc_run *r, const struct malloc_stats *s)
 	}
 	fputs("},\"allocator\":", stdout);
 	json_str(stdout, r->allocator);
+	printf(",\"probe\":\"%s\"", probe_sites_kind());
 	if (r->interval_no)
 		printf(",\"interval\":%d", r->interval_no);
 	puts("}");
@@ -349,6 +337,7 @@ int cmd_malloc(int argc, char **argv)
 	} else {
 		r.skel->rodata->target_tgid = (__u32)t.pid;
 	}
+	probe_prepare_sites_prog(r.skel->progs.on_alloc_call);
 	rc = malloc_bpf__load(r.skel);
 	if (rc) {
 		probe_load_error("malloc", rc, err, sizeof(err));

@@ -1,5 +1,8 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -83,7 +86,135 @@ void probe_links_destroy(struct probe_links *pl)
 {
 	for (int i = 0; i < pl->n; i++)
 		bpf_link__destroy(pl->links[i]);
-	pl->n = 0;
+	for (int i = 0; i < pl->nfds; i++)
+		close(pl->fds[i]);
+	pl->n = pl->nfds = 0;
+}
+
+/* Kernel ABI values newer than Debian 12's uapi headers (linux/bpf.h of 6.1). */
+#define RTMON_BPF_TRACE_UPROBE_MULTI 48
+
+/* BPF_LINK_CREATE's attribute for uprobe_multi, laid out as in the kernel's union bpf_attr. */
+struct uprobe_multi_link_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+static int uprobe_multi_link_create(int prog_fd, const char *path, const __u64 *offsets,
+				    const __u64 *cookies, __u32 cnt, pid_t pid)
+{
+	struct uprobe_multi_link_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = (__u32)prog_fd;
+	attr.attach_type = RTMON_BPF_TRACE_UPROBE_MULTI;
+	attr.path = (__u64)(unsigned long)path;
+	attr.offsets = (__u64)(unsigned long)offsets;
+	attr.cookies = (__u64)(unsigned long)cookies;
+	attr.cnt = cnt;
+	attr.pid = pid > 0 ? (__u32)pid : 0;
+	fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+/* A kernel with uprobe_multi refuses a link on "/" (not a regular file) with EBADF; one without it
+ * refuses the attach type itself with EINVAL. */
+static bool detect_uprobe_multi(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = RTMON_BPF_TRACE_UPROBE_MULTI);
+	__u64 offset = 0;
+	int prog, link;
+
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "rtmon_probe", "GPL", insns, 2, &opts);
+	if (prog < 0)
+		return false;
+	link = uprobe_multi_link_create(prog, "/", &offset, NULL, 1, -1);
+	close(prog);
+	if (link >= 0) {
+		close(link);
+		return true;
+	}
+	return link == -EBADF;
+}
+
+bool probe_uprobe_multi_supported(void)
+{
+	static int supported = -1;
+	const char *off = getenv("RTMON_NO_UPROBE_MULTI");
+
+	if (supported < 0)
+		supported = (off && *off && strcmp(off, "0")) ? 0 : detect_uprobe_multi();
+	return supported;
+}
+
+const char *probe_sites_kind(void)
+{
+	return probe_uprobe_multi_supported() ? "uprobe_multi" : "uprobe";
+}
+
+void probe_prepare_sites_prog(struct bpf_program *prog)
+{
+	if (probe_uprobe_multi_supported())
+		bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)RTMON_BPF_TRACE_UPROBE_MULTI);
+}
+
+int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
+		       const struct probe_site *sites, int n, const char *what, char *err, size_t errlen)
+{
+	__u64 offsets[PROBE_MAX_LINKS], cookies[PROBE_MAX_LINKS];
+	int fd;
+
+	if (n <= 0 || n > PROBE_MAX_LINKS) {
+		snprintf(err, errlen, "cannot attach %d probe sites to %s", n, path);
+		return -EINVAL;
+	}
+	if (!probe_uprobe_multi_supported()) {
+		for (int i = 0; i < n; i++) {
+			LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = sites[i].cookie);
+			struct bpf_link *link;
+			int rc;
+
+			if (pl->n >= PROBE_MAX_LINKS)
+				return -E2BIG;
+			link = bpf_program__attach_uprobe_opts(prog, pid, path, sites[i].offset, &opts);
+			rc = link ? 0 : -errno;
+			if (rc) {
+				snprintf(err, errlen, "cannot attach a uprobe to %s in %s (offset 0x%llx): %s", what,
+					 path, (unsigned long long)sites[i].offset, strerror(-rc));
+				return rc;
+			}
+			pl->links[pl->n++] = link;
+		}
+		return 0;
+	}
+	if (pl->nfds >= PROBE_MAX_LINKS)
+		return -E2BIG;
+	for (int i = 0; i < n; i++) {
+		offsets[i] = sites[i].offset;
+		cookies[i] = sites[i].cookie;
+	}
+	fd = uprobe_multi_link_create(bpf_program__fd(prog), path, offsets, cookies, (__u32)n, pid);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot attach uprobes to %s in %s: %s", what, path, strerror(-fd));
+		return fd;
+	}
+	pl->fds[pl->nfds++] = fd;
+	return 0;
 }
 
 void probe_load_error(const char *cmd, int err, char *buf, size_t len)

@@ -23,9 +23,11 @@ def tp(name):
     return path
 
 
-def run(args, timeout=30, stdin=subprocess.DEVNULL):
-    """Runs rtmon to completion; returns CompletedProcess with text stdout/stderr."""
-    return subprocess.run([RTMON] + args, stdin=stdin, capture_output=True, text=True, timeout=timeout)
+def run(args, timeout=30, stdin=subprocess.DEVNULL, env=None):
+    """Runs rtmon to completion; returns CompletedProcess with text stdout/stderr. env adds variables."""
+    full_env = dict(os.environ, **env) if env else None
+    return subprocess.run([RTMON] + args, stdin=stdin, capture_output=True, text=True, timeout=timeout,
+                          env=full_env)
 
 
 def json_lines(text):
@@ -36,9 +38,10 @@ class Tracer:
     """rtmon running in the background: waits for its "Tracing" line, then can be stopped with a
     signal and its output collected."""
 
-    def __init__(self, args, stdin=subprocess.DEVNULL, ready_timeout=15):
+    def __init__(self, args, stdin=subprocess.DEVNULL, ready_timeout=15, env=None):
+        full_env = dict(os.environ, **env) if env else None
         self.proc = subprocess.Popen([RTMON] + args, stdin=stdin, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, env=full_env)
         self.stderr_lines = []
         self.ready = threading.Event()
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)

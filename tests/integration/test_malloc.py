@@ -51,6 +51,30 @@ def test_command_exact_buckets(variant):
     assert summary["events"] == (ALLOCS + FREES) * 2
 
 
+@pytest.mark.parametrize("probe", ["uprobe_multi", "uprobe"])
+def test_both_probe_kinds_count_the_same(probe):
+    """uprobe_multi links (one for all functions) and classic uprobes (one per function) give the same
+    exact counts, for -- CMD and for a threaded -p target."""
+    env = {"RTMON_NO_UPROBE_MULTI": "1" if probe == "uprobe" else "0"}
+    r = run(["malloc", "--json", "--", tp("alloc"), "3"], env=env)
+    assert r.returncode == 0, r.stderr
+    hists, _ = records(r.stdout)
+    check_rounds(hists[0], 3)
+    assert hists[0]["probe"] == probe
+    target = Target(tp("alloc"), "1", "3")
+    try:
+        tracer = Tracer(["malloc", "--json", "-p", str(target.pid)], env=env)
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        hists, _ = records(out)
+        assert hists[0]["calls"]["malloc"] == CALLS["malloc"] * 3
+        assert hists[0]["probe"] == probe
+    finally:
+        target.kill()
+
+
 @pytest.mark.parametrize("variant", ["alloc", "alloc-static", "alloc-nopie", "alloc-stripped"])
 def test_pid_exact_buckets(variant):
     """-p attaches to a running process; static glibc's start-up allocations happen before the gate."""
