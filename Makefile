@@ -55,7 +55,7 @@ TP_CFLAGS := -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread
 GO ?= go
 
 .SECONDARY:
-.PHONY: all deps test unit-test integration-test demo bench clean testprogs
+.PHONY: all deps test unit-test integration-test demo bench clean testprogs go-fixtures
 all: $(BUILD)/rtmon
 
 deps:
@@ -100,19 +100,24 @@ $(BUILD)/testprog/%-stripped: testprog/%.c | $(BUILD)/testprog
 	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie -s $< -o $@
 
 # Go programs: the toolchain's own cache makes rebuilds cheap, so always ask go build.
-$(BUILD)/testprog/go/%: testprog/go/%/main.go | $(BUILD)/testprog/go
+$(BUILD)/testprog/go/%: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
 	$(call msg,GO,$@)
 	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -o $(CURDIR)/$@ .
-$(BUILD)/testprog/go/%-stripped: testprog/go/%/main.go | $(BUILD)/testprog/go
+$(BUILD)/testprog/go/%-stripped: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
 	$(call msg,GO,$@)
 	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -ldflags='-s -w' -o $(CURDIR)/$@ .
-$(BUILD)/testprog/go/%-pie: testprog/go/%/main.go | $(BUILD)/testprog/go
+$(BUILD)/testprog/go/%-pie: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
 	$(call msg,GO,$@)
 	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -buildmode=pie -o $(CURDIR)/$@ .
 
 testprogs: $(TP_BINS) $(GO_TP_BINS)
 
-unit-test: $(UNIT_BINS) testprogs
+# The Go fixture built by older toolchains (one per goid-offset era), fetched through the Go module
+# proxy's golang.org/toolchain modules; a toolchain that cannot be had is reported and skipped.
+go-fixtures: $(GO_TP_BINS)
+	$(Q)tests/unit/build-go-fixtures.sh $(BUILD)
+
+unit-test: $(UNIT_BINS) testprogs go-fixtures
 	$(Q)set -e; for t in $(UNIT_BINS); do RTMON_BUILD=$(BUILD) $$t; done
 
 integration-test: $(BUILD)/rtmon testprogs

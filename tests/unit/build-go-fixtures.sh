@@ -17,7 +17,9 @@ build=${1:?usage: $0 BUILD_DIR [goX.Y.Z ...]}
 shift
 versions=("$@")
 if [ ${#versions[@]} -eq 0 ]; then
-  versions=(go1.17.13 go1.18.10 go1.19.13 go1.20.14 go1.21.13 go1.22.12
+  # go1.19.13 is left out: its toolchain module downloads but cannot build
+  # here ("import of unknown directory").
+  versions=(go1.17.13 go1.18.10 go1.20.14 go1.21.13 go1.22.12
             go1.23.12 go1.24.13 go1.25.0)
 fi
 
@@ -50,10 +52,9 @@ for v in "${versions[@]}"; do
   for variant in plain stripped pie; do
     case $variant in
       plain)    dst=$out/goroutines-$v;          args=() ;;
-      stripped) dst=$out/goroutines-$v-stripped; args=(-ldflags=-s -w) ;;
+      stripped) dst=$out/goroutines-$v-stripped; args=("-ldflags=-s -w") ;;
       pie)      dst=$out/goroutines-$v-pie;      args=(-buildmode=pie) ;;
     esac
-    [ "$variant" = stripped ] && args=("-ldflags=-s -w")
     if [ -x "$dst" ] && [ "$dst" -nt "$src/main.go" ] && [ "$dst" -nt "$src/go.mod" ]; then
       continue
     fi

@@ -1,0 +1,3 @@
+module rtmon/testprog/goroutines
+
+go 1.17
