@@ -22,18 +22,42 @@ static __always_inline struct malloc_stats *target_stats(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
-static __always_inline int record_alloc(__u64 fn, __u64 size)
+/* Counts one allocating call; returns the stats it updated (NULL when the caller is not a target), so
+ * callers can add to them without filtering twice. */
+static __always_inline struct malloc_stats *record_alloc(__u64 fn, __u64 size)
 {
 	struct malloc_stats *s = target_stats();
 
-	if (!s)
-		return 0;
-	if (fn >= AF_COUNT) /* for the verifier: cookies come from rtmon's own enum */
-		return 0;
+	if (!s || fn >= AF_COUNT) /* for the verifier: cookies come from rtmon's own enum */
+		return NULL;
 	s->calls[fn]++;
 	s->count++;
 	s->bytes += size;
 	s->slots[log2_slot(size) & (LOG2_SLOTS - 1)]++;
+	return s;
+}
+
+/* Go's register ABI passes the first integer argument in RAX (amd64), X0 (arm64). */
+#if defined(__TARGET_ARCH_x86)
+#define GO_ARG1(ctx) ((ctx)->ax)
+#else
+#define GO_ARG1(ctx) PT_REGS_PARM1(ctx)
+#endif
+
+static __always_inline int record_go_alloc(struct pt_regs *ctx)
+{
+	__u64 size = GO_ARG1(ctx);
+	struct malloc_stats *s = record_alloc(AF_MALLOCGC, size);
+	unsigned int cls;
+
+	if (!s)
+		return 0;
+	cls = go_size_class(size);
+	if (cls > GO_CLASS_LARGE)
+		return 0;
+	s->go_classes[cls]++;
+	if (cls == GO_CLASS_LARGE)
+		s->go_large_bytes += size;
 	return 0;
 }
 
@@ -49,24 +73,32 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 	case AF_MALLOC:
 	case AF_VALLOC:
 	case AF_PVALLOC:
-		return record_alloc(fn, a0);
+		record_alloc(fn, a0);
+		return 0;
 	case AF_CALLOC:
-		return record_alloc(fn, (__u64)a0 * a1);
+		record_alloc(fn, (__u64)a0 * a1);
+		return 0;
 	case AF_ALIGNED_ALLOC:
 	case AF_MEMALIGN:
-		return record_alloc(fn, a1);
+		record_alloc(fn, a1);
+		return 0;
 	case AF_POSIX_MEMALIGN:
-		return record_alloc(fn, a2);
+		record_alloc(fn, a2);
+		return 0;
 	case AF_REALLOC:
 		/* glibc forwards realloc(NULL, n) to malloc and realloc(p, 0) to free, through the entry
 		 * points rtmon probes: those calls are counted there, not twice. */
-		if (a0 && a1)
-			return record_alloc(fn, a1);
+		if (a0 && a1) {
+			record_alloc(fn, a1);
+			return 0;
+		}
 		break;
 	case AF_FREE:
 		if (!a0)
 			return 0;
 		break;
+	case AF_MALLOCGC:
+		return record_go_alloc(ctx);
 	default:
 		return 0;
 	}

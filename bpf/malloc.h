@@ -3,6 +3,7 @@
 #define RTMON_MALLOC_H
 
 #include "log2.h"
+#include "go_sizeclasses.h"
 
 /* The allocation functions rtmon probes, in the order of the BPF programs. */
 enum alloc_fn {
@@ -15,6 +16,8 @@ enum alloc_fn {
 	AF_VALLOC,
 	AF_PVALLOC,
 	AF_FREE,
+	AF_NATIVE_COUNT,             /* the functions above are C allocators' */
+	AF_MALLOCGC = AF_NATIVE_COUNT, /* Go: runtime.mallocgc(size, typ, needzero) */
 	AF_COUNT,
 };
 
@@ -26,6 +29,8 @@ struct malloc_stats {
 	__u64 bytes;                 /* requested bytes */
 	__u64 calls[AF_COUNT];       /* per function, allocating or not */
 	__u64 frees;                 /* free(p) with p != NULL, realloc(p, 0) */
+	__u64 go_classes[GO_NUM_SIZE_CLASSES + 1]; /* Go: by size class; last = large (> 32 KiB) */
+	__u64 go_large_bytes;        /* Go: bytes requested by large allocations */
 };
 
 #endif

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include "commands.h"
 #include "elfsym.h"
+#include "goelf.h"
 #include "hist.h"
 #include "json.h"
 #include "loop.h"
@@ -21,6 +22,7 @@ static const char *const fn_names[AF_COUNT] = {
 	[AF_MALLOC] = "malloc", [AF_CALLOC] = "calloc", [AF_REALLOC] = "realloc",
 	[AF_ALIGNED_ALLOC] = "aligned_alloc", [AF_POSIX_MEMALIGN] = "posix_memalign",
 	[AF_MEMALIGN] = "memalign", [AF_VALLOC] = "valloc", [AF_PVALLOC] = "pvalloc", [AF_FREE] = "free",
+	[AF_MALLOCGC] = "mallocgc",
 };
 
 struct malloc_args {
@@ -31,7 +33,9 @@ struct malloc_run {
 	struct malloc_args *args;
 	struct target *t;
 	struct malloc_bpf *skel;
-	char allocator[4096];
+	char allocator[4096];       /* the file whose functions are probed */
+	bool go;                    /* a Go program: runtime.mallocgc, size classes */
+	struct go_info gi;
 	/* A function sharing its address with an earlier one (glibc's aligned_alloc is memalign) is
 	 * probed once; its calls are reported under the first name. */
 	int alias_of[AF_COUNT];
@@ -45,6 +49,8 @@ static const char doc[] =
 	"Probes malloc, calloc (nmemb*size), realloc, aligned_alloc, posix_memalign, memalign, valloc, "
 	"pvalloc and free in the executable (static builds) or in the library that provides malloc "
 	"(libc.so.6, or an allocator loaded before it). Counts are kept in the kernel.\n\n"
+	"Go programs (found by their build info; stripped ones too) are traced at runtime.mallocgc: sizes "
+	"as a log2 histogram and by the runtime's size classes, with allocations over 32 KiB apart.\n\n"
 	"Examples:\n"
 	"  rtmon malloc --binpath ./app      every process running ./app, also ones started later\n"
 	"  rtmon malloc -p 1234 -d 10        PID 1234 for 10 seconds\n"
@@ -89,7 +95,7 @@ static int find_allocator(struct malloc_run *r, struct elf_func funcs[AF_COUNT],
 			continue;
 		}
 		found[AF_MALLOC] = true;
-		for (int f = 0; f < AF_COUNT; f++)
+		for (int f = 0; f < AF_NATIVE_COUNT; f++)
 			if (f != AF_MALLOC)
 				found[f] = !elf_find_func(&ef, fn_names[f], &funcs[f]);
 		snprintf(r->allocator, sizeof(r->allocator), "%s", img->paths[i]);
@@ -101,21 +107,44 @@ static int find_allocator(struct malloc_run *r, struct elf_func funcs[AF_COUNT],
 	return -ENOENT;
 }
 
+/* Go: one probe in runtime.mallocgc, after its stack-check prologue so that a call that grows the
+ * stack (morestack re-runs the prologue) is counted once. Never a return probe: Go moves stacks. */
+static int attach_go(struct malloc_run *r, struct probe_links *pl, pid_t pid, char *err, size_t errlen)
+{
+	struct go_symtab *st;
+	struct probe_site site = { .cookie = AF_MALLOCGC };
+	int rc = go_symtab_open(r->t->exe, &st, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = go_func_body_site(st, "runtime.mallocgc", &site.offset, err, errlen);
+	go_symtab_close(st);
+	if (rc)
+		return rc;
+	snprintf(r->allocator, sizeof(r->allocator), "%s", r->t->exe);
+	return probe_attach_sites(pl, r->skel->progs.on_alloc_call, pid, r->t->exe, &site, 1,
+				  "runtime.mallocgc", err, errlen);
+}
+
 static int attach_all(struct malloc_run *r, struct probe_links *pl, char *err, size_t errlen)
 {
 	struct elf_func funcs[AF_COUNT] = { 0 };
 	bool found[AF_COUNT] = { 0 };
 	pid_t pid = r->t->kind == TARGET_BINPATH ? -1 : r->t->pid;
-	int rc = find_allocator(r, funcs, found, err, errlen);
+	int rc;
 
+	for (int f = 0; f < AF_COUNT; f++)
+		r->alias_of[f] = -1;
+	if (r->go)
+		return attach_go(r, pl, pid, err, errlen);
+	rc = find_allocator(r, funcs, found, err, errlen);
 	if (rc)
 		return rc;
 	{
 	struct probe_site sites[AF_COUNT];
 	int n = 0;
 
-	for (int f = 0; f < AF_COUNT; f++) {
-		r->alias_of[f] = -1;
+	for (int f = 0; f < AF_NATIVE_COUNT; f++) {
 		if (!found[f])
 			continue;
 		for (int g = 0; g < f; g++)
@@ -153,9 +182,12 @@ static int read_stats(struct malloc_run *r, struct malloc_stats *sum)
 			sum->slots[i] += percpu[c].slots[i];
 		for (int f = 0; f < AF_COUNT; f++)
 			sum->calls[f] += percpu[c].calls[f];
+		for (int i = 0; i <= GO_NUM_SIZE_CLASSES; i++)
+			sum->go_classes[i] += percpu[c].go_classes[i];
 		sum->count += percpu[c].count;
 		sum->bytes += percpu[c].bytes;
 		sum->frees += percpu[c].frees;
+		sum->go_large_bytes += percpu[c].go_large_bytes;
 	}
 	free(percpu);
 	return 0;
@@ -167,9 +199,12 @@ static void subtract(struct malloc_stats *a, const struct malloc_stats *b)
 		a->slots[i] -= b->slots[i];
 	for (int f = 0; f < AF_COUNT; f++)
 		a->calls[f] -= b->calls[f];
+	for (int i = 0; i <= GO_NUM_SIZE_CLASSES; i++)
+		a->go_classes[i] -= b->go_classes[i];
 	a->count -= b->count;
 	a->bytes -= b->bytes;
 	a->frees -= b->frees;
+	a->go_large_bytes -= b->go_large_bytes;
 }
 
 static void print_calls_text(const struct malloc_run *r, const struct malloc_stats *s)
@@ -190,6 +225,34 @@ static void print_calls_text(const struct malloc_run *r, const struct malloc_sta
 	printf("%s\n", first ? " none" : "");
 }
 
+/* grtmon-style rows, one per size class up to the largest one used, then the large allocations. */
+static void print_go_classes(const struct malloc_stats *s)
+{
+	int last = 0;
+	__u64 max = 0;
+
+	for (int i = 0; i <= GO_NUM_SIZE_CLASSES; i++) {
+		if (s->go_classes[i])
+			last = i;
+		if (s->go_classes[i] > max)
+			max = s->go_classes[i];
+	}
+	printf("\n  size class : count    distribution\n");
+	for (int i = 0; i <= last; i++) {
+		char label[16];
+		int stars = max ? (int)((s->go_classes[i] * 40 + max - 1) / max) : 0;
+
+		if (i == GO_CLASS_LARGE)
+			snprintf(label, sizeof(label), "> 32K");
+		else
+			snprintf(label, sizeof(label), "%uB", go_class_size[i]);
+		printf("  %10s : %-8llu |%-40.*s|\n", label, (unsigned long long)s->go_classes[i], stars,
+		       "****************************************");
+	}
+	printf("large allocations (> 32 KiB): %llu, bytes %llu\n",
+	       (unsigned long long)s->go_classes[GO_CLASS_LARGE], (unsigned long long)s->go_large_bytes);
+}
+
 static void print_text(const struct malloc_run *r, const struct malloc_stats *s)
 {
 	if (r->interval_no) {
@@ -199,17 +262,52 @@ static void print_text(const struct malloc_run *r, const struct malloc_stats *s)
 		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
 		printf("\n%s (interval %d)\n", ts, r->interval_no);
 	}
-	printf("Allocation sizes in %s, allocator %s:\n", r->t->label, r->allocator);
+	if (r->go)
+		printf("Allocation sizes in %s, Go %s runtime.mallocgc:\n", r->t->label, r->gi.version);
+	else
+		printf("Allocation sizes in %s, allocator %s:\n", r->t->label, r->allocator);
 	if (!s->count && !s->frees) {
 		printf("no allocation calls seen\n");
 		return;
 	}
 	hist_print_log2(stdout, s->slots, LOG2_SLOTS, "size (bytes)");
-	printf("allocations %llu, bytes %llu, mean %.1f, p50 ~%.0f, p99 ~%.0f, frees %llu\n",
+	if (r->go)
+		print_go_classes(s);
+	printf("allocations %llu, bytes %llu, mean %.1f, p50 ~%.0f, p99 ~%.0f",
 	       (unsigned long long)s->count, (unsigned long long)s->bytes,
 	       s->count ? (double)s->bytes / (double)s->count : 0.0, hist_percentile(s->slots, LOG2_SLOTS, 0.5),
-	       hist_percentile(s->slots, LOG2_SLOTS, 0.99), (unsigned long long)s->frees);
+	       hist_percentile(s->slots, LOG2_SLOTS, 0.99));
+	if (r->go) {
+		putchar('\n'); /* Go has no free: the collector reclaims memory (see rtmon gc) */
+		return;
+	}
+	printf(", frees %llu\n", (unsigned long long)s->frees);
 	print_calls_text(r, s);
+}
+
+/* {"type":"size_classes","name":"go_malloc_class",...}: counts by the Go runtime's size classes. */
+static void print_json_go_classes(const struct malloc_run *r, const struct malloc_stats *s)
+{
+	bool first = true;
+
+	fputs("{\"type\":\"size_classes\",\"name\":\"go_malloc_class\",\"unit\":\"bytes\",", stdout);
+	if (r->t->kind == TARGET_BINPATH)
+		fputs("\"pid\":null", stdout);
+	else
+		printf("\"pid\":%d", r->t->pid);
+	fputs(",\"classes\":[", stdout);
+	for (int i = 0; i < GO_NUM_SIZE_CLASSES; i++) {
+		if (!s->go_classes[i])
+			continue;
+		printf("%s{\"size\":%u,\"count\":%llu}", first ? "" : ",", go_class_size[i],
+		       (unsigned long long)s->go_classes[i]);
+		first = false;
+	}
+	printf("],\"large\":{\"count\":%llu,\"bytes\":%llu}", (unsigned long long)s->go_classes[GO_CLASS_LARGE],
+	       (unsigned long long)s->go_large_bytes);
+	if (r->interval_no)
+		printf(",\"interval\":%d", r->interval_no);
+	puts("}");
 }
 
 static void print_json(const struct malloc_run *r, const struct malloc_stats *s)
@@ -219,9 +317,11 @@ static void print_json(const struct malloc_run *r, const struct malloc_stats *s)
 	putchar('{');
 	json_hist_fields(stdout, "malloc_size", "bytes", r->t->kind == TARGET_BINPATH ? 0 : r->t->pid,
 			 s->slots, LOG2_SLOTS, s->count, s->bytes);
-	printf(",\"frees\":%llu,\"calls\":{", (unsigned long long)s->frees);
+	if (!r->go)
+		printf(",\"frees\":%llu", (unsigned long long)s->frees);
+	fputs(",\"calls\":{", stdout);
 	for (int f = 0; f < AF_COUNT; f++) {
-		if (r->alias_of[f] >= 0)
+		if (r->alias_of[f] >= 0 || (f == AF_MALLOCGC) != r->go)
 			continue;
 		printf("%s\"%s\":%llu", first ? "" : ",", fn_names[f], (unsigned long long)s->calls[f]);
 		first = false;
@@ -229,9 +329,15 @@ static void print_json(const struct malloc_run *r, const struct malloc_stats *s)
 	fputs("},\"allocator\":", stdout);
 	json_str(stdout, r->allocator);
 	printf(",\"probe\":\"%s\"", probe_sites_kind());
+	if (r->go) {
+		fputs(",\"runtime\":\"go\",\"go_version\":", stdout);
+		json_str(stdout, r->gi.version);
+	}
 	if (r->interval_no)
 		printf(",\"interval\":%d", r->interval_no);
 	puts("}");
+	if (r->go)
+		print_json_go_classes(r, s);
 }
 
 static void report(struct malloc_run *r, bool final)
@@ -326,6 +432,8 @@ int cmd_malloc(int argc, char **argv)
 		return 1;
 	}
 	r.t = &t;
+	/* Go programs are recognised by their build info, which stripped binaries keep. */
+	r.go = go_read_buildinfo(t.exe, &r.gi, NULL, 0) == 0;
 	r.skel = malloc_bpf__open();
 	if (!r.skel) {
 		probe_load_error("malloc", errno, err, sizeof(err));

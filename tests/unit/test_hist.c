@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include "hist.h"
 #include "json.h"
+#include "go_sizeclasses.h"
 
 static void test_log2_slot_edges(void **state)
 {
@@ -110,12 +111,32 @@ static void test_json(void **state)
 	free(buf);
 }
 
+/* The smallest class that holds each request, checked against a linear scan for every small size. */
+static void test_go_size_class(void **state)
+{
+	(void)state;
+	assert_int_equal(go_size_class(0), 0);
+	assert_int_equal(go_size_class(1), 1);
+	assert_int_equal(go_size_class(8), 1);
+	assert_int_equal(go_size_class(9), 2);
+	assert_int_equal(go_size_class(5000), 46);
+	assert_int_equal(go_class_size[46], 5376);
+	assert_int_equal(go_size_class(32768), 67);
+	assert_int_equal(go_size_class(32769), GO_CLASS_LARGE);
+	for (unsigned long long size = 1; size <= GO_MAX_SMALL_SIZE; size++) {
+		unsigned int c = go_size_class(size);
+
+		assert_true(go_class_size[c] >= size);
+		assert_true(go_class_size[c - 1] < size);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log2_slot_edges), cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_percentiles),     cmocka_unit_test(test_print),
-		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json),           cmocka_unit_test(test_go_size_class),
 	};
 
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);

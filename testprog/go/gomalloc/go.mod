@@ -1,0 +1,3 @@
+module rtmon/testprog/gomalloc
+
+go 1.17
