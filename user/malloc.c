@@ -14,8 +14,10 @@
 #include "loop.h"
 #include "malloc.h"
 #include "malloc.skel.h"
+#include "min_btf.h"
 #include "opts.h"
 #include "probe.h"
+#include "probe_site.h"
 #include "target.h"
 
 static const char *const fn_names[AF_COUNT] = {
@@ -121,6 +123,7 @@ static int attach_go(struct malloc_run *r, struct probe_links *pl, pid_t pid, ch
 	go_symtab_close(st);
 	if (rc)
 		return rc;
+	site.offset = probe_site_emulated(r->t->exe, site.offset);
 	snprintf(r->allocator, sizeof(r->allocator), "%s", r->t->exe);
 	return probe_attach_sites(pl, r->skel->progs.on_alloc_call, pid, r->t->exe, &site, 1,
 				  "runtime.mallocgc", err, errlen);
@@ -151,7 +154,10 @@ static int attach_all(struct malloc_run *r, struct probe_links *pl, char *err, s
 			if (found[g] && r->alias_of[g] < 0 && funcs[g].offset == funcs[f].offset)
 				r->alias_of[f] = g;
 		if (r->alias_of[f] < 0)
-			sites[n++] = (struct probe_site){ .offset = funcs[f].offset, .cookie = (uint64_t)f };
+			sites[n++] = (struct probe_site){
+				.offset = probe_site_emulated(r->allocator, funcs[f].offset),
+				.cookie = (uint64_t)f,
+			};
 	}
 	return probe_attach_sites(pl, r->skel->progs.on_alloc_call, pid, r->allocator, sites, n,
 				  "the allocator functions", err, errlen);
@@ -434,7 +440,11 @@ int cmd_malloc(int argc, char **argv)
 	r.t = &t;
 	/* Go programs are recognised by their build info, which stripped binaries keep. */
 	r.go = go_read_buildinfo(t.exe, &r.gi, NULL, 0) == 0;
-	r.skel = malloc_bpf__open();
+	{
+		LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = min_btf_path("malloc"));
+
+		r.skel = malloc_bpf__open_opts(&open_opts);
+	}
 	if (!r.skel) {
 		probe_load_error("malloc", errno, err, sizeof(err));
 		goto fail;

@@ -75,6 +75,19 @@ def test_both_probe_kinds_count_the_same(probe):
         target.kill()
 
 
+def test_full_kernel_btf_fallback():
+    """Off the build kernel (forced here), rtmon relocates against the running kernel's full BTF."""
+    r = run(["malloc", "--json", "-v", "--", tp("alloc")], env={"RTMON_NO_MIN_BTF": "1"})
+    assert r.returncode == 0, r.stderr
+    check_rounds(records(r.stdout)[0][0], 1)
+    assert "loading kernel BTF '/sys/kernel/btf/vmlinux'" in r.stderr  # libbpf's debug log
+    r = run(["malloc", "--json", "-v", "--", tp("alloc")])
+    check_rounds(records(r.stdout)[0][0], 1)
+    # On the build kernel the cut BTF serves the CO-RE relocations: the 5.5 MB one is never read.
+    assert "CO-RE relocating" in r.stderr
+    assert "loading kernel BTF" not in r.stderr
+
+
 @pytest.mark.parametrize("variant", ["alloc", "alloc-static", "alloc-nopie", "alloc-stripped"])
 def test_pid_exact_buckets(variant):
     """-p attaches to a running process; static glibc's start-up allocations happen before the gate."""

@@ -1,0 +1,538 @@
+#!/usr/bin/python3
+# rtmon benchmark driver (`sudo make bench` runs `tests/bench/run.sh BUILD`). Python, despite the name:
+# process handling, timing and medians are much cleaner here than in bash.
+#
+# What it measures, over BENCH_ROUNDS rounds (default 5; configurations interleaved within a round),
+# reporting medians: the CPU time a malloc workload (BENCH_THREADS threads x BENCH_ITERS malloc+free
+# pairs, default 2 x 200000) spends when
+#   - uninstrumented;
+#   - under `rtmon malloc -p PID` (probes malloc, free, calloc, realloc, ...);
+#   - under the floor: a minimal loader whose BPF program only bumps a per-CPU counter, on malloc only,
+#     and on malloc + free (the fair comparison for rtmon, which probes free too);
+#   - under bpftrace (malloc-size histogram), libbpf-tools funclatency (malloc entry + return) and
+#     heaptrack (LD_PRELOAD; wall-clock slowdown only).
+# Also the time each tracer takes to attach (start to its ready line) and its peak RSS (ru_maxrss from
+# wait4). Added cost per malloc = (median CPU instrumented - median CPU uninstrumented) / mallocs, where
+# the CPU time is the workload's own (getrusage RUSAGE_SELF around its threads): uprobe traps taken by the
+# workload count, the tracer's own CPU does not.
+#
+# Protocol per run: start the workload held (it blocks reading stdin), start the tracer on its PID, wait
+# for the tracer's ready line, sleep BENCH_SETTLE seconds (default 0.1), send the newline, wait for the
+# workload, SIGINT the tracer and reap it.
+#
+# Environment: BENCH_ROUNDS, BENCH_THREADS, BENCH_ITERS, BENCH_SETTLE, BENCH_PAUSE, BENCH_ONLY (comma-separated
+# configuration names, e.g. "base,rtmon,floor-mf"). Results also go to BUILD/bench/results.json.
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
+BUILD_ABS = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+ITERS = int(os.environ.get("BENCH_ITERS", "200000"))
+SETTLE = float(os.environ.get("BENCH_SETTLE", "0.1"))
+PAUSE = float(os.environ.get("BENCH_PAUSE", "0.3"))  # between runs: let the previous teardown finish
+ONLY = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
+READY_TIMEOUT = 60.0
+RUN_TIMEOUT = 900.0
+BPFTRACE_LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
+
+RTMON = os.path.join(BUILD_ABS, "rtmon")
+FLOOR = os.path.join(BUILD_ABS, "bench", "floor")
+WORKLOAD = os.path.join(BUILD_ABS, "bench", "malloc_workload")
+
+live = []  # Popen objects to kill on exit (tracers run in their own process group)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cleanup():
+    for p in live:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                try:
+                    p.kill()
+                except OSError:
+                    pass
+            try:
+                p.wait(timeout=5)
+            except (subprocess.TimeoutExpired, ChildProcessError):
+                pass
+    live.clear()
+
+
+def on_term(sig, frame):
+    raise SystemExit(128 + sig)
+
+
+def spawn(argv, **kw):
+    p = subprocess.Popen(argv, start_new_session=True, **kw)
+    live.append(p)
+    return p
+
+
+def reap(p, timeout):
+    """wait4 the process (so that its rusage is ours): returns (status, maxrss_kb) or (None, None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        except ChildProcessError:
+            return None, None
+        if pid:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            if p in live:
+                live.remove(p)
+            return p.returncode, ru.ru_maxrss
+        if time.monotonic() > deadline:
+            return None, None
+        time.sleep(0.005)
+
+
+def stop(p, timeout=20.0):
+    """SIGINT, then reap; SIGKILL if it does not end. Returns (exit code, maxrss_kb)."""
+    try:
+        os.kill(p.pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass
+    rc, rss = reap(p, timeout)
+    if rc is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        rc, rss = reap(p, 5)
+    return rc, rss
+
+
+def vmhwm_kb(pid):
+    m = re.search(r"^VmHWM:\s+(\d+) kB", read(f"/proc/{pid}/status"), re.M)
+    return int(m.group(1)) if m else None
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def wait_held(pid, timeout=10.0):
+    """Wait until PID runs the workload (exec done, libraries mapped) and sleeps in its read of stdin."""
+    exe = os.path.realpath(WORKLOAD)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (os.readlink(f"/proc/{pid}/exe") == exe and read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[0] == "S"
+                    and "/libc" in read(f"/proc/{pid}/maps")):
+                return True
+        except (OSError, IndexError):
+            return False
+        time.sleep(0.001)
+    return False
+
+
+def libc_of(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            path = line.split(None, 5)[-1].strip() if len(line.split(None, 5)) == 6 else ""
+            if re.search(r"/libc(\.so|-)", path):
+                return path
+    return None
+
+
+def first_emulated_offset(libc, func):
+    """Offset into FUNC of its first instruction that x86 uprobes emulate (push reg, direct jmp/jcc/call),
+    provided no instruction before it can leave the function; None if not found."""
+    try:
+        nm = subprocess.run(["nm", "-D", "--defined-only", libc], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    addr = None
+    for line in nm.stdout.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[2].split("@")[0] == func and f[1] in "Tti":
+            addr = int(f[0], 16)
+            break
+    if addr is None:
+        return None
+    try:
+        od = subprocess.run(["objdump", "-d", "--no-show-raw-insn", f"--start-address={addr:#x}",
+                             f"--stop-address={addr + 64:#x}", libc], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    for line in od.stdout.splitlines():
+        m = re.match(r"\s*([0-9a-f]+):\s+(.*)$", line)
+        if not m:
+            continue
+        off = int(m.group(1), 16) - addr
+        ins = m.group(2).split()
+        while ins and ins[0] in ("bnd", "notrack", "rex.W", "data16", "cs", "ds"):
+            ins = ins[1:]
+        if not ins:
+            continue
+        mnem, ops = ins[0], " ".join(ins[1:])
+        if mnem.startswith("push") and re.fullmatch(r"%r\w+", ops):
+            return off
+        if (mnem.startswith("j") or mnem.startswith("call")) and "*" not in ops:
+            return off
+        if mnem.startswith(("ret", "j", "call", "syscall", "int", "ud2", "hlt")):
+            return None  # control can leave before any emulated instruction
+    return None
+
+
+def rtmon_hits(out):
+    for line in out.splitlines():
+        if line.startswith('{"type":"hist"'):
+            d = json.loads(line)
+            return f"malloc {d['calls'].get('malloc', 0)}, free {d['calls'].get('free', 0)}"
+    return "?"
+
+
+def floor_hits(out):
+    for line in out.splitlines():
+        if line.startswith("{"):
+            d = json.loads(line)
+            return f"malloc {d['malloc_hits']}, free {d['free_hits']}"
+    return "?"
+
+
+def bpftrace_hits(out):
+    n = sum(int(m.group(1)) for m in re.finditer(r"^\[[^\]\n)]+[)\]]\s+(\d+)", out, re.M))
+    return f"malloc {n}" if n else "?"
+
+
+def funclatency_hits(out):
+    n = sum(int(m.group(1)) for m in re.finditer(r"->\s*\d+\s*:\s*(\d+)", out))
+    return f"malloc {n}" if n else "?"
+
+
+class Config:
+    def __init__(self, name, label, probes, argv=None, ready=None, ready_stream="stderr", hits=None,
+                 wrap=None, role="peer"):
+        self.name, self.label, self.probes = name, label, probes
+        self.argv, self.ready, self.ready_stream, self.hits = argv, ready, ready_stream, hits
+        self.wrap, self.role = wrap, role
+        self.cpu, self.wall, self.attach, self.rss, self.hitlog = [], [], [], [], []
+        self.failed = None
+        self.errors = 0  # consecutive failed runs
+        self.lost = []  # errors of runs that failed
+
+
+def configs(tmp, free_off):
+    bt_script = ('BEGIN { printf("ready\\n"); } '
+                 f'uprobe:{BPFTRACE_LIBC}:malloc /pid == %d/ {{ @ = hist(arg0); }}')
+    cs = [
+        Config("base", "uninstrumented", "-", role="base"),
+        Config("rtmon", "rtmon malloc -p PID", "malloc, free, calloc, realloc, ... (entry)",
+               argv=lambda pid: [RTMON, "malloc", "--json", "-p", str(pid)], ready=r"^Tracing",
+               hits=rtmon_hits, role="rtmon"),
+        Config("floor", "floor (malloc)", "malloc (entry)",
+               argv=lambda pid: [FLOOR, "-p", str(pid)], ready=r"^Tracing", hits=floor_hits, role="floor"),
+        Config("floor-mf", "floor (malloc+free)", "malloc, free (entry)",
+               argv=lambda pid: [FLOOR, "-p", str(pid), "--free"], ready=r"^Tracing", hits=floor_hits,
+               role="floor"),
+    ]
+    if free_off:
+        cs.append(Config("floor-mf-emul", f"floor (malloc+free@+{free_off})",
+                         f"malloc (entry), free+{free_off} (emulated insn)",
+                         argv=lambda pid: [FLOOR, "-p", str(pid), f"--free-offset={free_off}"],
+                         ready=r"^Tracing", hits=floor_hits, role="floor"))
+    cs += [
+        Config("bpftrace", "bpftrace hist(arg0)", "malloc (entry)",
+               argv=lambda pid: ["bpftrace", "-B", "line", "-e", bt_script % pid], ready=r"^ready",
+               ready_stream="stdout", hits=bpftrace_hits),
+        Config("funclatency", "funclatency (libbpf-tools)", "malloc (entry + return)",
+               argv=lambda pid: ["stdbuf", "-oL", "funclatency", "-p", str(pid), "c:malloc"],
+               ready=r"^Tracing", ready_stream="stdout", hits=funclatency_hits),
+        Config("heaptrack", "heaptrack (LD_PRELOAD)", "all allocator calls (LD_PRELOAD)",
+               wrap=["heaptrack"], role="wallonly"),
+    ]
+    need = {"bpftrace": "bpftrace", "funclatency": "funclatency", "heaptrack": "heaptrack"}
+    out = []
+    for c in cs:
+        if ONLY and c.name not in ONLY and c.name != "base":
+            continue
+        if c.name in need and not shutil.which(need[c.name]):
+            c.failed = f"{need[c.name]} not installed (.ci/install-deps installs it)"
+        out.append(c)
+    return out
+
+
+def parse_workload(text):
+    for line in text.splitlines():
+        if line.startswith('{"threads"'):
+            return json.loads(line)
+    return None
+
+
+def run_one(c, tmp, rnd):
+    """One run of the workload under configuration C. Returns a dict or raises RuntimeError."""
+    wargs = [WORKLOAD, str(THREADS), str(ITERS)]
+    tout, terr = os.path.join(tmp, f"{c.name}.{rnd}.out"), os.path.join(tmp, f"{c.name}.{rnd}.err")
+    wout = os.path.join(tmp, f"{c.name}.{rnd}.wout")
+    res = {}
+    with open(wout, "w") as wo:
+        w = spawn((c.wrap or []) + wargs, stdin=subprocess.PIPE, stdout=wo, stderr=subprocess.STDOUT,
+                  cwd=tmp)
+    tracer = None
+    try:
+        if c.argv:
+            if not wait_held(w.pid):
+                raise RuntimeError("the workload did not start")
+            with open(tout, "w") as fo, open(terr, "w") as fe:
+                t0 = time.monotonic()
+                tracer = spawn(c.argv(w.pid), stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
+            rpath = terr if c.ready_stream == "stderr" else tout
+            pat = re.compile(c.ready, re.M)
+            while not pat.search(read(rpath)):
+                if tracer.poll() is not None:
+                    raise RuntimeError(f"tracer exited ({tracer.returncode}) before it was ready: "
+                                       f"{read(terr).strip()[-400:]}")
+                if time.monotonic() - t0 > READY_TIMEOUT:
+                    raise RuntimeError(f"tracer not ready after {READY_TIMEOUT:.0f} s")
+                time.sleep(0.001)
+            res["attach_s"] = time.monotonic() - t0
+            time.sleep(SETTLE)
+            # Peak RSS: VmHWM now (setup is over) and again just before the stop. Not ru_maxrss from
+            # wait4: it includes the RSS of the forked Python child before its exec.
+            res["rss_kb"] = vmhwm_kb(tracer.pid)
+        w.stdin.write(b"\n")
+        w.stdin.close()
+        rc, wrss = reap(w, RUN_TIMEOUT)
+        if rc is None:
+            raise RuntimeError("workload did not finish")
+        if rc != 0:
+            raise RuntimeError(f"workload exited {rc}: {read(wout).strip()[-400:]}")
+        if c.wrap:
+            # Largest process in the wrapper's tree (heaptrack_interpret, here); this one may include
+            # the forked Python's RSS (~14 MB) before exec, far below heaptrack's own.
+            res["rss_kb"] = wrss
+        data = parse_workload(read(wout))
+        if not data:
+            raise RuntimeError(f"no result line from the workload: {read(wout).strip()[-400:]}")
+        res.update(cpu_ns=data["cpu_ns"], wall_ns=data["wall_ns"], mallocs=data["mallocs"])
+        if tracer:
+            hwm = vmhwm_kb(tracer.pid)  # None if it already ended (rtmon -p ends with its target)
+            if hwm and (not res.get("rss_kb") or hwm > res["rss_kb"]):
+                res["rss_kb"] = hwm
+            trc, _ = stop(tracer)
+            if trc not in (0, None, -signal.SIGINT, 130):
+                raise RuntimeError(f"tracer exited {trc}: {read(terr).strip()[-400:]}")
+            res["hits"] = c.hits(read(tout)) if c.hits else ""
+    finally:
+        for p in (tracer, w):
+            if p is not None and p.poll() is None and p in live:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                reap(p, 5)
+    return res
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def machine():
+    cpu = "?"
+    for line in read("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu,
+            "date": datetime.date.today().isoformat()}
+
+
+def tool_versions():
+    v = {}
+    for name, argv in (("bpftrace", ["bpftrace", "--version"]), ("funclatency", ["funclatency", "-V"]),
+                       ("heaptrack", ["heaptrack", "--version"])):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            v[name] = (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            v[name] = None
+    return v
+
+
+def main():
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    if os.geteuid() != 0:
+        log("bench: needs root (BPF, uprobes): run `sudo make bench`")
+        return 1
+    if not (shutil.which("bpftrace") and shutil.which("funclatency") and shutil.which("heaptrack")):
+        subprocess.run([os.path.join(ROOT, ".ci", "install-deps")], cwd=ROOT)
+    mk = subprocess.run(["make", "-s", "--no-print-directory", f"BUILD={BUILD}", RTMON, FLOOR, WORKLOAD],
+                        cwd=ROOT)
+    if mk.returncode:
+        log("bench: cannot build the benchmark tools")
+        return 1
+
+    tmp = tempfile.mkdtemp(prefix="rtmon-bench.")
+    try:
+        # Warm-up, and find libc and where free's first emulated instruction is.
+        w = spawn([WORKLOAD, str(THREADS), str(ITERS)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        wait_held(w.pid)
+        libc = libc_of(w.pid)
+        w.communicate(b"\n", timeout=RUN_TIMEOUT)
+        live.remove(w)
+        free_off = first_emulated_offset(libc, "free") if libc else None
+        cs = configs(tmp, free_off)
+        m = machine()
+        log(f"bench: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}; workload {THREADS} threads x "
+            f"{ITERS} malloc+free pairs; {ROUNDS} rounds; libc {libc}")
+        t_start = time.monotonic()
+        for rnd in range(ROUNDS):
+            for c in cs:
+                if c.failed:
+                    continue
+                time.sleep(PAUSE)
+                try:
+                    r = run_one(c, tmp, rnd)
+                    c.errors = 0
+                except RuntimeError as e:
+                    c.errors += 1
+                    c.lost.append(f"round {rnd + 1}: {e}")
+                    if c.errors >= 2:
+                        c.failed = str(e)
+                        log(f"bench: {c.name}: {e}; failed twice in a row, skipping it from now on")
+                    else:
+                        log(f"bench: {c.name}: {e}; this round's run is lost")
+                    continue
+                c.cpu.append(r["cpu_ns"])
+                c.wall.append(r["wall_ns"])
+                if "attach_s" in r:
+                    c.attach.append(r["attach_s"])
+                if r.get("rss_kb"):
+                    c.rss.append(r["rss_kb"])
+                c.hitlog.append(r.get("hits", ""))
+                mallocs = r["mallocs"]
+                log(f"  round {rnd + 1}/{ROUNDS} {c.name:<14} cpu {r['cpu_ns'] / 1e6:9.1f} ms  wall "
+                    f"{r['wall_ns'] / 1e6:9.1f} ms" + (f"  attach {r['attach_s'] * 1e3:6.1f} ms" if "attach_s" in r
+                                                      else "") + (f"  hits: {r['hits']}" if r.get("hits") else ""))
+        elapsed = time.monotonic() - t_start
+    finally:
+        cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    mallocs = THREADS * ITERS
+    byname = {c.name: c for c in cs}
+    base = byname["base"]
+    if not base.cpu:
+        log("bench: no uninstrumented run succeeded")
+        return 1
+    bcpu, bwall = med(base.cpu), med(base.wall)
+
+    def added(c):
+        return (med(c.cpu) - bcpu) / mallocs if c.cpu else None
+
+    floor, floor_mf = byname.get("floor"), byname.get("floor-mf")
+    f1 = added(floor) if floor else None
+    f2 = added(floor_mf) if floor_mf else None
+    rows = []
+    for c in cs:
+        cpu_ok = c.role not in ("base", "wallonly")
+        a = added(c) if cpu_ok else None
+        spread = [(x - bcpu) / mallocs for x in c.cpu] if cpu_ok and c.cpu else []
+        rows.append({
+            "name": c.name, "label": c.label, "probes": c.probes, "runs": len(c.cpu), "failed": c.failed,
+            "cpu_ms": med(c.cpu) / 1e6 if c.cpu else None, "wall_ms": med(c.wall) / 1e6 if c.wall else None,
+            "added_ns_per_malloc": a,
+            "added_min": min(spread) if spread else None, "added_max": max(spread) if spread else None,
+            "vs_floor": a / f1 if a is not None and f1 else None,
+            "vs_floor_mf": a / f2 if a is not None and f2 else None,
+            "wall_x": med(c.wall) / bwall if c.wall else None,
+            "attach_ms": med(c.attach) * 1e3 if c.attach else None,
+            "attach_min_ms": min(c.attach) * 1e3 if c.attach else None,
+            "attach_max_ms": max(c.attach) * 1e3 if c.attach else None,
+            "rss_mib": med(c.rss) / 1024 if c.rss else None,
+            "hits": c.hitlog[-1] if c.hitlog else "",
+        })
+
+    def fmt(x, spec, none="-"):
+        return none if x is None else format(x, spec)
+
+    hdr = ("| configuration | probes | CPU ns added per malloc (min..max) | x floor (malloc) | "
+           "x floor (malloc+free) | wall x | attach ms (min..max) | peak RSS MiB |")
+    print()
+    print(f"Workload: {THREADS} threads x {ITERS} malloc+free pairs ({mallocs} mallocs, as many frees), sizes "
+          f"16..4096; medians of {ROUNDS} rounds. Uninstrumented: {bcpu / 1e6:.1f} ms CPU, {bwall / 1e6:.1f} ms "
+          f"wall ({bcpu / mallocs:.0f} ns CPU per malloc+free pair).")
+    print(f"Machine: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}, {m['date']}. Bench time {elapsed:.0f} s.")
+    print()
+    print(hdr)
+    print("|" + "---|" * 8)
+    for r in rows:
+        if r["name"] == "base":
+            continue
+        if not r["runs"]:
+            print(f"| {r['label']} | {r['probes']} | not run: {r['failed']} | | | | | |")
+            continue
+        ns = fmt(r["added_ns_per_malloc"], ",.0f")
+        if r["added_min"] is not None:
+            ns += f" ({r['added_min']:,.0f}..{r['added_max']:,.0f})"
+        print(f"| {r['label']} | {r['probes']} | {ns} | {fmt(r['vs_floor'], '.2f')} | "
+              f"{fmt(r['vs_floor_mf'], '.2f')} | {fmt(r['wall_x'], '.1f')} | "
+              f"{fmt(r['attach_ms'], '.1f')}"
+              + (f" ({r['attach_min_ms']:.1f}..{r['attach_max_ms']:.1f})" if r["attach_ms"] is not None else "")
+              + f" | {fmt(r['rss_mib'], '.1f')} |")
+    print()
+    rt = next((r for r in rows if r["name"] == "rtmon"), None)
+    if rt and rt["runs"]:
+        checks = [
+            ("added CPU per malloc <= floor (malloc)", rt["added_ns_per_malloc"], f1, "ns"),
+            ("added CPU per malloc <= floor (malloc+free)", rt["added_ns_per_malloc"], f2, "ns"),
+            ("attach <= 40 ms", rt["attach_ms"], 40.0, "ms"),
+            ("peak RSS <= 16 MiB", rt["rss_mib"], 16.0, "MiB"),
+        ]
+        print("rtmon targets:")
+        for what, val, lim, unit in checks:
+            if val is None or lim is None:
+                print(f"  {what}: not measured")
+                continue
+            print(f"  {what}: {'PASS' if val <= lim else 'FAIL'} ({val:,.1f} {unit} vs {lim:,.1f} {unit})")
+        print(f"  hits seen in the last round: {rt['hits']}")
+    for c in cs:
+        if c.failed and not c.lost:
+            print(f"note: {c.name}: {c.failed}")
+        for e in c.lost:
+            print(f"note: {c.name}: lost {e}")
+
+    os.makedirs(os.path.join(BUILD_ABS, "bench"), exist_ok=True)
+    with open(os.path.join(BUILD_ABS, "bench", "results.json"), "w") as f:
+        json.dump({"machine": m, "tools": tool_versions(), "threads": THREADS, "iters": ITERS,
+                   "rounds": ROUNDS, "free_emulated_offset": free_off, "base_cpu_ms": bcpu / 1e6,
+                   "base_wall_ms": bwall / 1e6, "rows": rows,
+                   "raw": {c.name: {"cpu_ns": c.cpu, "wall_ns": c.wall, "attach_s": c.attach, "rss_kb": c.rss}
+                           for c in cs}}, f, indent=1)
+    print(f"(raw numbers: {os.path.join(BUILD, 'bench', 'results.json')})")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        cleanup()
+        sys.exit(130)
+    finally:
+        cleanup()
