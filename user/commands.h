@@ -3,5 +3,7 @@
 #define RTMON_COMMANDS_H
 
 int cmd_malloc(int argc, char **argv);
+int cmd_thr(int argc, char **argv);
+int cmd_lat(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "malloc", cmd_malloc, "allocation sizes as a log2 histogram, counts and bytes" },
+	{ "thr", cmd_thr, "threads created and exited: name, start routine, parent, lifetime" },
+	{ "lat", cmd_lat, "thread lifetimes as a log2 histogram, optionally per start routine" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -33,7 +35,9 @@ static void usage(FILE *out)
 		"the rest.\n\nExamples:\n"
 		"  sudo rtmon malloc --binpath ./app\n"
 		"  sudo rtmon malloc -p 1234 -d 10 --json\n"
-		"  sudo rtmon malloc -- ./app args\n");
+		"  sudo rtmon malloc -- ./app args\n"
+		"  sudo rtmon thr -p 1234\n"
+		"  sudo rtmon lat --by-start -- ./app args\n");
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/* rtmon lat: log2 histograms of thread lifetimes (create to exit) in microseconds, counted in the
+ * kernel, one per start routine with --by-start. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "thread_track.bpf.h"
+
+/* Set by userspace before load: key histograms by start routine. */
+const volatile bool by_start = false;
+
+/* Key: where threads start (file + offset, or address + tgid); all zero without --by-start. One hash
+ * map rather than a per-CPU one: exits are at most some 100,000 a second, so an atomic add is cheap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct thr_start);
+	__type(value, struct lat_hist);
+} hists SEC(".maps");
+
+static __always_inline struct lat_hist *hist_for(const struct thr_start *key)
+{
+	static const struct lat_hist zero;
+	struct lat_hist *h = bpf_map_lookup_elem(&hists, key);
+
+	if (h)
+		return h;
+	bpf_map_update_elem(&hists, key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&hists, key);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_pthread_create, void *thread, void *attr, void *start_routine)
+{
+	return tt_on_pthread_create((__u64)start_routine);
+}
+
+SEC("tp_btf/task_newtask")
+int BPF_PROG(on_newtask, struct task_struct *task, __u64 clone_flags)
+{
+	struct tt_thread th;
+
+	tt_on_newtask(task, clone_flags, by_start, &th);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
+{
+	struct thr_start key = {};
+	struct lat_hist *h;
+	__u64 lifetime;
+	bool known;
+
+	/* Threads not seen created have no known lifetime: they stay out of the histogram (userspace
+	 * reports how many from the counters). Without --by-start every thread goes to the all-zero key. */
+	if (!tt_on_exit(task, by_start, &known, &lifetime, &key) || !known)
+		return 0;
+	h = hist_for(&key);
+	if (!h) {
+		tt_count(TC_HIST_FULL);
+		return 0;
+	}
+	__sync_fetch_and_add(&h->slots[log2_slot(lifetime / 1000) & (LOG2_SLOTS - 1)], 1);
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum_ns, lifetime);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

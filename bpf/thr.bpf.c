@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+/* rtmon thr: one ring buffer record per thread created or exited in the target. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "thread_track.bpf.h"
+
+/* 16 MiB holds about 200,000 records: seconds of the fastest thread churn this machine reaches, so a
+ * consumer that drains every 10 ms (or stalls on a slow terminal for a while) loses nothing. */
+#define RING_BYTES (16 << 20)
+/* Past this much unread data the consumer is woken at once instead of at its next 10 ms poll. */
+#define WAKE_BYTES (RING_BYTES / 8)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, RING_BYTES);
+} events SEC(".maps");
+
+static __always_inline struct thr_event *reserve(void)
+{
+	struct thr_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e)
+		tt_count(TC_LOST);
+	return e;
+}
+
+/* Batched wakeups: a wakeup per event costs the consumer far more than the event itself. */
+static __always_inline void submit(struct thr_event *e)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
+										   : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, flags);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_pthread_create, void *thread, void *attr, void *start_routine)
+{
+	return tt_on_pthread_create((__u64)start_routine);
+}
+
+SEC("tp_btf/task_newtask")
+int BPF_PROG(on_newtask, struct task_struct *task, __u64 clone_flags)
+{
+	struct tt_thread th;
+	struct thr_event *e;
+
+	if (!tt_on_newtask(task, clone_flags, false, &th))
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = THR_EV_CREATE;
+	e->ts_ns = th.create_ns;
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	e->ptid = th.ptid;
+	if (th.has_start) {
+		e->flags = THR_F_START;
+		e->start_addr = th.start_addr;
+		e->start = th.start;
+	}
+	/* The creator's name, which the new thread inherits. */
+	bpf_get_current_comm(e->name, sizeof(e->name));
+	submit(e);
+	return 0;
+}
+
+/* Exit records carry no start routine or parent: userspace joins them from the create record, which
+ * always comes first in the ring (task_newtask runs before the new thread can run). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
+{
+	struct thr_event *e;
+	__u64 lifetime;
+	bool known;
+
+	if (!tt_on_exit(task, false, &known, &lifetime, NULL))
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = THR_EV_EXIT;
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	if (known) {
+		e->flags = THR_F_LIFETIME;
+		e->lifetime_ns = lifetime;
+		e->ts_ns = task->start_time + lifetime;
+	} else {
+		e->ts_ns = bpf_ktime_get_ns();
+	}
+	if (group_dead)
+		e->flags |= THR_F_GROUP_DEAD;
+	bpf_get_current_comm(e->name, sizeof(e->name));
+	submit(e);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

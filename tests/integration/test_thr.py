@@ -1,0 +1,209 @@
+"""rtmon thr against testprog/threads.c (known names, start routines, lifetimes) and testprog/churn.c
+(10,000 threads): exact create and exit counts, nothing lost."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import RTMON, Target, Tracer, json_lines, run, tp
+
+# testprog/threads.c: start routine -> (threads, name the thread sets, lifetime bucket lower bound, us).
+THREADS = {
+    "joined_worker": (3, "tp-joined", 32768),
+    "detached_worker": (2, "tp-detached", 16384),
+    "exiting_worker": (2, "tp-exit", 16384),
+    "cancelled_worker": (2, "tp-cancel", 65536),
+    "lingering_worker": (2, "tp-linger", 65536),
+}
+CREATED = sum(n for n, _, _ in THREADS.values())  # 11
+EXITED = CREATED + 1  # and the main thread
+
+
+def bucket_lo(us):
+    return 0 if us < 2 else 1 << (int(us).bit_length() - 1)
+
+
+def split(out):
+    lines = json_lines(out)
+    assert lines, "no JSON output"
+    summary = lines[-1]
+    assert summary["type"] == "summary" and summary["command"] == "thr"
+    return [o for o in lines if o["type"] == "thread"], summary
+
+
+def of_pid(events, pid):
+    return [e for e in events if e["pid"] == pid]
+
+
+def check_threads_run(events, pid, named=True):
+    """The exact events of one run of testprog/threads."""
+    creates = [e for e in events if e["event"] == "create"]
+    exits = [e for e in events if e["event"] == "exit"]
+    assert len(creates) == CREATED, creates
+    assert len(exits) == EXITED, exits
+    created_tids = {e["tid"] for e in creates}
+    assert len(created_tids) == CREATED
+    for e in creates:
+        assert e["pid"] == pid and e["ptid"] == pid  # the main thread creates them all
+        assert e["name"] == "tp-main"  # inherited at creation
+        assert e["tid"] != pid
+    main = [e for e in exits if e["tid"] == pid]
+    assert len(main) == 1
+    assert main[0]["lifetime_ns"] is None and main[0]["main"] is True and main[0]["name"] == "tp-main"
+    thread_exits = [e for e in exits if e["tid"] != pid]
+    assert {e["tid"] for e in thread_exits} == created_tids
+    if not named:
+        return
+    by_start = {}
+    for e in creates:
+        by_start.setdefault(e["start"], []).append(e["tid"])
+    assert {k: len(v) for k, v in by_start.items()} == {k: v[0] for k, v in THREADS.items()}
+    for e in thread_exits:
+        n, name, lo = THREADS[e["start"]]
+        assert e["name"] == name, e
+        assert e["ptid"] == pid
+        assert bucket_lo(e["lifetime_ns"] / 1000) == lo, e
+        assert e["tid"] in by_start[e["start"]]
+
+
+def check_summary(summary, created=CREATED, exited=EXITED):
+    assert summary["created"] == created
+    assert summary["exited"] == exited
+    assert summary["alive"] == 0
+    assert summary["lost"] == 0
+    assert summary["events"] == created + exited
+    assert summary["exited_unknown_lifetime"] == 1
+
+
+@pytest.mark.parametrize("variant", ["threads", "threads-nopie", "threads-static"])
+def test_command_exact_events(variant):
+    r = run(["thr", "--json", "--", tp(variant)])
+    assert r.returncode == 0, r.stderr
+    events, summary = split(r.stdout)
+    pid = events[0]["pid"]
+    assert of_pid(events, pid) == events
+    check_threads_run(events, pid)
+    check_summary(summary)
+    assert summary["end"] == "target-exit" and summary["target_exit"] == 0
+
+
+def test_stripped_start_is_file_and_offset():
+    """No symbols for static functions: the start routine is named by file and offset, one per routine."""
+    r = run(["thr", "--json", "--", tp("threads-stripped")])
+    assert r.returncode == 0, r.stderr
+    events, summary = split(r.stdout)
+    pid = events[0]["pid"]
+    check_threads_run(events, pid, named=False)
+    check_summary(summary)
+    starts = {e["start"] for e in events if e["event"] == "create"}
+    assert len(starts) == len(THREADS)
+    assert all(re.fullmatch(r"threads-stripped\+0x[0-9a-f]+", s) for s in starts), starts
+
+
+def test_text_table_and_summary():
+    r = run(["thr", "--", tp("threads")])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["TIME(s)", "PID", "TID", "EVENT", "PTID", "LIFETIME(us)", "NAME", "START"]
+    rows = [l.split() for l in lines[1:] if l and l[0].isdigit()]
+    assert sum(1 for x in rows if x[3] == "create") == CREATED
+    assert sum(1 for x in rows if x[3] == "exit") == EXITED
+    linger = [x for x in rows if x[3] == "exit" and x[7] == "lingering_worker"]
+    assert len(linger) == 2 and all(x[6] == "tp-linger" and 65536 <= int(x[5]) < 131072 for x in linger)
+    assert "created 11, exited 12, alive 0, lost 0" in r.stdout
+    assert "Tracing threads in" in r.stderr
+
+
+@pytest.mark.parametrize("variant", ["churn", "churn-static"])
+def test_churn_10000_nothing_lost(variant):
+    r = run(["thr", "--json", "--", tp(variant), "10000"], timeout=120)
+    assert r.returncode == 0, r.stderr
+    events, summary = split(r.stdout)
+    creates = [e for e in events if e["event"] == "create"]
+    exits = [e for e in events if e["event"] == "exit"]
+    assert len(creates) == 10000 and len(exits) == 10001
+    assert all(e["start"] == "churn_worker" for e in creates)
+    assert sum(1 for e in exits if e["lifetime_ns"] is not None) == 10000
+    check_summary(summary, 10000, 10001)
+
+
+def test_pid_running_process_and_other_process_not_counted():
+    """-p on a process started before rtmon; another process of the same binary runs at the same time."""
+    target = Target(tp("threads"))
+    other = Target(tp("threads"))
+    try:
+        tracer = Tracer(["thr", "--json", "-p", str(target.pid)])
+        other.go()
+        target.go()
+        assert target.wait() == 0
+        assert other.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        events, summary = split(out)
+        assert of_pid(events, other.pid) == []
+        assert of_pid(events, target.pid) == events
+        check_threads_run(events, target.pid)
+        check_summary(summary)
+        assert summary["end"] == "target-exit"
+    finally:
+        target.kill()
+        other.kill()
+
+
+def test_binpath_process_started_later():
+    """--binpath counts a process started after rtmon, not a concurrent process of another binary."""
+    tracer = Tracer(["thr", "--json", "--binpath", tp("threads")])
+    try:
+        target = Target(tp("threads"))
+        other = Target(tp("threads-nopie"))
+        other.go()
+        target.go()
+        assert target.wait() == 0
+        assert other.wait() == 0
+    finally:
+        rc, out, err = tracer.stop()
+    assert rc == 0, err
+    events, summary = split(out)
+    assert of_pid(events, other.pid) == []
+    check_threads_run(of_pid(events, target.pid), target.pid)
+    assert summary["end"] == "signal"
+    assert summary["lost"] == 0
+
+
+def test_pid_idle_process_until_duration():
+    """A process that makes no threads while traced: no events, zero counts, -d ends the run."""
+    target = Target(tp("churn"), "0")
+    try:
+        tracer = Tracer(["thr", "--json", "-p", str(target.pid), "-d", "0.3"])
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        events, summary = split(out)
+        assert events == []
+        assert summary["created"] == 0 and summary["exited"] == 0 and summary["alive"] == 0
+        assert summary["end"] == "duration"
+    finally:
+        target.kill()
+
+
+def test_help_has_examples():
+    r = run(["thr", "--help"])
+    assert r.returncode == 0
+    assert "Examples:" in r.stdout and "rtmon thr --binpath ./app" in r.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--binpath", "/nonexistent/app"], "does not exist"),
+    (["-p", "2147483647"], "no process with PID"),
+    (["-p", "abc"], "invalid PID"),
+    (["--", "/nonexistent/cmd"], "/nonexistent/cmd"),
+    ([], "no target"),
+    (["--bogus", "-p", "1"], "--bogus"),
+])
+def test_bad_input_one_line(args, needle):
+    r = run(["thr"] + args)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert needle in lines[0]
+    assert r.stdout == ""

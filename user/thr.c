@@ -1,0 +1,406 @@
+/* rtmon thr: a table of threads created and exited in the target, from a ring buffer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "commands.h"
+#include "json.h"
+#include "loop.h"
+#include "opts.h"
+#include "probe.h"
+#include "symbolize.h"
+#include "target.h"
+#include "thr.h"
+#include "thr.skel.h"
+#include "thread_track.h"
+
+struct thr_args {
+	struct common_opts co;
+};
+
+/* Threads seen created and not yet exited, by TID: exit records carry neither parent nor start routine
+ * (the kernel side keeps no per-thread map, to stay cheap), so they are joined here. Open addressing
+ * with linear probing; TID 0 marks an empty slot. */
+struct live {
+	uint32_t tid;
+	uint32_t ptid;
+	uint64_t start_addr;
+	uint32_t has_start;
+	struct thr_start start;
+};
+
+struct live_table {
+	struct live *slots;
+	size_t cap;  /* a power of two */
+	size_t n;
+};
+
+struct thr_run {
+	struct thr_args *args;
+	struct live_table live;
+	struct target *t;
+	struct thr_bpf *skel;
+	struct symbolizer *sym;
+	uint64_t start_ns;        /* CLOCK_MONOTONIC when tracing began: the TIME column's zero */
+	uint64_t events;          /* records consumed */
+	uint64_t iv_created, iv_exited; /* this interval, for -i */
+	int interval_no;
+};
+
+static const char doc[] =
+	"Threads created and exited in a native program: one row per event, with the thread's name, its "
+	"start routine, its parent and, at exit, its lifetime.\v"
+	"Sees every thread, raw clone() threads too, from the kernel's task_newtask and sched_process_exit "
+	"tracepoints; a uprobe on pthread_create (in the executable or the library that provides it) adds "
+	"the start routine. Threads that return, call pthread_exit, are cancelled or end with the process "
+	"are all seen. An exit of a thread that was not seen created (it started before tracing, or it is "
+	"the main thread, TID = PID) has no lifetime. The summary counts threads created, exited, still "
+	"alive, and events lost.\n\n"
+	"Examples:\n"
+	"  rtmon thr --binpath ./app      every process running ./app, also ones started later\n"
+	"  rtmon thr -p 1234 -d 10        PID 1234 for 10 seconds\n"
+	"  rtmon thr -- ./app args        start ./app and trace it until it ends\n"
+	"  rtmon thr --json -p 1234       JSON lines (docs/thr.md)";
+
+static error_t parse_thr(int key, char *arg, struct argp_state *state)
+{
+	struct thr_args *a = state->input;
+
+	(void)arg;
+	if (key == ARGP_KEY_INIT)
+		common_opts_init(state, &a->co);
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+static const struct argp thr_argp = { NULL, parse_thr, NULL, doc, children, NULL, NULL };
+
+static size_t live_slot(const struct live_table *lt, uint32_t tid)
+{
+	size_t i = (tid * 2654435761u) & (lt->cap - 1);
+
+	while (lt->slots[i].tid && lt->slots[i].tid != tid)
+		i = (i + 1) & (lt->cap - 1);
+	return i;
+}
+
+static int live_grow(struct live_table *lt)
+{
+	struct live_table nt = { .cap = lt->cap ? lt->cap * 2 : 1024 };
+
+	nt.slots = calloc(nt.cap, sizeof(*nt.slots));
+	if (!nt.slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < lt->cap; i++)
+		if (lt->slots[i].tid)
+			nt.slots[live_slot(&nt, lt->slots[i].tid)] = lt->slots[i];
+	nt.n = lt->n;
+	free(lt->slots);
+	*lt = nt;
+	return 0;
+}
+
+static void live_put(struct live_table *lt, const struct live *l)
+{
+	size_t i;
+
+	if ((lt->n + 1) * 2 > lt->cap && live_grow(lt))
+		return; /* out of memory: this thread's exit is shown without parent and start */
+	i = live_slot(lt, l->tid);
+	lt->n += !lt->slots[i].tid;
+	lt->slots[i] = *l;
+}
+
+/* Removes tid into *out; false when absent. Backward-shift deletion keeps probe chains whole. */
+static bool live_take(struct live_table *lt, uint32_t tid, struct live *out)
+{
+	size_t i, j;
+
+	if (!lt->cap || !lt->slots[i = live_slot(lt, tid)].tid)
+		return false;
+	*out = lt->slots[i];
+	for (j = (i + 1) & (lt->cap - 1); lt->slots[j].tid; j = (j + 1) & (lt->cap - 1)) {
+		size_t home = (lt->slots[j].tid * 2654435761u) & (lt->cap - 1);
+
+		/* Move j into the hole at i unless its home lies cyclically in (i, j]. */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			lt->slots[i] = lt->slots[j];
+			i = j;
+		}
+	}
+	lt->slots[i].tid = 0;
+	lt->n--;
+	return true;
+}
+
+/* Create records are remembered; exit records get the parent and start routine of their create. */
+static void join(struct thr_run *r, struct thr_event *e)
+{
+	struct live l = { .tid = e->tid, .ptid = e->ptid, .start_addr = e->start_addr,
+			  .has_start = e->flags & THR_F_START, .start = e->start };
+
+	if (e->kind == THR_EV_CREATE) {
+		live_put(&r->live, &l);
+		return;
+	}
+	if (!live_take(&r->live, e->tid, &l))
+		return;
+	e->ptid = l.ptid;
+	if (l.has_start) {
+		e->flags |= THR_F_START;
+		e->start_addr = l.start_addr;
+		e->start = l.start;
+	}
+}
+
+static void start_name(struct thr_run *r, const struct thr_event *e, char *out, size_t len)
+{
+	if (e->flags & THR_F_START)
+		tt_start_name(r->sym, &e->start, (pid_t)e->pid, out, len);
+	else
+		out[0] = '\0';
+}
+
+static void print_json_event(const struct thr_event *e, const char *start)
+{
+	bool exit = e->kind == THR_EV_EXIT;
+
+	printf("{\"type\":\"thread\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,", exit ? "exit" : "create", e->pid,
+	       e->tid);
+	if (e->ptid)
+		printf("\"ptid\":%u,", e->ptid);
+	else
+		fputs("\"ptid\":null,", stdout);
+	printf("\"ts_ns\":%llu,\"name\":", (unsigned long long)e->ts_ns);
+	json_str(stdout, e->name);
+	fputs(",\"start\":", stdout);
+	if (start[0])
+		json_str(stdout, start);
+	else
+		fputs("null", stdout);
+	if (exit && (e->flags & THR_F_LIFETIME))
+		printf(",\"lifetime_ns\":%llu", (unsigned long long)e->lifetime_ns);
+	else if (exit)
+		fputs(",\"lifetime_ns\":null", stdout);
+	if (exit)
+		printf(",\"main\":%s", e->tid == e->pid ? "true" : "false");
+	puts("}");
+}
+
+static void print_text_event(const struct thr_run *r, const struct thr_event *e, const char *start)
+{
+	char ptid[16] = "-", life[32] = "-";
+	double t = e->ts_ns >= r->start_ns ? (double)(e->ts_ns - r->start_ns) / 1e9 : 0.0;
+
+	if (e->ptid)
+		snprintf(ptid, sizeof(ptid), "%u", e->ptid);
+	if (e->kind == THR_EV_EXIT && (e->flags & THR_F_LIFETIME))
+		snprintf(life, sizeof(life), "%llu", (unsigned long long)(e->lifetime_ns / 1000));
+	printf("%-10.6f %7u %7u %-6s %7s %12s  %-16s %s\n", t, e->pid, e->tid,
+	       e->kind == THR_EV_EXIT ? "exit" : "create", ptid, life,
+	       e->name, start[0] ? start : "-");
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct thr_run *r = ctx;
+	struct thr_event e;
+	char start[256];
+
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	e.name[THR_NAME_LEN - 1] = '\0';
+	r->events++;
+	join(r, &e);
+	if (e.kind == THR_EV_CREATE)
+		r->iv_created++;
+	else
+		r->iv_exited++;
+	start_name(r, &e, start, sizeof(start));
+	if (r->args->co.json)
+		print_json_event(&e, start);
+	else
+		print_text_event(r, &e, start);
+	return 0;
+}
+
+static void on_interval(void *ctx)
+{
+	struct thr_run *r = ctx;
+
+	r->interval_no++;
+	if (r->args->co.json)
+		printf("{\"type\":\"interval\",\"command\":\"thr\",\"interval\":%d,\"created\":%llu,"
+		       "\"exited\":%llu}\n", r->interval_no, (unsigned long long)r->iv_created,
+		       (unsigned long long)r->iv_exited);
+	else
+		printf("-- interval %d: created %llu, exited %llu\n", r->interval_no,
+		       (unsigned long long)r->iv_created, (unsigned long long)r->iv_exited);
+	r->iv_created = r->iv_exited = 0;
+	fflush(stdout);
+}
+
+static void print_target_status_json(const struct target *t)
+{
+	if (t->kind == TARGET_CMD && t->exited && WIFEXITED(t->exit_status))
+		printf(",\"target_exit\":%d", WEXITSTATUS(t->exit_status));
+	else if (t->kind == TARGET_CMD && t->exited && WIFSIGNALED(t->exit_status))
+		printf(",\"target_signal\":%d", WTERMSIG(t->exit_status));
+}
+
+static void print_target_status_text(const struct target *t)
+{
+	if (t->kind == TARGET_CMD && t->exited && WIFEXITED(t->exit_status))
+		printf("; %s exited with status %d", t->label, WEXITSTATUS(t->exit_status));
+	else if (t->kind == TARGET_CMD && t->exited && WIFSIGNALED(t->exit_status))
+		printf("; %s was killed by signal %d", t->label, WTERMSIG(t->exit_status));
+}
+
+static void print_summary(struct thr_run *r, enum loop_end end, double secs)
+{
+	uint64_t c[TC_COUNT];
+	unsigned long long alive, created, exited, unknown, lost;
+
+	if (tt_read_counters(r->skel->maps.tt_counters, c))
+		fprintf(stderr, "rtmon thr: cannot read the counters: %s\n", strerror(errno));
+	created = c[TC_CREATED];
+	exited = c[TC_EXITED];
+	unknown = c[TC_EXITED_UNTRACKED];
+	lost = c[TC_LOST];
+	/* Threads seen created whose exit was not seen yet. */
+	alive = created > exited - unknown ? created - (exited - unknown) : 0;
+	if (r->args->co.json) {
+		printf("{\"type\":\"summary\",\"command\":\"thr\",\"events\":%llu,\"lost\":%llu,\"created\":%llu,"
+		       "\"exited\":%llu,\"alive\":%llu,\"exited_unknown_lifetime\":%llu,"
+		       "\"duration_s\":%.3f,\"end\":\"%s\"", (unsigned long long)r->events, lost, created, exited,
+		       alive, unknown, secs, loop_end_name(end));
+		print_target_status_json(r->t);
+		puts("}");
+	} else {
+		printf("\ncreated %llu, exited %llu, alive %llu, lost %llu\n", created, exited, alive, lost);
+		if (unknown)
+			printf("%llu %s not seen created (main threads, or started before tracing): lifetime "
+			       "unknown\n", unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
+		printf("%llu events in %.1f s", (unsigned long long)r->events, secs);
+		print_target_status_text(r->t);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+static int load(struct thr_run *r, char *err, size_t errlen)
+{
+	int rc;
+
+	r->skel = thr_bpf__open();
+	if (!r->skel) {
+		probe_load_error("thr", errno, err, errlen);
+		return -1;
+	}
+	if (r->t->kind == TARGET_BINPATH) {
+		r->skel->rodata->target_ino = r->t->exe_ino;
+		r->skel->rodata->target_dev = r->t->exe_kdev;
+	} else {
+		r->skel->rodata->target_tgid = (__u32)r->t->pid;
+	}
+	rc = thr_bpf__load(r->skel);
+	if (rc) {
+		probe_load_error("thr", rc, err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer **rb, char *err,
+		 size_t errlen)
+{
+	struct tt_progs progs;
+
+	if (load(r, err, errlen))
+		return -1;
+	r->sym = symbolizer_new(&r->t->image);
+	*rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_event, r, NULL);
+	if (!r->sym || !*rb) {
+		snprintf(err, errlen, "cannot set up the event buffer: %s", strerror(errno ? errno : ENOMEM));
+		return -1;
+	}
+	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
+				   r->skel->progs.on_exit };
+	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen))
+		return -1;
+	r->skel->bss->tt_trace_start_ns = tt_mono_ns();
+	return 0;
+}
+
+static void print_header(const struct thr_run *r)
+{
+	if (!r->args->co.json)
+		printf("%-10s %7s %7s %-6s %7s %12s  %-16s %s\n", "TIME(s)", "PID", "TID", "EVENT", "PTID",
+		       "LIFETIME(us)", "NAME", "START");
+	fflush(stdout);
+}
+
+static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *rb, bool kill_child)
+{
+	probe_links_destroy(pl);
+	ring_buffer__free(rb);
+	thr_bpf__destroy(r->skel);
+	symbolizer_free(r->sym);
+	free(r->live.slots);
+	target_close(r->t, kill_child);
+}
+
+int cmd_thr(int argc, char **argv)
+{
+	struct thr_args args = { 0 };
+	struct thr_run r = { .args = &args };
+	struct probe_links pl = { 0 };
+	struct ring_buffer *rb = NULL;
+	struct target t;
+	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
+	enum loop_end end;
+	char err[1024];
+	double start_s;
+	int rc;
+
+	rc = parse_command_line(&thr_argp, argc, argv, &args.co, &args);
+	if (rc)
+		return rc;
+	probe_setup_libbpf(args.co.verbose);
+	if (probe_check_system(err, sizeof(err))) {
+		fprintf(stderr, "rtmon thr: %s\n", err);
+		return 1;
+	}
+	if (loop_block_signals()) {
+		fprintf(stderr, "rtmon thr: cannot set up signal handling: %s\n", strerror(errno));
+		return 1;
+	}
+	if (target_open(&t, &args.co, err, sizeof(err))) {
+		fprintf(stderr, "rtmon thr: %s\n", err);
+		target_close(&t, true);
+		return 1;
+	}
+	r.t = &t;
+	if (setup(&r, &pl, &rb, err, sizeof(err)))
+		goto fail;
+	ops.rb = rb;
+	target_announce(&t, "threads");
+	print_header(&r);
+	r.start_ns = tt_mono_ns();
+	start_s = tt_mono_s();
+	if (target_release(&t, err, sizeof(err)))
+		goto fail;
+	end = loop_run(&args.co, &t, &ops);
+	ring_buffer__consume(rb);
+	print_summary(&r, end, tt_mono_s() - start_s);
+	cleanup(&r, &pl, rb, false);
+	return end == END_ERROR ? 1 : 0;
+fail:
+	fprintf(stderr, "rtmon thr: %s\n", err);
+	cleanup(&r, &pl, rb, true);
+	return 1;
+}
