@@ -5,5 +5,6 @@
 int cmd_malloc(int argc, char **argv);
 int cmd_thr(int argc, char **argv);
 int cmd_lat(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 #endif

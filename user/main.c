@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "malloc", cmd_malloc, "allocation sizes as a log2 histogram, counts and bytes" },
 	{ "thr", cmd_thr, "threads created and exited: name, start routine, parent, lifetime" },
 	{ "lat", cmd_lat, "thread lifetimes as a log2 histogram, optionally per start routine" },
+	{ "gc", cmd_gc, "Go GC cycles: phases with start and duration, trigger, STW pauses histogram" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

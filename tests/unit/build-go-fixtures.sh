@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Builds the Go fixture testprog/go/goroutines with older Go toolchains, for
-# the cross-version checks in tests/unit/test_goelf.c.
+# Builds the Go fixtures testprog/go/goroutines and testprog/go/gcprog with
+# older Go toolchains, for the cross-version checks in tests/unit/test_goelf.c
+# and tests/integration/test_gc.py.
 #
 #   tests/unit/build-go-fixtures.sh BUILD_DIR [goX.Y.Z ...]
 #
 # For each version V (default: the list below, one or more per goid-offset
-# era) it writes BUILD_DIR/testprog/go/vers/goroutines-V, -V-stripped
-# (-ldflags='-s -w') and -V-pie (-buildmode=pie), all CGO_ENABLED=0, using
+# era) it writes BUILD_DIR/testprog/go/vers/NAME-V, -V-stripped
+# (-ldflags='-s -w') and -V-pie (-buildmode=pie) for each fixture NAME
+# (goroutines, gcprog), all CGO_ENABLED=0, using
 # GOTOOLCHAIN=V (the go command downloads golang.org/toolchain@...-V into the
 # module cache the first time: needs network access once). A toolchain that
 # cannot be had is reported and skipped; the script still exits 0, and the
@@ -24,7 +26,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 fi
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-src=$here/testprog/go/goroutines
+fixtures=(goroutines gcprog)
 GO=${GO:-go}
 command -v "$GO" >/dev/null 2>&1 || GO=/usr/local/go/bin/go
 out=$build/testprog/go/vers
@@ -34,7 +36,10 @@ out=$(cd "$out" && pwd)
 # Build outside the git work tree: no VCS stamping questions for any version.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cp "$src/main.go" "$src/go.mod" "$tmp/"
+for f in "${fixtures[@]}"; do
+  mkdir -p "$tmp/$f"
+  cp "$here/testprog/go/$f/main.go" "$here/testprog/go/$f/go.mod" "$tmp/$f/"
+done
 
 built=() skipped=()
 for v in "${versions[@]}"; do
@@ -44,25 +49,28 @@ for v in "${versions[@]}"; do
   flags=-mod=mod
   [ "${minor:-0}" -ge 18 ] && flags="$flags -buildvcs=false"
   ok=1
-  if ! (cd "$tmp" && GOTOOLCHAIN=$v GOFLAGS=$flags "$GO" version >/dev/null 2>"$tmp/err"); then
+  if ! (cd "$tmp/${fixtures[0]}" && GOTOOLCHAIN=$v GOFLAGS=$flags "$GO" version >/dev/null 2>"$tmp/err"); then
     echo "build-go-fixtures: skipping $v: toolchain not available: $(head -c 300 "$tmp/err" | tr '\n' ' ')" >&2
     skipped+=("$v")
     continue
   fi
-  for variant in plain stripped pie; do
-    case $variant in
-      plain)    dst=$out/goroutines-$v;          args=() ;;
-      stripped) dst=$out/goroutines-$v-stripped; args=("-ldflags=-s -w") ;;
-      pie)      dst=$out/goroutines-$v-pie;      args=(-buildmode=pie) ;;
-    esac
-    if [ -x "$dst" ] && [ "$dst" -nt "$src/main.go" ] && [ "$dst" -nt "$src/go.mod" ]; then
-      continue
-    fi
-    if ! (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=$v GOFLAGS=$flags \
-          "$GO" build "${args[@]}" -o "$dst.tmp" . 2>"$tmp/err" && mv "$dst.tmp" "$dst"); then
-      echo "build-go-fixtures: $v $variant build failed: $(head -c 300 "$tmp/err" | tr '\n' ' ')" >&2
-      ok=0
-    fi
+  for f in "${fixtures[@]}"; do
+    src=$here/testprog/go/$f
+    for variant in plain stripped pie; do
+      case $variant in
+        plain)    dst=$out/$f-$v;          args=() ;;
+        stripped) dst=$out/$f-$v-stripped; args=("-ldflags=-s -w") ;;
+        pie)      dst=$out/$f-$v-pie;      args=(-buildmode=pie) ;;
+      esac
+      if [ -x "$dst" ] && [ "$dst" -nt "$src/main.go" ] && [ "$dst" -nt "$src/go.mod" ]; then
+        continue
+      fi
+      if ! (cd "$tmp/$f" && CGO_ENABLED=0 GOTOOLCHAIN=$v GOFLAGS=$flags \
+            "$GO" build "${args[@]}" -o "$dst.tmp" . 2>"$tmp/err" && mv "$dst.tmp" "$dst"); then
+        echo "build-go-fixtures: $v $f $variant build failed: $(head -c 300 "$tmp/err" | tr '\n' ' ')" >&2
+        ok=0
+      fi
+    done
   done
   if [ $ok -eq 1 ]; then built+=("$v"); else skipped+=("$v"); fi
 done

@@ -1,0 +1,3 @@
+module rtmon/testprog/gcprog
+
+go 1.17

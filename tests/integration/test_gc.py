@@ -1,0 +1,172 @@
+"""rtmon gc against testprog/go/gcprog: GC off except N runtime.GC() calls, then one ReadMemStats.
+
+Every cycle must be seen with its four phases in order, triggered "forced"; the ReadMemStats stop is
+a non-GC stop-the-world; the pause histogram holds exactly the GC pauses; the target exits 0.
+"""
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD, Target, Tracer, json_lines, run, tp
+
+N = 5
+PHASES = ["sweep-term", "mark", "mark-term", "sweep"]
+VARIANTS = ["gcprog", "gcprog-stripped", "gcprog-pie"]
+# One or more per goid-offset era (<= 1.22, 1.23/1.24, >= 1.25), and 1.17/1.20: before Go 1.21
+# stopTheWorldWithSema had no reason argument, so rtmon infers it.
+OLD_VERSIONS = ["go1.17.13", "go1.20.14", "go1.22.12", "go1.23.12", "go1.24.13", "go1.25.0"]
+
+
+def check_gc(out, n=N, memstats=True, target_exit=True):
+    """Checks a --json run's records; returns them by type."""
+    lines = json_lines(out)
+    assert lines, "no JSON output"
+    summary = lines[-1]
+    assert summary["type"] == "summary" and summary["command"] == "gc"
+    assert summary["lost"] == 0
+    assert summary["runtime"] == "go"
+    gc = [o for o in lines if o["type"] == "gc"]
+    assert summary["events"] == len(gc)
+    for o in gc:
+        assert o["runtime"] == "go" and o["dur_ns"] >= 0 and o["start_ns"] > 0
+        assert not o.get("incomplete"), o
+
+    phases = [o for o in gc if o["gc"]]
+    cycles = sorted({o["cycle"] for o in phases})
+    assert len(cycles) == n, cycles
+    assert summary["cycles"] == n
+    for c in cycles:
+        mine = [o for o in phases if o["cycle"] == c and o["phase"] != "mark-term-restart"]
+        assert [o["phase"] for o in mine] == PHASES, mine
+        assert all(o["trigger"] == "forced" for o in mine)
+        starts = [o["start_ns"] for o in mine]
+        assert starts == sorted(starts)
+        assert [o["stw"] for o in mine] == [True, False, True, False]
+    cyc = [o for o in lines if o["type"] == "gc_cycle"]
+    assert sorted(o["cycle"] for o in cyc) == cycles
+    assert all(o["stw_count"] >= 2 and o["trigger"] == "forced" for o in cyc)
+
+    nongc = [o for o in gc if not o["gc"]]
+    if memstats:
+        assert len(nongc) == 1, nongc
+        assert nongc[0]["reason"] == "ReadMemStats"
+        assert nongc[0]["phase"] == "stw" and nongc[0]["stw"] and nongc[0]["cycle"] is None
+        assert nongc[0]["start_ns"] > max(o["start_ns"] for o in phases)
+    else:
+        assert nongc == []
+
+    pauses = [o for o in phases if o["stw"]]
+    hists = [o for o in lines if o["type"] == "hist" and o["name"] == "gc_pause"]
+    assert len(hists) == 1
+    assert hists[0]["unit"] == "us"
+    assert hists[0]["count"] == len(pauses) >= 2 * n
+    assert summary["gc_pauses"] == len(pauses)
+    assert summary["nongc_stw"] == len(nongc)
+    if target_exit:
+        assert summary["end"] == "target-exit" and summary["target_exit"] == 0
+    return gc, summary
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_command(variant):
+    """-- CMD: probes are live before the runtime starts."""
+    r = run(["gc", "--json", "--", tp("go/" + variant), str(N), "-memstats"])
+    assert r.returncode == 0, r.stderr
+    check_gc(r.stdout)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_pid(variant):
+    """-p attaches to a running program held before its first runtime.GC()."""
+    target = Target(tp("go/" + variant), str(N), "-memstats")
+    try:
+        tracer = Tracer(["gc", "--json", "-p", str(target.pid)])
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        _, summary = check_gc(out, target_exit=False)
+        assert summary["end"] == "target-exit"
+    finally:
+        target.kill()
+
+
+def test_no_memstats_no_stw():
+    r = run(["gc", "--json", "--", tp("go/gcprog"), "3"])
+    assert r.returncode == 0, r.stderr
+    check_gc(r.stdout, n=3, memstats=False)
+
+
+def test_binpath():
+    """--binpath: every process running the file, started after rtmon."""
+    path = tp("go/gcprog")
+    tracer = Tracer(["gc", "--json", "--binpath", path])
+    try:
+        p = subprocess.run([path, str(N), "-memstats"], stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=30)
+        assert p.returncode == 0
+        time.sleep(0.1)  # the loop drains every 10 ms
+    finally:
+        rc, out, err = tracer.stop()
+    assert rc == 0, err
+    gc, summary = check_gc(out, target_exit=False)
+    assert summary["end"] == "signal"
+    assert {o["pid"] for o in gc} == {gc[0]["pid"]}
+
+
+def test_table():
+    r = run(["gc", "--", tp("go/gcprog"), "3", "-memstats"])
+    assert r.returncode == 0, r.stderr
+    # The target shares rtmon's stdout: leave its own lines out.
+    lines = [l for l in r.stdout.splitlines() if not l.startswith(("ready ", "done "))]
+    head = next(i for i, l in enumerate(lines) if l.startswith("CYCLE"))
+    assert lines[head].split() == ["CYCLE", "TRIGGER", "PHASE", "START(ms)", "DURATION(us)"]
+    rows = lines[head + 1:head + 14]
+    labels = ["sweep-term (STW)", "mark", "mark-term (STW)", "sweep"]
+    for c in range(3):
+        for p, label in enumerate(labels):
+            row = rows[4 * c + p]
+            assert row.split()[:2] == [str(c + 1), "forced"], row
+            assert label in row
+    assert rows[12].split()[:2] == ["-", "-"] and "stw (ReadMemStats)" in rows[12]
+    assert any("pause (us)" in l for l in lines)
+    assert any(l.startswith("cycles 3 (forced 3), GC pauses 6") for l in lines), r.stdout
+    assert "0 lost" in r.stdout and "exited with status 0" in r.stdout
+
+
+@pytest.mark.parametrize("variant", ["alloc", "alloc-static"])
+def test_not_go(variant):
+    r = run(["gc", "--", tp(variant), "1"])
+    assert r.returncode == 1
+    errs = r.stderr.strip().splitlines()
+    assert len(errs) == 1, r.stderr
+    assert "is not a Go program; runtimes supported: go" in errs[0]
+    assert r.stdout == ""
+
+
+def test_not_go_binpath():
+    r = run(["gc", "--binpath", tp("alloc")])
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        f"rtmon gc: {tp('alloc')} is not a Go program; runtimes supported: go"]
+
+
+def test_help():
+    r = run(["gc", "--help"])
+    assert r.returncode == 0
+    assert "Examples:" in r.stdout and "rtmon gc -- ./app" in r.stdout
+
+
+@pytest.mark.parametrize("version", OLD_VERSIONS)
+@pytest.mark.parametrize("suffix", ["", "-stripped", "-pie"])
+def test_old_toolchains(version, suffix):
+    """gcprog built by older Go releases (tests/unit/build-go-fixtures.sh BUILD_DIR)."""
+    path = os.path.join(BUILD, "testprog", "go", "vers", f"gcprog-{version}{suffix}")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not built: run tests/unit/build-go-fixtures.sh {BUILD}")
+    r = run(["gc", "--json", "--", path, str(N), "-memstats"])
+    assert r.returncode == 0, r.stderr
+    _, summary = check_gc(r.stdout)
+    assert summary["version"] == version

@@ -1,0 +1,414 @@
+/* rtmon gc: garbage collection cycles of a managed runtime, one row (or JSON line) per phase, the
+ * stop-the-world pauses as a log2 histogram. The runtime-specific part (which functions to probe,
+ * what their events mean) is a struct gc_runtime (user/gc_rt.h); this file owns everything else. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include "commands.h"
+#include "gc_rt.h"
+#include "hist.h"
+#include "json.h"
+#include "loop.h"
+#include "opts.h"
+#include "probe.h"
+#include "target.h"
+
+/* Backends in detection order. A new runtime adds its struct gc_runtime here. */
+static const struct gc_runtime *const runtimes[] = { &gc_runtime_go };
+
+#define NRUNTIMES (sizeof(runtimes) / sizeof(runtimes[0]))
+
+/* Cycles whose phases are still arriving, per process (--binpath may trace several). */
+#define MAX_OPEN_CYCLES 64
+
+struct open_cycle {
+	pid_t pid;
+	unsigned cycle;
+	const char *trigger;
+	uint64_t start_ns;
+	uint64_t stw_ns;
+	unsigned stw_count;
+	bool used;
+};
+
+struct gc_out {
+	const struct common_opts *co;
+	const struct target *t;
+	const struct gc_runtime *rt;
+	uint64_t t0_ns;               /* CLOCK_MONOTONIC at attach: START(ms) counts from here */
+	bool header_done;
+	__u64 slots[LOG2_SLOTS];      /* GC pauses in us, whole run */
+	__u64 islots[LOG2_SLOTS];     /* the same, since the last -i report */
+	uint64_t pause_sum_us, ipause_sum_us, pauses, ipauses;
+	uint64_t pause_ns, pause_max_ns;
+	uint64_t cycles, forced;
+	uint64_t nongc, nongc_ns;
+	uint64_t events;
+	int interval_no;
+	struct open_cycle open[MAX_OPEN_CYCLES];
+};
+
+struct gc_args {
+	struct common_opts co;
+};
+
+static const char doc[] =
+	"Garbage collection cycles of a Go program: one row per phase (sweep termination and mark "
+	"termination stop the world; mark and sweep run concurrently) with its start and duration, the "
+	"cycle's trigger (heap, time, forced = runtime.GC()), stop-the-world pauses that are not GC "
+	"(ReadMemStats, GOMAXPROCS, ...) labelled as such, and a log2 histogram of the GC pauses.\v"
+	"Go 1.17 to 1.26, plain, stripped or PIE builds. Probes go on runtime functions' bodies and "
+	"RET instructions, never uretprobes (docs/gc.md).\n\n"
+	"Examples:\n"
+	"  rtmon gc -- ./app args            start ./app and follow its GC\n"
+	"  rtmon gc -p 1234 -d 30            PID 1234 for 30 seconds\n"
+	"  rtmon gc -b ./app -i 10           every ./app process; pauses each 10 s\n"
+	"  rtmon gc --json -p 1234           JSON lines (docs/json.md, docs/gc.md)";
+
+static error_t parse_gc(int key, char *arg, struct argp_state *state)
+{
+	struct gc_args *a = state->input;
+
+	(void)arg;
+	if (key == ARGP_KEY_INIT)
+		common_opts_init(state, &a->co);
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+static const struct argp gc_argp = { NULL, parse_gc, NULL, doc, children, NULL, NULL };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* -p and -- CMD report the process; --binpath's JSON says null (several processes together). */
+static pid_t hist_pid(const struct gc_out *o)
+{
+	return o->t->kind == TARGET_BINPATH ? 0 : o->t->pid;
+}
+
+static struct open_cycle *find_cycle(struct gc_out *o, pid_t pid, unsigned cycle, bool add)
+{
+	struct open_cycle *free_slot = NULL;
+
+	for (int i = 0; i < MAX_OPEN_CYCLES; i++) {
+		struct open_cycle *c = &o->open[i];
+
+		if (c->used && c->pid == pid && c->cycle == cycle)
+			return c;
+		if (!c->used && !free_slot)
+			free_slot = c;
+	}
+	/* Full: a process that died mid-cycle left records behind; reuse the first slot. */
+	if (add && !free_slot)
+		free_slot = &o->open[0];
+	if (add)
+		*free_slot = (struct open_cycle){ .pid = pid, .cycle = cycle, .used = true };
+	return add ? free_slot : NULL;
+}
+
+static void print_header(struct gc_out *o)
+{
+	if (o->header_done || o->co->json)
+		return;
+	o->header_done = true;
+	if (o->t->kind == TARGET_BINPATH)
+		printf("%-8s ", "PID");
+	printf("%-6s %-8s %-24s %10s %13s\n", "CYCLE", "TRIGGER", "PHASE", "START(ms)", "DURATION(us)");
+}
+
+static void print_row(struct gc_out *o, const struct gc_record *r)
+{
+	double start_ms = r->start_ns >= o->t0_ns ? (double)(r->start_ns - o->t0_ns) / 1e6
+						   : -(double)(o->t0_ns - r->start_ns) / 1e6;
+	char cyc[16];
+
+	print_header(o);
+	if (o->t->kind == TARGET_BINPATH)
+		printf("%-8d ", (int)r->pid);
+	snprintf(cyc, sizeof(cyc), r->cycle ? "%u" : "-", r->cycle);
+	printf("%-6s %-8s %-24s %10.3f %13.1f%s\n", cyc, r->trigger ? r->trigger : "-", r->label, start_ms,
+	       (double)r->dur_ns / 1e3, r->incomplete ? "  (end not seen)" : "");
+}
+
+static void json_head(const struct gc_out *o, const char *type, pid_t pid)
+{
+	printf("{\"type\":\"%s\",\"pid\":%d,\"runtime\":\"%s\"", type, (int)pid, o->rt->name);
+}
+
+static void print_json(struct gc_out *o, const struct gc_record *r)
+{
+	json_head(o, "gc", r->pid);
+	if (r->cycle)
+		printf(",\"cycle\":%u", r->cycle);
+	else
+		fputs(",\"cycle\":null", stdout);
+	printf(",\"phase\":\"%s\",\"start_ns\":%llu,\"dur_ns\":%llu", r->phase,
+	       (unsigned long long)r->start_ns, (unsigned long long)r->dur_ns);
+	if (r->trigger)
+		printf(",\"trigger\":\"%s\"", r->trigger);
+	printf(",\"stw\":%s,\"gc\":%s", r->stw ? "true" : "false", r->gc ? "true" : "false");
+	if (r->reason) {
+		fputs(",\"reason\":", stdout);
+		json_str(stdout, r->reason);
+	}
+	if (r->incomplete)
+		fputs(",\"incomplete\":true", stdout);
+	puts("}");
+}
+
+static void print_cycle_json(const struct gc_out *o, const struct open_cycle *c, uint64_t end_ns)
+{
+	json_head(o, "gc_cycle", c->pid);
+	printf(",\"cycle\":%u,\"trigger\":\"%s\",\"start_ns\":%llu,\"dur_ns\":%llu,\"stw_ns\":%llu,"
+	       "\"stw_count\":%u}\n", c->cycle, c->trigger ? c->trigger : "unknown",
+	       (unsigned long long)c->start_ns, (unsigned long long)(end_ns - c->start_ns),
+	       (unsigned long long)c->stw_ns, c->stw_count);
+}
+
+static void count_pause(struct gc_out *o, const struct gc_record *r)
+{
+	uint64_t us = r->dur_ns / 1000;
+	unsigned slot = log2_slot(us) & (LOG2_SLOTS - 1);
+
+	o->slots[slot]++;
+	o->islots[slot]++;
+	o->pauses++;
+	o->ipauses++;
+	o->pause_sum_us += us;
+	o->ipause_sum_us += us;
+	o->pause_ns += r->dur_ns;
+	if (r->dur_ns > o->pause_max_ns)
+		o->pause_max_ns = r->dur_ns;
+}
+
+/* Per-cycle totals: the cycle's first phase opens it, its last (sweep) closes it. */
+static void track_cycle(struct gc_out *o, const struct gc_record *r)
+{
+	struct open_cycle *c = find_cycle(o, r->pid, r->cycle, true);
+
+	if (!c->start_ns || r->start_ns < c->start_ns)
+		c->start_ns = r->start_ns;
+	c->trigger = r->trigger;
+	if (r->stw) {
+		c->stw_ns += r->dur_ns;
+		c->stw_count++;
+	}
+	if (!strcmp(r->phase, "sweep-term")) {
+		o->cycles++;
+		if (r->trigger && !strcmp(r->trigger, "forced"))
+			o->forced++;
+	}
+	if (r->cycle_end) {
+		if (o->co->json)
+			print_cycle_json(o, c, r->start_ns + r->dur_ns);
+		c->used = false;
+	}
+}
+
+void gc_out_record(struct gc_out *o, const struct gc_record *r)
+{
+	o->events++;
+	if (r->gc && r->stw)
+		count_pause(o, r);
+	if (!r->gc && r->stw) {
+		o->nongc++;
+		o->nongc_ns += r->dur_ns;
+	}
+	if (o->co->json)
+		print_json(o, r);
+	else
+		print_row(o, r);
+	if (r->gc && r->cycle)
+		track_cycle(o, r);
+	/* Rows are few (a handful per cycle) and a reader of a pipe wants them as they happen. */
+	fflush(stdout);
+}
+
+static void print_hist(struct gc_out *o, const __u64 *slots, uint64_t n, uint64_t sum_us)
+{
+	if (o->co->json) {
+		putchar('{');
+		json_hist_fields(stdout, "gc_pause", "us", hist_pid(o), slots, LOG2_SLOTS, n, sum_us);
+		printf(",\"runtime\":\"%s\"", o->rt->name);
+		if (o->interval_no)
+			printf(",\"interval\":%d", o->interval_no);
+		puts("}");
+		return;
+	}
+	if (!n) {
+		printf("no GC pauses seen\n");
+		return;
+	}
+	hist_print_log2(stdout, slots, LOG2_SLOTS, "pause (us)");
+}
+
+static void on_interval(void *ctx)
+{
+	struct gc_out *o = ctx;
+
+	o->interval_no++;
+	if (!o->co->json)
+		printf("\nGC pauses in interval %d:\n", o->interval_no);
+	print_hist(o, o->islots, o->ipauses, o->ipause_sum_us);
+	memset(o->islots, 0, sizeof(o->islots));
+	o->ipauses = o->ipause_sum_us = 0;
+	fflush(stdout);
+}
+
+static void print_target_end(const struct target *t, bool json)
+{
+	if (t->kind != TARGET_CMD || !t->exited)
+		return;
+	if (json && WIFEXITED(t->exit_status))
+		printf(",\"target_exit\":%d", WEXITSTATUS(t->exit_status));
+	else if (json && WIFSIGNALED(t->exit_status))
+		printf(",\"target_signal\":%d", WTERMSIG(t->exit_status));
+	else if (WIFEXITED(t->exit_status))
+		printf("; %s exited with status %d", t->label, WEXITSTATUS(t->exit_status));
+	else if (WIFSIGNALED(t->exit_status))
+		printf("; %s was killed by signal %d", t->label, WTERMSIG(t->exit_status));
+}
+
+static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end end, double secs)
+{
+	uint64_t lost = 0, hits = 0;
+
+	o->rt->counters(s, &lost, &hits);
+	if (!o->co->json)
+		printf("\nGC stop-the-world pauses in %s (%s):\n", o->t->label, s->version);
+	o->interval_no = 0;
+	print_hist(o, o->slots, o->pauses, o->pause_sum_us);
+	if (o->co->json) {
+		printf("{\"type\":\"summary\",\"command\":\"gc\",\"events\":%llu,\"lost\":%llu,\"runtime\":\"%s\","
+		       "\"version\":", (unsigned long long)o->events, (unsigned long long)lost, o->rt->name);
+		json_str(stdout, s->version);
+		printf(",\"cycles\":%llu,\"gc_pauses\":%llu,\"stw_total_ns\":%llu,\"stw_max_ns\":%llu,"
+		       "\"nongc_stw\":%llu,\"nongc_stw_ns\":%llu,\"probe_hits\":%llu,\"probe\":\"%s\","
+		       "\"duration_s\":%.3f,\"end\":\"%s\"", (unsigned long long)o->cycles,
+		       (unsigned long long)o->pauses, (unsigned long long)o->pause_ns,
+		       (unsigned long long)o->pause_max_ns, (unsigned long long)o->nongc,
+		       (unsigned long long)o->nongc_ns, (unsigned long long)hits, probe_sites_kind(), secs,
+		       loop_end_name(end));
+		print_target_end(o->t, true);
+		puts("}");
+	} else {
+		printf("cycles %llu (forced %llu), GC pauses %llu, total STW pause %.1f us, max %.1f us; "
+		       "non-GC stops %llu (%.1f us)\n", (unsigned long long)o->cycles,
+		       (unsigned long long)o->forced, (unsigned long long)o->pauses, (double)o->pause_ns / 1e3,
+		       (double)o->pause_max_ns / 1e3, (unsigned long long)o->nongc, (double)o->nongc_ns / 1e3);
+		printf("%llu events in %.1f s, %llu lost", (unsigned long long)o->events, secs,
+		       (unsigned long long)lost);
+		print_target_end(o->t, false);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+/* The first backend that recognises the executable, or NULL after one error line naming it. */
+static const struct gc_runtime *detect_runtime(struct gc_session *s)
+{
+	char names[128] = "", kinds[128] = "";
+
+	for (size_t i = 0; i < NRUNTIMES; i++)
+		if (runtimes[i]->detect(s, s->t->exe))
+			return runtimes[i];
+	for (size_t i = 0; i < NRUNTIMES; i++) {
+		size_t nl = strlen(names), kl = strlen(kinds);
+
+		snprintf(names + nl, sizeof(names) - nl, "%s%s", i ? ", " : "", runtimes[i]->name);
+		snprintf(kinds + kl, sizeof(kinds) - kl, "%s%s", i ? " or " : "", runtimes[i]->display);
+	}
+	fprintf(stderr, "rtmon gc: %s is not a %s program; runtimes supported: %s\n", s->t->label, kinds,
+		names);
+	return NULL;
+}
+
+static int setup(struct gc_args *args, struct target *t)
+{
+	char err[1024];
+
+	probe_setup_libbpf(args->co.verbose);
+	if (probe_check_system(err, sizeof(err))) {
+		fprintf(stderr, "rtmon gc: %s\n", err);
+		return 1;
+	}
+	if (loop_block_signals()) {
+		fprintf(stderr, "rtmon gc: cannot set up signal handling: %s\n", strerror(errno));
+		return 1;
+	}
+	if (target_open(t, &args->co, err, sizeof(err))) {
+		fprintf(stderr, "rtmon gc: %s\n", err);
+		target_close(t, true);
+		return 1;
+	}
+	return 0;
+}
+
+/* Attaches, lets the target go, runs the loop, reports. The session is closed by the caller. */
+static int trace(struct gc_session *s, struct gc_out *o)
+{
+	struct loop_ops ops = { .ctx = o, .on_interval = on_interval };
+	enum loop_end end;
+	char err[1024];
+
+	if (o->rt->open(s, err, sizeof(err)))
+		goto fail;
+	target_announce(s->t, "GC cycles");
+	o->t0_ns = mono_ns();
+	if (target_release(s->t, err, sizeof(err)))
+		goto fail;
+	ops.rb = s->rb;
+	end = loop_run(s->co, s->t, &ops);
+	/* The loop drains every 10 ms: what the last events of an exiting target left is read here. */
+	if (s->rb)
+		ring_buffer__consume(s->rb);
+	print_final(o, s, end, (double)(mono_ns() - o->t0_ns) / 1e9);
+	return end == END_ERROR ? 1 : 0;
+fail:
+	fprintf(stderr, "rtmon gc: %s\n", err);
+	return 1;
+}
+
+int cmd_gc(int argc, char **argv)
+{
+	struct gc_args args = { 0 };
+	struct target t;
+	struct gc_session s = { .co = &args.co, .t = &t };
+	struct gc_out *o;
+	int rc;
+
+	rc = parse_command_line(&gc_argp, argc, argv, &args.co, &args);
+	if (rc)
+		return rc;
+	if (setup(&args, &t))
+		return 1;
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		fprintf(stderr, "rtmon gc: %s\n", strerror(ENOMEM));
+		target_close(&t, true);
+		return 1;
+	}
+	o->co = &args.co;
+	o->t = &t;
+	s.out = o;
+	o->rt = detect_runtime(&s);
+	if (!o->rt) {
+		free(o);
+		target_close(&t, true);
+		return 1;
+	}
+	rc = trace(&s, o);
+	o->rt->close(&s);
+	target_close(&t, rc != 0);
+	free(o);
+	return rc;
+}
