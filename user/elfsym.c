@@ -146,38 +146,61 @@ static bool name_matches(const char *symname, const char *name, size_t len)
 	return !strncmp(symname, name, len) && (symname[len] == '\0' || symname[len] == '@');
 }
 
-static int find_in_table(struct elf_file *ef, Elf64_Word type, const char *name, struct elf_func *out)
+int elf_for_each_func(struct elf_file *ef, Elf64_Word table_type,
+		      int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx)
 {
-	size_t len = strlen(name);
-
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
 		GElf_Shdr sh;
 		Elf_Data *data;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || !sh.sh_entsize)
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != table_type || !sh.sh_entsize)
 			continue;
 		data = elf_getdata(scn, NULL);
 		if (!data)
 			continue;
 		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
 			GElf_Sym sym;
-			const char *symname;
-			int t;
+			const char *name;
+			int t, rc;
 
 			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
 				continue;
 			t = GELF_ST_TYPE(sym.st_info);
 			if (t != STT_FUNC && t != STT_GNU_IFUNC)
 				continue;
-			symname = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
-			if (!symname || !name_matches(symname, name, len))
-				continue;
-			out->vaddr = sym.st_value;
-			out->size = sym.st_size;
-			return elf_vaddr_to_offset(ef, sym.st_value, &out->offset);
+			name = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
+			if (name && (rc = fn(&sym, name, ctx)))
+				return rc;
 		}
 	}
-	return -ENOENT;
+	return 0;
+}
+
+struct func_query {
+	const char *name;
+	size_t len;
+	GElf_Sym found;
+};
+
+static int match_func(const GElf_Sym *sym, const char *name, void *ctx)
+{
+	struct func_query *q = ctx;
+
+	if (!name_matches(name, q->name, q->len))
+		return 0;
+	q->found = *sym;
+	return 1;
+}
+
+static int find_in_table(struct elf_file *ef, Elf64_Word type, const char *name, struct elf_func *out)
+{
+	struct func_query q = { .name = name, .len = strlen(name) };
+
+	if (elf_for_each_func(ef, type, match_func, &q) != 1)
+		return -ENOENT;
+	out->vaddr = q.found.st_value;
+	out->size = q.found.st_size;
+	return elf_vaddr_to_offset(ef, q.found.st_value, &out->offset);
 }
 
 int elf_find_func(struct elf_file *ef, const char *name, struct elf_func *out)

@@ -34,6 +34,12 @@ void elf_file_close(struct elf_file *ef);
  * 0, -ENOENT when absent. */
 int elf_find_func(struct elf_file *ef, const char *name, struct elf_func *out);
 
+/* Calls fn for each defined function (STT_FUNC, STT_GNU_IFUNC, non-zero address) in the symbol tables
+ * of the given type (SHT_SYMTAB or SHT_DYNSYM). A non-zero return from fn stops the walk and is
+ * returned. */
+int elf_for_each_func(struct elf_file *ef, Elf64_Word table_type,
+		      int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx);
+
 /* File offset of a virtual address, through the PT_LOAD segment holding it. */
 int elf_vaddr_to_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *offset);
 

@@ -160,32 +160,23 @@ static int push_sym(struct symfile *f, size_t *cap, const GElf_Sym *sym, const c
 	return 0;
 }
 
+struct table_walk {
+	struct symfile *f;
+	size_t *cap;
+};
+
+static int collect_sym(const GElf_Sym *sym, const char *name, void *ctx)
+{
+	struct table_walk *w = ctx;
+
+	return *name && push_sym(w->f, w->cap, sym, name) ? -ENOMEM : 0;
+}
+
 static int read_table(struct symfile *f, struct elf_file *ef, Elf64_Word type, size_t *cap)
 {
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
-		GElf_Shdr sh;
-		Elf_Data *data;
+	struct table_walk w = { f, cap };
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || !sh.sh_entsize)
-			continue;
-		if (!(data = elf_getdata(scn, NULL)))
-			continue;
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *name;
-			int t;
-
-			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
-				continue;
-			t = GELF_ST_TYPE(sym.st_info);
-			if (t != STT_FUNC && t != STT_GNU_IFUNC)
-				continue;
-			name = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
-			if (name && *name && push_sym(f, cap, &sym, name))
-				return -ENOMEM;
-		}
-	}
-	return 0;
+	return elf_for_each_func(ef, type, collect_sym, &w);
 }
 
 static void read_segments(struct symfile *f, struct elf_file *ef)
