@@ -55,7 +55,9 @@ GO_TP_NAMES := $(notdir $(GO_TP_DIRS))
 GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/testprog/go/$(n)-stripped \
 	$(BUILD)/testprog/go/$(n)-pie)
 TP_CFLAGS := -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread
-GO ?= go
+# sudo's secure_path leaves out /usr/local/go/bin: look there too (.ci/install-deps installs Debian's Go
+# when neither exists).
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
 .SECONDARY:
 .PHONY: FORCE

@@ -1,8 +1,9 @@
 # Benchmark helpers, included by the Makefile. tests/bench/run.sh builds them with
-# `make $(BUILD)/bench/floor $(BUILD)/bench/malloc_workload` (or `make bench-tools`).
+# `make $(BUILD)/bench/floor $(BUILD)/bench/malloc_workload` and, for its Go section,
+# `make $(BUILD)/bench/gomalloc` (or `make bench-tools`).
 
 BENCH_DIR := $(BUILD)/bench
-BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/malloc_workload
+BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/malloc_workload $(BENCH_DIR)/gomalloc
 
 .PHONY: bench-tools
 bench-tools: $(BENCH_TOOLS)
@@ -27,5 +28,10 @@ $(BENCH_DIR)/floor: tests/bench/floor.c $(BENCH_DIR)/floor.skel.h
 $(BENCH_DIR)/malloc_workload: tests/bench/malloc_workload.c testprog/tp_gate.h | $(BENCH_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -fno-builtin -Itestprog $< -o $@
+
+# The Go workload (the toolchain's own cache makes rebuilds cheap); static, no cgo.
+$(BENCH_DIR)/gomalloc: tests/bench/gomalloc/main.go tests/bench/gomalloc/go.mod | $(BENCH_DIR)
+	$(call msg,GO,$@)
+	$(Q)cd tests/bench/gomalloc && CGO_ENABLED=0 $(GO) build -o $(CURDIR)/$@ .
 
 -include $(wildcard $(BENCH_DIR)/*.d)

@@ -16,12 +16,23 @@
 # the CPU time is the workload's own (getrusage RUSAGE_SELF around its threads): uprobe traps taken by the
 # workload count, the tracer's own CPU does not.
 #
+# Go section (issue 4): the same for a Go program (tests/bench/gomalloc: BENCH_GO_GOROUTINES goroutines x
+# BENCH_GO_ITERS heap allocations of 16..4096 B, default 2 x 500000), uninstrumented and under
+# `rtmon malloc -p PID` (Go mode: one probe in runtime.mallocgc, after its stack-check prologue). Added
+# cost per call = (median CPU instrumented - median CPU uninstrumented) / mallocgc calls counted by rtmon
+# (calls.mallocgc; they include the runtime's own allocations, hence a little over GOROUTINES x ITERS).
+# bpftrace 0.17 can only probe mallocgc's entry (it cannot place a probe inside a function), whose first
+# instruction the kernel single-steps (~35 us per hit here), so it runs a smaller workload
+# (BENCH_GO_BPFTRACE_ITERS per goroutine, default 20000) against its own uninstrumented baseline.
+#
 # Protocol per run: start the workload held (it blocks reading stdin), start the tracer on its PID, wait
 # for the tracer's ready line, sleep BENCH_SETTLE seconds (default 0.1), send the newline, wait for the
 # workload, SIGINT the tracer and reap it.
 #
 # Environment: BENCH_ROUNDS, BENCH_THREADS, BENCH_ITERS, BENCH_SETTLE, BENCH_PAUSE, BENCH_ONLY (comma-separated
-# configuration names, e.g. "base,rtmon,floor-mf"). Results also go to BUILD/bench/results.json.
+# configuration names, e.g. "base,rtmon,floor-mf"; the Go section runs when BENCH_ONLY is unset or names a
+# go-* configuration: go-rtmon, go-bpftrace), BENCH_GO_GOROUTINES, BENCH_GO_ITERS, BENCH_GO_BPFTRACE_ITERS.
+# Results also go to BUILD/bench/results.json.
 import datetime
 import json
 import os
@@ -44,6 +55,9 @@ ITERS = int(os.environ.get("BENCH_ITERS", "200000"))
 SETTLE = float(os.environ.get("BENCH_SETTLE", "0.1"))
 PAUSE = float(os.environ.get("BENCH_PAUSE", "0.3"))  # between runs: let the previous teardown finish
 ONLY = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
+GO_GOROUTINES = int(os.environ.get("BENCH_GO_GOROUTINES", "2"))
+GO_ITERS = int(os.environ.get("BENCH_GO_ITERS", "500000"))
+GO_BT_ITERS = int(os.environ.get("BENCH_GO_BPFTRACE_ITERS", "20000"))
 READY_TIMEOUT = 60.0
 RUN_TIMEOUT = 900.0
 BPFTRACE_LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
@@ -51,6 +65,7 @@ BPFTRACE_LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
 RTMON = os.path.join(BUILD_ABS, "rtmon")
 FLOOR = os.path.join(BUILD_ABS, "bench", "floor")
 WORKLOAD = os.path.join(BUILD_ABS, "bench", "malloc_workload")
+GOWORKLOAD = os.path.join(BUILD_ABS, "bench", "gomalloc")
 
 live = []  # Popen objects to kill on exit (tracers run in their own process group)
 
@@ -133,14 +148,22 @@ def read(path):
         return ""
 
 
-def wait_held(pid, timeout=10.0):
-    """Wait until PID runs the workload (exec done, libraries mapped) and sleeps in its read of stdin."""
-    exe = os.path.realpath(WORKLOAD)
+def task_states(pid):
+    return [read(f"/proc/{pid}/task/{t}/stat").rsplit(")", 1)[1].split()[0] for t in os.listdir(f"/proc/{pid}/task")]
+
+
+def wait_held(pid, timeout=10.0, workload=None):
+    """Wait until PID runs the workload (exec done, libraries mapped) and sleeps in its read of stdin.
+    A Go workload (static, no libc) is held once all its threads sleep."""
+    exe = os.path.realpath(workload or WORKLOAD)
+    go = exe == os.path.realpath(GOWORKLOAD)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if (os.readlink(f"/proc/{pid}/exe") == exe and read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[0] == "S"
-                    and "/libc" in read(f"/proc/{pid}/maps")):
+            if os.readlink(f"/proc/{pid}/exe") == exe and (
+                    all(st == "S" for st in task_states(pid)) if go else
+                    (read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[0] == "S"
+                     and "/libc" in read(f"/proc/{pid}/maps"))):
                 return True
         except (OSError, IndexError):
             return False
@@ -218,6 +241,17 @@ def bpftrace_hits(out):
     return f"malloc {n}" if n else "?"
 
 
+def rtmon_go_hits(out):
+    for line in out.splitlines():
+        if line.startswith('{"type":"hist"'):
+            return json.loads(line)["calls"].get("mallocgc")
+    return None
+
+
+def bpftrace_count(out):
+    return sum(int(m.group(1)) for m in re.finditer(r"^\[[^\]\n)]+[)\]]\s+(\d+)", out, re.M)) or None
+
+
 def funclatency_hits(out):
     n = sum(int(m.group(1)) for m in re.finditer(r"->\s*\d+\s*:\s*(\d+)", out))
     return f"malloc {n}" if n else "?"
@@ -225,10 +259,12 @@ def funclatency_hits(out):
 
 class Config:
     def __init__(self, name, label, probes, argv=None, ready=None, ready_stream="stderr", hits=None,
-                 wrap=None, role="peer"):
+                 wrap=None, role="peer", wargs=None, base=None):
         self.name, self.label, self.probes = name, label, probes
         self.argv, self.ready, self.ready_stream, self.hits = argv, ready, ready_stream, hits
         self.wrap, self.role = wrap, role
+        self.wargs, self.base = wargs, base  # workload argv (default: the C one); baseline config's name
+        self.calls, self.go_mallocs = [], []  # Go: calls counted by the tracer, and by the runtime
         self.cpu, self.wall, self.attach, self.rss, self.hitlog = [], [], [], [], []
         self.failed = None
         self.errors = 0  # consecutive failed runs
@@ -275,16 +311,44 @@ def configs(tmp, free_off):
     return out
 
 
+def go_configs():
+    want = not ONLY or any(n.startswith("go-") for n in ONLY)
+    if not want:
+        return []
+    full = [GOWORKLOAD, str(GO_GOROUTINES), str(GO_ITERS)]
+    small = [GOWORKLOAD, str(GO_GOROUTINES), str(GO_BT_ITERS)]
+    bt_script = ('BEGIN { printf("ready\\n"); } '
+                 f'uprobe:{GOWORKLOAD}:runtime.mallocgc /pid == %d/ {{ @ = hist(reg("ax")); }}')
+    cs = [
+        Config("go-base", "uninstrumented", "-", role="base", wargs=full),
+        Config("go-rtmon", "rtmon malloc -p PID", "runtime.mallocgc (after the stack check; emulated push)",
+               argv=lambda pid: [RTMON, "malloc", "--json", "-p", str(pid)], ready=r"^Tracing",
+               hits=rtmon_go_hits, role="rtmon", wargs=full, base="go-base"),
+    ]
+    if not ONLY or "go-bpftrace" in ONLY:
+        cs += [
+            Config("go-base-small", f"uninstrumented ({GO_GOROUTINES} x {GO_BT_ITERS})", "-", role="base",
+                   wargs=small),
+            Config("go-bpftrace", f"bpftrace hist(reg(\"ax\")) ({GO_GOROUTINES} x {GO_BT_ITERS})",
+                   "runtime.mallocgc (entry; single-stepped cmp)",
+                   argv=lambda pid: ["bpftrace", "-B", "line", "-e", bt_script % pid], ready=r"^ready",
+                   ready_stream="stdout", hits=bpftrace_count, wargs=small, base="go-base-small"),
+        ]
+        if not shutil.which("bpftrace"):
+            cs[-1].failed = "bpftrace not installed (.ci/install-deps installs it)"
+    return cs
+
+
 def parse_workload(text):
     for line in text.splitlines():
-        if line.startswith('{"threads"'):
+        if line.startswith(('{"threads"', '{"goroutines"')):
             return json.loads(line)
     return None
 
 
 def run_one(c, tmp, rnd):
     """One run of the workload under configuration C. Returns a dict or raises RuntimeError."""
-    wargs = [WORKLOAD, str(THREADS), str(ITERS)]
+    wargs = c.wargs or [WORKLOAD, str(THREADS), str(ITERS)]
     tout, terr = os.path.join(tmp, f"{c.name}.{rnd}.out"), os.path.join(tmp, f"{c.name}.{rnd}.err")
     wout = os.path.join(tmp, f"{c.name}.{rnd}.wout")
     res = {}
@@ -294,7 +358,7 @@ def run_one(c, tmp, rnd):
     tracer = None
     try:
         if c.argv:
-            if not wait_held(w.pid):
+            if not wait_held(w.pid, workload=wargs[0]):
                 raise RuntimeError("the workload did not start")
             with open(tout, "w") as fo, open(terr, "w") as fe:
                 t0 = time.monotonic()
@@ -327,7 +391,8 @@ def run_one(c, tmp, rnd):
         data = parse_workload(read(wout))
         if not data:
             raise RuntimeError(f"no result line from the workload: {read(wout).strip()[-400:]}")
-        res.update(cpu_ns=data["cpu_ns"], wall_ns=data["wall_ns"], mallocs=data["mallocs"])
+        res.update(cpu_ns=data["cpu_ns"], wall_ns=data["wall_ns"], mallocs=data["mallocs"],
+                   go_mallocs=data.get("go_mallocs"))
         if tracer:
             hwm = vmhwm_kb(tracer.pid)  # None if it already ended (rtmon -p ends with its target)
             if hwm and (not res.get("rss_kb") or hwm > res["rss_kb"]):
@@ -345,6 +410,113 @@ def run_one(c, tmp, rnd):
                     pass
                 reap(p, 5)
     return res
+
+
+def run_rounds(cs, tmp):
+    """BENCH_ROUNDS rounds of the configurations CS, interleaved; returns the elapsed seconds."""
+    t_start = time.monotonic()
+    for rnd in range(ROUNDS):
+        for c in cs:
+            if c.failed:
+                continue
+            time.sleep(PAUSE)
+            try:
+                r = run_one(c, tmp, rnd)
+                c.errors = 0
+            except RuntimeError as e:
+                c.errors += 1
+                c.lost.append(f"round {rnd + 1}: {e}")
+                if c.errors >= 2:
+                    c.failed = str(e)
+                    log(f"bench: {c.name}: {e}; failed twice in a row, skipping it from now on")
+                else:
+                    log(f"bench: {c.name}: {e}; this round's run is lost")
+                continue
+            c.cpu.append(r["cpu_ns"])
+            c.wall.append(r["wall_ns"])
+            if "attach_s" in r:
+                c.attach.append(r["attach_s"])
+            if r.get("rss_kb"):
+                c.rss.append(r["rss_kb"])
+            c.hitlog.append(r.get("hits", ""))
+            if isinstance(r.get("hits"), int):
+                c.calls.append(r["hits"])
+            if r.get("go_mallocs"):
+                c.go_mallocs.append(r["go_mallocs"])
+            log(f"  round {rnd + 1}/{ROUNDS} {c.name:<14} cpu {r['cpu_ns'] / 1e6:9.1f} ms  wall "
+                f"{r['wall_ns'] / 1e6:9.1f} ms" + (f"  attach {r['attach_s'] * 1e3:6.1f} ms" if "attach_s" in r
+                                                  else "") + (f"  hits: {r['hits']}" if r.get("hits") else ""))
+    return time.monotonic() - t_start
+
+
+def go_report(gcs, elapsed, ver):
+    """Print the Go section's table; return its numbers for results.json."""
+    byname = {c.name: c for c in gcs}
+    rows = []
+    for c in gcs:
+        b = byname.get(c.base) if c.base else None
+        # Calls: as counted by the tracer (rtmon's calls.mallocgc, bpftrace's histogram total), else the
+        # runtime's own count (MemStats.Mallocs delta) of this run or of its baseline.
+        calls = med(c.calls) or med(c.go_mallocs) or (b and med(b.go_mallocs))
+        ok = b is not None and b.cpu and c.cpu and calls
+        bcpu = med(b.cpu) if ok else None
+        spread = [(x - bcpu) / calls for x in c.cpu] if ok else []
+        rows.append({
+            "name": c.name, "label": c.label, "probes": c.probes, "runs": len(c.cpu), "failed": c.failed,
+            "workload": " ".join(os.path.basename(a) for a in c.wargs),
+            "calls": calls, "runtime_mallocs": med(c.go_mallocs),
+            "cpu_ms": med(c.cpu) / 1e6 if c.cpu else None, "wall_ms": med(c.wall) / 1e6 if c.wall else None,
+            "cpu_ns_per_call": med(c.cpu) / calls if c.cpu and calls else None,
+            "added_ns_per_call": (med(c.cpu) - bcpu) / calls if ok else None,
+            "added_min": min(spread) if spread else None, "added_max": max(spread) if spread else None,
+            "wall_x": med(c.wall) / med(b.wall) if ok and b.wall else None,
+            "attach_ms": med(c.attach) * 1e3 if c.attach else None,
+            "attach_min_ms": min(c.attach) * 1e3 if c.attach else None,
+            "attach_max_ms": max(c.attach) * 1e3 if c.attach else None,
+            "rss_mib": med(c.rss) / 1024 if c.rss else None,
+        })
+
+    def fmt(x, spec, none="-"):
+        return none if x is None else format(x, spec)
+
+    gb = byname.get("go-base")
+    print()
+    print("Go: runtime.mallocgc")
+    print()
+    print(f"Workload: tests/bench/gomalloc ({ver}, CGO_ENABLED=0), {GO_GOROUTINES} goroutines x {GO_ITERS} "
+          f"make([]byte, 16..4096) kept in a 64-slot ring; medians of {ROUNDS} rounds; bench time "
+          f"{elapsed:.0f} s. mallocgc calls include the runtime's own allocations (GC, goroutines, ...).")
+    if gb and gb.cpu:
+        print(f"Uninstrumented: {med(gb.cpu) / 1e6:.1f} ms CPU (GC included), {med(gb.wall) / 1e6:.1f} ms wall.")
+    print()
+    print("| configuration | probe | mallocgc calls per run | CPU ms | CPU ns per call | CPU ns added per call "
+          "(min..max) | wall x | attach ms (min..max) | peak RSS MiB |")
+    print("|" + "---|" * 9)
+    for r in rows:
+        if not r["runs"]:
+            print(f"| {r['label']} | {r['probes']} | not run: {r['failed']} | | | | | | |")
+            continue
+        ns = fmt(r["added_ns_per_call"], ",.0f")
+        if r["added_min"] is not None:
+            ns += f" ({r['added_min']:,.0f}..{r['added_max']:,.0f})"
+        calls = fmt(r["calls"], ",.0f", "?")
+        if r["runtime_mallocs"] and r["calls"] != r["runtime_mallocs"]:
+            calls += f" (runtime: {r['runtime_mallocs']:,.0f})"
+        print(f"| {r['label']} | {r['probes']} | {calls} | {fmt(r['cpu_ms'], ',.1f')} | "
+              f"{fmt(r['cpu_ns_per_call'], ',.0f')} | {ns} | {fmt(r['wall_x'], '.2f')} | "
+              f"{fmt(r['attach_ms'], '.1f')}"
+              + (f" ({r['attach_min_ms']:.1f}..{r['attach_max_ms']:.1f})" if r["attach_ms"] is not None else "")
+              + f" | {fmt(r['rss_mib'], '.1f')} |")
+    print()
+    for c in gcs:
+        if c.failed and not c.lost:
+            print(f"note: {c.name}: {c.failed}")
+        for e in c.lost:
+            print(f"note: {c.name}: lost {e}")
+    return {"goroutines": GO_GOROUTINES, "iters": GO_ITERS, "bpftrace_iters": GO_BT_ITERS, "go_version": ver,
+            "rows": rows, "raw": {c.name: {"cpu_ns": c.cpu, "wall_ns": c.wall, "attach_s": c.attach,
+                                          "rss_kb": c.rss, "calls": c.calls, "runtime_mallocs": c.go_mallocs}
+                                  for c in gcs}}
 
 
 def med(xs):
@@ -386,6 +558,12 @@ def main():
     if mk.returncode:
         log("bench: cannot build the benchmark tools")
         return 1
+    go_ok = True
+    if not ONLY or any(n.startswith("go-") for n in ONLY):
+        mk = subprocess.run(["make", "-s", "--no-print-directory", f"BUILD={BUILD}", GOWORKLOAD], cwd=ROOT)
+        if mk.returncode:
+            log("bench: cannot build the Go workload (is Go installed?): skipping the Go section")
+            go_ok = False
 
     tmp = tempfile.mkdtemp(prefix="rtmon-bench.")
     try:
@@ -397,39 +575,20 @@ def main():
         live.remove(w)
         free_off = first_emulated_offset(libc, "free") if libc else None
         cs = configs(tmp, free_off)
+        gcs = go_configs() if go_ok else []
+        go_elapsed, go_version = 0, "?"
         m = machine()
         log(f"bench: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}; workload {THREADS} threads x "
             f"{ITERS} malloc+free pairs; {ROUNDS} rounds; libc {libc}")
-        t_start = time.monotonic()
-        for rnd in range(ROUNDS):
-            for c in cs:
-                if c.failed:
-                    continue
-                time.sleep(PAUSE)
-                try:
-                    r = run_one(c, tmp, rnd)
-                    c.errors = 0
-                except RuntimeError as e:
-                    c.errors += 1
-                    c.lost.append(f"round {rnd + 1}: {e}")
-                    if c.errors >= 2:
-                        c.failed = str(e)
-                        log(f"bench: {c.name}: {e}; failed twice in a row, skipping it from now on")
-                    else:
-                        log(f"bench: {c.name}: {e}; this round's run is lost")
-                    continue
-                c.cpu.append(r["cpu_ns"])
-                c.wall.append(r["wall_ns"])
-                if "attach_s" in r:
-                    c.attach.append(r["attach_s"])
-                if r.get("rss_kb"):
-                    c.rss.append(r["rss_kb"])
-                c.hitlog.append(r.get("hits", ""))
-                mallocs = r["mallocs"]
-                log(f"  round {rnd + 1}/{ROUNDS} {c.name:<14} cpu {r['cpu_ns'] / 1e6:9.1f} ms  wall "
-                    f"{r['wall_ns'] / 1e6:9.1f} ms" + (f"  attach {r['attach_s'] * 1e3:6.1f} ms" if "attach_s" in r
-                                                      else "") + (f"  hits: {r['hits']}" if r.get("hits") else ""))
-        elapsed = time.monotonic() - t_start
+        elapsed = run_rounds(cs, tmp)
+        if gcs:
+            # Warm-up (page cache, CPU frequency) for the Go workload too.
+            warm = subprocess.run([GOWORKLOAD, str(GO_GOROUTINES), str(GO_ITERS)], input=b"\n",
+                                  capture_output=True, timeout=RUN_TIMEOUT)
+            go_version = (parse_workload(warm.stdout.decode(errors="replace")) or {}).get("go_version", "?")
+            log(f"bench: Go workload {GO_GOROUTINES} goroutines x {GO_ITERS} allocations (bpftrace: x "
+                f"{GO_BT_ITERS}); {ROUNDS} rounds")
+            go_elapsed = run_rounds(gcs, tmp)
     finally:
         cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -522,13 +681,15 @@ def main():
         for e in c.lost:
             print(f"note: {c.name}: lost {e}")
 
+    go = go_report(gcs, go_elapsed, go_version) if gcs else None
+
     os.makedirs(os.path.join(BUILD_ABS, "bench"), exist_ok=True)
     with open(os.path.join(BUILD_ABS, "bench", "results.json"), "w") as f:
         json.dump({"machine": m, "tools": tool_versions(), "threads": THREADS, "iters": ITERS,
                    "rounds": ROUNDS, "free_emulated_offset": free_off, "base_cpu_ms": bcpu / 1e6,
                    "base_wall_ms": bwall / 1e6, "rows": rows,
                    "raw": {c.name: {"cpu_ns": c.cpu, "wall_ns": c.wall, "attach_s": c.attach, "rss_kb": c.rss}
-                           for c in cs}}, f, indent=1)
+                           for c in cs}, "go": go}, f, indent=1)
     print(f"(raw numbers: {os.path.join(BUILD, 'bench', 'results.json')})")
     return 0
 

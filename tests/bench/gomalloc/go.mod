@@ -1,0 +1,3 @@
+module rtmon/tests/bench/gomalloc
+
+go 1.17
