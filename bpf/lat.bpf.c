@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "thread_track.bpf.h"
+#include "goroutine.bpf.h"
 
 /* Set by userspace before load: key histograms by start routine. */
 const volatile bool by_start = false;
@@ -54,7 +55,11 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 
 	/* Threads not seen created have no known lifetime: they stay out of the histogram (userspace
 	 * reports how many from the counters). Without --by-start every thread goes to the all-zero key. */
-	if (!tt_on_exit(task, by_start, &known, &lifetime, &key) || !known)
+	if (!tt_on_exit(task, by_start, &known, &lifetime, &key))
+		return 0;
+	if (group_dead)
+		gr_on_process_exit(task->tgid);
+	if (!known)
 		return 0;
 	h = hist_for(&key);
 	if (!h) {
@@ -64,6 +69,40 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 	__sync_fetch_and_add(&h->slots[log2_slot(lifetime / 1000) & (LOG2_SLOTS - 1)], 1);
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->sum_ns, lifetime);
+	return 0;
+}
+
+/* Go targets: goroutine lifetimes, keyed by start PC (link-time address; 0 without --by-start). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct gr_hist);
+} gr_hists SEC(".maps");
+
+SEC("uprobe")
+int on_go_site(struct pt_regs *ctx)
+{
+	static const struct gr_hist zero;
+	struct gr_event e = {};
+	struct gr_hist *h;
+	__u64 key;
+
+	if (gr_handle(ctx, &e) != GR_EV_EXIT || !(e.flags & GR_F_KNOWN))
+		return 0;
+	key = by_start ? e.start_pc : 0;
+	h = bpf_map_lookup_elem(&gr_hists, &key);
+	if (!h) {
+		bpf_map_update_elem(&gr_hists, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&gr_hists, &key);
+	}
+	if (!h) {
+		gr_count(GRC_HIST_FULL);
+		return 0;
+	}
+	__sync_fetch_and_add(&h->slots[log2_slot(e.lifetime_ns / 1000) & (LOG2_SLOTS - 1)], 1);
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum_ns, e.lifetime_ns);
 	return 0;
 }
 

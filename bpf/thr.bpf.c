@@ -4,6 +4,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "thread_track.bpf.h"
+#include "goroutine.bpf.h"
 
 /* 16 MiB holds about 200,000 records: seconds of the fastest thread churn this machine reaches, so a
  * consumer that drains every 10 ms (or stalls on a slow terminal for a while) loses nothing. */
@@ -79,6 +80,8 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 
 	if (!tt_on_exit(task, false, &known, &lifetime, NULL))
 		return 0;
+	if (group_dead)
+		gr_on_process_exit(task->tgid);
 	e = reserve();
 	if (!e)
 		return 0;
@@ -97,6 +100,32 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 		e->flags |= THR_F_GROUP_DEAD;
 	bpf_get_current_comm(e->name, sizeof(e->name));
 	submit(e);
+	return 0;
+}
+
+/* Go targets: goroutine records, in a ring of their own (bpf/goroutine.bpf.h). 4 MiB holds about 70,000. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} gr_events SEC(".maps");
+
+SEC("uprobe")
+int on_go_site(struct pt_regs *ctx)
+{
+	struct gr_event ev = {}, *e;
+	__u64 flags;
+
+	if (!gr_handle(ctx, &ev))
+		return 0;
+	e = bpf_ringbuf_reserve(&gr_events, sizeof(*e), 0);
+	if (!e) {
+		gr_count(GRC_LOST);
+		return 0;
+	}
+	*e = ev;
+	flags = bpf_ringbuf_query(&gr_events, BPF_RB_AVAIL_DATA) >= (512 << 10) ? BPF_RB_FORCE_WAKEUP
+										    : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 	return 0;
 }
 

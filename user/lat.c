@@ -8,6 +8,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include "commands.h"
+#include "goroutine.h"
 #include "hist.h"
 #include "json.h"
 #include "lat.skel.h"
@@ -49,6 +50,7 @@ struct lat_run {
 	struct target *t;
 	struct lat_bpf *skel;
 	struct symbolizer *sym;
+	struct gr_run gr;              /* Go targets: goroutine lifetimes too */
 	struct lat_snapshot base;      /* at the last report: -i prints the difference */
 	uint64_t base_untracked;
 	int interval_no;
@@ -61,7 +63,8 @@ static const char doc[] =
 	"threads too); the histogram is kept in the kernel. --by-start gives one histogram per start "
 	"routine, taken from a uprobe on pthread_create and named from the executable's or library's "
 	"symbols. Threads that were already running when tracing began have no known lifetime and are "
-	"only counted in the summary.\n\n"
+	"only counted in the summary. On a Go program (1.17 to 1.26) goroutine lifetimes get their own "
+	"histogram (per start function with --by-start).\n\n"
 	"Examples:\n"
 	"  rtmon lat --binpath ./app         every process running ./app, also ones started later\n"
 	"  rtmon lat --by-start -p 1234      PID 1234, one histogram per start routine\n"
@@ -285,6 +288,8 @@ static void report(struct lat_run *r)
 		print_json(r, g, n);
 	else
 		print_text(r, g, n, c[TC_EXITED_UNTRACKED] - r->base_untracked);
+	gr_lat_report(&r->gr, r->skel->maps.gr_hists, r->args->by_start,
+		      r->args->co.json, r->t->kind == TARGET_BINPATH ? 0 : r->t->pid, r->t->label, r->interval_no);
 	free(r->base.e);
 	r->base = cur;
 	r->base_untracked = c[TC_EXITED_UNTRACKED];
@@ -314,6 +319,7 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 		       (unsigned long long)(c[TC_CREATED] + c[TC_EXITED]), lost,
 		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED],
 		       (unsigned long long)c[TC_EXITED_UNTRACKED], secs, loop_end_name(end));
+		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
 		if (r->t->kind == TARGET_CMD && r->t->exited && WIFEXITED(r->t->exit_status))
 			printf(",\"target_exit\":%d", WEXITSTATUS(r->t->exit_status));
 		puts("}");
@@ -323,6 +329,7 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 		if (r->t->kind == TARGET_CMD && r->t->exited && WIFEXITED(r->t->exit_status))
 			printf("; %s exited with status %d", r->t->label, WEXITSTATUS(r->t->exit_status));
 		putchar('\n');
+		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
 	}
 	fflush(stdout);
 }
@@ -344,6 +351,9 @@ static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t er
 		r->skel->rodata->target_tgid = (__u32)r->t->pid;
 	}
 	r->skel->rodata->by_start = r->args->by_start;
+	gr_open(&r->gr, "lat", r->t);
+	r->skel->rodata->gr_cfg = r->gr.cfg;
+	gr_prepare(&r->gr, r->skel->progs.on_go_site);
 	rc = lat_bpf__load(r->skel);
 	if (rc) {
 		probe_load_error("lat", rc, err, errlen);
@@ -358,7 +368,8 @@ static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t er
 				   r->skel->progs.on_exit };
 	/* Without --by-start the start routine is not needed: no uprobe, so nothing is added to
 	 * pthread_create. */
-	if (tt_attach("lat", r->t, &progs, r->args->by_start, pl, err, errlen))
+	if (tt_attach("lat", r->t, &progs, r->args->by_start, pl, err, errlen) ||
+	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen))
 		return -1;
 	r->skel->bss->tt_trace_start_ns = tt_mono_ns();
 	return 0;
@@ -369,6 +380,7 @@ static void cleanup(struct lat_run *r, struct probe_links *pl, bool kill_child)
 	probe_links_destroy(pl);
 	lat_bpf__destroy(r->skel);
 	symbolizer_free(r->sym);
+	gr_close(&r->gr);
 	free(r->base.e);
 	target_close(r->t, kill_child);
 }

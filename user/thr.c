@@ -5,8 +5,10 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "commands.h"
+#include "goroutine.h"
 #include "json.h"
 #include "loop.h"
 #include "opts.h"
@@ -44,9 +46,11 @@ struct thr_run {
 	struct target *t;
 	struct thr_bpf *skel;
 	struct symbolizer *sym;
+	struct gr_run gr;         /* Go targets: goroutine rows */
 	uint64_t start_ns;        /* CLOCK_MONOTONIC when tracing began: the TIME column's zero */
 	uint64_t events;          /* records consumed */
 	uint64_t iv_created, iv_exited; /* this interval, for -i */
+	unsigned pending_lines;   /* lines in stdout's buffer: see line_done */
 	int interval_no;
 };
 
@@ -58,7 +62,8 @@ static const char doc[] =
 	"the start routine. Threads that return, call pthread_exit, are cancelled or end with the process "
 	"are all seen. An exit of a thread that was not seen created (it started before tracing, or it is "
 	"the main thread, TID = PID) has no lifetime. The summary counts threads created, exited, still "
-	"alive, and events lost.\n\n"
+	"alive, and events lost. On a Go program (1.17 to 1.26) goroutines get rows too: goid, start "
+	"function, parent goid and lifetime.\n\n"
 	"Examples:\n"
 	"  rtmon thr --binpath ./app      every process running ./app, also ones started later\n"
 	"  rtmon thr -p 1234 -d 10        PID 1234 for 10 seconds\n"
@@ -204,6 +209,17 @@ static void print_text_event(const struct thr_run *r, const struct thr_event *e,
 	       e->name, start[0] ? start : "-");
 }
 
+/* stdout is written in whole lines, a few at a time: the target of -- CMD shares it, and a block
+ * flushed mid-line would let its output land inside one of ours. 8 lines stay below PIPE_BUF (4096),
+ * so each write is also atomic against the target's writes to a pipe. */
+static void line_done(struct thr_run *r)
+{
+	if (++r->pending_lines >= 8) {
+		fflush(stdout);
+		r->pending_lines = 0;
+	}
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct thr_run *r = ctx;
@@ -225,6 +241,21 @@ static int on_event(void *ctx, void *data, size_t size)
 		print_json_event(&e, start);
 	else
 		print_text_event(r, &e, start);
+	line_done(r);
+	return 0;
+}
+
+static int on_goroutine(void *ctx, void *data, size_t size)
+{
+	struct thr_run *r = ctx;
+	struct gr_event e;
+
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	r->events++;
+	gr_print_event(&r->gr, &e, r->args->co.json, r->start_ns);
+	line_done(r);
 	return 0;
 }
 
@@ -271,6 +302,12 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 	exited = c[TC_EXITED];
 	unknown = c[TC_EXITED_UNTRACKED];
 	lost = c[TC_LOST];
+	if (r->gr.active) {
+		uint64_t g[GRC_COUNT];
+
+		if (!gr_read_counters(r->skel->maps.gr_counters, g))
+			lost += g[GRC_LOST];
+	}
 	/* Threads seen created whose exit was not seen yet. */
 	alive = created > exited - unknown ? created - (exited - unknown) : 0;
 	if (r->args->co.json) {
@@ -278,6 +315,7 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 		       "\"exited\":%llu,\"alive\":%llu,\"exited_unknown_lifetime\":%llu,"
 		       "\"duration_s\":%.3f,\"end\":\"%s\"", (unsigned long long)r->events, lost, created, exited,
 		       alive, unknown, secs, loop_end_name(end));
+		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
 		print_target_status_json(r->t);
 		puts("}");
 	} else {
@@ -285,6 +323,7 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 		if (unknown)
 			printf("%llu %s not seen created (main threads, or started before tracing): lifetime "
 			       "unknown\n", unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
+		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
 		printf("%llu events in %.1f s", (unsigned long long)r->events, secs);
 		print_target_status_text(r->t);
 		putchar('\n');
@@ -307,6 +346,9 @@ static int load(struct thr_run *r, char *err, size_t errlen)
 	} else {
 		r->skel->rodata->target_tgid = (__u32)r->t->pid;
 	}
+	gr_open(&r->gr, "thr", r->t);
+	r->skel->rodata->gr_cfg = r->gr.cfg;
+	gr_prepare(&r->gr, r->skel->progs.on_go_site);
 	rc = thr_bpf__load(r->skel);
 	if (rc) {
 		probe_load_error("thr", rc, err, errlen);
@@ -324,13 +366,19 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 		return -1;
 	r->sym = symbolizer_new(&r->t->image);
 	*rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_event, r, NULL);
+	if (*rb && r->gr.active &&
+	    ring_buffer__add(*rb, bpf_map__fd(r->skel->maps.gr_events), on_goroutine, r)) {
+		ring_buffer__free(*rb);
+		*rb = NULL;
+	}
 	if (!r->sym || !*rb) {
 		snprintf(err, errlen, "cannot set up the event buffer: %s", strerror(errno ? errno : ENOMEM));
 		return -1;
 	}
 	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
 				   r->skel->progs.on_exit };
-	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen))
+	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen) ||
+	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen))
 		return -1;
 	r->skel->bss->tt_trace_start_ns = tt_mono_ns();
 	return 0;
@@ -350,6 +398,7 @@ static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffe
 	ring_buffer__free(rb);
 	thr_bpf__destroy(r->skel);
 	symbolizer_free(r->sym);
+	gr_close(&r->gr);
 	free(r->live.slots);
 	target_close(r->t, kill_child);
 }
@@ -389,6 +438,10 @@ int cmd_thr(int argc, char **argv)
 		goto fail;
 	ops.rb = rb;
 	target_announce(&t, "threads");
+	/* Full buffering (a pipe's default) with a buffer that 8 lines never fill: flushes come from
+	 * line_done only, between lines. A terminal stays line-buffered. */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	print_header(&r);
 	r.start_ns = tt_mono_ns();
 	start_s = tt_mono_s();

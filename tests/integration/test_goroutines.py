@@ -1,0 +1,161 @@
+"""rtmon thr and rtmon lat on a Go program (testprog/go/goroutines): one row per goroutine created and
+exited, named by start function, with parent goid and lifetime; goroutine lifetime histograms per start
+function. Plain, stripped and PIE builds of the installed toolchain, and older toolchains' builds when
+tests/unit/build-go-fixtures.sh made them (one per goid-offset era; skipped when absent)."""
+import os
+
+import pytest
+
+from conftest import BUILD, Target, Tracer, json_lines, run, tp
+
+VARIANTS = ["go/goroutines", "go/goroutines-stripped", "go/goroutines-pie"]
+# The fixture's own goroutines: start function -> (count, lowest lifetime bucket in us).
+EXPECTED = {"main.worker": (10, 4096), "main.shortWorker": (5, 0)}
+# Go 1.17 (callergp in RDI), <= 1.22 (goid at 152), 1.23/1.24 (160), >= 1.25 (152 again).
+OLD_VERSIONS = ["go1.17.13", "go1.22.12", "go1.24.13", "go1.25.0"]
+
+
+def bucket_lo(us):
+    return 0 if us < 2 else 1 << (int(us).bit_length() - 1)
+
+
+def old_fixture(version, suffix):
+    path = os.path.join(BUILD, "testprog", "go", "vers", f"goroutines-{version}{suffix}")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not built: run tests/unit/build-go-fixtures.sh {BUILD}")
+    return path
+
+
+def thr_split(out):
+    lines = json_lines(out)
+    assert lines, "no JSON output"
+    summary = lines[-1]
+    assert summary["type"] == "summary" and summary["command"] == "thr"
+    return [o for o in lines if o["type"] == "goroutine"], summary
+
+
+def check_goroutines(events, pid, summary):
+    """The fixture's 15 goroutines: exact counts per start function, distinct goids, parent 1, one exit
+    each with its lifetime."""
+    assert events and all(e["pid"] == pid for e in events)
+    creates = [e for e in events if e["event"] == "create"]
+    exits = [e for e in events if e["event"] == "exit"]
+    goids = [e["goid"] for e in creates]
+    assert len(goids) == len(set(goids)) and all(g > 0 for g in goids)
+    for start, (n, lo) in EXPECTED.items():
+        mine = [e for e in creates if e["start"] == start]
+        assert len(mine) == n, (start, creates)
+        for c in mine:
+            assert c["parent_goid"] == 1, c  # the main goroutine
+            ex = [e for e in exits if e["goid"] == c["goid"]]
+            assert len(ex) == 1, (c, ex)
+            x = ex[0]
+            assert x["start"] == start and x["parent_goid"] == 1
+            assert x["lifetime_ns"] > 0 and x["ts_ns"] >= c["ts_ns"]
+            assert bucket_lo(x["lifetime_ns"] / 1000) >= lo, x
+    for e in exits:
+        assert set(e) == {"type", "event", "pid", "tid", "goid", "parent_goid", "start", "ts_ns",
+                          "lifetime_ns"}
+    g = summary["goroutines"]
+    assert g["lost"] == 0 and summary["lost"] == 0
+    assert g["created"] == len(creates) and g["exited"] == len(exits)
+
+
+def run_thr_command(path):
+    r = run(["thr", "--json", "--", path])
+    assert r.returncode == 0, r.stderr
+    events, summary = thr_split(r.stdout)
+    pid = events[0]["pid"]
+    check_goroutines(events, pid, summary)
+    assert summary["end"] == "target-exit" and summary["target_exit"] == 0
+    # Started under rtmon: the runtime's first goroutine is seen created, by nobody (goid 0 is g0).
+    main = [e for e in events if e["event"] == "create" and e["goid"] == 1]
+    assert len(main) == 1 and main[0]["start"] == "runtime.main" and main[0]["parent_goid"] == 0
+    return events, summary
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_thr_command(variant):
+    run_thr_command(tp(variant))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_thr_pid_after_gate(variant):
+    target = Target(tp(variant))
+    try:
+        assert target.proc.stdout.readline().startswith(b"ready")
+        tracer = Tracer(["thr", "--json", "-p", str(target.pid)])
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        events, summary = thr_split(out)
+        check_goroutines(events, target.pid, summary)
+        assert summary["end"] == "target-exit"
+        # Goroutines from before tracing are not shown created; their exits have no lifetime.
+        assert not any(e["event"] == "create" and e["start"] == "runtime.main" for e in events)
+        for e in events:
+            if e["event"] == "exit" and e["lifetime_ns"] is None:
+                assert e["start"] is None and e["parent_goid"] is None
+    finally:
+        target.kill()
+
+
+def test_thr_text_rows():
+    r = run(["thr", "--", tp("go/goroutines")])
+    assert r.returncode == 0, r.stderr
+    rows = [l.split() for l in r.stdout.splitlines() if l and l[0].isdigit()]
+    g = [x for x in rows if x[2].startswith("g") and x[6] == "goroutine"]
+    creates = [x for x in g if x[3] == "create" and x[7] == "main.worker"]
+    exits = [x for x in g if x[3] == "exit" and x[7] == "main.worker"]
+    assert len(creates) == 10 and len(exits) == 10
+    assert all(x[4] == "g1" for x in creates + exits)
+    assert all(int(x[5]) >= 4096 for x in exits)
+    # OS threads stay thread rows (Go's raw-clone threads).
+    assert any(x[2].isdigit() and x[3] == "create" for x in rows)
+    assert "goroutines: created" in r.stdout
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_lat_by_start(variant):
+    r = run(["lat", "--json", "--by-start", "--", tp(variant)])
+    assert r.returncode == 0, r.stderr
+    lines = json_lines(r.stdout)
+    summary = lines[-1]
+    assert summary["type"] == "summary" and summary["target_exit"] == 0
+    assert summary["goroutines"]["lost"] == 0
+    hists = {h["start"]: h for h in lines if h["type"] == "hist" and h["name"] == "goroutine_lifetime"}
+    for start, (n, lo) in EXPECTED.items():
+        h = hists[start]
+        assert h["count"] == n and h["unit"] == "us" and h["pid"] > 0
+        assert all(b["lo"] >= lo for b in h["buckets"]), h
+        assert sum(b["count"] for b in h["buckets"]) == n
+    # Thread lifetimes are still there.
+    assert any(h["type"] == "hist" and h["name"] == "thread_lifetime" for h in lines)
+
+
+def test_lat_all_and_text():
+    r = run(["lat", "--json", "--", tp("go/goroutines")])
+    assert r.returncode == 0, r.stderr
+    hists = [h for h in json_lines(r.stdout) if h["type"] == "hist" and h["name"] == "goroutine_lifetime"]
+    assert len(hists) == 1 and "start" not in hists[0]
+    workers = sum(b["count"] for b in hists[0]["buckets"] if b["lo"] >= 4096)
+    assert workers == 10 and hists[0]["count"] >= 15
+    r = run(["lat", "--by-start", "--", tp("go/goroutines-stripped")])
+    assert r.returncode == 0, r.stderr
+    assert "Goroutine lifetimes in" in r.stdout
+    assert "start function: main.worker" in r.stdout and "goroutines 10," in r.stdout
+
+
+def test_not_go_has_no_goroutines():
+    r = run(["thr", "--json", "--", tp("threads")])
+    assert r.returncode == 0, r.stderr
+    lines = json_lines(r.stdout)
+    assert not any(o["type"] == "goroutine" for o in lines)
+    assert "goroutines" not in lines[-1]
+
+
+@pytest.mark.parametrize("suffix", ["", "-stripped", "-pie"])
+@pytest.mark.parametrize("version", OLD_VERSIONS)
+def test_old_toolchains(version, suffix):
+    run_thr_command(old_fixture(version, suffix))
