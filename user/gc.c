@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include "command.h"
 #include "commands.h"
 #include "gc_rt.h"
 #include "hist.h"
@@ -332,27 +333,6 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 	return NULL;
 }
 
-static int setup(struct gc_args *args, struct target *t)
-{
-	char err[1024];
-
-	probe_setup_libbpf(args->co.verbose);
-	if (probe_check_system(err, sizeof(err))) {
-		fprintf(stderr, "rtmon gc: %s\n", err);
-		return 1;
-	}
-	if (loop_block_signals()) {
-		fprintf(stderr, "rtmon gc: cannot set up signal handling: %s\n", strerror(errno));
-		return 1;
-	}
-	if (target_open(t, &args->co, err, sizeof(err))) {
-		fprintf(stderr, "rtmon gc: %s\n", err);
-		target_close(t, true);
-		return 1;
-	}
-	return 0;
-}
-
 /* Attaches, lets the target go, runs the loop, reports. The session is closed by the caller. */
 static int trace(struct gc_session *s, struct gc_out *o)
 {
@@ -386,11 +366,9 @@ int cmd_gc(int argc, char **argv)
 	struct gc_out *o;
 	int rc;
 
-	rc = parse_command_line(&gc_argp, argc, argv, &args.co, &args);
+	rc = command_start(&gc_argp, argc, argv, &args.co, &args, &t);
 	if (rc)
 		return rc;
-	if (setup(&args, &t))
-		return 1;
 	o = calloc(1, sizeof(*o));
 	if (!o) {
 		fprintf(stderr, "rtmon gc: %s\n", strerror(ENOMEM));

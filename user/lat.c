@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <bpf/bpf.h>
+#include "command.h"
 #include "commands.h"
 #include "goroutine.h"
 #include "hist.h"
@@ -397,23 +398,9 @@ int cmd_lat(int argc, char **argv)
 	double start_s;
 	int rc;
 
-	rc = parse_command_line(&lat_argp, argc, argv, &args.co, &args);
+	rc = command_start(&lat_argp, argc, argv, &args.co, &args, &t);
 	if (rc)
 		return rc;
-	probe_setup_libbpf(args.co.verbose);
-	if (probe_check_system(err, sizeof(err))) {
-		fprintf(stderr, "rtmon lat: %s\n", err);
-		return 1;
-	}
-	if (loop_block_signals()) {
-		fprintf(stderr, "rtmon lat: cannot set up signal handling: %s\n", strerror(errno));
-		return 1;
-	}
-	if (target_open(&t, &args.co, err, sizeof(err))) {
-		fprintf(stderr, "rtmon lat: %s\n", err);
-		target_close(&t, true);
-		return 1;
-	}
 	r.t = &t;
 	if (setup(&r, &pl, err, sizeof(err)))
 		goto fail;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <bpf/bpf.h>
+#include "command.h"
 #include "commands.h"
 #include "elfsym.h"
 #include "goelf.h"
@@ -420,23 +421,9 @@ int cmd_malloc(int argc, char **argv)
 	char err[1024];
 	int rc;
 
-	rc = parse_command_line(&malloc_argp, argc, argv, &args.co, &args);
+	rc = command_start(&malloc_argp, argc, argv, &args.co, &args, &t);
 	if (rc)
 		return rc;
-	probe_setup_libbpf(args.co.verbose);
-	if (probe_check_system(err, sizeof(err))) {
-		fprintf(stderr, "rtmon malloc: %s\n", err);
-		return 1;
-	}
-	if (loop_block_signals()) {
-		fprintf(stderr, "rtmon malloc: cannot set up signal handling: %s\n", strerror(errno));
-		return 1;
-	}
-	if (target_open(&t, &args.co, err, sizeof(err))) {
-		fprintf(stderr, "rtmon malloc: %s\n", err);
-		target_close(&t, true);
-		return 1;
-	}
 	r.t = &t;
 	/* Go programs are recognised by their build info, which stripped binaries keep. */
 	r.go = go_read_buildinfo(t.exe, &r.gi, NULL, 0) == 0;

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "command.h"
 #include "commands.h"
 #include "goroutine.h"
 #include "json.h"
@@ -416,23 +417,9 @@ int cmd_thr(int argc, char **argv)
 	double start_s;
 	int rc;
 
-	rc = parse_command_line(&thr_argp, argc, argv, &args.co, &args);
+	rc = command_start(&thr_argp, argc, argv, &args.co, &args, &t);
 	if (rc)
 		return rc;
-	probe_setup_libbpf(args.co.verbose);
-	if (probe_check_system(err, sizeof(err))) {
-		fprintf(stderr, "rtmon thr: %s\n", err);
-		return 1;
-	}
-	if (loop_block_signals()) {
-		fprintf(stderr, "rtmon thr: cannot set up signal handling: %s\n", strerror(errno));
-		return 1;
-	}
-	if (target_open(&t, &args.co, err, sizeof(err))) {
-		fprintf(stderr, "rtmon thr: %s\n", err);
-		target_close(&t, true);
-		return 1;
-	}
 	r.t = &t;
 	if (setup(&r, &pl, &rb, err, sizeof(err)))
 		goto fail;
