@@ -545,6 +545,74 @@ def tool_versions():
     return v
 
 
+CHURN = os.path.join(BUILD_ABS, "testprog", "churn")
+CHURN_THREADS = int(os.environ.get("BENCH_CHURN_THREADS", "10000"))
+
+
+def churn_once(tracer_args):
+    """One churn run (create+join CHURN_THREADS threads): the target's own CPU seconds from wait4's
+    rusage (all its threads, including the kernel time its tracepoints and uprobe traps take), and
+    rtmon's summary line when traced."""
+    w = spawn([CHURN, str(CHURN_THREADS)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    wait_held(w.pid, workload=CHURN)
+    tr, summary = None, None
+    if tracer_args:
+        tr = spawn([RTMON] + tracer_args + ["--json", "-p", str(w.pid)], stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE, text=True)
+        line = tr.stderr.readline()
+        if not line.startswith("Tracing"):
+            stop(tr)
+            raise RuntimeError(f"rtmon {' '.join(tracer_args)} did not attach: {line.strip()}")
+        time.sleep(0.1)
+    w.stdin.write(b"\n")
+    w.stdin.close()
+    _, status, ru = os.wait4(w.pid, 0)
+    w.returncode = status
+    live.remove(w)
+    cpu = ru.ru_utime + ru.ru_stime
+    if tr:
+        out, _ = tr.communicate(timeout=RUN_TIMEOUT)  # rtmon ends by itself when its PID exits
+        live.remove(tr)
+        summary = json.loads(out.strip().splitlines()[-1])
+    return cpu, summary
+
+
+def churn_report():
+    """Thread churn uninstrumented, under rtmon thr and under rtmon lat (issue 3's benchmark)."""
+    cfgs = [("base", None), ("thr", ["thr"]), ("lat", ["lat"])]
+    cpu = {n: [] for n, _ in cfgs}
+    lost = {n: 0 for n, _ in cfgs}
+    for rnd in range(ROUNDS):
+        for name, args in cfgs:
+            c, summary = churn_once(args)
+            cpu[name].append(c)
+            if summary:
+                lost[name] += summary.get("lost", 0)
+            log(f"  round {rnd + 1}/{ROUNDS} churn-{name:5s} cpu {c * 1e3:8.1f} ms")
+    base = med(cpu["base"])
+    print()
+    print("Thread churn")
+    print()
+    print(f"Workload: testprog/churn, {CHURN_THREADS} x pthread_create + pthread_join; target CPU from wait4 "
+          f"(all its threads); medians of {ROUNDS} rounds.")
+    print()
+    print("| configuration | target CPU ms (min..max) | CPU us per thread | x uninstrumented | lost |")
+    print("|---|---|---|---|---|")
+    rows = {}
+    for name, args in cfgs:
+        m = med(cpu[name])
+        label = "uninstrumented" if not args else f"rtmon {args[0]} -p PID"
+        rows[name] = {"cpu_ms": m * 1e3, "us_per_thread": m * 1e6 / CHURN_THREADS, "ratio": m / base,
+                      "lost": lost[name]}
+        print(f"| {label} | {m * 1e3:,.1f} ({min(cpu[name]) * 1e3:,.1f}..{max(cpu[name]) * 1e3:,.1f}) | "
+              f"{m * 1e6 / CHURN_THREADS:.2f} | {m / base:.2f} | {lost[name] if args else '-'} |")
+    print()
+    for name in ("thr", "lat"):
+        r = rows[name]["ratio"]
+        print(f"  rtmon {name}: {'PASS' if r <= 1.1 else 'FAIL'} (target CPU {r:.2f}x uninstrumented, goal <= 1.1x)")
+    return {"threads": CHURN_THREADS, "rows": rows, "raw_cpu_s": cpu}
+
+
 def main():
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
@@ -553,8 +621,8 @@ def main():
         return 1
     if not (shutil.which("bpftrace") and shutil.which("funclatency") and shutil.which("heaptrack")):
         subprocess.run([os.path.join(ROOT, ".ci", "install-deps")], cwd=ROOT)
-    mk = subprocess.run(["make", "-s", "--no-print-directory", f"BUILD={BUILD}", RTMON, FLOOR, WORKLOAD],
-                        cwd=ROOT)
+    mk = subprocess.run(["make", "-s", "--no-print-directory", f"BUILD={BUILD}", RTMON, FLOOR, WORKLOAD,
+                         os.path.join(BUILD, "testprog", "churn")], cwd=ROOT)
     if mk.returncode:
         log("bench: cannot build the benchmark tools")
         return 1
@@ -682,6 +750,7 @@ def main():
             print(f"note: {c.name}: lost {e}")
 
     go = go_report(gcs, go_elapsed, go_version) if gcs else None
+    churn = churn_report() if not ONLY or "churn" in ONLY else None
 
     os.makedirs(os.path.join(BUILD_ABS, "bench"), exist_ok=True)
     with open(os.path.join(BUILD_ABS, "bench", "results.json"), "w") as f:
@@ -689,7 +758,7 @@ def main():
                    "rounds": ROUNDS, "free_emulated_offset": free_off, "base_cpu_ms": bcpu / 1e6,
                    "base_wall_ms": bwall / 1e6, "rows": rows,
                    "raw": {c.name: {"cpu_ns": c.cpu, "wall_ns": c.wall, "attach_s": c.attach, "rss_kb": c.rss}
-                           for c in cs}, "go": go}, f, indent=1)
+                           for c in cs}, "go": go, "churn": churn}, f, indent=1)
     print(f"(raw numbers: {os.path.join(BUILD, 'bench', 'results.json')})")
     return 0
 
