@@ -270,28 +270,13 @@ static int go_open(struct gc_session *s, char *err, size_t errlen)
 static void go_counters(struct gc_session *s, uint64_t *lost, uint64_t *hits)
 {
 	struct go_gc *g = s->priv;
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *vals;
+	uint64_t sums[GC_NCOUNTERS];
 
 	*lost = *hits = 0;
-	if (!g || !g->skel || ncpu <= 0)
+	if (!g || !g->skel || probe_sum_percpu_counters(g->skel->maps.counters, GC_NCOUNTERS, sums))
 		return;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return;
-	for (__u32 idx = 0; idx < GC_NCOUNTERS; idx++) {
-		uint64_t sum = 0;
-
-		if (bpf_map_lookup_elem(bpf_map__fd(g->skel->maps.counters), &idx, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			sum += vals[c];
-		if (idx == GC_LOST)
-			*lost = sum;
-		else if (idx == GC_HITS)
-			*hits = sum;
-	}
-	free(vals);
+	*lost = sums[GC_LOST];
+	*hits = sums[GC_HITS];
 }
 
 static void go_close(struct gc_session *s)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "goroutine.h"
+#include "probe.h"
 #include "hist.h"
 #include "json.h"
 #include "probe_site.h"
@@ -159,27 +160,7 @@ void gr_close(struct gr_run *g)
 
 int gr_read_counters(struct bpf_map *map, uint64_t out[GRC_COUNT])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *percpu;
-
-	memset(out, 0, sizeof(uint64_t) * GRC_COUNT);
-	if (ncpu < 0)
-		return ncpu;
-	percpu = calloc((size_t)ncpu, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (__u32 k = 0; k < GRC_COUNT; k++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(map), &k, percpu)) {
-			int rc = -errno;
-
-			free(percpu);
-			return rc;
-		}
-		for (int c = 0; c < ncpu; c++)
-			out[k] += percpu[c];
-	}
-	free(percpu);
-	return 0;
+	return probe_sum_percpu_counters(map, GRC_COUNT, out);
 }
 
 void gr_start_name(const struct gr_run *g, uint64_t pc, char *out, size_t len)

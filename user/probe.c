@@ -222,3 +222,28 @@ void probe_load_error(const char *cmd, int err, char *buf, size_t len)
 	snprintf(buf, len, "cannot load the %s BPF program: %s (run with -v for the verifier's log)", cmd,
 		 strerror(err > 0 ? err : -err));
 }
+
+int probe_sum_percpu_counters(struct bpf_map *map, __u32 nkeys, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *percpu;
+
+	memset(out, 0, sizeof(uint64_t) * nkeys);
+	if (ncpu < 0)
+		return ncpu;
+	percpu = calloc((size_t)ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 k = 0; k < nkeys; k++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(map), &k, percpu)) {
+			int rc = -errno;
+
+			free(percpu);
+			return rc;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[k] += percpu[c];
+	}
+	free(percpu);
+	return 0;
+}

@@ -51,6 +51,9 @@ const char *probe_sites_kind(void);
 
 void probe_links_destroy(struct probe_links *pl);
 
+/* Sums a per-CPU array map of __u64 counters, keys 0..nkeys-1, into out. 0 or -errno. */
+int probe_sum_percpu_counters(struct bpf_map *map, __u32 nkeys, uint64_t *out);
+
 /* Message for a skeleton's failed open or load, with strerror and a hint. */
 void probe_load_error(const char *cmd, int err, char *buf, size_t len);
 

@@ -79,27 +79,7 @@ int tt_attach(const char *cmd, const struct target *t, const struct tt_progs *p,
 
 int tt_read_counters(struct bpf_map *map, uint64_t out[TC_COUNT])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *percpu;
-
-	memset(out, 0, sizeof(uint64_t) * TC_COUNT);
-	if (ncpu < 0)
-		return ncpu;
-	percpu = calloc((size_t)ncpu, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (__u32 k = 0; k < TC_COUNT; k++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(map), &k, percpu)) {
-			int rc = -errno;
-
-			free(percpu);
-			return rc;
-		}
-		for (int c = 0; c < ncpu; c++)
-			out[k] += percpu[c];
-	}
-	free(percpu);
-	return 0;
+	return probe_sum_percpu_counters(map, TC_COUNT, out);
 }
 
 void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, char *out, size_t len)
