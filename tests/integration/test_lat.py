@@ -1,5 +1,7 @@
 """rtmon lat against testprog/threads.c's known lifetimes and testprog/churn.c: exact counts per log2
 bucket, per start routine with --by-start, -i deltas that add up."""
+import time
+
 import pytest
 
 from conftest import Target, Tracer, json_lines, run, tp
@@ -82,12 +84,23 @@ def test_churn_10000():
 
 
 def test_interval_deltas_add_up():
-    """-i prints and resets: the interval histograms sum to every thread exactly once."""
-    r = run(["lat", "--json", "-i", "0.05", "--", tp("churn"), "3000"], timeout=120)
-    assert r.returncode == 0, r.stderr
-    hists, summary = split(r.stdout)
+    """-i prints and resets: the interval histograms sum to every thread exactly once. The target is
+    held at its gate for several intervals first, so there are always at least two intervals whatever
+    the machine's speed, and the first ones are empty."""
+    target = Target(tp("churn"), "3000")
+    try:
+        tracer = Tracer(["lat", "--json", "-i", "0.05", "-p", str(target.pid)])
+        time.sleep(0.3)
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+    finally:
+        target.kill()
+    hists, summary = split(out)
     assert len(hists) >= 2
     assert [h["interval"] for h in hists] == list(range(1, len(hists) + 1))
+    assert hists[0]["count"] == 0
     assert sum(h["count"] for h in hists) == 3000
     check_summary(summary, 3000, 3001)
 
