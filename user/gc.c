@@ -82,14 +82,6 @@ static error_t parse_gc(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
 static const struct argp gc_argp = { NULL, parse_gc, NULL, doc, children, NULL, NULL };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* -p and -- CMD report the process; --binpath's JSON says null (several processes together). */
 static pid_t hist_pid(const struct gc_out *o)
 {
@@ -265,20 +257,6 @@ static void on_interval(void *ctx)
 	fflush(stdout);
 }
 
-static void print_target_end(const struct target *t, bool json)
-{
-	if (t->kind != TARGET_CMD || !t->exited)
-		return;
-	if (json && WIFEXITED(t->exit_status))
-		printf(",\"target_exit\":%d", WEXITSTATUS(t->exit_status));
-	else if (json && WIFSIGNALED(t->exit_status))
-		printf(",\"target_signal\":%d", WTERMSIG(t->exit_status));
-	else if (WIFEXITED(t->exit_status))
-		printf("; %s exited with status %d", t->label, WEXITSTATUS(t->exit_status));
-	else if (WIFSIGNALED(t->exit_status))
-		printf("; %s was killed by signal %d", t->label, WTERMSIG(t->exit_status));
-}
-
 static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end end, double secs)
 {
 	uint64_t lost = 0, hits = 0;
@@ -299,7 +277,7 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		       (unsigned long long)o->pause_max_ns, (unsigned long long)o->nongc,
 		       (unsigned long long)o->nongc_ns, (unsigned long long)hits, probe_sites_kind(), secs,
 		       loop_end_name(end));
-		print_target_end(o->t, true);
+		target_print_end(stdout, o->t, true);
 		puts("}");
 	} else {
 		printf("cycles %llu (forced %llu), GC pauses %llu, total STW pause %.1f us, max %.1f us; "
@@ -308,7 +286,7 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		       (double)o->pause_max_ns / 1e3, (unsigned long long)o->nongc, (double)o->nongc_ns / 1e3);
 		printf("%llu events in %.1f s, %llu lost", (unsigned long long)o->events, secs,
 		       (unsigned long long)lost);
-		print_target_end(o->t, false);
+		target_print_end(stdout, o->t, false);
 		putchar('\n');
 	}
 	fflush(stdout);
@@ -343,7 +321,7 @@ static int trace(struct gc_session *s, struct gc_out *o)
 	if (o->rt->open(s, err, sizeof(err)))
 		goto fail;
 	target_announce(s->t, "GC cycles");
-	o->t0_ns = mono_ns();
+	o->t0_ns = loop_now_ns();
 	if (target_release(s->t, err, sizeof(err)))
 		goto fail;
 	ops.rb = s->rb;
@@ -351,7 +329,7 @@ static int trace(struct gc_session *s, struct gc_out *o)
 	/* The loop drains every 10 ms: what the last events of an exiting target left is read here. */
 	if (s->rb)
 		ring_buffer__consume(s->rb);
-	print_final(o, s, end, (double)(mono_ns() - o->t0_ns) / 1e9);
+	print_final(o, s, end, (double)(loop_now_ns() - o->t0_ns) / 1e9);
 	return end == END_ERROR ? 1 : 0;
 fail:
 	fprintf(stderr, "rtmon gc: %s\n", err);

@@ -321,14 +321,12 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED],
 		       (unsigned long long)c[TC_EXITED_UNTRACKED], secs, loop_end_name(end));
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
-		if (r->t->kind == TARGET_CMD && r->t->exited && WIFEXITED(r->t->exit_status))
-			printf(",\"target_exit\":%d", WEXITSTATUS(r->t->exit_status));
+		target_print_end(stdout, r->t, true);
 		puts("}");
 	} else {
 		printf("\ncreated %llu, exited %llu, lifetimes counted %llu, lost %llu, in %.1f s",
 		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED], counted, lost, secs);
-		if (r->t->kind == TARGET_CMD && r->t->exited && WIFEXITED(r->t->exit_status))
-			printf("; %s exited with status %d", r->t->label, WEXITSTATUS(r->t->exit_status));
+		target_print_end(stdout, r->t, false);
 		putchar('\n');
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
 	}
@@ -372,7 +370,7 @@ static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t er
 	if (tt_attach("lat", r->t, &progs, r->args->by_start, pl, err, errlen) ||
 	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen))
 		return -1;
-	r->skel->bss->tt_trace_start_ns = tt_mono_ns();
+	r->skel->bss->tt_trace_start_ns = loop_now_ns();
 	return 0;
 }
 
@@ -405,12 +403,12 @@ int cmd_lat(int argc, char **argv)
 	if (setup(&r, &pl, err, sizeof(err)))
 		goto fail;
 	target_announce(&t, "thread lifetimes");
-	start_s = tt_mono_s();
+	start_s = loop_now_s();
 	if (target_release(&t, err, sizeof(err)))
 		goto fail;
 	end = loop_run(&args.co, &t, &ops);
 	report(&r);
-	print_summary(&r, end, tt_mono_s() - start_s);
+	print_summary(&r, end, loop_now_s() - start_s);
 	cleanup(&r, &pl, false);
 	return end == END_ERROR ? 1 : 0;
 fail:

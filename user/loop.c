@@ -27,12 +27,17 @@ int loop_block_signals(void)
 	return signal_fd < 0 ? -errno : 0;
 }
 
-static double now_s(void)
+uint64_t loop_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+double loop_now_s(void)
+{
+	return (double)loop_now_ns() / 1e9;
 }
 
 static void drain(const struct loop_ops *ops)
@@ -43,13 +48,13 @@ static void drain(const struct loop_ops *ops)
 
 enum loop_end loop_run(const struct common_opts *co, struct target *t, const struct loop_ops *ops)
 {
-	double start = now_s(), next_interval = co->interval ? start + co->interval : 0;
+	double start = loop_now_s(), next_interval = co->interval ? start + co->interval : 0;
 	double end = co->duration ? start + co->duration : 0;
 
 	for (;;) {
 		struct pollfd pfd[3];
 		int nfd = 0, timeout_ms = -1, rc;
-		double now = now_s(), wake = 0;
+		double now = loop_now_s(), wake = 0;
 
 		if (end)
 			wake = end;
@@ -84,7 +89,7 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 			drain(ops);
 			return END_TARGET_EXIT;
 		}
-		now = now_s();
+		now = loop_now_s();
 		if (end && now >= end)
 			return END_DURATION;
 		if (next_interval && now >= next_interval) {

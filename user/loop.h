@@ -3,6 +3,7 @@
 #ifndef RTMON_LOOP_H
 #define RTMON_LOOP_H
 
+#include <stdint.h>
 #include <bpf/libbpf.h>
 #include "opts.h"
 #include "target.h"
@@ -23,5 +24,9 @@ int loop_block_signals(void);
 enum loop_end loop_run(const struct common_opts *co, struct target *t, const struct loop_ops *ops);
 
 const char *loop_end_name(enum loop_end end);
+
+/* CLOCK_MONOTONIC, the clock of every duration rtmon prints (and of bpf_ktime_get_ns). */
+uint64_t loop_now_ns(void);
+double loop_now_s(void);
 
 #endif

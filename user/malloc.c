@@ -347,7 +347,8 @@ static void print_json(const struct malloc_run *r, const struct malloc_stats *s)
 		print_json_go_classes(r, s);
 }
 
-static void report(struct malloc_run *r, bool final)
+/* Prints what was counted since the last report (everything, without -i) and remembers the totals. */
+static void report(struct malloc_run *r)
 {
 	struct malloc_stats cur, delta;
 
@@ -357,9 +358,7 @@ static void report(struct malloc_run *r, bool final)
 	}
 	delta = cur;
 	subtract(&delta, &r->base);
-	if (r->args->co.interval && !final)
-		r->interval_no++;
-	else if (r->args->co.interval)
+	if (r->args->co.interval)
 		r->interval_no++;
 	if (r->args->co.json)
 		print_json(r, &delta);
@@ -371,40 +370,25 @@ static void report(struct malloc_run *r, bool final)
 
 static void on_interval(void *ctx)
 {
-	report(ctx, false);
+	report(ctx);
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* After the final report: r->base holds the totals it printed, so the summary agrees with them. */
 static void print_summary(struct malloc_run *r, enum loop_end end)
 {
-	struct malloc_stats tot;
 	unsigned long long events = 0;
-	double secs = mono_s() - r->start_s;
+	double secs = loop_now_s() - r->start_s;
 
-	if (!read_stats(r, &tot))
-		for (int f = 0; f < AF_COUNT; f++)
-			events += tot.calls[f];
+	for (int f = 0; f < AF_COUNT; f++)
+		events += r->base.calls[f];
 	if (r->args->co.json) {
 		printf("{\"type\":\"summary\",\"command\":\"malloc\",\"events\":%llu,\"lost\":0,"
 		       "\"duration_s\":%.3f,\"end\":\"%s\"", events, secs, loop_end_name(end));
-		if (r->t->kind == TARGET_CMD && r->t->exited && WIFEXITED(r->t->exit_status))
-			printf(",\"target_exit\":%d", WEXITSTATUS(r->t->exit_status));
-		else if (r->t->kind == TARGET_CMD && r->t->exited && WIFSIGNALED(r->t->exit_status))
-			printf(",\"target_signal\":%d", WTERMSIG(r->t->exit_status));
+		target_print_end(stdout, r->t, true);
 		puts("}");
 	} else {
 		printf("\n%llu probe hits in %.1f s, 0 lost", events, secs);
-		if (r->t->kind == TARGET_CMD && r->t->exited && WIFEXITED(r->t->exit_status))
-			printf("; %s exited with status %d", r->t->label, WEXITSTATUS(r->t->exit_status));
-		else if (r->t->kind == TARGET_CMD && r->t->exited && WIFSIGNALED(r->t->exit_status))
-			printf("; %s was killed by signal %d", r->t->label, WTERMSIG(r->t->exit_status));
+		target_print_end(stdout, r->t, false);
 		putchar('\n');
 	}
 	fflush(stdout);
@@ -451,11 +435,11 @@ int cmd_malloc(int argc, char **argv)
 	if (attach_all(&r, &pl, err, sizeof(err)))
 		goto fail;
 	target_announce(&t, "allocations");
-	r.start_s = mono_s();
+	r.start_s = loop_now_s();
 	if (target_release(&t, err, sizeof(err)))
 		goto fail;
 	end = loop_run(&args.co, &t, &ops);
-	report(&r, true);
+	report(&r);
 	print_summary(&r, end);
 	probe_links_destroy(&pl);
 	malloc_bpf__destroy(r.skel);

@@ -254,6 +254,22 @@ void target_close(struct target *t, bool kill_child)
 	t->pidfd = t->gate_fd = t->exec_err_fd = -1;
 }
 
+void target_print_end(FILE *out, const struct target *t, bool json)
+{
+	int st = t->exit_status;
+
+	if (t->kind != TARGET_CMD || !t->exited)
+		return;
+	if (WIFEXITED(st) && json)
+		fprintf(out, ",\"target_exit\":%d", WEXITSTATUS(st));
+	else if (WIFEXITED(st))
+		fprintf(out, "; %s exited with status %d", t->label, WEXITSTATUS(st));
+	else if (WIFSIGNALED(st) && json)
+		fprintf(out, ",\"target_signal\":%d", WTERMSIG(st));
+	else if (WIFSIGNALED(st))
+		fprintf(out, "; %s was killed by signal %d", t->label, WTERMSIG(st));
+}
+
 void target_announce(const struct target *t, const char *what)
 {
 	fprintf(stderr, "Tracing %s in %s... Hit Ctrl-C to end.\n", what, t->label);

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include "image.h"
 #include "opts.h"
@@ -36,6 +37,11 @@ int target_release(struct target *t, char *err, size_t errlen);
 void target_reap(struct target *t);
 /* Kills a -- CMD child still held or running (rtmon failed), and closes descriptors. */
 void target_close(struct target *t, bool kill_child);
+/* How a -- CMD target ended, appended to a summary line: `,"target_exit":N` or `,"target_signal":N` in
+ * JSON, "; CMD exited with status N" or "; CMD was killed by signal N" in text. Nothing for other
+ * targets, or while the command runs. */
+void target_print_end(FILE *out, const struct target *t, bool json);
+
 /* "malloc calls" + target -> "Tracing malloc calls in ./app... Hit Ctrl-C to end." on stderr. */
 void target_announce(const struct target *t, const char *what);
 

@@ -276,22 +276,6 @@ static void on_interval(void *ctx)
 	fflush(stdout);
 }
 
-static void print_target_status_json(const struct target *t)
-{
-	if (t->kind == TARGET_CMD && t->exited && WIFEXITED(t->exit_status))
-		printf(",\"target_exit\":%d", WEXITSTATUS(t->exit_status));
-	else if (t->kind == TARGET_CMD && t->exited && WIFSIGNALED(t->exit_status))
-		printf(",\"target_signal\":%d", WTERMSIG(t->exit_status));
-}
-
-static void print_target_status_text(const struct target *t)
-{
-	if (t->kind == TARGET_CMD && t->exited && WIFEXITED(t->exit_status))
-		printf("; %s exited with status %d", t->label, WEXITSTATUS(t->exit_status));
-	else if (t->kind == TARGET_CMD && t->exited && WIFSIGNALED(t->exit_status))
-		printf("; %s was killed by signal %d", t->label, WTERMSIG(t->exit_status));
-}
-
 static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 {
 	uint64_t c[TC_COUNT];
@@ -317,7 +301,7 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 		       "\"duration_s\":%.3f,\"end\":\"%s\"", (unsigned long long)r->events, lost, created, exited,
 		       alive, unknown, secs, loop_end_name(end));
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
-		print_target_status_json(r->t);
+		target_print_end(stdout, r->t, true);
 		puts("}");
 	} else {
 		printf("\ncreated %llu, exited %llu, alive %llu, lost %llu\n", created, exited, alive, lost);
@@ -326,7 +310,7 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 			       "unknown\n", unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
 		printf("%llu events in %.1f s", (unsigned long long)r->events, secs);
-		print_target_status_text(r->t);
+		target_print_end(stdout, r->t, false);
 		putchar('\n');
 	}
 	fflush(stdout);
@@ -381,7 +365,7 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen) ||
 	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen))
 		return -1;
-	r->skel->bss->tt_trace_start_ns = tt_mono_ns();
+	r->skel->bss->tt_trace_start_ns = loop_now_ns();
 	return 0;
 }
 
@@ -430,13 +414,13 @@ int cmd_thr(int argc, char **argv)
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	print_header(&r);
-	r.start_ns = tt_mono_ns();
-	start_s = tt_mono_s();
+	r.start_ns = loop_now_ns();
+	start_s = loop_now_s();
 	if (target_release(&t, err, sizeof(err)))
 		goto fail;
 	end = loop_run(&args.co, &t, &ops);
 	ring_buffer__consume(rb);
-	print_summary(&r, end, tt_mono_s() - start_s);
+	print_summary(&r, end, loop_now_s() - start_s);
 	cleanup(&r, &pl, rb, false);
 	return end == END_ERROR ? 1 : 0;
 fail:

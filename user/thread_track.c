@@ -90,15 +90,3 @@ void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, 
 		symbolize_addr(s, (pid_t)st->tgid, st->off, out, len);
 }
 
-uint64_t tt_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-double tt_mono_s(void)
-{
-	return (double)tt_mono_ns() / 1e9;
-}

@@ -35,7 +35,5 @@ int tt_read_counters(struct bpf_map *map, uint64_t out[TC_COUNT]);
 void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, char *out, size_t len);
 
 /* CLOCK_MONOTONIC in ns and in seconds: the clock of bpf_ktime_get_ns(). */
-uint64_t tt_mono_ns(void);
-double tt_mono_s(void);
 
 #endif
