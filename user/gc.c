@@ -1,6 +1,7 @@
-/* rtmon gc: garbage collection cycles of a managed runtime, one row (or JSON line) per phase, the
- * stop-the-world pauses as a log2 histogram. The runtime-specific part (which functions to probe,
- * what their events mean) is a struct gc_runtime (user/gc_rt.h); this file owns everything else. */
+/* rtmon gc: garbage collection cycles of a managed runtime, one row (or JSON line) per phase or
+ * collection, the pauses as a log2 histogram. The runtime-specific part (which probes, what their
+ * events mean, the fields only that runtime has) is a struct gc_runtime (user/gc_rt.h); this file owns
+ * everything else: options, target, detection order, loop, table, JSON, histogram, totals. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,12 +58,13 @@ struct gc_args {
 };
 
 static const char doc[] =
-	"Garbage collection cycles of a Go program: one row per phase (sweep termination and mark "
-	"termination stop the world; mark and sweep run concurrently) with its start and duration, the "
-	"cycle's trigger (heap, time, forced = runtime.GC()), stop-the-world pauses that are not GC "
-	"(ReadMemStats, GOMAXPROCS, ...) labelled as such, and a log2 histogram of the GC pauses.\v"
-	"Go 1.17 to 1.26, plain, stripped or PIE builds. Probes go on runtime functions' bodies and "
-	"RET instructions, never uretprobes (docs/gc.md).\n\n"
+	"Garbage collection in a managed runtime, found from the target's files without flags: one row per "
+	"GC phase or collection with its start and duration, and a log2 histogram of the pauses.\v"
+	"Runtimes, in the order they are tried (docs/gc.md):\n"
+	"  go      Go 1.17 to 1.26, plain, stripped or PIE: sweep-term, mark, mark-term and sweep phases,\n"
+	"          the cycle's trigger (heap, time, forced = runtime.GC()), and stop-the-worlds that are\n"
+	"          not GC (ReadMemStats, ...) labelled as such. Uprobes, never uretprobes.\n"
+	"\n"
 	"Examples:\n"
 	"  rtmon gc -- ./app args            start ./app and follow its GC\n"
 	"  rtmon gc -p 1234 -d 30            PID 1234 for 30 seconds\n"
@@ -115,7 +117,10 @@ static void print_header(struct gc_out *o)
 	o->header_done = true;
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8s ", "PID");
-	printf("%-6s %-8s %-24s %10s %13s\n", "CYCLE", "TRIGGER", "PHASE", "START(ms)", "DURATION(us)");
+	printf("%-6s %-8s %-24s %10s %13s", "CYCLE", "TRIGGER", "PHASE", "START(ms)", "DURATION(us)");
+	if (o->rt->detail_header)
+		printf("  %s", o->rt->detail_header);
+	putchar('\n');
 }
 
 static void print_row(struct gc_out *o, const struct gc_record *r)
@@ -128,13 +133,43 @@ static void print_row(struct gc_out *o, const struct gc_record *r)
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8d ", (int)r->pid);
 	snprintf(cyc, sizeof(cyc), r->cycle ? "%u" : "-", r->cycle);
-	printf("%-6s %-8s %-24s %10.3f %13.1f%s\n", cyc, r->trigger ? r->trigger : "-", r->label, start_ms,
-	       (double)r->dur_ns / 1e3, r->incomplete ? "  (end not seen)" : "");
+	printf("%-6s %-8s %-24s %10.3f %13.1f", cyc, r->trigger ? r->trigger : "-", r->label, start_ms,
+	       (double)r->dur_ns / 1e3);
+	if (o->rt->detail_header)
+		printf("  %s", r->detail ? r->detail : "-");
+	puts(r->incomplete ? "  (end not seen)" : "");
 }
 
 static void json_head(const struct gc_out *o, const char *type, pid_t pid)
 {
 	printf("{\"type\":\"%s\",\"pid\":%d,\"runtime\":\"%s\"", type, (int)pid, o->rt->name);
+}
+
+/* The runtime's own fields, after the common ones. */
+static void print_fields(const struct gc_record *r)
+{
+	for (int i = 0; i < r->nfields && i < GC_MAX_FIELDS; i++) {
+		const struct gc_field *f = &r->fields[i];
+
+		printf(",\"%s\":", f->key);
+		switch (f->kind) {
+		case GF_U64:
+			printf("%llu", (unsigned long long)f->u);
+			break;
+		case GF_I64:
+			printf("%lld", (long long)f->i);
+			break;
+		case GF_BOOL:
+			fputs(f->b ? "true" : "false", stdout);
+			break;
+		case GF_STR:
+			if (f->s)
+				json_str(stdout, f->s);
+			else
+				fputs("null", stdout);
+			break;
+		}
+	}
 }
 
 static void print_json(struct gc_out *o, const struct gc_record *r)
@@ -155,14 +190,18 @@ static void print_json(struct gc_out *o, const struct gc_record *r)
 	}
 	if (r->incomplete)
 		fputs(",\"incomplete\":true", stdout);
+	print_fields(r);
 	puts("}");
 }
 
 static void print_cycle_json(const struct gc_out *o, const struct open_cycle *c, uint64_t end_ns)
 {
 	json_head(o, "gc_cycle", c->pid);
-	printf(",\"cycle\":%u,\"trigger\":\"%s\",\"start_ns\":%llu,\"dur_ns\":%llu,\"stw_ns\":%llu,"
-	       "\"stw_count\":%u}\n", c->cycle, c->trigger ? c->trigger : "unknown",
+	printf(",\"cycle\":%u", c->cycle);
+	/* Runtimes whose probes do not tell the trigger leave it out. */
+	if (o->rt->triggers)
+		printf(",\"trigger\":\"%s\"", c->trigger ? c->trigger : "unknown");
+	printf(",\"start_ns\":%llu,\"dur_ns\":%llu,\"stw_ns\":%llu,\"stw_count\":%u}\n",
 	       (unsigned long long)c->start_ns, (unsigned long long)(end_ns - c->start_ns),
 	       (unsigned long long)c->stw_ns, c->stw_count);
 }
@@ -183,7 +222,7 @@ static void count_pause(struct gc_out *o, const struct gc_record *r)
 		o->pause_max_ns = r->dur_ns;
 }
 
-/* Per-cycle totals: the cycle's first phase opens it, its last (sweep) closes it. */
+/* Per-cycle totals: the cycle's first record opens it, the one marked cycle_end closes it. */
 static void track_cycle(struct gc_out *o, const struct gc_record *r)
 {
 	struct open_cycle *c = find_cycle(o, r->pid, r->cycle, true);
@@ -195,7 +234,7 @@ static void track_cycle(struct gc_out *o, const struct gc_record *r)
 		c->stw_ns += r->dur_ns;
 		c->stw_count++;
 	}
-	if (!strcmp(r->phase, "sweep-term")) {
+	if (r->cycle_start) {
 		o->cycles++;
 		if (r->trigger && !strcmp(r->trigger, "forced"))
 			o->forced++;
@@ -263,7 +302,7 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 
 	o->rt->counters(s, &lost, &hits);
 	if (!o->co->json)
-		printf("\nGC stop-the-world pauses in %s (%s):\n", o->t->label, s->version);
+		printf("\n%s in %s (%s):\n", o->rt->pause_title, o->t->label, s->label[0] ? s->label : s->version);
 	o->interval_no = 0;
 	print_hist(o, o->slots, o->pauses, o->pause_sum_us);
 	if (o->co->json) {
@@ -277,13 +316,23 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		       (unsigned long long)o->pause_max_ns, (unsigned long long)o->nongc,
 		       (unsigned long long)o->nongc_ns, (unsigned long long)hits, probe_sites_kind(), secs,
 		       loop_end_name(end));
+		if (o->rt->summary)
+			o->rt->summary(s, stdout, true);
 		target_print_end(stdout, o->t, true);
 		puts("}");
 	} else {
-		printf("cycles %llu (forced %llu), GC pauses %llu, total STW pause %.1f us, max %.1f us; "
-		       "non-GC stops %llu (%.1f us)\n", (unsigned long long)o->cycles,
-		       (unsigned long long)o->forced, (unsigned long long)o->pauses, (double)o->pause_ns / 1e3,
-		       (double)o->pause_max_ns / 1e3, (unsigned long long)o->nongc, (double)o->nongc_ns / 1e3);
+		printf("cycles %llu", (unsigned long long)o->cycles);
+		if (o->rt->triggers)
+			printf(" (forced %llu)", (unsigned long long)o->forced);
+		printf(", GC pauses %llu, total %s %.1f us, max %.1f us", (unsigned long long)o->pauses,
+		       o->rt->nongc_stops ? "STW pause" : "pause", (double)o->pause_ns / 1e3,
+		       (double)o->pause_max_ns / 1e3);
+		if (o->rt->nongc_stops)
+			printf("; non-GC stops %llu (%.1f us)", (unsigned long long)o->nongc,
+			       (double)o->nongc_ns / 1e3);
+		putchar('\n');
+		if (o->rt->summary)
+			o->rt->summary(s, stdout, false);
 		printf("%llu events in %.1f s, %llu lost", (unsigned long long)o->events, secs,
 		       (unsigned long long)lost);
 		target_print_end(stdout, o->t, false);
@@ -292,19 +341,29 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 	fflush(stdout);
 }
 
-/* The first backend that recognises the executable, or NULL after one error line naming it. */
+/* The first backend, in table order, that recognises the target; NULL after one error line: the runtime
+ * was recognised but cannot be traced (the backend says why and what to do), or none matched (the
+ * line lists the runtimes rtmon gc supports). */
 static const struct gc_runtime *detect_runtime(struct gc_session *s)
 {
-	char names[128] = "", kinds[128] = "";
+	char names[128] = "", kinds[256] = "", err[1024];
 
-	for (size_t i = 0; i < NRUNTIMES; i++)
-		if (runtimes[i]->detect(s, s->t->exe))
+	for (size_t i = 0; i < NRUNTIMES; i++) {
+		int rc = runtimes[i]->detect(s, s->t->exe, err, sizeof(err));
+
+		if (rc > 0)
 			return runtimes[i];
+		if (rc < 0) {
+			fprintf(stderr, "rtmon gc: %s\n", err);
+			return NULL;
+		}
+	}
 	for (size_t i = 0; i < NRUNTIMES; i++) {
 		size_t nl = strlen(names), kl = strlen(kinds);
+		const char *sep = !i ? "" : i + 1 == NRUNTIMES ? " or " : ", ";
 
 		snprintf(names + nl, sizeof(names) - nl, "%s%s", i ? ", " : "", runtimes[i]->name);
-		snprintf(kinds + kl, sizeof(kinds) - kl, "%s%s", i ? " or " : "", runtimes[i]->display);
+		snprintf(kinds + kl, sizeof(kinds) - kl, "%s%s", sep, runtimes[i]->display);
 	}
 	fprintf(stderr, "rtmon gc: %s is not a %s program; runtimes supported: %s\n", s->t->label, kinds,
 		names);

@@ -81,14 +81,16 @@ static const char *const phase_label[GP_COUNT] = {
 	[GP_SWEEP] = "sweep", [GP_MARK_RESTART] = "mark-restart (STW)", [GP_STW] = "stw",
 };
 
-static bool go_detect(struct gc_session *s, const char *exe)
+static int go_detect(struct gc_session *s, const char *exe, char *err, size_t errlen)
 {
 	struct go_info gi;
 
+	(void)err;
+	(void)errlen;
 	if (go_read_buildinfo(exe, &gi, NULL, 0))
-		return false;
+		return 0;
 	snprintf(s->version, sizeof(s->version), "%s", gi.version);
-	return true;
+	return 1;
 }
 
 static const char *trigger_name(__u8 t)
@@ -138,6 +140,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	r.stw = e->phase == GP_SWEEP_TERM || e->phase == GP_MARK_TERM || e->phase == GP_MARK_RESTART ||
 		e->phase == GP_STW;
 	r.gc = e->phase != GP_STW;
+	r.cycle_start = e->phase == GP_SWEEP_TERM;
 	r.cycle_end = e->phase == GP_SWEEP;
 	if (r.gc) {
 		r.cycle = e->cycle;
@@ -296,6 +299,9 @@ static void go_close(struct gc_session *s)
 const struct gc_runtime gc_runtime_go = {
 	.name = "go",
 	.display = "Go",
+	.pause_title = "GC stop-the-world pauses",
+	.triggers = true,
+	.nongc_stops = true,
 	.detect = go_detect,
 	.open = go_open,
 	.counters = go_counters,
