@@ -146,8 +146,9 @@ static bool name_matches(const char *symname, const char *name, size_t len)
 	return !strncmp(symname, name, len) && (symname[len] == '\0' || symname[len] == '@');
 }
 
-int elf_for_each_func(struct elf_file *ef, Elf64_Word table_type,
-		      int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx)
+/* Calls fn for each defined symbol whose type passes want(). */
+static int for_each_sym(struct elf_file *ef, Elf64_Word table_type, bool (*want)(int type),
+			int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx)
 {
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
 		GElf_Shdr sh;
@@ -166,7 +167,7 @@ int elf_for_each_func(struct elf_file *ef, Elf64_Word table_type,
 			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
 				continue;
 			t = GELF_ST_TYPE(sym.st_info);
-			if (t != STT_FUNC && t != STT_GNU_IFUNC)
+			if (!want(t))
 				continue;
 			name = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
 			if (name && (rc = fn(&sym, name, ctx)))
@@ -174,6 +175,22 @@ int elf_for_each_func(struct elf_file *ef, Elf64_Word table_type,
 		}
 	}
 	return 0;
+}
+
+static bool is_func(int type)
+{
+	return type == STT_FUNC || type == STT_GNU_IFUNC;
+}
+
+static bool is_object(int type)
+{
+	return type == STT_OBJECT;
+}
+
+int elf_for_each_func(struct elf_file *ef, Elf64_Word table_type,
+		      int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx)
+{
+	return for_each_sym(ef, table_type, is_func, fn, ctx);
 }
 
 struct func_query {
@@ -208,6 +225,18 @@ int elf_find_func(struct elf_file *ef, const char *name, struct elf_func *out)
 	if (!find_in_table(ef, SHT_SYMTAB, name, out))
 		return 0;
 	return find_in_table(ef, SHT_DYNSYM, name, out);
+}
+
+int elf_find_object(struct elf_file *ef, const char *name, struct elf_func *out)
+{
+	struct func_query q = { .name = name, .len = strlen(name) };
+
+	if (for_each_sym(ef, SHT_SYMTAB, is_object, match_func, &q) != 1 &&
+	    for_each_sym(ef, SHT_DYNSYM, is_object, match_func, &q) != 1)
+		return -ENOENT;
+	out->vaddr = q.found.st_value;
+	out->size = q.found.st_size;
+	return elf_vaddr_to_offset(ef, q.found.st_value, &out->offset);
 }
 
 int elf_dynamic_info(struct elf_file *ef, void (*fn)(const char *needed, void *ctx), void *ctx,

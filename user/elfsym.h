@@ -34,6 +34,10 @@ void elf_file_close(struct elf_file *ef);
  * 0, -ENOENT when absent. */
 int elf_find_func(struct elf_file *ef, const char *name, struct elf_func *out);
 
+/* The same for a defined data object (STT_OBJECT), e.g. a version constant: offset is where its bytes
+ * are in the file. 0, -ENOENT when absent. */
+int elf_find_object(struct elf_file *ef, const char *name, struct elf_func *out);
+
 /* Calls fn for each defined function (STT_FUNC, STT_GNU_IFUNC, non-zero address) in the symbol tables
  * of the given type (SHT_SYMTAB or SHT_DYNSYM). A non-zero return from fn stops the walk and is
  * returned. */

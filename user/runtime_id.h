@@ -20,6 +20,8 @@ struct runtime_id {
 	char lib[PATH_MAX];
 	bool usdt;          /* lib carries the runtime's USDT probes (provider "python" or "hotspot") */
 	bool boehm;         /* uses Boehm GC: libgc.so among its libraries, or GC_gcollect in the executable */
+	bool libc;          /* glibc's libc.so.6 among its libraries, or a static executable defining malloc:
+			     * where rtmon malloc and thr find their functions (not filled for Go) */
 };
 
 /* exe: the executable, as a path rtmon can open (/proc/PID/exe works). pid: the running process whose
