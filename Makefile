@@ -55,6 +55,8 @@ GO_TP_NAMES := $(notdir $(GO_TP_DIRS))
 GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/testprog/go/$(n)-stripped \
 	$(BUILD)/testprog/go/$(n)-pie)
 TP_CFLAGS := -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread
+# Libraries a test program links with, by name: TP_LIBS_NAME.
+TP_LIBS_gc_boehm := -lgc
 # sudo's secure_path leaves out /usr/local/go/bin: look there too (.ci/install-deps installs Debian's Go
 # when neither exists).
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -125,16 +127,16 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests $(SKELS)
 
 $(BUILD)/testprog/%: testprog/%.c | $(BUILD)/testprog
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie $< -o $@
+	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie $< -o $@ $(TP_LIBS_$*)
 $(BUILD)/testprog/%-nopie: testprog/%.c | $(BUILD)/testprog
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TP_CFLAGS) -fno-PIE -no-pie $< -o $@
+	$(Q)$(CC) $(TP_CFLAGS) -fno-PIE -no-pie $< -o $@ $(TP_LIBS_$*)
 $(BUILD)/testprog/%-static: testprog/%.c | $(BUILD)/testprog
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TP_CFLAGS) -static $< -o $@
+	$(Q)$(CC) $(TP_CFLAGS) -static $< -o $@ $(TP_LIBS_$*)
 $(BUILD)/testprog/%-stripped: testprog/%.c | $(BUILD)/testprog
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie -s $< -o $@
+	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie -s $< -o $@ $(TP_LIBS_$*)
 
 # Go programs: the toolchain's own cache makes rebuilds cheap, so always ask go build.
 $(BUILD)/testprog/go/%: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go

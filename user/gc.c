@@ -19,7 +19,7 @@
 #include "target.h"
 
 /* Backends in detection order. A new runtime adds its struct gc_runtime here. */
-static const struct gc_runtime *const runtimes[] = { &gc_runtime_go };
+static const struct gc_runtime *const runtimes[] = { &gc_runtime_go, &gc_runtime_boehm };
 
 #define NRUNTIMES (sizeof(runtimes) / sizeof(runtimes[0]))
 
@@ -55,6 +55,17 @@ struct gc_out {
 
 struct gc_args {
 	struct common_opts co;
+	struct gc_custom_args custom;
+};
+
+enum { OPT_CYCLE = 0x2000, OPT_PHASE };
+
+static const struct argp_option gc_options[] = {
+	{ "cycle", OPT_CYCLE, "SYM", 0, "A native program's own collector: each call of the function SYM "
+	  "is one GC cycle, timed by entry and return probes (not for Go)", 0 },
+	{ "phase", OPT_PHASE, "NAME=SYM", 0, "With --cycle: each call of the function SYM is phase NAME of "
+	  "the cycle open on its thread; repeat for each phase", 0 },
+	{ 0 },
 };
 
 static const char doc[] =
@@ -64,25 +75,47 @@ static const char doc[] =
 	"  go      Go 1.17 to 1.26, plain, stripped or PIE: sweep-term, mark, mark-term and sweep phases,\n"
 	"          the cycle's trigger (heap, time, forced = runtime.GC()), and stop-the-worlds that are\n"
 	"          not GC (ReadMemStats, ...) labelled as such. Uprobes, never uretprobes.\n"
+	"  boehm   programs using Boehm GC (libgc): the collections the program asks for (GC_gcollect,\n"
+	"          GC_gcollect_and_unmap, GC_try_to_collect) timed; those the collector starts itself\n"
+	"          (allocation, GC_init) counted and numbered, not timed.\n"
+	"  custom  any native program, with --cycle SYM [--phase NAME=SYM]...: no detection.\n"
 	"\n"
 	"Examples:\n"
 	"  rtmon gc -- ./app args            start ./app and follow its GC\n"
 	"  rtmon gc -p 1234 -d 30            PID 1234 for 30 seconds\n"
 	"  rtmon gc -b ./app -i 10           every ./app process; pauses each 10 s\n"
-	"  rtmon gc --json -p 1234           JSON lines (docs/json.md, docs/gc.md)";
+	"  rtmon gc --json -p 1234           JSON lines (docs/json.md, docs/gc.md)\n"
+	"  rtmon gc --cycle gc_collect --phase mark=gc_mark --phase sweep=gc_sweep -- ./app\n"
+	"                                    ./app's own collector: cycles of gc_collect(), its phases";
 
 static error_t parse_gc(int key, char *arg, struct argp_state *state)
 {
 	struct gc_args *a = state->input;
+	char err[256];
 
-	(void)arg;
-	if (key == ARGP_KEY_INIT)
+	switch (key) {
+	case ARGP_KEY_INIT:
 		common_opts_init(state, &a->co);
+		break;
+	case OPT_CYCLE:
+		a->custom.cycle = arg;
+		return 0;
+	case OPT_PHASE:
+		if (!gc_custom_add_phase(&a->custom, arg, err, sizeof(err)))
+			return 0;
+		argp_failure(state, 2, 0, "%s", err);
+		return EINVAL;
+	case ARGP_KEY_END:
+		if (!gc_custom_check(&a->custom, err, sizeof(err)))
+			return 0;
+		argp_failure(state, 2, 0, "%s", err);
+		return EINVAL;
+	}
 	return ARGP_ERR_UNKNOWN;
 }
 
 static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
-static const struct argp gc_argp = { NULL, parse_gc, NULL, doc, children, NULL, NULL };
+static const struct argp gc_argp = { gc_options, parse_gc, NULL, doc, children, NULL, NULL };
 
 /* -p and -- CMD report the process; --binpath's JSON says null (several processes together). */
 static pid_t hist_pid(const struct gc_out *o)
@@ -365,8 +398,8 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 		snprintf(names + nl, sizeof(names) - nl, "%s%s", i ? ", " : "", runtimes[i]->name);
 		snprintf(kinds + kl, sizeof(kinds) - kl, "%s%s", sep, runtimes[i]->display);
 	}
-	fprintf(stderr, "rtmon gc: %s is not a %s program; runtimes supported: %s\n", s->t->label, kinds,
-		names);
+	fprintf(stderr, "rtmon gc: %s is not a %s program; runtimes supported: %s; for a program's own "
+		"collector, give --cycle SYM\n", s->t->label, kinds, names);
 	return NULL;
 }
 
@@ -399,7 +432,7 @@ int cmd_gc(int argc, char **argv)
 {
 	struct gc_args args = { 0 };
 	struct target t;
-	struct gc_session s = { .co = &args.co, .t = &t };
+	struct gc_session s = { .co = &args.co, .custom = &args.custom, .t = &t };
 	struct gc_out *o;
 	int rc;
 
@@ -415,7 +448,7 @@ int cmd_gc(int argc, char **argv)
 	o->co = &args.co;
 	o->t = &t;
 	s.out = o;
-	o->rt = detect_runtime(&s);
+	o->rt = args.custom.cycle ? gc_custom_runtime(&s) : detect_runtime(&s);
 	if (!o->rt) {
 		free(o);
 		target_close(&t, true);

@@ -89,8 +89,25 @@ struct gc_out;
 /* Hands one record to the output (table row or JSON line, histogram, totals). */
 void gc_out_record(struct gc_out *o, const struct gc_record *r);
 
+/* --cycle SYM [--phase NAME=SYM]...: a native program's own collector (user/gc_custom.c). */
+#define GC_MAX_PHASES 16
+#define GC_PHASE_NAME_MAX 24
+
+struct gc_custom_args {
+	const char *cycle;                           /* NULL: no --cycle, the runtime is detected */
+	int nphases;
+	char phase_name[GC_MAX_PHASES][GC_PHASE_NAME_MAX];
+	const char *phase_sym[GC_MAX_PHASES];
+};
+
+/* Option parsing: one --phase NAME=SYM; then, once all are read, the set as a whole. 0, or -EINVAL
+ * with one line in err. */
+int gc_custom_add_phase(struct gc_custom_args *a, const char *arg, char *err, size_t errlen);
+int gc_custom_check(const struct gc_custom_args *a, char *err, size_t errlen);
+
 struct gc_session {
 	const struct common_opts *co;
+	const struct gc_custom_args *custom;
 	struct target *t;
 	struct gc_out *out;
 	struct ring_buffer *rb;  /* set by the backend's open when it reports through a ring buffer */
@@ -120,5 +137,10 @@ struct gc_runtime {
 };
 
 extern const struct gc_runtime gc_runtime_go;
+extern const struct gc_runtime gc_runtime_boehm;   /* user/gc_boehm.c */
+extern const struct gc_runtime gc_runtime_custom;  /* user/gc_custom.c: chosen by --cycle */
+
+/* With --cycle: gc_runtime_custom, or NULL after one error line (the target is Go). */
+const struct gc_runtime *gc_custom_runtime(struct gc_session *s);
 
 #endif

@@ -110,8 +110,11 @@ struct uprobe_multi_link_attr {
 	__u32 pad;
 };
 
+/* BPF_F_UPROBE_MULTI_RETURN: the link's sites are return probes. */
+#define RTMON_UPROBE_MULTI_RETURN 1U
+
 static int uprobe_multi_link_create(int prog_fd, const char *path, const __u64 *offsets,
-				    const __u64 *cookies, __u32 cnt, pid_t pid)
+				    const __u64 *cookies, __u32 cnt, pid_t pid, __u32 multi_flags)
 {
 	struct uprobe_multi_link_attr attr;
 	int fd;
@@ -123,6 +126,7 @@ static int uprobe_multi_link_create(int prog_fd, const char *path, const __u64 *
 	attr.offsets = (__u64)(unsigned long)offsets;
 	attr.cookies = (__u64)(unsigned long)cookies;
 	attr.cnt = cnt;
+	attr.multi_flags = multi_flags;
 	attr.pid = pid > 0 ? (__u32)pid : 0;
 	fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	return fd < 0 ? -errno : fd;
@@ -143,7 +147,7 @@ static bool detect_uprobe_multi(void)
 	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "rtmon_probe", "GPL", insns, 2, &opts);
 	if (prog < 0)
 		return false;
-	link = uprobe_multi_link_create(prog, "/", &offset, NULL, 1, -1);
+	link = uprobe_multi_link_create(prog, "/", &offset, NULL, 1, -1, 0);
 	close(prog);
 	if (link >= 0) {
 		close(link);
@@ -173,8 +177,9 @@ void probe_prepare_sites_prog(struct bpf_program *prog)
 		bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)RTMON_BPF_TRACE_UPROBE_MULTI);
 }
 
-int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
-		       const struct probe_site *sites, int n, const char *what, char *err, size_t errlen)
+static int attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
+			const struct probe_site *sites, int n, bool retprobe, const char *what, char *err,
+			size_t errlen)
 {
 	__u64 offsets[PROBE_MAX_LINKS], cookies[PROBE_MAX_LINKS];
 	int fd;
@@ -185,7 +190,7 @@ int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t p
 	}
 	if (!probe_uprobe_multi_supported()) {
 		for (int i = 0; i < n; i++) {
-			LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = sites[i].cookie);
+			LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = sites[i].cookie, .retprobe = retprobe);
 			struct bpf_link *link;
 			int rc;
 
@@ -194,8 +199,9 @@ int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t p
 			link = bpf_program__attach_uprobe_opts(prog, pid, path, sites[i].offset, &opts);
 			rc = link ? 0 : -errno;
 			if (rc) {
-				snprintf(err, errlen, "cannot attach a uprobe to %s in %s (offset 0x%llx): %s", what,
-					 path, (unsigned long long)sites[i].offset, strerror(-rc));
+				snprintf(err, errlen, "cannot attach a %s to %s in %s (offset 0x%llx): %s",
+					 retprobe ? "uretprobe" : "uprobe", what, path,
+					 (unsigned long long)sites[i].offset, strerror(-rc));
 				return rc;
 			}
 			pl->links[pl->n++] = link;
@@ -208,13 +214,28 @@ int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t p
 		offsets[i] = sites[i].offset;
 		cookies[i] = sites[i].cookie;
 	}
-	fd = uprobe_multi_link_create(bpf_program__fd(prog), path, offsets, cookies, (__u32)n, pid);
+	fd = uprobe_multi_link_create(bpf_program__fd(prog), path, offsets, cookies, (__u32)n, pid,
+				      retprobe ? RTMON_UPROBE_MULTI_RETURN : 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot attach uprobes to %s in %s: %s", what, path, strerror(-fd));
+		snprintf(err, errlen, "cannot attach %s to %s in %s: %s", retprobe ? "uretprobes" : "uprobes",
+			 what, path, strerror(-fd));
 		return fd;
 	}
 	pl->fds[pl->nfds++] = fd;
 	return 0;
+}
+
+int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
+		       const struct probe_site *sites, int n, const char *what, char *err, size_t errlen)
+{
+	return attach_sites(pl, prog, pid, path, sites, n, false, what, err, errlen);
+}
+
+int probe_attach_return_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid,
+			      const char *path, const struct probe_site *sites, int n, const char *what,
+			      char *err, size_t errlen)
+{
+	return attach_sites(pl, prog, pid, path, sites, n, true, what, err, errlen);
 }
 
 void probe_load_error(const char *cmd, int err, char *buf, size_t len)

@@ -46,6 +46,12 @@ void probe_prepare_sites_prog(struct bpf_program *prog);
 int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
 		       const struct probe_site *sites, int n, const char *what, char *err, size_t errlen);
 
+/* The same with return probes (uretprobes), which fire as each call returns. Native code only: a
+ * uretprobe on Go code crashes the program (Go moves stacks). The sites must be function entries. */
+int probe_attach_return_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid,
+			      const char *path, const struct probe_site *sites, int n, const char *what,
+			      char *err, size_t errlen);
+
 /* "uprobe_multi" or "uprobe": what probe_attach_sites uses. */
 const char *probe_sites_kind(void);
 
