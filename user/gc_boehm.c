@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "elfsym.h"
 #include "gc_native_rt.h"
+#include "runtime_id.h"
 
 static const struct native_spec boehm_spec = {
 	.cycle_phase = "collect",
@@ -51,22 +52,25 @@ static void read_version(const char *path, char *out, size_t len)
 		snprintf(out, len, "%u.%u.%u", b[3], b[2], b[1]);
 }
 
+/* What rtmon ps calls a Boehm program (runtime_id.c) is what rtmon gc traces as one. */
 static int boehm_detect(struct gc_session *s, const char *exe, char *err, size_t errlen)
 {
 	const struct target *t = s->t;
-	int file = native_find_func(t, "GC_gcollect");
-	char path[PATH_MAX], version[32];
+	struct runtime_id id;
+	char path[PATH_MAX] = "", version[32] = "";
+	int file;
 
-	(void)exe;
-	(void)err;
-	(void)errlen;
-	if (file < 0)
+	/* A -- CMD child is still rtmon's fork: its maps are not the command's yet. */
+	if (runtime_identify(exe, t->kind == TARGET_PID ? t->pid : 0, &id, err, errlen) || !id.boehm)
 		return 0;
-	read_version(t->image.paths[file], version, sizeof(version));
-	snprintf(path, sizeof(path), "%s", t->image.paths[file]);
+	file = native_find_func(t, "GC_gcollect");
+	if (file >= 0) {
+		read_version(t->image.paths[file], version, sizeof(version));
+		snprintf(path, sizeof(path), "%s", t->image.paths[file]);
+	}
 	snprintf(s->version, sizeof(s->version), "%s", version[0] ? version : "unknown");
 	snprintf(s->label, sizeof(s->label), "Boehm GC %s, %s", s->version,
-		 file ? basename(path) : "linked in statically");
+		 file > 0 ? basename(path) : "linked in statically");
 	return 1;
 }
 
