@@ -226,6 +226,7 @@ int on_native_entry(struct pt_regs *ctx)
 	now = bpf_ktime_get_ns();
 	role = site_role[site];
 	if (role == NR_MARK) {
+		count(NC_MARKS);
 		on_mark(ctx, id, (__u16)site, now);
 		return 0;
 	}

@@ -51,6 +51,7 @@ enum native_counter {
 	NC_TOO_DEEP,   /* calls not timed: NATIVE_MAX_FRAMES timed calls were already open on the thread */
 	NC_DUP_MARK,   /* a collection's mark seen again (Boehm re-pushes roots after a mark stack overflow) */
 	NC_NO_COUNT,   /* the collector's count could not be read */
+	NC_MARKS,      /* hits of the mark probe (NR_MARK), inside cycle calls or not */
 	NC_COUNT,
 };
 

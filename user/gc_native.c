@@ -30,6 +30,7 @@ struct native_gc {
 	uint64_t no_collection;   /* cycle calls during which the collector's count did not move */
 	uint64_t outside;         /* phases called outside any cycle */
 	uint64_t no_count;        /* cycle calls whose collector count could not be read */
+	uint64_t timed;           /* cycle calls reported */
 };
 
 int native_find_func(const struct target *t, const char *sym)
@@ -238,6 +239,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		/* The program waits in the collector for the whole call: that is the pause it sees. */
 		r.stw = true;
 		r.cycle_start = r.cycle_end = true;
+		g->timed++;
 		break;
 	case NE_PHASE:
 		r.phase = r.label = f->phase;
@@ -281,9 +283,12 @@ int native_open(struct gc_session *s, const struct native_spec *spec, char *err,
 	if (rc)
 		return rc;
 	if (spec->count_sym && !count_vaddr)
-		fprintf(stderr, "rtmon gc: warning: no %s beside %s: cycles are numbered from 1, and "
-			"collections the program did not ask for are not seen\n", spec->count_sym,
-			spec->funcs[0].sym);
+		fprintf(stderr, "rtmon gc: warning: no %s beside %s: cycles are numbered from 1\n",
+			spec->count_sym, spec->funcs[0].sym);
+	for (int f = 0; f < spec->nfuncs; f++)
+		if (spec->funcs[f].role == NR_MARK && (g->sites[f].file < 0 || !count_vaddr))
+			fprintf(stderr, "rtmon gc: warning: no %s: collections the program did not ask for are "
+				"not seen\n", g->sites[f].file < 0 ? spec->funcs[f].sym : spec->count_sym);
 	rc = load(g, s, count_vaddr, err, errlen);
 	if (!rc)
 		rc = attach(g, s, err, errlen);
@@ -295,6 +300,14 @@ int native_open(struct gc_session *s, const struct native_spec *spec, char *err,
 		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
 	}
 	return rc;
+}
+
+static const char *mark_func(const struct native_spec *sp)
+{
+	for (int f = 0; f < sp->nfuncs; f++)
+		if (sp->funcs[f].role == NR_MARK)
+			return sp->funcs[f].sym;
+	return "the mark function";
 }
 
 static void read_counters(struct native_gc *g, uint64_t sums[NC_COUNT])
@@ -324,7 +337,9 @@ void native_summary(struct gc_session *s, FILE *out, bool json)
 	read_counters(g, c);
 	if (json) {
 		if (sp->mark_trigger)
-			fprintf(out, ",\"untimed_collections\":%llu", (unsigned long long)g->mark_only);
+			fprintf(out, ",\"untimed_collections\":%llu,\"mark_hits\":%llu,\"mark_repeats\":%llu",
+				(unsigned long long)g->mark_only, (unsigned long long)c[NC_MARKS],
+				(unsigned long long)c[NC_DUP_MARK]);
 		if (sp->count_sym)
 			fprintf(out, ",\"calls_without_collection\":%llu,\"unreadable_count\":%llu",
 				(unsigned long long)g->no_collection,
@@ -338,6 +353,12 @@ void native_summary(struct gc_session *s, FILE *out, bool json)
 	if (sp->mark_trigger)
 		fprintf(out, "collections the program did not ask for (allocation, GC_init) %llu: start seen, "
 			"not timed\n", (unsigned long long)g->mark_only);
+	/* The mark probe relies on the collector pushing its own roots in every collection (libgc 8.2
+	 * does; older releases only in some configurations): say so when it never fired. */
+	if (sp->mark_trigger && g->timed && !c[NC_MARKS])
+		fprintf(out, "warning: %s never ran during %llu collections: collections the program did not "
+			"ask for are not seen with this collector build\n",
+			mark_func(sp), (unsigned long long)g->timed);
 	if (sp->count_sym && (g->no_collection || g->no_count))
 		fprintf(out, "calls that collected nothing (collector disabled or stopped) %llu; count "
 			"unreadable %llu\n", (unsigned long long)g->no_collection,

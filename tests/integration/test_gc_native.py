@@ -49,6 +49,8 @@ def check_boehm(out, first, last, forced_funcs, without=0):
     for o in auto:
         assert o["incomplete"] and o["dur_ns"] == 0 and not o["stw"] and o["function"] is None
     assert summary["untimed_collections"] == len(auto)
+    # The mark probe fires once in every collection, the timed ones too.
+    assert summary["mark_hits"] == last - first and summary["mark_repeats"] == 0
     assert summary["calls_without_collection"] == without
     assert summary["unreadable_count"] == 0
     hist = [o for o in lines if o["type"] == "hist" and o["name"] == "gc_pause"]
