@@ -21,6 +21,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "gc.h"
+#include "percpu_counters.bpf.h"
 #include "target_filter.bpf.h"
 
 /* GC events are few (a handful per cycle): 256 KiB holds thousands, far more than a 10 ms drain
@@ -72,19 +73,11 @@ struct {
 	__type(value, struct gc_state);
 } states SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GC_NCOUNTERS);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
+PERCPU_COUNTERS(counters, GC_NCOUNTERS);
 
 static __always_inline void count(__u32 idx)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		(*c)++;
+	counter_inc(&counters, idx);
 }
 
 static __always_inline struct gc_state *state_get(__u32 tgid, bool create)

@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "gc_native.h"
+#include "percpu_counters.bpf.h"
 #include "target_filter.bpf.h"
 
 /* Events are few (one per cycle or phase): 256 KiB holds thousands, more than a 10 ms drain period
@@ -71,19 +72,11 @@ struct {
 	__type(value, struct proc_state);
 } procs SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NC_COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
+PERCPU_COUNTERS(counters, NC_COUNT);
 
 static __always_inline void count(__u32 idx)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		(*c)++;
+	counter_inc(&counters, idx);
 }
 
 static __always_inline void *lookup_or_create(void *map, const void *key, const void *zero)

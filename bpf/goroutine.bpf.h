@@ -18,6 +18,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "goroutine_event.h"
+#include "percpu_counters.bpf.h"
 #include "target_filter.bpf.h"
 
 const volatile struct gr_config gr_cfg = {};
@@ -47,19 +48,11 @@ struct {
 	__type(value, struct gr_live);
 } gr_lives SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GRC_COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-} gr_counters SEC(".maps");
+PERCPU_COUNTERS(gr_counters, GRC_COUNT);
 
 static __always_inline void gr_count(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&gr_counters, &idx);
-
-	if (v)
-		(*v)++;
+	counter_inc(&gr_counters, idx);
 }
 
 static __always_inline __u64 gr_goid(__u64 g)

@@ -222,12 +222,7 @@ static int load(struct go_gc *g, struct gc_session *s, char *err, size_t errlen)
 		probe_load_error("gc", -rc, err, errlen);
 		return rc;
 	}
-	if (t->kind == TARGET_BINPATH) {
-		g->skel->rodata->target_ino = t->exe_ino;
-		g->skel->rodata->target_dev = t->exe_kdev;
-	} else {
-		g->skel->rodata->target_tgid = (__u32)t->pid;
-	}
+	TARGET_FILTER_SET(t, g->skel->rodata);
 	g->skel->rodata->legacy_stw = g->legacy;
 	probe_prepare_sites_prog(g->skel->progs.on_gc_site);
 	rc = gc_bpf__load(g->skel);

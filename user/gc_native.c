@@ -153,12 +153,7 @@ static int load(struct native_gc *g, struct gc_session *s, uint64_t count_vaddr,
 		probe_load_error("gc", -rc, err, errlen);
 		return rc;
 	}
-	if (t->kind == TARGET_BINPATH) {
-		g->skel->rodata->target_ino = t->exe_ino;
-		g->skel->rodata->target_dev = t->exe_kdev;
-	} else {
-		g->skel->rodata->target_tgid = (__u32)t->pid;
-	}
+	TARGET_FILTER_SET(t, g->skel->rodata);
 	g->has_count = count_vaddr != 0;
 	g->skel->rodata->has_count = g->has_count;
 	for (int f = 0; f < sp->nfuncs; f++) {

@@ -343,12 +343,7 @@ static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t er
 		probe_load_error("lat", errno, err, errlen);
 		return -1;
 	}
-	if (r->t->kind == TARGET_BINPATH) {
-		r->skel->rodata->target_ino = r->t->exe_ino;
-		r->skel->rodata->target_dev = r->t->exe_kdev;
-	} else {
-		r->skel->rodata->target_tgid = (__u32)r->t->pid;
-	}
+	TARGET_FILTER_SET(r->t, r->skel->rodata);
 	r->skel->rodata->by_start = r->args->by_start;
 	gr_open(&r->gr, "lat", r->t);
 	r->skel->rodata->gr_cfg = r->gr.cfg;

@@ -274,3 +274,13 @@ void target_announce(const struct target *t, const char *what)
 {
 	fprintf(stderr, "Tracing %s in %s... Hit Ctrl-C to end.\n", what, t->label);
 }
+
+void target_filter_set(const struct target *t, __u32 *tgid, __u64 *ino, __u32 *dev)
+{
+	if (t->kind == TARGET_BINPATH) {
+		*ino = t->exe_ino;
+		*dev = t->exe_kdev;
+	} else {
+		*tgid = (__u32)t->pid;
+	}
+}

@@ -4,6 +4,7 @@
 #define RTMON_TARGET_H
 
 #include <limits.h>
+#include <linux/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,13 @@ void target_close(struct target *t, bool kill_child);
  * JSON, "; CMD exited with status N" or "; CMD was killed by signal N" in text. Nothing for other
  * targets, or while the command runs. */
 void target_print_end(FILE *out, const struct target *t, bool json);
+
+/* Sets a BPF program's target filter (bpf/target_filter.bpf.h) before load: the PID for -p and -- CMD,
+ * the executable's inode and device for --binpath. Give it the skeleton's rodata fields, e.g.
+ * TARGET_FILTER_SET(t, skel->rodata). */
+void target_filter_set(const struct target *t, __u32 *tgid, __u64 *ino, __u32 *dev);
+#define TARGET_FILTER_SET(t, rodata) \
+	target_filter_set((t), &(rodata)->target_tgid, &(rodata)->target_ino, &(rodata)->target_dev)
 
 /* "malloc calls" + target -> "Tracing malloc calls in ./app... Hit Ctrl-C to end." on stderr. */
 void target_announce(const struct target *t, const char *what);
