@@ -1,7 +1,11 @@
 /* A program with its own mark-and-sweep collector, for rtmon gc --cycle/--phase: gc_collect() runs
  * gc_mark() (which calls the recursive mark_obj() once per root, on chains deeper than the kernel's
  * 64 pending return probes) and then gc_sweep(). After its start signal (tp_gate.h) it builds some
- * objects and collects, N times; with -outside it first calls gc_sweep() once outside any cycle. */
+ * objects and collects, N times. Options: -outside first calls gc_sweep() once outside any cycle;
+ * -helper runs each gc_sweep() on a helper thread that gc_collect() waits for; -longjmp leaves
+ * gc_mark() by longjmp back into gc_collect(), so that gc_mark never returns. */
+#include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,8 @@ struct obj {
 
 static struct obj *all;
 static struct obj *roots[NROOTS];
+static int helper_mode, longjmp_mode;
+static jmp_buf mark_abandoned;
 long freed, marked;
 
 static struct obj *obj_new(struct obj *ref)
@@ -48,6 +54,8 @@ __attribute__((noinline, noclone)) void gc_mark(void)
 {
 	for (int i = 0; i < NROOTS; i++)
 		mark_obj(roots[i]);
+	if (longjmp_mode)
+		longjmp(mark_abandoned, 1);
 }
 
 __attribute__((noinline, noclone)) void gc_sweep(void)
@@ -68,18 +76,38 @@ __attribute__((noinline, noclone)) void gc_sweep(void)
 	}
 }
 
+static void *sweep_thread(void *arg)
+{
+	(void)arg;
+	gc_sweep();
+	return NULL;
+}
+
 __attribute__((noinline, noclone)) void gc_collect(void)
 {
-	gc_mark();
-	gc_sweep();
+	pthread_t helper;
+
+	if (!setjmp(mark_abandoned))
+		gc_mark();
+	if (!helper_mode) {
+		gc_sweep();
+	} else if (pthread_create(&helper, NULL, sweep_thread, NULL) || pthread_join(helper, NULL)) {
+		exit(2);
+	}
 }
 
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1;
+	int outside = 0;
 
+	for (int i = 2; i < argc; i++) {
+		outside |= !strcmp(argv[i], "-outside");
+		helper_mode |= !strcmp(argv[i], "-helper");
+		longjmp_mode |= !strcmp(argv[i], "-longjmp");
+	}
 	tp_wait_for_start();
-	if (argc > 2 && !strcmp(argv[2], "-outside"))
+	if (outside)
 		gc_sweep();
 	for (long i = 0; i < n; i++) {
 		struct obj *chain = NULL;

@@ -131,7 +131,7 @@ def test_boehm_table():
     assert any(l.startswith("calls that collected nothing (collector disabled or stopped) 1") for l in lines)
 
 
-def check_custom(out, n, phases, outside=0, nested=0):
+def check_custom(out, n, phases, outside=0, nested=0, unreturned=0, same_thread=True):
     """n cycles of gc_collect, numbered 1..n; in each, the phases (name, function) in order, each inside
     its cycle's time."""
     lines = json_lines(out)
@@ -140,7 +140,7 @@ def check_custom(out, n, phases, outside=0, nested=0):
     assert summary["lost"] == 0 and summary["cycles"] == n
     assert summary["phases_outside_cycle"] == outside
     assert summary["nested_calls"] == nested
-    assert summary["unreturned_calls"] == 0 and summary["too_deep_calls"] == 0
+    assert summary["unreturned_calls"] == unreturned and summary["too_deep_calls"] == 0
     gc = [o for o in lines if o["type"] == "gc"]
     assert summary["events"] == len(gc)
     cycles = [o for o in gc if o["phase"] == "cycle"]
@@ -150,7 +150,7 @@ def check_custom(out, n, phases, outside=0, nested=0):
         mine = [o for o in gc if o["cycle"] == c["cycle"] and o["phase"] != "cycle"]
         assert [(o["phase"], o["function"]) for o in mine] == phases[c["cycle"] - 1], mine
         for o in mine:
-            assert not o["stw"] and o["tid"] == c["tid"]
+            assert not o["stw"] and (o["tid"] == c["tid"]) == same_thread
             assert c["start_ns"] <= o["start_ns"]
             assert o["start_ns"] + o["dur_ns"] <= c["start_ns"] + c["dur_ns"]
     assert len([o for o in gc if o["cycle"] is None]) == outside
@@ -187,6 +187,15 @@ def test_custom_recursive(multi):
     nested = sum(CHAIN * min(i, NROOTS) for i in range(1, n + 1))
     _, summary = check_custom(r.stdout, n, [[("trace", "mark_obj")] * NROOTS] * n, nested=nested)
     assert summary["probe"] == multi
+
+
+def test_custom_helper_thread_and_longjmp():
+    """A phase run by a helper thread belongs to the cycle open in its process; a phase left by
+    longjmp (its return never fires) is dropped and counted, and its cycle still ends."""
+    r = run(["gc", "--json", "--cycle", "gc_collect", "--phase", "mark=gc_mark", "--phase",
+             "sweep=gc_sweep", "--", tp("gc_custom"), str(N), "-helper", "-longjmp"])
+    assert r.returncode == 0, r.stderr
+    check_custom(r.stdout, N, [[("sweep", "gc_sweep")]] * N, unreturned=N, same_thread=False)
 
 
 def test_custom_pid():
