@@ -18,6 +18,9 @@ static const struct command commands[] = {
 	{ "thr", cmd_thr, "threads created and exited: name, start routine, parent, lifetime" },
 	{ "lat", cmd_lat, "thread lifetimes as a log2 histogram, optionally per start routine" },
 	{ "gc", cmd_gc, "Go GC cycles: phases with start and duration, trigger, STW pauses histogram" },
+	{ "ps", cmd_ps, "every process with its runtime, version, Go module; * = traced fully" },
+	{ "tree", cmd_tree, "the same processes as a tree by parent" },
+	{ "info", cmd_info, "one process: parent, threads, memory, CPU, sockets, runtime, commands" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -31,9 +34,12 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out,
-		"\nCommon options (every command): -b/--binpath PATH, -p/--pid PID, -- CMD ARGS, "
-		"-d/--duration SEC,\n  -i/--interval SEC, --json, -v/--verbose. 'rtmon COMMAND --help' has "
-		"the rest.\n\nExamples:\n"
+		"\nCommon options (every tracing command): -b/--binpath PATH, -p/--pid PID, -n/--name NAME,\n"
+		"  -- CMD ARGS, -d/--duration SEC, -i/--interval SEC, --json, -v/--verbose.\n"
+		"ps, tree and info take no target. 'rtmon COMMAND --help' has the rest.\n\nExamples:\n"
+		"  rtmon ps\n"
+		"  rtmon info 1234\n"
+		"  sudo rtmon gc -n myapp\n"
 		"  sudo rtmon malloc --binpath ./app\n"
 		"  sudo rtmon malloc -p 1234 -d 10 --json\n"
 		"  sudo rtmon malloc -- ./app args\n"

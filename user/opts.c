@@ -14,6 +14,8 @@ static const struct argp_option common_options[] = {
 	{ "binpath", 'b', "PATH", 0, "Trace every process running the executable PATH, including ones "
 	  "started later", 1 },
 	{ "pid", 'p', "PID", 0, "Trace the running process PID", 1 },
+	{ "name", 'n', "NAME", 0, "Trace the one running process named NAME (its name or its executable's "
+	  "file name, exactly); several matches are listed with their PIDs", 1 },
 	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds (default: until Ctrl-C or the target ends)", 2 },
 	{ "interval", 'i', "SEC", 0, "Print and reset the results every SEC seconds", 2 },
 	{ "json", OPT_JSON, NULL, 0, "Print JSON lines on stdout (see docs/json.md)", 2 },
@@ -61,6 +63,13 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "invalid PID '%s': give a positive process id", arg);
 			return EINVAL;
 		}
+		break;
+	case 'n':
+		if (!*arg) {
+			argp_failure(state, 2, 0, "empty process name: give -n NAME as rtmon ps shows it");
+			return EINVAL;
+		}
+		co->name = arg;
 		break;
 	case 'd':
 		if (parse_seconds(arg, &co->duration)) {
@@ -141,6 +150,11 @@ static int argp_parse_one_line_errors(const struct argp *argp, int argc, char **
 	return 2;
 }
 
+int parse_args_only(const struct argp *argp, int argc, char **argv, void *input)
+{
+	return argp_parse_one_line_errors(argp, argc, argv, input);
+}
+
 /* Splits argv at the first "--" (the rest is the command to run), parses the rest, then checks that
  * exactly one target was given. */
 int parse_command_line(const struct argp *argp, int argc, char **argv, struct common_opts *co,
@@ -162,10 +176,10 @@ int parse_command_line(const struct argp *argp, int argc, char **argv, struct co
 	rc = argp_parse_one_line_errors(argp, n, argv, cmd_input);
 	if (rc)
 		return rc;
-	targets = !!co->binpath + !!co->pid + !!co->cmd_argv;
+	targets = !!co->binpath + !!co->pid + !!co->name + !!co->cmd_argv;
 	if (targets != 1) {
-		fprintf(stderr, "%s: %s: give one of --binpath PATH, --pid PID or -- COMMAND\n", argv[0],
-			targets ? "more than one target" : "no target");
+		fprintf(stderr, "%s: %s: give one of --binpath PATH, --pid PID, --name NAME or -- COMMAND\n",
+			argv[0], targets ? "more than one target" : "no target");
 		return 2;
 	}
 	return 0;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "elfsym.h"
+#include "procinfo.h"
 #include "target.h"
 
 static int pidfd_open_compat(pid_t pid)
@@ -152,15 +153,52 @@ static int start_held_child(struct target *t, char **argv, char *err, size_t err
 	return 0;
 }
 
+/* -n NAME: exactly one process may match; several are listed, "PID (name)" each, so the user can
+ * pick one with -p. */
+static int resolve_name(const char *name, pid_t *pid, char *err, size_t errlen)
+{
+	pid_t found[16];
+	int n = proc_find_by_name(name, found, 16);
+	size_t used;
+
+	if (n < 0) {
+		snprintf(err, errlen, "cannot list processes to find '%s': %s", name, strerror(-n));
+		return n;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "no process named '%s' (process name or executable file name, exact): "
+			 "check with rtmon ps", name);
+		return -ESRCH;
+	}
+	if (n == 1) {
+		*pid = found[0];
+		return 0;
+	}
+	used = (size_t)snprintf(err, errlen, "%d processes named '%s':", n, name);
+	for (int i = 0; i < n && i < 16 && used < errlen; i++) {
+		struct proc_stat st;
+
+		if (proc_read_stat(found[i], &st))
+			snprintf(st.comm, sizeof(st.comm), "exited");
+		used += (size_t)snprintf(err + used, errlen - used, "%s %d (%s)", i ? "," : "", found[i], st.comm);
+	}
+	if (used < errlen)
+		snprintf(err + used, errlen - used, "%s; choose one with -p PID", n > 16 ? ", ..." : "");
+	return -EEXIST;
+}
+
 int target_open(struct target *t, const struct common_opts *co, char *err, size_t errlen)
 {
+	pid_t pid = co->pid;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->pidfd = t->gate_fd = t->exec_err_fd = -1;
-	if (co->pid) {
+	if (co->name && (rc = resolve_name(co->name, &pid, err, errlen)))
+		return rc;
+	if (pid) {
 		t->kind = TARGET_PID;
-		return open_pid(t, co->pid, err, errlen);
+		return open_pid(t, pid, err, errlen);
 	}
 	if (co->binpath) {
 		t->kind = TARGET_BINPATH;
