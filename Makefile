@@ -30,6 +30,8 @@ CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
 LDLIBS += -lbpf -lelf -ldw -lz -lcapstone -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux -Ibpf -MMD -MP
+# <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> lives in the multiarch directory.
+BPF_CFLAGS += -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -54,6 +56,10 @@ GO_TP_DIRS := $(patsubst %/main.go,%,$(wildcard testprog/go/*/main.go))
 GO_TP_NAMES := $(notdir $(GO_TP_DIRS))
 GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/testprog/go/$(n)-stripped \
 	$(BUILD)/testprog/go/$(n)-pie)
+# Java programs (testprog/java/*.java) are compiled for Java 17, so that every JDK the tests find runs them.
+JAVA_TP_SRCS := $(wildcard testprog/java/*.java)
+JAVA_TP_CLASSES := $(patsubst testprog/java/%.java,$(BUILD)/testprog/java/%.class,$(JAVA_TP_SRCS))
+JAVAC ?= javac
 TP_CFLAGS := -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread
 # Libraries a test program links with, by name: TP_LIBS_NAME.
 TP_LIBS_gc_boehm := -lgc
@@ -69,7 +75,7 @@ all: $(BUILD)/rtmon
 deps:
 	$(Q).ci/install-deps
 
-$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/testprog $(BUILD)/testprog/go:
+$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/testprog $(BUILD)/testprog/go $(BUILD)/testprog/java:
 	$(Q)mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
@@ -149,7 +155,11 @@ $(BUILD)/testprog/go/%-pie: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD
 	$(call msg,GO,$@)
 	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -buildmode=pie -o $(CURDIR)/$@ .
 
-testprogs: $(TP_BINS) $(GO_TP_BINS)
+$(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
+	$(call msg,JAVAC,$@)
+	$(Q)$(JAVAC) --release 17 -d $(BUILD)/testprog/java $<
+
+testprogs: $(TP_BINS) $(GO_TP_BINS) $(JAVA_TP_CLASSES)
 
 # The Go fixture built by older toolchains (one per goid-offset era), fetched through the Go module
 # proxy's golang.org/toolchain modules; a toolchain that cannot be had is reported and skipped.

@@ -19,7 +19,8 @@
 #include "target.h"
 
 /* Backends in detection order. A new runtime adds its struct gc_runtime here. */
-static const struct gc_runtime *const runtimes[] = { &gc_runtime_go, &gc_runtime_boehm };
+static const struct gc_runtime *const runtimes[] = { &gc_runtime_go, &gc_runtime_python, &gc_runtime_java,
+						      &gc_runtime_boehm };
 
 #define NRUNTIMES (sizeof(runtimes) / sizeof(runtimes[0]))
 
@@ -72,18 +73,29 @@ static const char doc[] =
 	"Garbage collection in a managed runtime, found from the target's files without flags: one row per "
 	"GC phase or collection with its start and duration, and a log2 histogram of the pauses.\v"
 	"Runtimes, in the order they are tried (docs/gc.md):\n"
-	"  go      Go 1.17 to 1.26, plain, stripped or PIE: sweep-term, mark, mark-term and sweep phases,\n"
-	"          the cycle's trigger (heap, time, forced = runtime.GC()), and stop-the-worlds that are\n"
-	"          not GC (ReadMemStats, ...) labelled as such. Uprobes, never uretprobes.\n"
-	"  boehm   programs using Boehm GC (libgc): the collections the program asks for (GC_gcollect,\n"
-	"          GC_gcollect_and_unmap, GC_try_to_collect) timed; those the collector starts itself\n"
-	"          (allocation, GC_init) counted and numbered, not timed.\n"
-	"  custom  any native program, with --cycle SYM [--phase NAME=SYM]...: no detection.\n"
+	"  go      Go 1.17 to 1.26, plain, stripped or PIE: phases sweep-term, mark,\n"
+	"          mark-term and sweep; the cycle's trigger (heap, time, forced =\n"
+	"          runtime.GC()); stop-the-worlds that are not GC (ReadMemStats, ...)\n"
+	"          labelled as such. Uprobes, never uretprobes.\n"
+	"  python  CPython built with USDT probes (Debian's /usr/bin/python3.X): one\n"
+	"          row per collection, its generation and objects collected. The GIL\n"
+	"          is held throughout: each collection is a pause.\n"
+	"  java    HotSpot JVMs (JDK 17 and newer), libjvm.so's USDT probes: one row\n"
+	"          per GC operation at a safepoint (full or not), and per memory pool\n"
+	"          its collector and used bytes before and after.\n"
+	"  boehm   programs using Boehm GC (libgc): the collections the program asks\n"
+	"          for (GC_gcollect, GC_gcollect_and_unmap, GC_try_to_collect) timed;\n"
+	"          those the collector starts itself (allocation, GC_init) counted and\n"
+	"          numbered, not timed.\n"
+	"  custom  any native program, with --cycle SYM [--phase NAME=SYM]...: no\n"
+	"          detection.\n"
 	"\n"
 	"Examples:\n"
 	"  rtmon gc -- ./app args            start ./app and follow its GC\n"
 	"  rtmon gc -p 1234 -d 30            PID 1234 for 30 seconds\n"
 	"  rtmon gc -b ./app -i 10           every ./app process; pauses each 10 s\n"
+	"  rtmon gc -- python3.11 app.py     a CPython script's collections\n"
+	"  rtmon gc -- java -jar app.jar     a JVM's GC operations and memory pools\n"
 	"  rtmon gc --json -p 1234           JSON lines (docs/json.md, docs/gc.md)\n"
 	"  rtmon gc --cycle gc_collect --phase mark=gc_mark --phase sweep=gc_sweep -- ./app\n"
 	"                                    ./app's own collector: cycles of gc_collect(), its phases";
@@ -347,7 +359,7 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		       "\"duration_s\":%.3f,\"end\":\"%s\"", (unsigned long long)o->cycles,
 		       (unsigned long long)o->pauses, (unsigned long long)o->pause_ns,
 		       (unsigned long long)o->pause_max_ns, (unsigned long long)o->nongc,
-		       (unsigned long long)o->nongc_ns, (unsigned long long)hits, probe_sites_kind(), secs,
+		       (unsigned long long)o->nongc_ns, (unsigned long long)hits, s->probe_kind ? s->probe_kind : probe_sites_kind(), secs,
 		       loop_end_name(end));
 		if (o->rt->summary)
 			o->rt->summary(s, stdout, true);
@@ -374,13 +386,33 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 	fflush(stdout);
 }
 
+int gc_session_ring(struct gc_session *s, struct bpf_map *events, ring_buffer_sample_fn fn, char *err,
+		    size_t errlen)
+{
+	int rc;
+
+	s->rb = ring_buffer__new(bpf_map__fd(events), fn, s, NULL);
+	if (s->rb)
+		return 0;
+	rc = -errno;
+	snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
+	return rc;
+}
+
 /* The first backend, in table order, that recognises the target; NULL after one error line: the runtime
  * was recognised but cannot be traced (the backend says why and what to do), or none matched (the
  * line lists the runtimes rtmon gc supports). */
 static const struct gc_runtime *detect_runtime(struct gc_session *s)
 {
 	char names[128] = "", kinds[256] = "", err[1024];
+	/* A running process names its libraries in /proc/PID/maps (a JVM dlopens libjvm.so); a held
+	 * -- CMD child has not exec'd yet, so its file's own dependencies and layout are read. */
+	pid_t pid = s->t->kind == TARGET_PID ? s->t->pid : 0;
 
+	if (runtime_identify(s->t->exe, pid, &s->id, err, sizeof(err))) {
+		fprintf(stderr, "rtmon gc: %s\n", err);
+		return NULL;
+	}
 	for (size_t i = 0; i < NRUNTIMES; i++) {
 		int rc = runtimes[i]->detect(s, s->t->exe, err, sizeof(err));
 

@@ -257,12 +257,7 @@ static int go_open(struct gc_session *s, char *err, size_t errlen)
 				"the Go runtime's GC functions", err, errlen);
 	if (rc)
 		return rc;
-	s->rb = ring_buffer__new(bpf_map__fd(g->skel->maps.events), on_event, s, NULL);
-	if (!s->rb) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
-	}
-	return rc;
+	return gc_session_ring(s, g->skel->maps.events, on_event, err, errlen);
 }
 
 static void go_counters(struct gc_session *s, uint64_t *lost, uint64_t *hits)

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <bpf/libbpf.h>
 #include "opts.h"
+#include "runtime_id.h"
 #include "target.h"
 
 /* A value only some runtimes have ("generation":2, "pool":"Tenured Gen"): gc.c writes it into the
@@ -110,11 +111,24 @@ struct gc_session {
 	const struct gc_custom_args *custom;
 	struct target *t;
 	struct gc_out *out;
+	struct runtime_id id;    /* what runtime_identify found in the target (filled before detect) */
 	struct ring_buffer *rb;  /* set by the backend's open when it reports through a ring buffer */
 	char version[64];        /* the runtime's version, e.g. "go1.26.8", "3.11.2", for messages and JSON */
 	char label[96];          /* how the text summary names the runtime ("CPython 3.11.2"); "": version */
+	const char *probe_kind;  /* JSON summary "probe": "usdt"; NULL: probe_sites_kind() (uprobe sites) */
 	void *priv;              /* the backend's own state */
 };
+
+/* Sets s->rb to a ring buffer reading events (a BPF_MAP_TYPE_RINGBUF) with fn, which gets s as ctx:
+ * gc.c's loop drains it. 0, or -errno with one line in err. */
+int gc_session_ring(struct gc_session *s, struct bpf_map *events, ring_buffer_sample_fn fn, char *err,
+		    size_t errlen);
+
+/* How a message names the traced file: "PID 1234 (python3)" for -p, else the executable's path. */
+static inline const char *gc_target_name(const struct gc_session *s)
+{
+	return s->t->kind == TARGET_PID ? s->t->label : s->t->exe;
+}
 
 struct gc_runtime {
 	const char *name;          /* JSON "runtime": "go" */
@@ -137,6 +151,8 @@ struct gc_runtime {
 };
 
 extern const struct gc_runtime gc_runtime_go;
+extern const struct gc_runtime gc_runtime_python;
+extern const struct gc_runtime gc_runtime_java;
 extern const struct gc_runtime gc_runtime_boehm;   /* user/gc_boehm.c */
 extern const struct gc_runtime gc_runtime_custom;  /* user/gc_custom.c: chosen by --cycle */
 

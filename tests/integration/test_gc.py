@@ -142,7 +142,7 @@ def test_not_go(variant):
     assert r.returncode == 1
     errs = r.stderr.strip().splitlines()
     assert len(errs) == 1, r.stderr
-    assert " is not a Go" in errs[0] and "runtimes supported: go" in errs[0], errs
+    assert " is not a Go, " in errs[0] and "runtimes supported: go, python, java" in errs[0], errs
     assert r.stdout == ""
 
 
@@ -150,8 +150,8 @@ def test_not_go_binpath():
     r = run(["gc", "--binpath", tp("alloc")])
     assert r.returncode == 1
     errs = r.stderr.strip().splitlines()
-    assert len(errs) == 1 and errs[0].startswith(f"rtmon gc: {tp('alloc')} is not a Go"), errs
-    assert "runtimes supported: go" in errs[0] and "--cycle SYM" in errs[0], errs
+    assert len(errs) == 1 and errs[0].startswith(f"rtmon gc: {tp('alloc')} is not a Go, "), errs
+    assert "runtimes supported: go, python, java" in errs[0] and "--cycle SYM" in errs[0], errs
 
 
 def test_help():
