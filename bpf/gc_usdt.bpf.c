@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include "gc_usdt.h"
+#include "percpu_counters.bpf.h"
 #include "target_filter.bpf.h"
 
 /* A few events per collection: 1 MiB holds thousands, more than a 10 ms drain period sees. */
@@ -73,19 +74,11 @@ struct {
 	__type(value, __u64);
 } cycles SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GU_NCOUNTERS);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
+PERCPU_COUNTERS(counters, GU_NCOUNTERS);
 
 static __always_inline void count(__u32 idx)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		(*c)++;
+	counter_inc(&counters, idx);
 }
 
 /* Counts the hit of a traced process; false for others (--binpath attaches to every process). */

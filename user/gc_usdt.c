@@ -30,12 +30,7 @@ static int load(struct gu_state *g, struct gc_session *s, const struct gu_probe 
 		probe_load_error("gc", -rc, err, errlen);
 		return rc;
 	}
-	if (s->t->kind == TARGET_BINPATH) {
-		g->skel->rodata->target_ino = s->t->exe_ino;
-		g->skel->rodata->target_dev = s->t->exe_kdev;
-	} else {
-		g->skel->rodata->target_tgid = (__u32)s->t->pid;
-	}
+	TARGET_FILTER_SET(s->t, g->skel->rodata);
 	/* The other runtime's programs are not loaded: less verifier work, quicker attach. */
 	bpf_object__for_each_program(prog, g->skel->obj)
 		bpf_program__set_autoload(prog, wanted(probes, n, bpf_program__name(prog)));
