@@ -28,7 +28,8 @@ static const struct command commands[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: rtmon COMMAND [OPTION...] {--binpath PATH | --pid PID | -- CMD [ARGS...]}\n"
+		"Usage: rtmon COMMAND [OPTION...] {--binpath PATH | --pid PID | --name NAME | -- CMD [ARGS...]}\n"
+		"       rtmon {ps | tree | info PID} [OPTION...]\n"
 		"Watch what a program's runtime does, from outside, with eBPF: the program is not changed "
 		"or restarted.\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)

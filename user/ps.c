@@ -416,7 +416,7 @@ static const char ps_doc[] =
 	"\n"
 	"Examples:\n"
 	"  rtmon ps                 all processes as a table\n"
-	"  sudo rtmon ps --json     JSON lines: {\"type\":\"process\",\"pid\":..,\"runtime\":\"go\",...}\n"
+	"  sudo rtmon ps --json     one JSON object per process, then a summary\n"
 	"  rtmon tree               the same processes as a tree by parent\n"
 	"  rtmon info 1234          one process in detail\n"
 	"  sudo rtmon gc -n myapp   trace the one process named myapp";
