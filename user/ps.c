@@ -268,7 +268,6 @@ static void print_table(const struct ps_scan *s)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct ps_row *r = &s->rows[i];
 		const struct runtime_id *id = &r->ee->rs.id;
-
 		char name[64], exe[PATH_MAX];
 
 		printf("%c %7d %7d %-*s %-*s %-*s %-*s %s\n", row_traced(r) ? '*' : ' ', r->pid, r->ppid, wname,
@@ -284,6 +283,8 @@ struct tree {
 	const struct ps_scan *s;
 	ssize_t *first, *next, *last; /* children lists by row index, in PID order */
 	bool *seen;
+	char prefix[8192];            /* the branches drawn left of the current depth */
+	size_t plen;
 };
 
 static ssize_t row_of(const struct ps_scan *s, pid_t pid)
@@ -303,51 +304,70 @@ static ssize_t row_of(const struct ps_scan *s, pid_t pid)
 	return -1;
 }
 
-static void tree_node(struct tree *t, ssize_t i, const char *prefix, bool last, bool root)
+/* One process and, below it, its children. The prefix is one buffer shared by all depths (a deep
+ * chain of processes costs no stack beyond the frames), cut back on the way up. */
+static void tree_node(struct tree *t, ssize_t i, bool last, bool root)
 {
 	const struct ps_row *r = &t->s->rows[i];
 	const char *ver = r->ee->known ? r->ee->rs.id.version : "";
-	char sub[4096], name[64];
+	size_t saved = t->plen;
+	char name[64];
 
 	if (t->seen[i])
 		return;
 	t->seen[i] = true;
-	printf("%s%s%d (%s) {%s%s%s}%s\n", prefix, root ? "" : last ? "└── " : "├── ", r->pid,
-	       proc_printable(r->comm, name, sizeof(name)), row_runtime(r), ver[0] ? " " : "", ver, row_traced(r) ? " *" : "");
-	snprintf(sub, sizeof(sub), "%s%s", prefix, root ? "" : last ? "    " : "│   ");
+	printf("%.*s%s%d (%s) {%s%s%s}%s\n", (int)t->plen, t->prefix, root ? "" : last ? "└── " : "├── ",
+	       r->pid, proc_printable(r->comm, name, sizeof(name)), row_runtime(r), ver[0] ? " " : "", ver,
+	       row_traced(r) ? " *" : "");
+	if (!root && t->plen + 8 < sizeof(t->prefix))
+		t->plen += (size_t)snprintf(t->prefix + t->plen, sizeof(t->prefix) - t->plen, "%s",
+					    last ? "    " : "│   ");
 	for (ssize_t c = t->first[i]; c >= 0; c = t->next[c])
-		tree_node(t, c, sub, t->next[c] < 0, false);
+		tree_node(t, c, t->next[c] < 0, false);
+	t->plen = saved;
+}
+
+static void tree_free(struct tree *t)
+{
+	free(t->first);
+	free(t->next);
+	free(t->last);
+	free(t->seen);
+	free(t);
 }
 
 static int print_tree(const struct ps_scan *s)
 {
-	struct tree t = { .s = s };
+	struct tree *t = calloc(1, sizeof(*t));
 	size_t n = s->n ? s->n : 1;
 
-	t.first = malloc(n * sizeof(*t.first));
-	t.next = malloc(n * sizeof(*t.next));
-	t.last = malloc(n * sizeof(*t.last));
-	t.seen = calloc(n, sizeof(*t.seen));
-	if (!t.first || !t.next || !t.last || !t.seen) {
-		free(t.first), free(t.next), free(t.last), free(t.seen);
+	if (!t)
+		return -ENOMEM;
+	t->s = s;
+	t->first = malloc(n * sizeof(*t->first));
+	t->next = malloc(n * sizeof(*t->next));
+	t->last = malloc(n * sizeof(*t->last));
+	t->seen = calloc(n, sizeof(*t->seen));
+	if (!t->first || !t->next || !t->last || !t->seen) {
+		tree_free(t);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < s->n; i++)
-		t.first[i] = t.next[i] = t.last[i] = -1;
+		t->first[i] = t->next[i] = t->last[i] = -1;
 	for (size_t i = 0; i < s->n; i++) {
 		ssize_t p = row_of(s, s->rows[i].ppid);
 
 		if (p < 0 || (size_t)p == i)
 			continue;
-		if (t.last[p] < 0)
-			t.first[p] = (ssize_t)i;
+		if (t->last[p] < 0)
+			t->first[p] = (ssize_t)i;
 		else
-			t.next[t.last[p]] = (ssize_t)i;
-		t.last[p] = (ssize_t)i;
+			t->next[t->last[p]] = (ssize_t)i;
+		t->last[p] = (ssize_t)i;
 	}
-	/* Roots: processes whose parent is not listed (PID 1's parent 0, kernel threads' children, or a
-	 * parent that could not be read). A parent that exists but is not listed heads its children as a
-	 * bare PID, as gops tree does. */
+	/* Roots: processes whose parent is not listed (PID 1's parent 0, or a parent that could not be
+	 * read). A parent that exists but is not listed heads its children as a bare PID, as gops tree
+	 * does. */
 	for (size_t i = 0; i < s->n; i++) {
 		pid_t pp = s->rows[i].ppid;
 		bool done = false;
@@ -355,7 +375,7 @@ static int print_tree(const struct ps_scan *s)
 		if (row_of(s, pp) >= 0)
 			continue;
 		if (pp <= 0) {
-			tree_node(&t, (ssize_t)i, "", true, true);
+			tree_node(t, (ssize_t)i, true, true);
 			continue;
 		}
 		for (size_t k = 0; k < i && !done; k++)
@@ -370,10 +390,14 @@ static int print_tree(const struct ps_scan *s)
 				continue;
 			while (later < s->n && s->rows[later].ppid != pp)
 				later++;
-			tree_node(&t, (ssize_t)k, "", later == s->n, false);
+			tree_node(t, (ssize_t)k, later == s->n, false);
 		}
 	}
-	free(t.first), free(t.next), free(t.last), free(t.seen);
+	/* A parent loop (PIDs reused while listing) reaches no root: its processes still get a line. */
+	for (size_t i = 0; i < s->n; i++)
+		if (!t->seen[i])
+			tree_node(t, (ssize_t)i, true, true);
+	tree_free(t);
 	return 0;
 }
 
