@@ -157,7 +157,9 @@ $(BUILD)/testprog/go/%-pie: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD
 
 $(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
 	$(call msg,JAVAC,$@)
-	$(Q)$(JAVAC) --release 17 -d $(BUILD)/testprog/java $<
+	$(Q)$(JAVAC) --release 17 -cp $(BUILD)/testprog/java -d $(BUILD)/testprog/java $<
+# The programs use Gate (their stdin start gate): compiled first, found on the class path.
+$(filter-out %/Gate.class,$(JAVA_TP_CLASSES)): $(BUILD)/testprog/java/Gate.class
 
 testprogs: $(TP_BINS) $(GO_TP_BINS) $(JAVA_TP_CLASSES)
 

@@ -3,6 +3,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
 #include "thread_track.bpf.h"
 #include "goroutine.bpf.h"
 
@@ -101,6 +102,52 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 	bpf_get_current_comm(e->name, sizeof(e->name));
 	submit(e);
 	return 0;
+}
+
+/* JVM targets: HotSpot's hotspot:thread__start/thread__stop(char *name, int len, jlong java_tid,
+ * uintptr_t os_tid, bool daemon), fired by the Java thread itself once it runs and when it exits
+ * (libbpf attaches them; userspace loads these programs only for a JVM). */
+static __always_inline int java_event(__u8 kind, const void *name, long len, long java_tid, long os_tid,
+				      long daemon)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct thr_java_event *e;
+	__u32 n;
+
+	if (!current_is_target())
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		tt_count(TC_LOST);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->base.kind = kind;
+	e->base.ts_ns = bpf_ktime_get_ns();
+	e->base.pid = id >> 32;
+	e->base.tid = os_tid > 0 ? (__u32)os_tid : (__u32)id;
+	e->base.flags = (__u8)daemon ? THR_F_DAEMON : 0;
+	bpf_get_current_comm(e->base.name, sizeof(e->base.name));
+	e->java_tid = java_tid;
+	n = len < 0 ? 0 : len > THR_JAVA_NAME_LEN - 1 ? THR_JAVA_NAME_LEN - 1 : (__u32)len;
+	n &= THR_JAVA_NAME_LEN - 1;
+	if (bpf_probe_read_user(e->java_name, n, name))
+		n = 0;
+	e->java_name[n & (THR_JAVA_NAME_LEN - 1)] = 0;
+	submit(&e->base);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(on_java_thread_start, void *name, long len, long java_tid, long os_tid, long daemon)
+{
+	return java_event(THR_EV_JAVA_START, name, len, java_tid, os_tid, daemon);
+}
+
+SEC("usdt")
+int BPF_USDT(on_java_thread_stop, void *name, long len, long java_tid, long os_tid, long daemon)
+{
+	return java_event(THR_EV_JAVA_STOP, name, len, java_tid, os_tid, daemon);
 }
 
 /* Go targets: goroutine records, in a ring of their own (bpf/goroutine.bpf.h). 4 MiB holds about 70,000. */

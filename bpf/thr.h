@@ -21,12 +21,15 @@ struct thr_start {
 enum thr_kind {
 	THR_EV_CREATE = 1,
 	THR_EV_EXIT = 2,
+	THR_EV_JAVA_START = 3, /* hotspot:thread__start: a struct thr_java_event */
+	THR_EV_JAVA_STOP = 4,  /* hotspot:thread__stop: a struct thr_java_event */
 };
 
 enum thr_flags {
 	THR_F_START = 1,      /* start is known (the thread came from pthread_create) */
 	THR_F_LIFETIME = 2,   /* lifetime_ns is known (the thread was seen created) */
 	THR_F_GROUP_DEAD = 4, /* exit: the last thread of the process */
+	THR_F_DAEMON = 8,     /* Java events: a daemon thread */
 };
 
 /* One ring buffer record per thread created or exited. */
@@ -42,6 +45,17 @@ struct thr_event {
 	__u8 flags;           /* enum thr_flags; at exit THR_F_START is set by userspace's join */
 	__u16 pad;
 	char name[THR_NAME_LEN]; /* comm: inherited at create, the thread's own name at exit */
+};
+
+#define THR_JAVA_NAME_LEN 64 /* a power of two: the BPF side masks lengths with it */
+
+/* A JVM's Java thread started or stopped (HotSpot's USDT probes), in the same ring as the creates and
+ * exits so that it arrives before the exit of its thread: base.tid is the thread's OS tid. Userspace
+ * keeps it by tid and shows it on the exit row. Only these kinds are this long. */
+struct thr_java_event {
+	struct thr_event base;
+	__s64 java_tid;                     /* java.lang.Thread's id */
+	char java_name[THR_JAVA_NAME_LEN];  /* the Java name, not cut to 15 characters like comm */
 };
 
 /* Per-CPU 64-bit counters, summed by userspace. */

@@ -18,21 +18,31 @@
 #include "target.h"
 #include "thr.h"
 #include "thr.skel.h"
+#include "thr_java.h"
 #include "thread_track.h"
 
 struct thr_args {
 	struct common_opts co;
 };
 
+/* Java identity of a thread (JVM targets), from hotspot:thread__start or thread__stop. */
+struct java_id {
+	int64_t tid;
+	bool known;
+	bool daemon;
+	char name[THR_JAVA_NAME_LEN];
+};
+
 /* Threads seen created and not yet exited, by TID: exit records carry neither parent nor start routine
- * (the kernel side keeps no per-thread map, to stay cheap), so they are joined here. Open addressing
- * with linear probing; TID 0 marks an empty slot. */
+ * (the kernel side keeps no per-thread map, to stay cheap), so they are joined here; so is a JVM
+ * thread's Java name and id. Open addressing with linear probing; TID 0 marks an empty slot. */
 struct live {
 	uint32_t tid;
 	uint32_t ptid;
 	uint64_t start_addr;
 	uint32_t has_start;
 	struct thr_start start;
+	struct java_id java;
 };
 
 struct live_table {
@@ -48,6 +58,7 @@ struct thr_run {
 	struct thr_bpf *skel;
 	struct symbolizer *sym;
 	struct gr_run gr;         /* Go targets: goroutine rows */
+	struct thr_java java;     /* JVM targets: Java names and ids on the exit rows */
 	uint64_t start_ns;        /* CLOCK_MONOTONIC when tracing began: the TIME column's zero */
 	uint64_t events;          /* records consumed */
 	uint64_t iv_created, iv_exited; /* this interval, for -i */
@@ -64,11 +75,13 @@ static const char doc[] =
 	"are all seen. An exit of a thread that was not seen created (it started before tracing, or it is "
 	"the main thread, TID = PID) has no lifetime. The summary counts threads created, exited, still "
 	"alive, and events lost. On a Go program (1.17 to 1.26) goroutines get rows too: goid, start "
-	"function, parent goid and lifetime.\n\n"
+	"function, parent goid and lifetime. On a HotSpot JVM, the exit rows of Java threads show their Java "
+	"name, id and daemon flag (hotspot:thread__start/stop USDT probes).\n\n"
 	"Examples:\n"
 	"  rtmon thr --binpath ./app      every process running ./app, also ones started later\n"
 	"  rtmon thr -p 1234 -d 10        PID 1234 for 10 seconds\n"
 	"  rtmon thr -- ./app args        start ./app and trace it until it ends\n"
+	"  rtmon thr -- java -jar app.jar a JVM: Java thread names and ids on exit rows\n"
 	"  rtmon thr --json -p 1234       JSON lines (docs/thr.md)";
 
 static error_t parse_thr(int key, char *arg, struct argp_state *state)
@@ -120,6 +133,16 @@ static void live_put(struct live_table *lt, const struct live *l)
 	lt->slots[i] = *l;
 }
 
+static struct live *live_get(struct live_table *lt, uint32_t tid)
+{
+	size_t i;
+
+	if (!lt->cap)
+		return NULL;
+	i = live_slot(lt, tid);
+	return lt->slots[i].tid ? &lt->slots[i] : NULL;
+}
+
 /* Removes tid into *out; false when absent. Backward-shift deletion keeps probe chains whole. */
 static bool live_take(struct live_table *lt, uint32_t tid, struct live *out)
 {
@@ -142,18 +165,21 @@ static bool live_take(struct live_table *lt, uint32_t tid, struct live *out)
 	return true;
 }
 
-/* Create records are remembered; exit records get the parent and start routine of their create. */
-static void join(struct thr_run *r, struct thr_event *e)
+/* Create records are remembered; exit records get the parent and start routine of their create, and
+ * the Java identity (*java) when the thread was a Java thread. */
+static void join(struct thr_run *r, struct thr_event *e, struct java_id *java)
 {
 	struct live l = { .tid = e->tid, .ptid = e->ptid, .start_addr = e->start_addr,
 			  .has_start = e->flags & THR_F_START, .start = e->start };
 
+	java->known = false;
 	if (e->kind == THR_EV_CREATE) {
 		live_put(&r->live, &l);
 		return;
 	}
 	if (!live_take(&r->live, e->tid, &l))
 		return;
+	*java = l.java;
 	e->ptid = l.ptid;
 	if (l.has_start) {
 		e->flags |= THR_F_START;
@@ -170,7 +196,7 @@ static void start_name(struct thr_run *r, const struct thr_event *e, char *out, 
 		out[0] = '\0';
 }
 
-static void print_json_event(const struct thr_event *e, const char *start)
+static void print_json_event(const struct thr_event *e, const char *start, const struct java_id *java)
 {
 	bool exit = e->kind == THR_EV_EXIT;
 
@@ -193,10 +219,16 @@ static void print_json_event(const struct thr_event *e, const char *start)
 		fputs(",\"lifetime_ns\":null", stdout);
 	if (exit)
 		printf(",\"main\":%s", e->tid == e->pid ? "true" : "false");
+	if (java->known) {
+		printf(",\"java_tid\":%lld,\"java_name\":", (long long)java->tid);
+		json_str(stdout, java->name);
+		printf(",\"java_daemon\":%s", java->daemon ? "true" : "false");
+	}
 	puts("}");
 }
 
-static void print_text_event(const struct thr_run *r, const struct thr_event *e, const char *start)
+static void print_text_event(const struct thr_run *r, const struct thr_event *e, const char *start,
+			     const struct java_id *java)
 {
 	char ptid[16] = "-", life[32] = "-";
 	double t = e->ts_ns >= r->start_ns ? (double)(e->ts_ns - r->start_ns) / 1e9 : 0.0;
@@ -205,9 +237,43 @@ static void print_text_event(const struct thr_run *r, const struct thr_event *e,
 		snprintf(ptid, sizeof(ptid), "%u", e->ptid);
 	if (e->kind == THR_EV_EXIT && (e->flags & THR_F_LIFETIME))
 		snprintf(life, sizeof(life), "%llu", (unsigned long long)(e->lifetime_ns / 1000));
-	printf("%-10.6f %7u %7u %-6s %7s %12s  %-16s %s\n", t, e->pid, e->tid,
+	printf("%-10.6f %7u %7u %-6s %7s %12s  %-16s %s", t, e->pid, e->tid,
 	       e->kind == THR_EV_EXIT ? "exit" : "create", ptid, life,
 	       e->name, start[0] ? start : "-");
+	if (r->java.active && java->known)
+		printf("  #%lld \"%s\"%s", (long long)java->tid, java->name, java->daemon ? " daemon" : "");
+	else if (r->java.active)
+		fputs("  -", stdout);
+	putchar('\n');
+}
+
+/* hotspot:thread__start/stop: no row of its own; the thread's exit row shows it (merged by OS tid).
+ * thread__stop comes later and wins: the name may have changed (Thread.setName). */
+static void on_java_event(struct thr_run *r, const void *data, size_t size)
+{
+	struct thr_java_event e;
+	struct live *l;
+
+	if (size < sizeof(e))
+		return;
+	memcpy(&e, data, sizeof(e));
+	e.java_name[THR_JAVA_NAME_LEN - 1] = '\0';
+	if (e.base.kind == THR_EV_JAVA_START)
+		r->java.started++;
+	else
+		r->java.stopped++;
+	l = live_get(&r->live, e.base.tid);
+	if (!l) {
+		/* Created before tracing began: an entry that only carries the Java identity. */
+		live_put(&r->live, &(struct live){ .tid = e.base.tid });
+		l = live_get(&r->live, e.base.tid);
+		if (!l)
+			return;
+	}
+	l->java.known = true;
+	l->java.tid = e.java_tid;
+	l->java.daemon = e.base.flags & THR_F_DAEMON;
+	memcpy(l->java.name, e.java_name, sizeof(l->java.name));
 }
 
 /* stdout is written in whole lines, a few at a time: the target of -- CMD shares it, and a block
@@ -224,6 +290,7 @@ static void line_done(struct thr_run *r)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct thr_run *r = ctx;
+	struct java_id java;
 	struct thr_event e;
 	char start[256];
 
@@ -232,16 +299,20 @@ static int on_event(void *ctx, void *data, size_t size)
 	memcpy(&e, data, sizeof(e));
 	e.name[THR_NAME_LEN - 1] = '\0';
 	r->events++;
-	join(r, &e);
+	if (e.kind == THR_EV_JAVA_START || e.kind == THR_EV_JAVA_STOP) {
+		on_java_event(r, data, size);
+		return 0;
+	}
+	join(r, &e, &java);
 	if (e.kind == THR_EV_CREATE)
 		r->iv_created++;
 	else
 		r->iv_exited++;
 	start_name(r, &e, start, sizeof(start));
 	if (r->args->co.json)
-		print_json_event(&e, start);
+		print_json_event(&e, start, &java);
 	else
-		print_text_event(r, &e, start);
+		print_text_event(r, &e, start, &java);
 	line_done(r);
 	return 0;
 }
@@ -301,6 +372,9 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 		       "\"duration_s\":%.3f,\"end\":\"%s\"", (unsigned long long)r->events, lost, created, exited,
 		       alive, unknown, secs, loop_end_name(end));
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
+		if (r->java.active)
+			printf(",\"java_threads_started\":%llu,\"java_threads_stopped\":%llu",
+			       (unsigned long long)r->java.started, (unsigned long long)r->java.stopped);
 		target_print_end(stdout, r->t, true);
 		puts("}");
 	} else {
@@ -309,6 +383,9 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 			printf("%llu %s not seen created (main threads, or started before tracing): lifetime "
 			       "unknown\n", unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
+		if (r->java.active)
+			printf("Java threads (HotSpot %s): started %llu, stopped %llu\n", r->java.version,
+			       (unsigned long long)r->java.started, (unsigned long long)r->java.stopped);
 		printf("%llu events in %.1f s", (unsigned long long)r->events, secs);
 		target_print_end(stdout, r->t, false);
 		putchar('\n');
@@ -334,6 +411,8 @@ static int load(struct thr_run *r, char *err, size_t errlen)
 	gr_open(&r->gr, "thr", r->t);
 	r->skel->rodata->gr_cfg = r->gr.cfg;
 	gr_prepare(&r->gr, r->skel->progs.on_go_site);
+	thr_java_open(&r->java, "thr", r->t);
+	thr_java_prepare(&r->java, r->skel->progs.on_java_thread_start, r->skel->progs.on_java_thread_stop);
 	rc = thr_bpf__load(r->skel);
 	if (rc) {
 		probe_load_error("thr", rc, err, errlen);
@@ -363,7 +442,9 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
 				   r->skel->progs.on_exit };
 	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen) ||
-	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen))
+	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen) ||
+	    thr_java_attach(&r->java, r->skel->progs.on_java_thread_start, r->skel->progs.on_java_thread_stop,
+			    r->t, err, errlen))
 		return -1;
 	r->skel->bss->tt_trace_start_ns = loop_now_ns();
 	return 0;
@@ -372,8 +453,8 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 static void print_header(const struct thr_run *r)
 {
 	if (!r->args->co.json)
-		printf("%-10s %7s %7s %-6s %7s %12s  %-16s %s\n", "TIME(s)", "PID", "TID", "EVENT", "PTID",
-		       "LIFETIME(us)", "NAME", "START");
+		printf("%-10s %7s %7s %-6s %7s %12s  %-16s %s%s\n", "TIME(s)", "PID", "TID", "EVENT", "PTID",
+		       "LIFETIME(us)", "NAME", "START", r->java.active ? "  JAVA" : "");
 	fflush(stdout);
 }
 
@@ -384,6 +465,7 @@ static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffe
 	thr_bpf__destroy(r->skel);
 	symbolizer_free(r->sym);
 	gr_close(&r->gr);
+	thr_java_close(&r->java);
 	free(r->live.slots);
 	target_close(r->t, kill_child);
 }

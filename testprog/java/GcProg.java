@@ -4,13 +4,7 @@
 public class GcProg {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        System.out.println("ready");
-        System.out.flush();
-        while (true) {
-            int c = System.in.read();
-            if (c < 0 || c == '\n')
-                break;
-        }
+        Gate.await();
         for (int i = 0; i < n; i++)
             System.gc();
         System.out.println("done");
