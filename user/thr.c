@@ -461,11 +461,12 @@ static void print_header(const struct thr_run *r)
 static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *rb, bool kill_child)
 {
 	probe_links_destroy(pl);
+	/* USDT links before their object: libbpf returns their spec ids to the object's USDT manager. */
+	thr_java_close(&r->java);
 	ring_buffer__free(rb);
 	thr_bpf__destroy(r->skel);
 	symbolizer_free(r->sym);
 	gr_close(&r->gr);
-	thr_java_close(&r->java);
 	free(r->live.slots);
 	target_close(r->t, kill_child);
 }
