@@ -65,7 +65,8 @@ void runtime_support_print(FILE *out, const struct runtime_support *rs, const ch
 		line(out, indent, "malloc", id->libc, !id->libc ? nolibc : id->kind == RUNTIME_PYTHON ?
 		     "glibc malloc (pymalloc's small objects come from its own arenas)" :
 		     "glibc malloc: the JVM's native memory, not Java objects");
-		line(out, indent, "thr", true, "OS threads");
+		line(out, indent, "thr", true, id->kind == RUNTIME_JAVA && id->usdt ?
+		     "OS threads; Java thread names and ids on exits" : "OS threads");
 		line(out, indent, "lat", true, "thread lifetimes");
 		if (id->usdt)
 			line(out, indent, "gc", true, id->kind == RUNTIME_PYTHON ?
