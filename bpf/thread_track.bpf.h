@@ -52,6 +52,23 @@ struct {
 	__type(value, __u64);
 } tt_counters SEC(".maps");
 
+/* Start routines already placed, per process: bpf_find_vma only trylocks mmap_lock, and a process that
+ * churns threads holds it for writing often (stack mmap/munmap), so a lookup can fail exactly when it
+ * matters most. A routine found once stays found, and the address fallback (resolved by userspace only
+ * while the process lives) is left for a routine never placed. */
+struct tt_start_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tt_start_key);
+	__type(value, struct thr_start);
+} tt_start_cache SEC(".maps");
+
 /* The new thread as task_newtask saw it. */
 struct tt_thread {
 	__u64 create_ns;
@@ -106,6 +123,8 @@ static __always_inline int tt_on_pthread_create(__u64 start_routine)
 	 * userspace to resolve through /proc/PID/maps. */
 	struct tt_vma_ctx c = { .addr = start_routine, .start = { .off = start_routine,
 								   .tgid = bpf_get_current_pid_tgid() >> 32 } };
+	struct tt_start_key key = { .tgid = c.start.tgid, .addr = start_routine };
+	struct thr_start *known;
 	struct tt_task *s;
 
 	if (!current_is_target())
@@ -113,7 +132,11 @@ static __always_inline int tt_on_pthread_create(__u64 start_routine)
 	s = bpf_task_storage_get(&tt_tasks, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!s)
 		return 0;
-	bpf_find_vma(cur, start_routine, tt_vma_cb, &c, 0);
+	known = bpf_map_lookup_elem(&tt_start_cache, &key);
+	if (known)
+		c.start = *known;
+	else if (!bpf_find_vma(cur, start_routine, tt_vma_cb, &c, 0) && c.start.ino)
+		bpf_map_update_elem(&tt_start_cache, &key, &c.start, BPF_ANY);
 	s->pend_addr = start_routine;
 	s->pend = c.start;
 	s->pending = 1;

@@ -276,6 +276,10 @@ static const struct sym *find_containing(const struct symfile *f, uint64_t vaddr
 	return NULL;
 }
 
+/* The C++ runtime's demangler (libstdc++, the Itanium ABI every Linux C++ compiler uses): a JVM's
+ * threads start in _ZL19thread_native_entryP6Thread, which users read as thread_native_entry(Thread*). */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
 static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
 {
 	const struct sym *sym;
@@ -283,10 +287,15 @@ static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
 
 	load_file(f);
 	if (offset_to_vaddr(f, off, &vaddr) && (sym = find_containing(f, vaddr))) {
+		/* Only names that are mangled: demangling is done once per address (the caller caches). */
+		char *plain = strncmp(sym->name, "_Z", 2) ? NULL : __cxa_demangle(sym->name, NULL, NULL, NULL);
+		const char *name = plain ? plain : sym->name;
+
 		if (vaddr == sym->addr)
-			snprintf(out, len, "%s", sym->name);
+			snprintf(out, len, "%s", name);
 		else
-			snprintf(out, len, "%s+0x%" PRIx64, sym->name, vaddr - sym->addr);
+			snprintf(out, len, "%s+0x%" PRIx64, name, vaddr - sym->addr);
+		free(plain);
 		return 0;
 	}
 	snprintf(out, len, "%s+0x%" PRIx64, f->base, off);

@@ -66,6 +66,9 @@ def test_command(version):
     assert summary["end"] == "target-exit" and summary["target_exit"] == 0
     # The JVM's own Java threads are named too (Reference Handler is in every JDK).
     assert any(o.get("java_name") == "Reference Handler" and o["java_daemon"] for o in threads)
+    # HotSpot starts every thread in a C++ function: its name is shown demangled.
+    assert {o["start"] for o in threads if o.get("java_name", "").startswith("tp-java-")} == \
+        {"thread_native_entry(Thread*)"}
 
 
 @pytest.mark.parametrize("version", sorted(JDKS))
