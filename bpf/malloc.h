@@ -21,6 +21,9 @@ enum alloc_fn {
 	AF_COUNT,
 };
 
+/* Cookie flag: a --budget calibration hit on rtmon's own code (user/budget_calib.c), counted apart. */
+#define AF_CALIBRATE (1ULL << 32)
+
 /* One per CPU; userspace sums them. 64-bit counters throughout: a busy process wraps 32 bits in
  * seconds. */
 struct malloc_stats {

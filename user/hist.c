@@ -56,6 +56,11 @@ static void print_bar(FILE *out, uint64_t v, uint64_t max, int width)
 
 void hist_print_log2(FILE *out, const __u64 *slots, int nslots, const char *unit)
 {
+	hist_print_log2_marked(out, slots, nslots, unit, "");
+}
+
+void hist_print_log2_marked(FILE *out, const __u64 *slots, int nslots, const char *unit, const char *mark)
+{
 	int last = -1, w;
 	uint64_t max = 0;
 
@@ -73,8 +78,11 @@ void hist_print_log2(FILE *out, const __u64 *slots, int nslots, const char *unit
 		w = 5;
 	fprintf(out, "%*s : count    distribution\n", 2 * w + 4, unit);
 	for (int i = 0; i <= last; i++) {
-		fprintf(out, "%*llu -> %-*llu : %-8llu ", w, (unsigned long long)hist_lo(i), w,
-			(unsigned long long)hist_hi(i), (unsigned long long)slots[i]);
+		char count[32];
+
+		snprintf(count, sizeof(count), "%s%llu", slots[i] ? mark : "", (unsigned long long)slots[i]);
+		fprintf(out, "%*llu -> %-*llu : %-8s ", w, (unsigned long long)hist_lo(i), w,
+			(unsigned long long)hist_hi(i), count);
 		print_bar(out, slots[i], max, 40);
 		fputc('\n', out);
 	}

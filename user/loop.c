@@ -50,6 +50,7 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 {
 	double start = loop_now_s(), next_interval = co->interval ? start + co->interval : 0;
 	double end = co->duration ? start + co->duration : 0;
+	double next_tick = ops->on_tick ? ops->next_tick : 0;
 
 	for (;;) {
 		struct pollfd pfd[3];
@@ -60,6 +61,8 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 			wake = end;
 		if (next_interval && (!wake || next_interval < wake))
 			wake = next_interval;
+		if (next_tick && (!wake || next_tick < wake))
+			wake = next_tick;
 		if (wake)
 			timeout_ms = wake <= now ? 0 : (int)((wake - now) * 1000) + 1;
 		if (ops->rb && (timeout_ms < 0 || timeout_ms > DRAIN_MS))
@@ -84,6 +87,8 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 			return END_SIGNAL;
 		}
 		if (t->pidfd >= 0 && (pfd[1].revents & POLLIN)) {
+			if (ops->on_target_exit)
+				ops->on_target_exit(ops->ctx);
 			target_reap(t);
 			t->exited = true;
 			drain(ops);
@@ -92,6 +97,10 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 		now = loop_now_s();
 		if (end && now >= end)
 			return END_DURATION;
+		if (next_tick && now >= next_tick) {
+			next_tick = ops->on_tick(ops->ctx);
+			now = loop_now_s();
+		}
 		if (next_interval && now >= next_interval) {
 			if (ops->on_interval)
 				ops->on_interval(ops->ctx);

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <math.h>
 #include <bpf/bpf.h>
+#include "budget.h"
 #include "command.h"
 #include "commands.h"
 #include "elfsym.h"
@@ -30,7 +32,10 @@ static const char *const fn_names[AF_COUNT] = {
 
 struct malloc_args {
 	struct common_opts co;
+	double budget;  /* --budget PCT; 0 = trace every call */
 };
+
+enum { OPT_BUDGET = 0x2000 };
 
 struct malloc_run {
 	struct malloc_args *args;
@@ -45,7 +50,22 @@ struct malloc_run {
 	struct malloc_stats base;  /* totals at the last interval report */
 	int interval_no;
 	double start_s;
+	/* The probe sites, kept so that --budget can attach them again after each off period. */
+	char site_path[4096];
+	struct probe_site sites[AF_COUNT];
+	bool site_emulated[AF_COUNT];
+	int nsites;
+	struct probe_links *pl;
+	const char *site_what;
+	/* --budget */
+	struct budget *budget;
+	struct budget_costs costs;
+	double hit_ns[AF_COUNT];   /* what one call of each function costs the target while live */
 };
+
+/* struct malloc_stats is read, subtracted and scaled as an array of __u64. */
+#define STATS_WORDS (sizeof(struct malloc_stats) / sizeof(__u64))
+_Static_assert(sizeof(struct malloc_stats) % sizeof(__u64) == 0, "malloc_stats holds __u64 only");
 
 static const char doc[] =
 	"Histogram of allocation sizes in a native program (glibc malloc and compatible allocators).\v"
@@ -54,24 +74,46 @@ static const char doc[] =
 	"(libc.so.6, or an allocator loaded before it). Counts are kept in the kernel.\n\n"
 	"Go programs (found by their build info; stripped ones too) are traced at runtime.mallocgc: sizes "
 	"as a log2 histogram and by the runtime's size classes, with allocations over 32 KiB apart.\n\n"
+	"A probe hit costs the target about 1 us (a malloc costs tens of ns). --budget PCT bounds that: "
+	"rtmon attaches and detaches its probes in duty cycles so that they take at most PCT percent of "
+	"the target's CPU time, and reports estimates scaled from what it saw (marked ~, with the sampled "
+	"fraction). Without --budget every call is traced. rtmon thr, lat and gc need no budget: their "
+	"probes fire once per thread or GC cycle, not per call (README, OVERHEAD).\n\n"
 	"Examples:\n"
 	"  rtmon malloc --binpath ./app      every process running ./app, also ones started later\n"
 	"  rtmon malloc -p 1234 -d 10        PID 1234 for 10 seconds\n"
 	"  rtmon malloc -i 1 -- ./app args   start ./app, print every second\n"
+	"  rtmon malloc --budget 5 -p 1234   slow PID 1234 down by at most ~5%, estimated counts\n"
 	"  rtmon malloc --json -p 1234       JSON lines (docs/json.md)";
+
+static const struct argp_option malloc_options[] = {
+	{ "budget", OPT_BUDGET, "PCT", 0, "Let the probes take at most PCT percent of the target's CPU time "
+	  "(0 < PCT <= 100): duty-cycled probes, estimated counts", 0 },
+	{ 0 },
+};
 
 static error_t parse_malloc(int key, char *arg, struct argp_state *state)
 {
 	struct malloc_args *a = state->input;
 
-	(void)arg;
-	if (key == ARGP_KEY_INIT)
+	switch (key) {
+	case ARGP_KEY_INIT:
 		common_opts_init(state, &a->co);
-	return ARGP_ERR_UNKNOWN;
+		return ARGP_ERR_UNKNOWN;
+	case OPT_BUDGET:
+		if (budget_parse_pct(arg, &a->budget)) {
+			argp_failure(state, 2, 0, "invalid budget '%s': give a percentage of the target's CPU time, "
+				     "more than 0 and at most 100", arg);
+			return EINVAL;
+		}
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
 }
 
 static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
-static const struct argp malloc_argp = { NULL, parse_malloc, NULL, doc, children, NULL, NULL };
+static const struct argp malloc_argp = { malloc_options, parse_malloc, NULL, doc, children, NULL, NULL };
 
 /* The allocator is the first file in lookup order that defines malloc: the executable itself for
  * static builds (or ones that link an allocator in), else a library. */
@@ -112,63 +154,81 @@ static int find_allocator(struct malloc_run *r, struct elf_func funcs[AF_COUNT],
 
 /* Go: one probe in runtime.mallocgc, after its stack-check prologue so that a call that grows the
  * stack (morestack re-runs the prologue) is counted once. Never a return probe: Go moves stacks. */
-static int attach_go(struct malloc_run *r, struct probe_links *pl, pid_t pid, char *err, size_t errlen)
+static int find_go_site(struct malloc_run *r, char *err, size_t errlen)
 {
 	struct go_symtab *st;
-	struct probe_site site = { .cookie = AF_MALLOCGC };
+	struct probe_site *site = &r->sites[0];
 	int rc = go_symtab_open(r->t->exe, &st, err, errlen);
 
 	if (rc)
 		return rc;
-	rc = go_func_body_site(st, "runtime.mallocgc", &site.offset, err, errlen);
+	rc = go_func_body_site(st, "runtime.mallocgc", &site->offset, err, errlen);
 	go_symtab_close(st);
 	if (rc)
 		return rc;
-	site.offset = probe_site_emulated(r->t->exe, site.offset);
+	site->offset = probe_site_emulated(r->t->exe, site->offset);
+	site->cookie = AF_MALLOCGC;
+	r->nsites = 1;
+	r->site_what = "runtime.mallocgc";
 	snprintf(r->allocator, sizeof(r->allocator), "%s", r->t->exe);
-	return probe_attach_sites(pl, r->skel->progs.on_alloc_call, pid, r->t->exe, &site, 1,
-				  "runtime.mallocgc", err, errlen);
+	return 0;
 }
 
-static int attach_all(struct malloc_run *r, struct probe_links *pl, char *err, size_t errlen)
+/* Where to probe: every allocator function of one file, sharing one link. */
+static int find_sites(struct malloc_run *r, char *err, size_t errlen)
 {
 	struct elf_func funcs[AF_COUNT] = { 0 };
 	bool found[AF_COUNT] = { 0 };
-	pid_t pid = r->t->kind == TARGET_BINPATH ? -1 : r->t->pid;
 	int rc;
 
 	for (int f = 0; f < AF_COUNT; f++)
 		r->alias_of[f] = -1;
 	if (r->go)
-		return attach_go(r, pl, pid, err, errlen);
-	rc = find_allocator(r, funcs, found, err, errlen);
+		rc = find_go_site(r, err, errlen);
+	else
+		rc = find_allocator(r, funcs, found, err, errlen);
 	if (rc)
 		return rc;
-	{
-	struct probe_site sites[AF_COUNT];
-	int n = 0;
-
-	for (int f = 0; f < AF_NATIVE_COUNT; f++) {
+	for (int f = 0; !r->go && f < AF_NATIVE_COUNT; f++) {
 		if (!found[f])
 			continue;
 		for (int g = 0; g < f; g++)
 			if (found[g] && r->alias_of[g] < 0 && funcs[g].offset == funcs[f].offset)
 				r->alias_of[f] = g;
 		if (r->alias_of[f] < 0)
-			sites[n++] = (struct probe_site){
+			r->sites[r->nsites++] = (struct probe_site){
 				.offset = probe_site_emulated(r->allocator, funcs[f].offset),
 				.cookie = (uint64_t)f,
 			};
 	}
-	return probe_attach_sites(pl, r->skel->progs.on_alloc_call, pid, r->allocator, sites, n,
-				  "the allocator functions", err, errlen);
-	}
+	if (!r->go)
+		r->site_what = "the allocator functions";
+	snprintf(r->site_path, sizeof(r->site_path), "%s", r->allocator);
+	for (int i = 0; i < r->nsites; i++)
+		r->site_emulated[r->sites[i].cookie] = probe_site_kernel_emulates(r->site_path, r->sites[i].offset);
+	return 0;
+}
+
+static int attach_sites(void *ctx, char *err, size_t errlen)
+{
+	struct malloc_run *r = ctx;
+
+	return probe_attach_sites(r->pl, r->skel->progs.on_alloc_call, r->t->kind == TARGET_BINPATH ? -1 : r->t->pid,
+				  r->site_path, r->sites, r->nsites, r->site_what, err, errlen);
+}
+
+static void detach_sites(void *ctx)
+{
+	struct malloc_run *r = ctx;
+
+	probe_links_destroy(r->pl);
 }
 
 static int read_stats(struct malloc_run *r, struct malloc_stats *sum)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct malloc_stats *percpu;
+	__u64 *out = (__u64 *)sum;
 	__u32 zero = 0;
 	int rc;
 
@@ -185,16 +245,10 @@ static int read_stats(struct malloc_run *r, struct malloc_stats *sum)
 		return rc;
 	}
 	for (int c = 0; c < ncpu; c++) {
-		for (int i = 0; i < LOG2_SLOTS; i++)
-			sum->slots[i] += percpu[c].slots[i];
-		for (int f = 0; f < AF_COUNT; f++)
-			sum->calls[f] += percpu[c].calls[f];
-		for (int i = 0; i <= GO_NUM_SIZE_CLASSES; i++)
-			sum->go_classes[i] += percpu[c].go_classes[i];
-		sum->count += percpu[c].count;
-		sum->bytes += percpu[c].bytes;
-		sum->frees += percpu[c].frees;
-		sum->go_large_bytes += percpu[c].go_large_bytes;
+		const __u64 *w = (const __u64 *)&percpu[c];
+
+		for (size_t i = 0; i < STATS_WORDS; i++)
+			out[i] += w[i];
 	}
 	free(percpu);
 	return 0;
@@ -202,19 +256,39 @@ static int read_stats(struct malloc_run *r, struct malloc_stats *sum)
 
 static void subtract(struct malloc_stats *a, const struct malloc_stats *b)
 {
-	for (int i = 0; i < LOG2_SLOTS; i++)
-		a->slots[i] -= b->slots[i];
-	for (int f = 0; f < AF_COUNT; f++)
-		a->calls[f] -= b->calls[f];
-	for (int i = 0; i <= GO_NUM_SIZE_CLASSES; i++)
-		a->go_classes[i] -= b->go_classes[i];
-	a->count -= b->count;
-	a->bytes -= b->bytes;
-	a->frees -= b->frees;
-	a->go_large_bytes -= b->go_large_bytes;
+	__u64 *x = (__u64 *)a;
+	const __u64 *y = (const __u64 *)b;
+
+	for (size_t i = 0; i < STATS_WORDS; i++)
+		x[i] -= y[i];
 }
 
-static void print_calls_text(const struct malloc_run *r, const struct malloc_stats *s)
+/* --budget: counted * own_scale + run_total * run_scale, rounded (budget.h). */
+static void estimate(struct malloc_stats *delta, const struct malloc_stats *run_total, const struct budget_span *sp)
+{
+	__u64 *x = (__u64 *)delta;
+	const __u64 *run = (const __u64 *)run_total;
+
+	for (size_t i = 0; i < STATS_WORDS; i++)
+		x[i] = (__u64)llround((double)x[i] * sp->own_scale + (double)run[i] * sp->run_scale);
+}
+
+/* budget_hooks.cost_ns: what the calls counted so far cost the target, by the kind of site hit. */
+static int hits_cost_ns(void *ctx, double *ns)
+{
+	struct malloc_run *r = ctx;
+	struct malloc_stats s;
+	int rc = read_stats(r, &s);
+
+	if (rc)
+		return rc;
+	*ns = 0;
+	for (int f = 0; f < AF_COUNT; f++)
+		*ns += (double)s.calls[f] * r->hit_ns[f];
+	return 0;
+}
+
+static void print_calls_text(const struct malloc_run *r, const struct malloc_stats *s, const char *mark)
 {
 	bool first = true;
 
@@ -226,14 +300,14 @@ static void print_calls_text(const struct malloc_run *r, const struct malloc_sta
 		for (int g = 0; g < AF_COUNT; g++)
 			if (r->alias_of[g] == f)
 				printf("/%s", fn_names[g]);
-		printf(" %llu", (unsigned long long)s->calls[f]);
+		printf(" %s%llu", mark, (unsigned long long)s->calls[f]);
 		first = false;
 	}
 	printf("%s\n", first ? " none" : "");
 }
 
 /* grtmon-style rows, one per size class up to the largest one used, then the large allocations. */
-static void print_go_classes(const struct malloc_stats *s)
+static void print_go_classes(const struct malloc_stats *s, const char *mark)
 {
 	int last = 0;
 	__u64 max = 0;
@@ -253,15 +327,37 @@ static void print_go_classes(const struct malloc_stats *s)
 			snprintf(label, sizeof(label), "> 32K");
 		else
 			snprintf(label, sizeof(label), "%uB", go_class_size[i]);
-		printf("  %10s : %-8llu |%-40.*s|\n", label, (unsigned long long)s->go_classes[i], stars,
-		       "****************************************");
+		char count[32];
+
+		snprintf(count, sizeof(count), "%s%llu", s->go_classes[i] ? mark : "",
+			 (unsigned long long)s->go_classes[i]);
+		printf("  %10s : %-8s |%-40.*s|\n", label, count, stars, "****************************************");
 	}
-	printf("large allocations (> 32 KiB): %llu, bytes %llu\n",
-	       (unsigned long long)s->go_classes[GO_CLASS_LARGE], (unsigned long long)s->go_large_bytes);
+	printf("large allocations (> 32 KiB): %s%llu, bytes %s%llu\n", mark,
+	       (unsigned long long)s->go_classes[GO_CLASS_LARGE], mark, (unsigned long long)s->go_large_bytes);
 }
 
-static void print_text(const struct malloc_run *r, const struct malloc_stats *s)
+/* Under --budget: how the counts above were obtained. */
+static void print_budget_text(const struct malloc_run *r, const struct budget_span *sp)
 {
+	if (!sp->estimated) {
+		printf("probes attached all the time under --budget %g: counts are exact\n", budget_pct(r->budget));
+		return;
+	}
+	printf("sampled %.3g%% of the time, counts are estimates (~): the probes were attached %.3g%% of the "
+	       "time and saw %.3g%% of the target's %s (--budget %g)\n",
+	       100 * sp->sampled_fraction, 100 * sp->live_fraction, 100 * sp->sampled_fraction,
+	       !strcmp(sp->basis, "user_cpu") ? "user CPU time" : !strcmp(sp->basis, "cpu") ? "CPU time" :
+	       "run time", budget_pct(r->budget));
+	if (sp->scale_uncertain)
+		printf("the probes took %.0f%% of the target's CPU while attached, so the scale of these counts is "
+		       "uncertain (their distribution is not)\n", 100 * sp->probe_share_live);
+}
+
+static void print_text(const struct malloc_run *r, const struct malloc_stats *s, const struct budget_span *sp)
+{
+	const char *mark = sp && sp->estimated ? "~" : "";
+
 	if (r->interval_no) {
 		time_t now = time(NULL);
 		char ts[32];
@@ -275,25 +371,39 @@ static void print_text(const struct malloc_run *r, const struct malloc_stats *s)
 		printf("Allocation sizes in %s, allocator %s:\n", r->t->label, r->allocator);
 	if (!s->count && !s->frees) {
 		printf("no allocation calls seen\n");
+		if (sp)
+			print_budget_text(r, sp);
 		return;
 	}
-	hist_print_log2(stdout, s->slots, LOG2_SLOTS, "size (bytes)");
+	hist_print_log2_marked(stdout, s->slots, LOG2_SLOTS, "size (bytes)", mark);
 	if (r->go)
-		print_go_classes(s);
-	printf("allocations %llu, bytes %llu, mean %.1f, p50 ~%.0f, p99 ~%.0f",
-	       (unsigned long long)s->count, (unsigned long long)s->bytes,
+		print_go_classes(s, mark);
+	printf("allocations %s%llu, bytes %s%llu, mean %.1f, p50 ~%.0f, p99 ~%.0f", mark,
+	       (unsigned long long)s->count, mark, (unsigned long long)s->bytes,
 	       s->count ? (double)s->bytes / (double)s->count : 0.0, hist_percentile(s->slots, LOG2_SLOTS, 0.5),
 	       hist_percentile(s->slots, LOG2_SLOTS, 0.99));
 	if (r->go) {
 		putchar('\n'); /* Go has no free: the collector reclaims memory (see rtmon gc) */
-		return;
+	} else {
+		printf(", frees %s%llu\n", mark, (unsigned long long)s->frees);
+		print_calls_text(r, s, mark);
 	}
-	printf(", frees %llu\n", (unsigned long long)s->frees);
-	print_calls_text(r, s);
+	if (sp)
+		print_budget_text(r, sp);
+}
+
+/* ,"budget_pct":5,"estimated":true,"sampled_fraction":0.048,...: how the counts were obtained. */
+static void print_json_budget(const struct malloc_run *r, const struct budget_span *sp)
+{
+	printf(",\"budget_pct\":%g,\"estimated\":%s,\"sampled_fraction\":%.6g,\"live_fraction\":%.6g,"
+	       "\"sampled_basis\":\"%s\",\"probe_share_live\":%.3f,\"scale_uncertain\":%s", budget_pct(r->budget),
+	       sp->estimated ? "true" : "false", sp->sampled_fraction, sp->live_fraction, sp->basis,
+	       sp->probe_share_live, sp->scale_uncertain ? "true" : "false");
 }
 
 /* {"type":"size_classes","name":"go_malloc_class",...}: counts by the Go runtime's size classes. */
-static void print_json_go_classes(const struct malloc_run *r, const struct malloc_stats *s)
+static void print_json_go_classes(const struct malloc_run *r, const struct malloc_stats *s,
+				  const struct budget_span *sp)
 {
 	bool first = true;
 
@@ -312,12 +422,15 @@ static void print_json_go_classes(const struct malloc_run *r, const struct mallo
 	}
 	printf("],\"large\":{\"count\":%llu,\"bytes\":%llu}", (unsigned long long)s->go_classes[GO_CLASS_LARGE],
 	       (unsigned long long)s->go_large_bytes);
+	if (sp)
+		print_json_budget(r, sp);
 	if (r->interval_no)
 		printf(",\"interval\":%d", r->interval_no);
 	puts("}");
 }
 
-static void print_json(const struct malloc_run *r, const struct malloc_stats *s)
+static void print_json(const struct malloc_run *r, const struct malloc_stats *s, const struct budget_span *sp,
+		       const struct malloc_stats *seen)
 {
 	bool first = true;
 
@@ -340,17 +453,22 @@ static void print_json(const struct malloc_run *r, const struct malloc_stats *s)
 		fputs(",\"runtime\":\"go\",\"go_version\":", stdout);
 		json_str(stdout, r->gi.version);
 	}
+	if (sp) {
+		print_json_budget(r, sp);
+		printf(",\"sampled_count\":%llu", (unsigned long long)seen->count);
+	}
 	if (r->interval_no)
 		printf(",\"interval\":%d", r->interval_no);
 	puts("}");
 	if (r->go)
-		print_json_go_classes(r, s);
+		print_json_go_classes(r, s, sp);
 }
 
 /* Prints what was counted since the last report (everything, without -i) and remembers the totals. */
 static void report(struct malloc_run *r)
 {
-	struct malloc_stats cur, delta;
+	struct malloc_stats cur, delta, seen;
+	struct budget_span span;
 
 	if (read_stats(r, &cur)) {
 		fprintf(stderr, "rtmon malloc: cannot read the counters: %s\n", strerror(errno));
@@ -358,12 +476,17 @@ static void report(struct malloc_run *r)
 	}
 	delta = cur;
 	subtract(&delta, &r->base);
+	seen = delta;
+	if (r->budget) {
+		budget_take_span(r->budget, &span);
+		estimate(&delta, &cur, &span);
+	}
 	if (r->args->co.interval)
 		r->interval_no++;
 	if (r->args->co.json)
-		print_json(r, &delta);
+		print_json(r, &delta, r->budget ? &span : NULL, &seen);
 	else
-		print_text(r, &delta);
+		print_text(r, &delta, r->budget ? &span : NULL);
 	r->base = cur;
 	fflush(stdout);
 }
@@ -373,25 +496,73 @@ static void on_interval(void *ctx)
 	report(ctx);
 }
 
+static double on_tick(void *ctx)
+{
+	return budget_tick(((struct malloc_run *)ctx)->budget);
+}
+
+static void on_target_exit(void *ctx)
+{
+	budget_target_exited(((struct malloc_run *)ctx)->budget);
+}
+
 /* After the final report: r->base holds the totals it printed, so the summary agrees with them. */
 static void print_summary(struct malloc_run *r, enum loop_end end)
 {
 	unsigned long long events = 0;
 	double secs = loop_now_s() - r->start_s;
 
+	struct budget_span run;
+
 	for (int f = 0; f < AF_COUNT; f++)
 		events += r->base.calls[f];
+	if (r->budget)
+		budget_run_span(r->budget, &run);
 	if (r->args->co.json) {
 		printf("{\"type\":\"summary\",\"command\":\"malloc\",\"events\":%llu,\"lost\":0,"
 		       "\"duration_s\":%.3f,\"end\":\"%s\"", events, secs, loop_end_name(end));
+		if (r->budget) {
+			print_json_budget(r, &run);
+			printf(",\"windows\":%llu,\"cost_per_hit_ns\":%.0f", (unsigned long long)budget_windows(r->budget),
+			       r->costs.emulated_ns);
+			if (r->costs.stepped_ns)
+				printf(",\"cost_per_stepped_hit_ns\":%.0f", r->costs.stepped_ns);
+		}
 		target_print_end(stdout, r->t, true);
 		puts("}");
 	} else {
-		printf("\n%llu probe hits in %.1f s, 0 lost", events, secs);
+		printf("\n%llu probe hits in %.1f s", events, secs);
+		if (r->budget)
+			printf(" (%llu live windows, %.2g%% of the time; a hit costs ~%.0f ns here)",
+			       (unsigned long long)budget_windows(r->budget), 100 * run.live_fraction, r->costs.emulated_ns);
+		printf(", 0 lost");
 		target_print_end(stdout, r->t, false);
 		putchar('\n');
 	}
 	fflush(stdout);
+}
+
+/* --budget: what a hit costs on this machine, then the probes (live first), then the controller. */
+static int start_budget(struct malloc_run *r, const struct budget_hooks *hooks, char *err, size_t errlen)
+{
+	bool any_stepped = false;
+	int rc;
+
+	for (int i = 0; i < r->nsites; i++)
+		any_stepped |= !r->site_emulated[r->sites[i].cookie];
+	rc = budget_calibrate(r->skel->progs.on_alloc_call, (r->go ? AF_MALLOCGC : AF_MALLOC) | AF_CALIBRATE,
+			      any_stepped, &r->costs, err, errlen);
+	if (rc)
+		return rc;
+	for (int i = 0; i < r->nsites; i++) {
+		int f = (int)r->sites[i].cookie;
+
+		r->hit_ns[f] = r->site_emulated[f] ? r->costs.emulated_ns : r->costs.stepped_ns;
+	}
+	rc = attach_sites(r, err, errlen);
+	if (rc)
+		return rc;
+	return budget_new(&r->budget, r->args->budget, r->t, hooks, r->args->co.verbose, err, errlen);
 }
 
 int cmd_malloc(int argc, char **argv)
@@ -401,6 +572,8 @@ int cmd_malloc(int argc, char **argv)
 	struct probe_links pl = { 0 };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
+	struct budget_hooks hooks = { .ctx = &r, .attach = attach_sites, .detach = detach_sites,
+				      .cost_ns = hits_cost_ns };
 	enum loop_end end;
 	char err[1024];
 	int rc;
@@ -409,6 +582,7 @@ int cmd_malloc(int argc, char **argv)
 	if (rc)
 		return rc;
 	r.t = &t;
+	r.pl = &pl;
 	/* Go programs are recognised by their build info, which stripped binaries keep. */
 	r.go = go_read_buildinfo(t.exe, &r.gi, NULL, 0) == 0;
 	{
@@ -432,8 +606,17 @@ int cmd_malloc(int argc, char **argv)
 		probe_load_error("malloc", rc, err, sizeof(err));
 		goto fail;
 	}
-	if (attach_all(&r, &pl, err, sizeof(err)))
+	if (find_sites(&r, err, sizeof(err)))
 		goto fail;
+	if (args.budget && start_budget(&r, &hooks, err, sizeof(err)))
+		goto fail;
+	if (!args.budget && attach_sites(&r, err, sizeof(err)))
+		goto fail;
+	if (r.budget) {
+		ops.on_tick = on_tick;
+		ops.on_target_exit = on_target_exit;
+		ops.next_tick = budget_next_tick(r.budget);
+	}
 	target_announce(&t, "allocations");
 	r.start_s = loop_now_s();
 	if (target_release(&t, err, sizeof(err)))
@@ -442,12 +625,14 @@ int cmd_malloc(int argc, char **argv)
 	report(&r);
 	print_summary(&r, end);
 	probe_links_destroy(&pl);
+	budget_free(r.budget);
 	malloc_bpf__destroy(r.skel);
 	target_close(&t, false);
 	return end == END_ERROR ? 1 : 0;
 fail:
 	fprintf(stderr, "rtmon malloc: %s\n", err);
 	probe_links_destroy(&pl);
+	budget_free(r.budget);
 	malloc_bpf__destroy(r.skel);
 	target_close(&t, true);
 	return 1;

@@ -57,7 +57,32 @@ uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t off
 	cs_close(&cs);
 	return site;
 }
+
+static bool emulates_bytes(const uint8_t *code, size_t len)
+{
+	csh cs;
+	cs_insn *insn = NULL;
+	bool yes = false;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return false;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (cs_disasm(cs, code, len, 0, 1, &insn) == 1) {
+		yes = kernel_emulates(cs, insn);
+		cs_free(insn, 1);
+	}
+	cs_close(&cs);
+	return yes;
+}
 #else
+/* Other architectures: one kind of site, costed by the calibration's first function. */
+static bool emulates_bytes(const uint8_t *code, size_t len)
+{
+	(void)code;
+	(void)len;
+	return true;
+}
+
 uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t offset)
 {
 	(void)code;
@@ -77,4 +102,17 @@ uint64_t probe_site_emulated(const char *path, uint64_t offset)
 	got = pread(fd, code, sizeof(code), (off_t)offset);
 	close(fd);
 	return got > 0 ? probe_site_emulated_bytes(code, (size_t)got, offset) : offset;
+}
+
+bool probe_site_kernel_emulates(const char *path, uint64_t offset)
+{
+	uint8_t code[16];
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	got = pread(fd, code, sizeof(code), (off_t)offset);
+	close(fd);
+	return got > 0 && emulates_bytes(code, (size_t)got);
 }

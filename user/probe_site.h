@@ -6,12 +6,18 @@
 #ifndef RTMON_PROBE_SITE_H
 #define RTMON_PROBE_SITE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The file offset of the first instruction at or after `offset` that the kernel emulates, provided
  * every instruction before it only sets flags (test, cmp): each call still reaches it, with its argument
  * registers untouched. Otherwise (or when the bytes cannot be read or decoded) `offset` itself. */
 uint64_t probe_site_emulated(const char *path, uint64_t offset);
+
+/* Whether the kernel emulates the instruction at offset (false when it single-steps it, or when the
+ * bytes cannot be read or decoded): what a hit there costs. */
+bool probe_site_kernel_emulates(const char *path, uint64_t offset);
 
 /* The same on bytes already in memory; code[0] is at file offset `offset`. Exposed for tests. */
 uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t offset);
