@@ -68,6 +68,8 @@ int budget_parse_pct(const char *s, double *pct)
 	char *end;
 	double v;
 
+	if ((*s < '0' || *s > '9') && *s != '.')
+		return -EINVAL; /* no sign, space, "nan" or "inf" */
 	errno = 0;
 	v = strtod(s, &end);
 	if (end != s && *end == '%')
