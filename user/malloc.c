@@ -344,11 +344,10 @@ static void print_budget_text(const struct malloc_run *r, const struct budget_sp
 		printf("probes attached all the time under --budget %g: counts are exact\n", budget_pct(r->budget));
 		return;
 	}
-	printf("sampled %.3g%% of the time, counts are estimates (~): the probes were attached %.3g%% of the "
-	       "time and saw %.3g%% of the target's %s (--budget %g)\n",
-	       100 * sp->sampled_fraction, 100 * sp->live_fraction, 100 * sp->sampled_fraction,
-	       !strcmp(sp->basis, "user_cpu") ? "user CPU time" : !strcmp(sp->basis, "cpu") ? "CPU time" :
-	       "run time", budget_pct(r->budget));
+	printf("sampled %.3g%% of the time, counts are estimates (~): scaled by the %.3g%% of the target's work "
+	       "(its %s) done while the probes were attached; --budget %g\n", 100 * sp->live_fraction,
+	       100 * sp->sampled_fraction, !strcmp(sp->basis, "user_cpu") ? "user CPU time" :
+	       !strcmp(sp->basis, "cpu") ? "CPU time" : "run time", budget_pct(r->budget));
 	if (sp->scale_uncertain)
 		printf("the probes took %.0f%% of the target's CPU while attached, so the scale of these counts is "
 		       "uncertain (their distribution is not)\n", 100 * sp->probe_share_live);
@@ -533,8 +532,9 @@ static void print_summary(struct malloc_run *r, enum loop_end end)
 	} else {
 		printf("\n%llu probe hits in %.1f s", events, secs);
 		if (r->budget)
-			printf(" (%llu live windows, %.2g%% of the time; a hit costs ~%.0f ns here)",
-			       (unsigned long long)budget_windows(r->budget), 100 * run.live_fraction, r->costs.emulated_ns);
+			printf(" (%llu live window%s, %.3g%% of the time; a hit costs ~%.0f ns here)",
+			       (unsigned long long)budget_windows(r->budget), budget_windows(r->budget) == 1 ? "" : "s",
+			       100 * run.live_fraction, r->costs.emulated_ns);
 		printf(", 0 lost");
 		target_print_end(stdout, r->t, false);
 		putchar('\n');

@@ -3,7 +3,7 @@
 # `make $(BUILD)/bench/gomalloc` (or `make bench-tools`).
 
 BENCH_DIR := $(BUILD)/bench
-BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/malloc_workload $(BENCH_DIR)/gomalloc
+BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/malloc_workload $(BENCH_DIR)/gomalloc $(BENCH_DIR)/goevents
 
 .PHONY: bench-tools
 bench-tools: $(BENCH_TOOLS)
@@ -29,9 +29,24 @@ $(BENCH_DIR)/malloc_workload: tests/bench/malloc_workload.c testprog/tp_gate.h |
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -fno-builtin -Itestprog $< -o $@
 
+# A ~100 MB stripped Go binary (100,000 generated functions) for the attach-time measurement. It takes a
+# few minutes to compile, once: it is rebuilt only when its generator changes, and only for the bench.
+GOBIG_PKGS ?= 40
+GOBIG_FUNCS ?= 2500
+$(BENCH_DIR)/gobig: tests/bench/gobig_gen.py | $(BENCH_DIR)
+	$(call msg,GO,$@ ($(GOBIG_PKGS) x $(GOBIG_FUNCS) functions; a few minutes, once))
+	$(Q)rm -rf $(BENCH_DIR)/gobig-src && python3 tests/bench/gobig_gen.py $(BENCH_DIR)/gobig-src $(GOBIG_PKGS) \
+		$(GOBIG_FUNCS) && cd $(BENCH_DIR)/gobig-src && CGO_ENABLED=0 $(GO) build -ldflags='-s -w' \
+		-o $(CURDIR)/$@.tmp . && mv $(CURDIR)/$@.tmp $(CURDIR)/$@ && rm -rf $(CURDIR)/$(BENCH_DIR)/gobig-src
+
 # The Go workload (the toolchain's own cache makes rebuilds cheap); static, no cgo.
 $(BENCH_DIR)/gomalloc: tests/bench/gomalloc/main.go tests/bench/gomalloc/go.mod | $(BENCH_DIR)
 	$(call msg,GO,$@)
 	$(Q)cd tests/bench/gomalloc && CGO_ENABLED=0 $(GO) build -o $(CURDIR)/$@ .
+
+# Goroutine creation and GC cycles, for the per-event cost of rtmon thr, lat and gc on Go programs.
+$(BENCH_DIR)/goevents: tests/bench/goevents/main.go tests/bench/goevents/go.mod | $(BENCH_DIR)
+	$(call msg,GO,$@)
+	$(Q)cd tests/bench/goevents && CGO_ENABLED=0 $(GO) build -o $(CURDIR)/$@ .
 
 -include $(wildcard $(BENCH_DIR)/*.d)

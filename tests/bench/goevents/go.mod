@@ -1,0 +1,3 @@
+module rtmon/tests/bench/goevents
+
+go 1.17
