@@ -91,28 +91,31 @@ uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t off
 }
 #endif
 
-uint64_t probe_site_emulated(const char *path, uint64_t offset)
+/* Up to len bytes of path at offset: how many, or -1. */
+static ssize_t read_code(const char *path, uint64_t offset, uint8_t *code, size_t len)
 {
-	uint8_t code[64];
 	ssize_t got;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return offset;
-	got = pread(fd, code, sizeof(code), (off_t)offset);
+		return -1;
+	got = pread(fd, code, len, (off_t)offset);
 	close(fd);
+	return got;
+}
+
+uint64_t probe_site_emulated(const char *path, uint64_t offset)
+{
+	uint8_t code[64];
+	ssize_t got = read_code(path, offset, code, sizeof(code));
+
 	return got > 0 ? probe_site_emulated_bytes(code, (size_t)got, offset) : offset;
 }
 
 bool probe_site_kernel_emulates(const char *path, uint64_t offset)
 {
 	uint8_t code[16];
-	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = read_code(path, offset, code, sizeof(code));
 
-	if (fd < 0)
-		return false;
-	got = pread(fd, code, sizeof(code), (off_t)offset);
-	close(fd);
 	return got > 0 && emulates_bytes(code, (size_t)got);
 }
