@@ -35,6 +35,12 @@ void goelf_close(struct goelf *ge)
 	ge->fd = -1;
 }
 
+void goelf_release_pages(const struct goelf *ge)
+{
+	if (ge->map)
+		madvise((void *)ge->map, ge->size, MADV_DONTNEED); /* read-only private mapping: no data lost */
+}
+
 int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen)
 {
 	struct stat stb;

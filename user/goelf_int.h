@@ -46,6 +46,10 @@ struct go_symtab {
 /* One-line error message into err (if any). */
 void goelf_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Drops the mapped file's pages from this process (they are read again from the page cache when
+ * touched): a pass over a 100 MB binary's tables then does not hold its pages. */
+void goelf_release_pages(const struct goelf *ge);
+
 /* Opens and maps path. -errno from open/mmap, -ENOEXEC if not ELF. */
 int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen);
 void goelf_close(struct goelf *ge);

@@ -156,7 +156,7 @@ struct pcln {
 
 /* Validates a candidate header at p; fills *h. Thorough, because when
  * searching by magic a stray 0xfffffff1 must not pass. */
-static int pcln_check(const uint8_t *p, size_t size, struct pcln *h)
+static int pcln_check(const struct goelf *ge, const uint8_t *p, size_t size, struct pcln *h)
 {
 	uint32_t magic;
 	int ptrsz, fs, nw;
@@ -197,6 +197,9 @@ static int pcln_check(const uint8_t *p, size_t size, struct pcln *h)
 		const uint8_t *e = p + h->pcln + i * 2 * fs;
 		uint64_t entry = goelf_rd(e, fs, 0), foff, nameoff;
 
+		if (i && i % 8192 == 0)
+			goelf_release_pages(ge); /* see load_pclntab */
+
 		if (entry < prev)
 			return -1;
 		prev = entry;
@@ -216,12 +219,12 @@ static int pcln_check(const uint8_t *p, size_t size, struct pcln *h)
 }
 
 /* Searches [p, p+size) for a valid header, 8-byte aligned relative to base vaddr. */
-static int pcln_scan(const uint8_t *p, size_t size, uint64_t vaddr, struct pcln *h,
+static int pcln_scan(const struct goelf *ge, const uint8_t *p, size_t size, uint64_t vaddr, struct pcln *h,
 		     uint64_t *hdr_vaddr)
 {
 	for (size_t o = (8 - (vaddr & 7)) & 7; o + 8 <= size; o += 8)
 		if (p[o] >= 0xf0 && p[o + 1] == 0xff && p[o + 2] == 0xff && p[o + 3] == 0xff &&
-		    !pcln_check(p + o, size - o, h)) {
+		    !pcln_check(ge, p + o, size - o, h)) {
 			*hdr_vaddr = vaddr + o;
 			return 0;
 		}
@@ -238,18 +241,18 @@ static int pcln_find(const struct goelf *ge, struct pcln *h)
 	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
 		if (goelf_section(ge, named[i], &sh) && sh.sh_type == SHT_PROGBITS &&
 		    sh.sh_offset < ge->size &&
-		    !pcln_check(ge->map + sh.sh_offset, ge->size - sh.sh_offset, h))
+		    !pcln_check(ge, ge->map + sh.sh_offset, ge->size - sh.sh_offset, h))
 			return 0;
 	for (size_t i = 0; i < sizeof(search) / sizeof(search[0]); i++)
 		if (goelf_section(ge, search[i], &sh) && sh.sh_type == SHT_PROGBITS &&
 		    sh.sh_offset < ge->size && sh.sh_size <= ge->size - sh.sh_offset &&
-		    !pcln_scan(ge->map + sh.sh_offset, sh.sh_size, sh.sh_addr, h, &va))
+		    !pcln_scan(ge, ge->map + sh.sh_offset, sh.sh_size, sh.sh_addr, h, &va))
 			return 0;
 	for (size_t i = 0; i < ge->nsegs; i++) {
 		const struct goelf_seg *s = &ge->segs[i];
 
 		if (!(s->flags & PF_X) &&
-		    !pcln_scan(ge->map + s->off, s->filesz, s->vaddr, h, &va))
+		    !pcln_scan(ge, ge->map + s->off, s->filesz, s->vaddr, h, &va))
 			return 0;
 	}
 	return -1;
@@ -302,8 +305,14 @@ static int load_pclntab(struct go_symtab *st, char *err, size_t errlen)
 		goelf_err(err, errlen, "out of memory for the function table of %s", st->path);
 		return -ENOMEM;
 	}
+	/* A 100 MB binary has 100,000 functions: let go of the pages each pass touched (the check above,
+	 * then every few thousand functions), or they would all count in rtmon's peak RSS. */
+	goelf_release_pages(&st->ge);
 	for (uint64_t i = 0; i < h.nfunc; i++) {
 		const uint8_t *e = h.p + h.pcln + i * 2 * fs;
+
+		if (i && i % 8192 == 0)
+			goelf_release_pages(&st->ge);
 		uint64_t foff = goelf_rd(e + fs, fs, 0);
 		uint32_t nameoff = (uint32_t)goelf_rd(h.p + h.pcln + foff + fs, 4, 0);
 
@@ -314,6 +323,7 @@ static int load_pclntab(struct go_symtab *st, char *err, size_t errlen)
 		};
 	}
 	st->nfuncs = h.nfunc;
+	goelf_release_pages(&st->ge);
 	return 0;
 }
 
