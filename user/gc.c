@@ -430,8 +430,13 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 		snprintf(names + nl, sizeof(names) - nl, "%s%s", i ? ", " : "", runtimes[i]->name);
 		snprintf(kinds + kl, sizeof(kinds) - kl, "%s%s", sep, runtimes[i]->display);
 	}
-	fprintf(stderr, "rtmon gc: %s is not a %s program; runtimes supported: %s; for a program's own "
-		"collector, give --cycle SYM\n", s->t->label, kinds, names);
+	/* Name the executable when the label doesn't: a command found in PATH or a script's interpreter. */
+	if (s->t->kind == TARGET_CMD && strncmp(s->t->label, s->t->exe, strlen(s->t->exe)))
+		fprintf(stderr, "rtmon gc: %s runs %s, which is not a %s program; runtimes supported: %s; for a "
+			"program's own collector, give --cycle SYM\n", s->t->label, s->t->exe, kinds, names);
+	else
+		fprintf(stderr, "rtmon gc: %s is not a %s program; runtimes supported: %s; for a program's "
+			"own collector, give --cycle SYM\n", s->t->label, kinds, names);
 	return NULL;
 }
 

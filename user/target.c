@@ -66,6 +66,67 @@ static int resolve_command(const char *cmd, char *out, size_t len)
 	return -ENOENT;
 }
 
+/* The kernel runs a "#!" script with its interpreter, which is then the process's executable and what
+ * rtmon must read: "#!/usr/bin/python3.11", or "#!/usr/bin/env python3" looked up in PATH as env does.
+ * The interpreter can be a script itself (the kernel follows a few levels). 1 and the interpreter in
+ * interp when path is a script, 0 when it is not, -errno when its interpreter cannot be found. */
+#define SCRIPT_MAX_DEPTH 4
+
+static int script_interpreter(const char *path, char *interp, size_t len)
+{
+	char line[512], *p, *arg, *save = NULL;
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return 0;
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	p = strtok_r(line + 2, " \t", &save);
+	if (!p)
+		return -ENOEXEC;
+	arg = strtok_r(NULL, " \t", &save);
+	/* env's first argument that is not an option names the program. */
+	if (!strcmp(strrchr(p, '/') ? strrchr(p, '/') + 1 : p, "env")) {
+		while (arg && arg[0] == '-')
+			arg = strtok_r(NULL, " \t", &save);
+		if (!arg)
+			return -ENOEXEC;
+		return resolve_command(arg, interp, len) ? -ENOENT : 1;
+	}
+	snprintf(interp, len, "%s", p);
+	return access(interp, X_OK) ? -ENOENT : 1;
+}
+
+/* path, or the interpreter that ends up running it, in exe. 0, or -errno with one line in err. */
+static int script_to_executable(const char *path, char *exe, size_t len, char *err, size_t errlen)
+{
+	char cur[PATH_MAX];
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int depth = 0; depth < SCRIPT_MAX_DEPTH; depth++) {
+		int rc = script_interpreter(cur, exe, len);
+
+		if (rc < 0) {
+			snprintf(err, errlen, "%s is a script whose interpreter (#! line) %s: fix its first line",
+				 cur, rc == -ENOENT ? "does not exist" : "is missing");
+			return rc;
+		}
+		if (!rc) {
+			snprintf(exe, len, "%s", cur);
+			return 0;
+		}
+		snprintf(cur, sizeof(cur), "%s", exe);
+	}
+	snprintf(err, errlen, "%s: scripts nest more than %d deep: give the interpreter's path", path,
+		 SCRIPT_MAX_DEPTH);
+	return -ELOOP;
+}
+
 static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 {
 	char comm[64] = "?", path[64];
@@ -103,7 +164,7 @@ static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 
 /* The child waits on the gate pipe before exec: rtmon attaches its probes to the child's PID first, so
  * the command is traced from its first instruction. */
-static int start_held_child(struct target *t, char **argv, char *err, size_t errlen)
+static int start_held_child(struct target *t, const char *path, char **argv, char *err, size_t errlen)
 {
 	int gate[2], errp[2];
 	sigset_t none;
@@ -132,7 +193,7 @@ static int start_held_child(struct target *t, char **argv, char *err, size_t err
 		close(errp[0]);
 		if (read(gate[0], &go, 1) != 1)
 			_exit(127); /* rtmon gave up: never run the command untraced */
-		execv(t->exe, argv);
+		execv(path, argv);
 		e = errno;
 		if (write(errp[1], &e, sizeof(e)) < 0)
 			_exit(127);
@@ -189,6 +250,7 @@ static int resolve_name(const char *name, pid_t *pid, char *err, size_t errlen)
 
 int target_open(struct target *t, const struct common_opts *co, char *err, size_t errlen)
 {
+	char cmd_path[PATH_MAX]; /* -- CMD: what is executed; t->exe is what runs (a script's interpreter) */
 	pid_t pid = co->pid;
 	int rc;
 
@@ -208,6 +270,11 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 		if (rc == -ENOENT)
 			snprintf(err, errlen, "%s does not exist: give the path of the executable to trace",
 				 co->binpath);
+		/* A script never is a process's executable: its interpreter is. */
+		if (rc && script_interpreter(co->binpath, t->exe, sizeof(t->exe)) == 1 &&
+		    !script_to_executable(co->binpath, t->exe, sizeof(t->exe), err, errlen))
+			snprintf(err, errlen, "%s is a script run by %s: trace --binpath %s, or run it with -- %s",
+				 co->binpath, t->exe, t->exe, co->binpath);
 		if (!rc)
 			rc = set_exe_identity(t, err, errlen);
 		return rc ? rc : image_from_binary(&t->image, t->exe, err, errlen);
@@ -223,13 +290,16 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 		return -ENOENT;
 	}
 	snprintf(t->label, sizeof(t->label), "%s", co->cmd_argv[0]);
-	rc = check_executable(t->exe, err, errlen);
+	snprintf(cmd_path, sizeof(cmd_path), "%s", t->exe);
+	rc = script_to_executable(cmd_path, t->exe, sizeof(t->exe), err, errlen);
+	if (!rc)
+		rc = check_executable(t->exe, err, errlen);
 	if (!rc)
 		rc = set_exe_identity(t, err, errlen);
 	if (!rc)
 		rc = image_from_binary(&t->image, t->exe, err, errlen);
 	if (!rc)
-		rc = start_held_child(t, co->cmd_argv, err, errlen);
+		rc = start_held_child(t, cmd_path, co->cmd_argv, err, errlen);
 	if (!rc)
 		snprintf(t->label, sizeof(t->label), "%s (PID %d)", co->cmd_argv[0], t->pid);
 	return rc;

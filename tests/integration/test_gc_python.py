@@ -134,3 +134,33 @@ def test_binpath_copy(tmp_path):
     gc = [o for o in json_lines(out) if o["type"] == "gc"]
     assert {o["pid"] for o in gc} == {mine.pid}
     check_records(out, startup_allowed=True)
+
+
+@pytest.mark.parametrize("shebang", [f"#!{PYTHON}", "#!/usr/bin/env -S python3.11"])
+def test_script_runs_with_its_interpreter(tmp_path, shebang):
+    """-- SCRIPT: the kernel runs a "#!" script with its interpreter, so rtmon reads the interpreter
+    (env's argument looked up in PATH, as env does)."""
+    script = tmp_path / "app.py"
+    with open(SCRIPT) as f:
+        script.write_text(f"{shebang}\n" + f.read())
+    script.chmod(0o755)
+    r = run(["gc", "--json", "--", str(script), str(N)], env={"PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    summary = check_records(r.stdout, startup_allowed=True)
+    assert summary["target_exit"] == 0
+
+
+def test_script_errors(tmp_path):
+    """--binpath SCRIPT names the interpreter to trace instead; a missing interpreter is one line."""
+    script = tmp_path / "app.py"
+    script.write_text(f"#!{PYTHON}\npass\n")
+    script.chmod(0o755)
+    r = run(["gc", "--binpath", str(script)])
+    assert r.returncode == 1
+    assert r.stderr == (f"rtmon gc: {script} is a script run by {PYTHON}: trace --binpath {PYTHON}, "
+                        f"or run it with -- {script}\n")
+    script.write_text("#!/nonexistent/python\npass\n")
+    r = run(["gc", "--", str(script)])
+    assert r.returncode == 1
+    assert r.stderr == (f"rtmon gc: {script} is a script whose interpreter (#! line) does not exist: "
+                        "fix its first line\n")

@@ -237,9 +237,12 @@ def one_line_error(args, *needles, rc=None):
 def test_bad_binpaths(tmp_path):
     one_line_error(["malloc", "-b", "/nonexistent/app"], "does not exist")
     one_line_error(["malloc", "-b", str(tmp_path)], "is a directory")
-    text = tmp_path / "script"
-    text.write_text("#!/bin/sh\necho hi\n")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
     one_line_error(["malloc", "-b", str(text)], "not an ELF file")
+    script = tmp_path / "script"
+    script.write_text("#!/bin/sh\necho hi\n")
+    one_line_error(["malloc", "-b", str(script)], "is a script run by /bin/sh: trace --binpath /bin/sh")
     trunc = tmp_path / "trunc"
     trunc.write_bytes(open(tp("alloc"), "rb").read()[:3000])
     one_line_error(["malloc", "-b", str(trunc)], "truncated")
