@@ -10,13 +10,28 @@
  * replaces itself, not through free).
  * argv[1], if given, repeats the whole pattern that many times; argv[2], if given, runs it on that many
  * threads at once instead of the main thread (glibc's pthread_create adds one calloc per thread for
- * the new thread's TLS vector). */
+ * the new thread's TLS vector).
+ * argv[3], if given, holds mode letters for rtmon malloc --live:
+ *   k  keep (do not free) 10 blocks per round: the 5 realloc'd ones (300 B each), the last malloc
+ *      (4096), calloc (100), posix_memalign (1000), aligned_alloc (2048) and the valloc (5000):
+ *      10 live blocks, 13744 bytes per round (frees 553 instead of 563)
+ *   p  malloc 9 blocks of 64 bytes before waiting for the start signal and free them after it: with
+ *      rtmon attached at the gate, 9 frees of memory allocated before tracing
+ *   w  after the rounds, wait for a second line on stdin before exiting */
 #include <stdlib.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <string.h>
 #include "tp_gate.h"
 
 static _Thread_local void *keep[600];
+static int keep_some; /* mode k */
+
+/* Mode k: the indices into keep[] of the blocks a round leaves allocated. */
+static int kept(int i)
+{
+	return keep_some && (i < 5 || i == 549 || i == 556 || i == 559 || i == 561 || i == 562);
+}
 
 static void pattern(void)
 {
@@ -36,7 +51,8 @@ static void pattern(void)
 		keep[n++] = aligned_alloc(64, 2048);
 	keep[n++] = valloc(5000);
 	for (int i = 0; i < n; i++)
-		free(keep[i]);
+		if (!kept(i))
+			free(keep[i]);
 }
 
 static int rounds = 1;
@@ -52,13 +68,21 @@ static void *run_rounds(void *unused)
 int main(int argc, char **argv)
 {
 	int nthreads = argc > 2 ? atoi(argv[2]) : 0;
+	const char *mode = argc > 3 ? argv[3] : "";
 	pthread_t t[64];
+	void *pre[9];
+	int npre = strchr(mode, 'p') ? 9 : 0;
 
 	if (argc > 1)
 		rounds = atoi(argv[1]);
 	if (nthreads > 64)
 		nthreads = 64;
+	keep_some = strchr(mode, 'k') != NULL;
+	for (int i = 0; i < npre; i++)
+		pre[i] = malloc(64);
 	tp_wait_for_start();
+	for (int i = 0; i < npre; i++)
+		free(pre[i]);
 	if (!nthreads)
 		run_rounds(NULL);
 	for (int i = 0; i < nthreads; i++)
@@ -66,5 +90,7 @@ int main(int argc, char **argv)
 			_exit(4);
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(t[i], NULL);
+	if (strchr(mode, 'w'))
+		tp_wait_for_start();
 	return 0;
 }

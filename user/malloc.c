@@ -33,9 +33,10 @@ static const char *const fn_names[AF_COUNT] = {
 struct malloc_args {
 	struct common_opts co;
 	double budget;  /* --budget PCT; 0 = trace every call */
+	bool live;      /* --live: return probes too, and a table of the blocks not freed yet */
 };
 
-enum { OPT_BUDGET = 0x2000 };
+enum { OPT_BUDGET = 0x2000, OPT_LIVE };
 
 struct malloc_run {
 	struct malloc_args *args;
@@ -48,6 +49,7 @@ struct malloc_run {
 	 * probed once; its calls are reported under the first name. */
 	int alias_of[AF_COUNT];
 	struct malloc_stats base;  /* totals at the last interval report */
+	__u64 total_table_full;    /* --live: base.live_table_full (the whole run's, for the summary) */
 	int interval_no;
 	double start_s;
 	/* The probe sites, kept so that --budget can attach them again after each off period. */
@@ -57,6 +59,8 @@ struct malloc_run {
 	int nsites;
 	struct probe_links *pl;
 	const char *site_what;
+	struct probe_site ret_sites[AF_COUNT];  /* --live: the allocating functions' returns */
+	int nret_sites;
 	/* --budget */
 	struct budget *budget;
 	struct budget_costs costs;
@@ -79,16 +83,23 @@ static const char doc[] =
 	"the target's CPU time, and reports estimates scaled from what it saw (marked ~, with the sampled "
 	"fraction). Without --budget every call is traced. rtmon thr, lat and gc need no budget: their "
 	"probes fire once per thread or GC cycle, not per call (README, OVERHEAD).\n\n"
+	"--live adds return probes on the allocating functions and a table of the blocks allocated while "
+	"tracing and not freed yet (live allocations and bytes; with -i a level, not a delta). A return "
+	"probe costs about as much again as the entry probe: an allocation costs the target about twice "
+	"as much under --live (docs/malloc.md). Native programs only, and not with --budget.\n\n"
 	"Examples:\n"
 	"  rtmon malloc --binpath ./app      every process running ./app, also ones started later\n"
 	"  rtmon malloc -p 1234 -d 10        PID 1234 for 10 seconds\n"
 	"  rtmon malloc -i 1 -- ./app args   start ./app, print every second\n"
 	"  rtmon malloc --budget 5 -p 1234   slow PID 1234 down by at most ~5%, estimated counts\n"
+	"  rtmon malloc --live -p 1234       also the blocks allocated while tracing and not freed\n"
 	"  rtmon malloc --json -p 1234       JSON lines (docs/json.md)";
 
 static const struct argp_option malloc_options[] = {
 	{ "budget", OPT_BUDGET, "PCT", 0, "Let the probes take at most PCT percent of the target's CPU time "
 	  "(0 < PCT <= 100): duty-cycled probes, estimated counts", 0 },
+	{ "live", OPT_LIVE, NULL, 0, "Also count the blocks allocated while tracing and not freed (return "
+	  "probes: about twice the cost per allocation; native programs only)", 0 },
 	{ 0 },
 };
 
@@ -107,6 +118,16 @@ static error_t parse_malloc(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		return 0;
+	case OPT_LIVE:
+		a->live = true;
+		return 0;
+	case ARGP_KEY_END:
+		if (a->live && a->budget) {
+			argp_failure(state, 2, 0, "--live cannot be used with --budget: live bytes need every "
+				     "allocation and free; drop one of them");
+			return EINVAL;
+		}
+		return ARGP_ERR_UNKNOWN;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -201,6 +222,11 @@ static int find_sites(struct malloc_run *r, char *err, size_t errlen)
 				.cookie = (uint64_t)f,
 			};
 	}
+	for (int i = 0; i < r->nsites; i++)
+		if (!r->go && r->sites[i].cookie != AF_FREE)
+			/* At the entry probe's offset: only flag-setting instructions come before it, so the
+			 * return address is still on top of the stack, and both share one breakpoint trap. */
+			r->ret_sites[r->nret_sites++] = r->sites[i];
 	if (!r->go)
 		r->site_what = "the allocator functions";
 	snprintf(r->site_path, sizeof(r->site_path), "%s", r->allocator);
@@ -213,6 +239,11 @@ static int attach_sites(void *ctx, char *err, size_t errlen)
 {
 	struct malloc_run *r = ctx;
 
+	/* Returns first: an entry seen without its return would leave a stale per-thread entry. */
+	if (r->args->live && probe_attach_return_sites(r->pl, r->skel->progs.on_alloc_return,
+						       r->t->kind == TARGET_BINPATH ? -1 : r->t->pid, r->site_path,
+						       r->ret_sites, r->nret_sites, r->site_what, err, errlen))
+		return -1;
 	return probe_attach_sites(r->pl, r->skel->progs.on_alloc_call, r->t->kind == TARGET_BINPATH ? -1 : r->t->pid,
 				  r->site_path, r->sites, r->nsites, r->site_what, err, errlen);
 }
@@ -353,6 +384,18 @@ static void print_budget_text(const struct malloc_run *r, const struct budget_sp
 		       "uncertain (their distribution is not)\n", 100 * sp->probe_share_live);
 }
 
+/* --live: the blocks' sums are signed (a block may be freed on another CPU than it was allocated on). */
+static void print_live_text(const struct malloc_stats *s)
+{
+	printf("live: %lld allocations, %lld bytes (allocated while tracing and not freed)\n",
+	       (long long)s->live_allocs, (long long)s->live_bytes);
+	if (s->frees_untracked)
+		printf("frees of memory allocated before tracing: %llu\n", (unsigned long long)s->frees_untracked);
+	if (s->live_table_full)
+		printf("%llu allocations not tracked: the table of live blocks (%u entries) was full; live "
+		       "figures are too low\n", (unsigned long long)s->live_table_full, LIVE_TABLE_ENTRIES);
+}
+
 static void print_text(const struct malloc_run *r, const struct malloc_stats *s, const struct budget_span *sp)
 {
 	const char *mark = sp && sp->estimated ? "~" : "";
@@ -370,6 +413,8 @@ static void print_text(const struct malloc_run *r, const struct malloc_stats *s,
 		printf("Allocation sizes in %s, allocator %s:\n", r->t->label, r->allocator);
 	if (!s->count && !s->frees) {
 		printf("no allocation calls seen\n");
+		if (r->args->live && s->live_allocs)
+			print_live_text(s);
 		if (sp)
 			print_budget_text(r, sp);
 		return;
@@ -387,6 +432,8 @@ static void print_text(const struct malloc_run *r, const struct malloc_stats *s,
 		printf(", frees %s%llu\n", mark, (unsigned long long)s->frees);
 		print_calls_text(r, s, mark);
 	}
+	if (r->args->live)
+		print_live_text(s);
 	if (sp)
 		print_budget_text(r, sp);
 }
@@ -438,6 +485,10 @@ static void print_json(const struct malloc_run *r, const struct malloc_stats *s,
 			 s->slots, LOG2_SLOTS, s->count, s->bytes);
 	if (!r->go)
 		printf(",\"frees\":%llu", (unsigned long long)s->frees);
+	if (r->args->live)
+		printf(",\"live_allocs\":%lld,\"live_bytes\":%lld,\"frees_untracked\":%llu,\"live_table_full\":%llu",
+		       (long long)s->live_allocs, (long long)s->live_bytes, (unsigned long long)s->frees_untracked,
+		       (unsigned long long)s->live_table_full);
 	fputs(",\"calls\":{", stdout);
 	for (int f = 0; f < AF_COUNT; f++) {
 		if (r->alias_of[f] >= 0 || (f == AF_MALLOCGC) != r->go)
@@ -475,6 +526,9 @@ static void report(struct malloc_run *r)
 	}
 	delta = cur;
 	subtract(&delta, &r->base);
+	/* Live allocations are a level: what is allocated now, not what changed in the interval. */
+	delta.live_allocs = cur.live_allocs;
+	delta.live_bytes = cur.live_bytes;
 	seen = delta;
 	if (r->budget) {
 		budget_take_span(r->budget, &span);
@@ -487,6 +541,7 @@ static void report(struct malloc_run *r)
 	else
 		print_text(r, &delta, r->budget ? &span : NULL);
 	r->base = cur;
+	r->total_table_full = cur.live_table_full;
 	fflush(stdout);
 }
 
@@ -509,6 +564,8 @@ static void on_target_exit(void *ctx)
 static void print_summary(struct malloc_run *r, enum loop_end end)
 {
 	unsigned long long events = 0;
+	/* --live: allocations the table had no room for (the only thing rtmon malloc can lose) */
+	unsigned long long lost = r->total_table_full;
 	double secs = loop_now_s() - r->start_s;
 
 	struct budget_span run;
@@ -518,8 +575,8 @@ static void print_summary(struct malloc_run *r, enum loop_end end)
 	if (r->budget)
 		budget_run_span(r->budget, &run);
 	if (r->args->co.json) {
-		printf("{\"type\":\"summary\",\"command\":\"malloc\",\"events\":%llu,\"lost\":0,"
-		       "\"duration_s\":%.3f,\"end\":\"%s\"", events, secs, loop_end_name(end));
+		printf("{\"type\":\"summary\",\"command\":\"malloc\",\"events\":%llu,\"lost\":%llu,"
+		       "\"duration_s\":%.3f,\"end\":\"%s\"", events, lost, secs, loop_end_name(end));
 		if (r->budget) {
 			print_json_budget(r, &run);
 			printf(",\"windows\":%llu,\"cost_per_hit_ns\":%.0f", (unsigned long long)budget_windows(r->budget),
@@ -535,7 +592,7 @@ static void print_summary(struct malloc_run *r, enum loop_end end)
 			printf(" (%llu live window%s, %.3g%% of the time; a hit costs ~%.0f ns here)",
 			       (unsigned long long)budget_windows(r->budget), budget_windows(r->budget) == 1 ? "" : "s",
 			       100 * run.live_fraction, r->costs.emulated_ns);
-		printf(", 0 lost");
+		printf(", %llu lost", lost);
 		target_print_end(stdout, r->t, false);
 		putchar('\n');
 	}
@@ -585,6 +642,12 @@ int cmd_malloc(int argc, char **argv)
 	r.pl = &pl;
 	/* Go programs are recognised by their build info, which stripped binaries keep. */
 	r.go = go_read_buildinfo(t.exe, &r.gi, NULL, 0) == 0;
+	if (r.go && args.live) {
+		fprintf(stderr, "rtmon malloc: --live is for native programs: %s is a Go program, whose heap is "
+			"garbage collected; use rtmon gc for its heap\n", t.label);
+		target_close(&t, true);
+		return 2;
+	}
 	{
 		LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = min_btf_path("malloc"));
 
@@ -601,6 +664,12 @@ int cmd_malloc(int argc, char **argv)
 		r.skel->rodata->target_tgid = (__u32)t.pid;
 	}
 	probe_prepare_sites_prog(r.skel->progs.on_alloc_call);
+	probe_prepare_sites_prog(r.skel->progs.on_alloc_return);
+	r.skel->rodata->track_live = args.live;
+	if (!args.live) { /* the tables cost nothing then (they allocate on insert), but keep them small */
+		bpf_map__set_max_entries(r.skel->maps.live_blocks, 1);
+		bpf_map__set_max_entries(r.skel->maps.live_calls, 1);
+	}
 	rc = malloc_bpf__load(r.skel);
 	if (rc) {
 		probe_load_error("malloc", rc, err, sizeof(err));

@@ -284,3 +284,81 @@ def test_help_has_examples():
     assert "--binpath" in r.stdout and "Examples:" in r.stdout
     r = run(["--help"])
     assert r.returncode == 0 and "malloc" in r.stdout
+
+
+# testprog/alloc.c's mode k leaves 10 blocks a round allocated: 5 x realloc(300), malloc(4096),
+# calloc(4, 25), posix_memalign(1000), aligned_alloc(2048), valloc(5000).
+LIVE_ALLOCS, LIVE_BYTES = 10, 5 * 300 + 4096 + 100 + 1000 + 2048 + 5000
+
+
+@pytest.mark.parametrize("probe", ["uprobe_multi", "uprobe"])
+def test_live_counts_blocks_not_freed(probe):
+    """--live: return probes on every allocating function put each block in a table; free and realloc
+    take it out. Exact for -- CMD and for a -p target that frees memory allocated before rtmon attached
+    (mode p: 9 such frees, counted apart and not subtracted)."""
+    env = {"RTMON_NO_UPROBE_MULTI": "1" if probe == "uprobe" else "0"}
+    r = run(["malloc", "--live", "--json", "--", tp("alloc"), "3", "0", "k"], env=env)
+    assert r.returncode == 0, r.stderr
+    hists, summary = records(r.stdout)
+    h = hists[0]
+    assert h["probe"] == probe
+    assert (h["live_allocs"], h["live_bytes"]) == (LIVE_ALLOCS * 3, LIVE_BYTES * 3)
+    assert h["frees_untracked"] == 0 and h["live_table_full"] == 0
+    assert h["count"] == ALLOCS * 3 and h["frees"] == (FREES - LIVE_ALLOCS) * 3
+    target = Target(tp("alloc"), "2", "0", "kp")
+    try:
+        tracer = Tracer(["malloc", "--live", "--json", "-p", str(target.pid)], env=env)
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        h = records(out)[0][0]
+        assert (h["live_allocs"], h["live_bytes"]) == (LIVE_ALLOCS * 2, LIVE_BYTES * 2)
+        assert h["frees_untracked"] == 9
+        assert h["frees"] == (FREES - LIVE_ALLOCS) * 2 + 9
+    finally:
+        target.kill()
+
+
+def test_live_all_freed_is_zero_and_text():
+    """alloc.c's plain pattern frees everything (realloc releases its old blocks itself): live 0."""
+    r = run(["malloc", "--live", "--", tp("alloc"), "2"])
+    assert r.returncode == 0, r.stderr
+    assert "live: 0 allocations, 0 bytes (allocated while tracing and not freed)" in r.stdout
+    assert "frees of memory allocated before tracing" not in r.stdout
+    r = run(["malloc", "--live", "--", tp("alloc"), "1", "0", "k"])
+    assert f"live: {LIVE_ALLOCS} allocations, {LIVE_BYTES} bytes" in r.stdout
+    r = run(["malloc", "--json", "--", tp("alloc")])  # without --live: no live fields
+    assert "live_allocs" not in records(r.stdout)[0][0]
+
+
+def test_live_interval_is_a_level():
+    """With -i, live figures are what is allocated at the report, not a per-interval delta: an interval
+    without allocations still shows the blocks kept earlier."""
+    target = Target(tp("alloc"), "2", "0", "kw")
+    try:
+        tracer = Tracer(["malloc", "--live", "--json", "-i", "0.1", "-p", str(target.pid)])
+        target.go()
+        time.sleep(1.0)  # the rounds take milliseconds; several intervals pass afterwards
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        hists, _ = records(out)
+        assert sum(h["count"] for h in hists) == ALLOCS * 2
+        quiet_after = [h for h in hists if h["count"] == 0 and h["live_allocs"]]
+        assert quiet_after and all(h["live_allocs"] == LIVE_ALLOCS * 2 and h["live_bytes"] == LIVE_BYTES * 2
+                                   for h in quiet_after)
+        assert hists[-1]["live_allocs"] == LIVE_ALLOCS * 2
+    finally:
+        target.kill()
+
+
+def test_live_refusals():
+    r = run(["malloc", "--live", "--budget", "5", "--", tp("alloc")])
+    assert r.returncode == 2
+    assert "--live cannot be used with --budget" in r.stderr and len(r.stderr.splitlines()) == 1
+    r = run(["malloc", "--live", "--", tp("go/gomalloc")])
+    assert r.returncode == 2
+    assert "Go program" in r.stderr and "rtmon gc" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert r.stdout == ""
