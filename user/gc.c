@@ -447,8 +447,10 @@ static int trace(struct gc_session *s, struct gc_out *o)
 	enum loop_end end;
 	char err[1024];
 
-	if (o->rt->open(s, err, sizeof(err)))
+	if (o->rt->open(s, err, sizeof(err))) {
+		target_explain_attach_error(s->t, err, sizeof(err));
 		goto fail;
+	}
 	target_announce(s->t, "GC cycles");
 	o->t0_ns = loop_now_ns();
 	if (target_release(s->t, err, sizeof(err)))

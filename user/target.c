@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +377,23 @@ void target_print_end(FILE *out, const struct target *t, bool json)
 		fprintf(out, ",\"target_signal\":%d", WTERMSIG(st));
 	else if (WIFSIGNALED(st))
 		fprintf(out, "; %s was killed by signal %d", t->label, WTERMSIG(st));
+}
+
+bool target_exited(const struct target *t)
+{
+	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+
+	if (t->kind == TARGET_BINPATH || t->pidfd < 0)
+		return false;
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+void target_explain_attach_error(const struct target *t, char *err, size_t errlen)
+{
+	if (!target_exited(t))
+		return;
+	snprintf(err, errlen, "%s exited while rtmon attached its probes: nothing was traced; to trace a "
+		 "short-lived program from its start, give it as -- PROGRAM ARGS", t->label);
 }
 
 void target_announce(const struct target *t, const char *what)

@@ -50,6 +50,14 @@ void target_filter_set(const struct target *t, __u32 *tgid, __u64 *ino, __u32 *d
 #define TARGET_FILTER_SET(t, rodata) \
 	target_filter_set((t), &(rodata)->target_tgid, &(rodata)->target_ino, &(rodata)->target_dev)
 
+/* -p and -- CMD: the process has exited (its pidfd is readable), e.g. while rtmon attached probes by
+ * its PID, which then fail with ENOENT or ESRCH. false for --binpath. */
+bool target_exited(const struct target *t);
+
+/* Replaces err, the failure of an attach, with what happened when the process exited meanwhile:
+ * "PID N (app) exited while rtmon attached its probes: ...". Keeps err otherwise. */
+void target_explain_attach_error(const struct target *t, char *err, size_t errlen);
+
 /* "malloc calls" + target -> "Tracing malloc calls in ./app... Hit Ctrl-C to end." on stderr. */
 void target_announce(const struct target *t, const char *what);
 

@@ -488,8 +488,10 @@ int cmd_thr(int argc, char **argv)
 	if (rc)
 		return rc;
 	r.t = &t;
-	if (setup(&r, &pl, &rb, err, sizeof(err)))
+	if (setup(&r, &pl, &rb, err, sizeof(err))) {
+		target_explain_attach_error(&t, err, sizeof(err));
 		goto fail;
+	}
 	ops.rb = rb;
 	target_announce(&t, "threads");
 	/* Full buffering (a pipe's default) with a buffer that 8 lines never fill: flushes come from
