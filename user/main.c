@@ -17,7 +17,7 @@ static const struct command commands[] = {
 	{ "malloc", cmd_malloc, "allocation sizes as a log2 histogram, counts and bytes" },
 	{ "thr", cmd_thr, "threads created and exited: name, start routine, parent, lifetime" },
 	{ "lat", cmd_lat, "thread lifetimes as a log2 histogram, optionally per start routine" },
-	{ "gc", cmd_gc, "Go GC cycles: phases with start and duration, trigger, STW pauses histogram" },
+	{ "gc", cmd_gc, "GC cycles and pauses: Go, CPython, HotSpot, Boehm GC, or --cycle SYM; pause histogram" },
 	{ "ps", cmd_ps, "every process with its runtime, version, Go module; * = traced fully" },
 	{ "tree", cmd_tree, "the same processes as a tree by parent" },
 	{ "info", cmd_info, "one process: parent, threads, memory, CPU, sockets, runtime, commands" },
