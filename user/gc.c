@@ -410,6 +410,7 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 	pid_t pid = s->t->kind == TARGET_PID ? s->t->pid : 0;
 
 	if (runtime_identify(s->t->exe, pid, &s->id, err, sizeof(err))) {
+		target_explain_attach_error(s->t, err, sizeof(err));
 		fprintf(stderr, "rtmon gc: %s\n", err);
 		return NULL;
 	}

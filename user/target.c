@@ -160,7 +160,11 @@ static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 	}
 	snprintf(t->label, sizeof(t->label), "PID %d (%s)", pid, comm);
 	rc = set_exe_identity(t, err, errlen);
-	return rc ? rc : image_from_pid(&t->image, pid, err, errlen);
+	if (!rc)
+		rc = image_from_pid(&t->image, pid, err, errlen);
+	if (rc)
+		target_explain_attach_error(t, err, errlen);  /* it exited since the checks above */
+	return rc;
 }
 
 /* The child waits on the gate pipe before exec: rtmon attaches its probes to the child's PID first, so
@@ -392,7 +396,7 @@ void target_explain_attach_error(const struct target *t, char *err, size_t errle
 {
 	if (!target_exited(t))
 		return;
-	snprintf(err, errlen, "%s exited while rtmon attached its probes: nothing was traced; to trace a "
+	snprintf(err, errlen, "%s exited while rtmon was attaching to it: nothing was traced; to trace a "
 		 "short-lived program from its start, give it as -- PROGRAM ARGS", t->label);
 }
 

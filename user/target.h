@@ -54,8 +54,8 @@ void target_filter_set(const struct target *t, __u32 *tgid, __u64 *ino, __u32 *d
  * its PID, which then fail with ENOENT or ESRCH. false for --binpath. */
 bool target_exited(const struct target *t);
 
-/* Replaces err, the failure of an attach, with what happened when the process exited meanwhile:
- * "PID N (app) exited while rtmon attached its probes: ...". Keeps err otherwise. */
+/* Replaces err, a failure while opening or attaching to the process, with what happened when it exited
+ * meanwhile: "PID N (app) exited while rtmon was attaching to it: ...". Keeps err otherwise. */
 void target_explain_attach_error(const struct target *t, char *err, size_t errlen);
 
 /* "malloc calls" + target -> "Tracing malloc calls in ./app... Hit Ctrl-C to end." on stderr. */

@@ -37,8 +37,8 @@ def test_target_exits_during_attach(cmd):
         if "no process with PID" in lines[0] or "has no executable" in lines[0]:
             outcomes.append("gone before open")  # exited before rtmon looked at it: also right
             continue
-        assert lines[0] == (f"rtmon {cmd}: PID {target.pid} (python3.11) exited while rtmon attached its "
-                            "probes: nothing was traced; to trace a short-lived program from its start, "
+        assert lines[0] == (f"rtmon {cmd}: PID {target.pid} (python3.11) exited while rtmon was attaching "
+                            "to it: nothing was traced; to trace a short-lived program from its start, "
                             "give it as -- PROGRAM ARGS"), lines[0]
         outcomes.append("exited during attach")
     assert len(outcomes) == len(DELAYS_MS)
