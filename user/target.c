@@ -276,8 +276,8 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 			snprintf(err, errlen, "%s does not exist: give the path of the executable to trace",
 				 co->binpath);
 		/* A script never is a process's executable: its interpreter is. */
-		if (rc && script_interpreter(co->binpath, t->exe, sizeof(t->exe)) == 1 &&
-		    !script_to_executable(co->binpath, t->exe, sizeof(t->exe), err, errlen))
+		if (rc && !script_to_executable(co->binpath, t->exe, sizeof(t->exe), err, errlen) &&
+		    strcmp(t->exe, co->binpath))
 			snprintf(err, errlen, "%s is a script run by %s: trace --binpath %s, or run it with -- %s",
 				 co->binpath, t->exe, t->exe, co->binpath);
 		if (!rc)

@@ -160,7 +160,8 @@ def test_script_errors(tmp_path):
     assert r.stderr == (f"rtmon gc: {script} is a script run by {PYTHON}: trace --binpath {PYTHON}, "
                         f"or run it with -- {script}\n")
     script.write_text("#!/nonexistent/python\npass\n")
-    r = run(["gc", "--", str(script)])
-    assert r.returncode == 1
-    assert r.stderr == (f"rtmon gc: {script} is a script whose interpreter (#! line) does not exist: "
-                        "fix its first line\n")
+    for target in (["--", str(script)], ["--binpath", str(script)]):
+        r = run(["gc"] + target)
+        assert r.returncode == 1
+        assert r.stderr == (f"rtmon gc: {script} is a script whose interpreter (#! line) does not exist: "
+                            "fix its first line\n")
