@@ -17,6 +17,8 @@ else
 BUILD ?= build
 SANFLAGS :=
 endif
+# BUILD may be relative or absolute; recipes that leave the top directory use ABS_BUILD.
+ABS_BUILD = $(abspath $(BUILD))
 
 CC ?= cc
 CLANG ?= clang
@@ -36,12 +38,13 @@ BPF_CFLAGS += -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-USER_SRCS := $(wildcard user/*.c)
+# user/ is one folder per layer (docs/architecture.md); runtimes have a folder each under user/runtime/.
+USER_SRCS := $(sort $(wildcard user/*/*.c user/*/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS)) $(BUILD)/obj/min_btf_blobs.o \
 	$(BUILD)/obj/min_btf_table.o
 MIN_BTFS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.min.btf,$(BPF_SRCS))
 BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
-LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(USER_OBJS))
+LIB_OBJS := $(filter-out $(BUILD)/obj/cli/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
@@ -100,13 +103,16 @@ $(BUILD)/min_btf_blobs.S: $(MIN_BTFS) $(BUILD)/kernel.notes
 	$(call msg,GEN,$@)
 	$(Q){ printf '\t.section .rodata\n'; \
 	for f in $(BPF_NAMES) kernel; do \
-	  b=$(CURDIR)/$(BUILD)/$$f.min.btf; [ $$f = kernel ] && b=$(CURDIR)/$(BUILD)/kernel.notes; \
+	  b=$(ABS_BUILD)/$$f.min.btf; [ $$f = kernel ] && b=$(ABS_BUILD)/kernel.notes; \
 	  printf '\t.globl %s_blob, %s_blob_end\n\t.balign 8\n%s_blob:\n\t.incbin "%s"\n%s_blob_end:\n' \
 	    $$f $$f $$f $$b $$f; \
 	done; printf '\t.section .note.GNU-stack,"",@progbits\n'; } > $@
-$(BUILD)/min_btf_table.c: Makefile | $(BUILD)
+# The list of BPF objects, rewritten only when it changes: the table depends on what it lists.
+$(BUILD)/bpf_objects.list: FORCE | $(BUILD)
+	$(Q)echo $(BPF_NAMES) > $@.tmp; cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/min_btf_table.c: $(BUILD)/bpf_objects.list | $(BUILD)
 	$(call msg,GEN,$@)
-	$(Q){ printf '#include "min_btf.h"\n'; \
+	$(Q){ printf '#include "trace/min_btf.h"\n'; \
 	for f in $(BPF_NAMES) kernel; do printf 'extern const char %s_blob[], %s_blob_end[];\n' $$f $$f; done; \
 	printf 'const struct min_btf_blob min_btf_blobs[] = {\n'; \
 	for f in $(BPF_NAMES); do printf '\t{ "%s", %s_blob, %s_blob_end },\n' $$f $$f $$f; done; \
@@ -119,9 +125,9 @@ $(BUILD)/obj/min_btf_table.o: $(BUILD)/min_btf_table.c | $(BUILD)/obj
 
 # Every user object may include any skeleton: generate them all first.
 $(USER_OBJS): | $(SKELS)
-$(BUILD)/obj/%.o: user/%.c | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/rtmon: $(USER_OBJS)
 	$(call msg,LINK,$@)
@@ -147,13 +153,13 @@ $(BUILD)/testprog/%-stripped: testprog/%.c | $(BUILD)/testprog
 # Go programs: the toolchain's own cache makes rebuilds cheap, so always ask go build.
 $(BUILD)/testprog/go/%: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
 	$(call msg,GO,$@)
-	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -o $(CURDIR)/$@ .
+	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -o $(abspath $@) .
 $(BUILD)/testprog/go/%-stripped: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
 	$(call msg,GO,$@)
-	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -ldflags='-s -w' -o $(CURDIR)/$@ .
+	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -ldflags='-s -w' -o $(abspath $@) .
 $(BUILD)/testprog/go/%-pie: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
 	$(call msg,GO,$@)
-	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -buildmode=pie -o $(CURDIR)/$@ .
+	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -buildmode=pie -o $(abspath $@) .
 
 $(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
 	$(call msg,JAVAC,$@)
@@ -172,7 +178,7 @@ unit-test: $(UNIT_BINS) testprogs go-fixtures
 	$(Q)set -e; for t in $(UNIT_BINS); do RTMON_BUILD=$(BUILD) $$t; done
 
 integration-test: $(BUILD)/rtmon testprogs
-	$(Q)RTMON=$(CURDIR)/$(BUILD)/rtmon RTMON_BUILD=$(CURDIR)/$(BUILD) python3 -m pytest -q tests/integration
+	$(Q)RTMON=$(ABS_BUILD)/rtmon RTMON_BUILD=$(ABS_BUILD) python3 -m pytest -q tests/integration
 
 # `make test` installs what is missing, then runs the unit and integration tests.
 test: deps
@@ -192,4 +198,4 @@ clean:
 # Benchmark helpers (floor loader, workloads) live with the benchmark.
 -include tests/bench/bench.mk
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(USER_OBJS:.o=.d) $(BUILD)/tests/*.d)

@@ -1,4 +1,4 @@
-/* Goroutine create/exit tracking for Go targets, shared by thr.bpf.c and lat.bpf.c.
+/* Goroutine create/exit tracking for Go targets, shared by thread_events.bpf.c and thread_lifetimes.bpf.c.
  *
  * Three uprobes in the Go runtime, one program on one uprobe_multi link, told apart by cookie (enum
  * gr_site); never a uretprobe (they crash Go programs), no RET probe (single-stepped, ~25 us):
@@ -17,7 +17,7 @@
 
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "goroutine_event.h"
+#include "goroutines.h"
 #include "percpu_counters.bpf.h"
 #include "target_filter.bpf.h"
 

@@ -1,5 +1,5 @@
 /* Per-CPU 64-bit counters (lost events, probe hits, ...): an array map with one __u64 per key and CPU,
- * bumped without atomics and summed by userspace (probe_sum_percpu_counters in user/probe.c). */
+ * bumped without atomics and summed by userspace (probe_sum_percpu_counters in user/trace/probe.c). */
 #ifndef RTMON_PERCPU_COUNTERS_BPF_H
 #define RTMON_PERCPU_COUNTERS_BPF_H
 

@@ -1,4 +1,4 @@
-/* Thread create/exit tracking shared by thr.bpf.c and lat.bpf.c.
+/* Thread create/exit tracking shared by thread_events.bpf.c and thread_lifetimes.bpf.c.
  *
  * task_newtask (in the creating thread, with CLONE_THREAD) and sched_process_exit see every thread,
  * raw clones included. A uprobe on pthread_create records the start routine on the calling thread; the
@@ -13,7 +13,7 @@
 #define RTMON_THREAD_TRACK_BPF_H
 
 #include <bpf/bpf_core_read.h>
-#include "thr.h"
+#include "threads.h"
 #include "target_filter.bpf.h"
 
 #define TT_CLONE_THREAD 0x00010000ULL

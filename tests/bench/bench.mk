@@ -37,16 +37,16 @@ $(BENCH_DIR)/gobig: tests/bench/gobig_gen.py | $(BENCH_DIR)
 	$(call msg,GO,$@ ($(GOBIG_PKGS) x $(GOBIG_FUNCS) functions; a few minutes, once))
 	$(Q)rm -rf $(BENCH_DIR)/gobig-src && python3 tests/bench/gobig_gen.py $(BENCH_DIR)/gobig-src $(GOBIG_PKGS) \
 		$(GOBIG_FUNCS) && cd $(BENCH_DIR)/gobig-src && CGO_ENABLED=0 $(GO) build -ldflags='-s -w' \
-		-o $(CURDIR)/$@.tmp . && mv $(CURDIR)/$@.tmp $(CURDIR)/$@ && rm -rf $(CURDIR)/$(BENCH_DIR)/gobig-src
+		-o $(abspath $@).tmp . && mv $(abspath $@).tmp $(abspath $@) && rm -rf $(abspath $(BENCH_DIR))/gobig-src
 
 # The Go workload (the toolchain's own cache makes rebuilds cheap); static, no cgo.
 $(BENCH_DIR)/gomalloc: tests/bench/gomalloc/main.go tests/bench/gomalloc/go.mod | $(BENCH_DIR)
 	$(call msg,GO,$@)
-	$(Q)cd tests/bench/gomalloc && CGO_ENABLED=0 $(GO) build -o $(CURDIR)/$@ .
+	$(Q)cd tests/bench/gomalloc && CGO_ENABLED=0 $(GO) build -o $(abspath $@) .
 
 # Goroutine creation and GC cycles, for the per-event cost of rtmon thr, lat and gc on Go programs.
 $(BENCH_DIR)/goevents: tests/bench/goevents/main.go tests/bench/goevents/go.mod | $(BENCH_DIR)
 	$(call msg,GO,$@)
-	$(Q)cd tests/bench/goevents && CGO_ENABLED=0 $(GO) build -o $(CURDIR)/$@ .
+	$(Q)cd tests/bench/goevents && CGO_ENABLED=0 $(GO) build -o $(abspath $@) .
 
 -include $(wildcard $(BENCH_DIR)/*.d)

@@ -1,4 +1,4 @@
-"""Behaviour every tracing command shares (user/command.c, user/target.c)."""
+"""Behaviour every tracing command shares (user/cli/command.c, user/proc/target.c)."""
 import pytest
 
 from conftest import json_lines, run

@@ -1,4 +1,4 @@
-"""rtmon ps, tree, info and -n NAME (user/ps.c, info.c, procinfo.c, runtime_id.c; docs/ps.md).
+"""rtmon ps, tree, info and -n NAME (user/commands/ps.c, info.c, procinfo.c, runtime_id.c; docs/ps.md).
 
 References come from outside rtmon: `go version -m` for Go binaries, the interpreter's own
 platform.python_version(), `java -version`. Other helpers' processes may be running: every check

@@ -10,7 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "budget.h"
+#include "trace/budget.h"
 
 static void test_parse_pct(void **state)
 {

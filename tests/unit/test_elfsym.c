@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "elfsym.h"
-#include "image.h"
+#include "binary/elf_file.h"
+#include "proc/image.h"
 
 static char path_buf[4096];
 

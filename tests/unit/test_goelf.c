@@ -1,4 +1,4 @@
-/* test_goelf.c - unit tests for the Go binary analysis layer (user/goelf.h).
+/* test_goelf.c - unit tests for the Go binary analysis layer (user/runtime/go/goelf.h).
  *
  * Fixtures (built by the Makefile; RTMON_BUILD names the build directory):
  *   testprog/go/goroutines, -stripped (-s -w), -pie
@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "goelf.h"
+#include "runtime/go/goelf.h"
 
 static char g_dir[1024];       /* $RTMON_BUILD/testprog/go */
 static char g_go[4096];        /* the go command, "" if none */

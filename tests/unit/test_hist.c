@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "hist.h"
-#include "json.h"
+#include "output/hist.h"
+#include "output/json.h"
 #include "go_sizeclasses.h"
 
 static void test_log2_slot_edges(void **state)

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-#include "opts.h"
+#include "cli/opts.h"
 
 struct test_args {
 	struct common_opts co;

@@ -1,10 +1,10 @@
-/* Probe placement on instructions the kernel emulates (user/probe_site.c), on glibc-like preambles. */
+/* Probe placement on instructions the kernel emulates (user/binary/probe_site.c), on glibc-like preambles. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "probe_site.h"
+#include "binary/probe_site.h"
 
 static void test_entry_kept_when_emulated(void **state)
 {

@@ -1,4 +1,4 @@
-/* test_procinfo.c - unit tests for user/procinfo.h: /proc readers, formatting, sockets, -n matching,
+/* test_procinfo.c - unit tests for user/proc/procinfo.h: /proc readers, formatting, sockets, -n matching,
  * checked against this test process itself. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "procinfo.h"
+#include "proc/procinfo.h"
 
 static void test_elapsed(void **state)
 {
@@ -32,17 +32,6 @@ static void test_elapsed(void **state)
 	assert_string_equal(b, "2-03:14:07");
 	proc_format_elapsed(-5, b, sizeof(b));
 	assert_string_equal(b, "00:00");
-}
-
-static void test_printable(void **state)
-{
-	char b[16];
-
-	(void)state;
-	assert_string_equal(proc_printable("a\nb\tc\x7f", b, sizeof(b)), "a?b?c?");
-	assert_string_equal(proc_printable("0123456789abcdefghij", b, sizeof(b)), "0123456789abcde");
-	strcpy(b, "x\ny");
-	assert_string_equal(proc_printable(b, b, sizeof(b)), "x?y"); /* in place */
 }
 
 static void test_self(void **state)
@@ -188,7 +177,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_elapsed),
-		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_find_by_name_skips_self),
 		cmocka_unit_test(test_listening_sockets),

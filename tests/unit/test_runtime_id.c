@@ -1,4 +1,4 @@
-/* test_runtime_id.c - unit tests for user/runtime_id.h: which runtime a program runs.
+/* test_runtime_id.c - unit tests for user/runtime/runtime_id.h: which runtime a program runs.
  *
  * References are independent of the code under test: `go version -m` for Go binaries, the
  * interpreter's own platform.python_version() for CPython, `java -version` for the JDKs, readelf's
@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "runtime_id.h"
+#include "runtime/runtime_id.h"
 
 #define DEBIAN_PYTHON "/usr/bin/python3.11"
 

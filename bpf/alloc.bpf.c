@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/* rtmon malloc: a log2 histogram of allocation sizes, aggregated in the kernel (no event per call). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "alloc.h"
+#include "target_filter.bpf.h"
+
+/* --live: also track which blocks are still allocated (return probes on the allocating functions). */
+const volatile bool track_live = false;
+
+/* Key 0: the target's counts. Key 1: --budget's calibration hits on rtmon's own code. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct malloc_stats);
+} stats SEC(".maps");
+
+/* A calibration hit does all a target's hit does (the filter included) and counts under key 1, so that
+ * --budget measures the whole cost of a hit. */
+static __always_inline struct malloc_stats *target_stats(bool calibrating)
+{
+	bool target = current_is_target();
+	__u32 key = calibrating;
+
+	if (!target && !calibrating)
+		return NULL;
+	return bpf_map_lookup_elem(&stats, &key);
+}
+
+/* Counts one allocating call; returns the stats it updated (NULL when the caller is not a target), so
+ * callers can add to them without filtering twice. */
+static __always_inline struct malloc_stats *record_alloc(__u64 fn, __u64 size, bool calib)
+{
+	struct malloc_stats *s = target_stats(calib);
+
+	if (!s || fn >= AF_COUNT) /* for the verifier: cookies come from rtmon's own enum */
+		return NULL;
+	s->calls[fn]++;
+	s->count++;
+	s->bytes += size;
+	s->slots[log2_slot(size) & (LOG2_SLOTS - 1)]++;
+	return s;
+}
+
+/* --live. Userspace shrinks both maps to one entry without --live. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, LIVE_TABLE_ENTRIES);
+	__type(key, struct live_key);
+	__type(value, __u64);           /* requested size */
+} live_blocks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, LIVE_CALLS_ENTRIES);
+	__type(key, __u64);             /* pid_tgid */
+	__type(value, struct live_call);
+} live_calls SEC(".maps");
+
+/* Takes (tgid, ptr) out of the table: true, with its size, if it was there. */
+static __always_inline bool live_remove(struct malloc_stats *s, __u32 tgid, __u64 ptr, __u64 *size)
+{
+	struct live_key k = { .tgid = tgid, .ptr = ptr };
+	__u64 *v = bpf_map_lookup_elem(&live_blocks, &k);
+
+	if (!v)
+		return false;
+	*size = *v;
+	if (bpf_map_delete_elem(&live_blocks, &k))
+		return false;
+	s->live_allocs--;
+	s->live_bytes -= *size;
+	return true;
+}
+
+static __always_inline void live_insert(struct malloc_stats *s, __u32 tgid, __u64 ptr, __u64 size)
+{
+	struct live_key k = { .tgid = tgid, .ptr = ptr };
+	__u64 old;
+
+	/* Already there: its free was not seen (an allocator path rtmon does not probe). Replace it. */
+	live_remove(s, tgid, ptr, &old);
+	if (bpf_map_update_elem(&live_blocks, &k, &size, BPF_NOEXIST)) {
+		s->live_table_full++;
+		return;
+	}
+	s->live_allocs++;
+	s->live_bytes += size;
+}
+
+/* At an allocating call's entry: what its return needs. glibc calls malloc from within realloc and
+ * memalign in some cases; the inner call replaces the outer one's entry and its return consumes it,
+ * so the outer return finds nothing and does nothing: the block is counted once. */
+static __always_inline void live_enter(struct malloc_stats *s, __u32 fn, __u64 size, __u64 arg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct live_call c = { .size = size, .arg = arg, .fn = fn };
+
+	/* realloc releases the old block inside the call, where another thread may get the same address
+	 * back: take it out of the table now, and put it back if realloc fails. */
+	if (fn == AF_REALLOC && live_remove(s, id >> 32, arg, &c.old_size))
+		c.old_found = 1;
+	if (bpf_map_update_elem(&live_calls, &id, &c, BPF_ANY))
+		s->live_table_full++;
+}
+
+static __always_inline void live_free(struct malloc_stats *s, __u64 ptr)
+{
+	__u64 size;
+
+	if (!live_remove(s, bpf_get_current_pid_tgid() >> 32, ptr, &size))
+		s->frees_untracked++;
+}
+
+/* Go's register ABI passes the first integer argument in RAX (amd64), X0 (arm64). */
+#if defined(__TARGET_ARCH_x86)
+#define GO_ARG1(ctx) ((ctx)->ax)
+#else
+#define GO_ARG1(ctx) PT_REGS_PARM1(ctx)
+#endif
+
+static __always_inline int record_go_alloc(struct pt_regs *ctx, bool calib)
+{
+	__u64 size = GO_ARG1(ctx);
+	struct malloc_stats *s = record_alloc(AF_MALLOCGC, size, calib);
+	unsigned int cls;
+
+	if (!s)
+		return 0;
+	cls = go_size_class(size);
+	if (cls > GO_CLASS_LARGE)
+		return 0;
+	s->go_classes[cls]++;
+	if (cls == GO_CLASS_LARGE)
+		s->go_large_bytes += size;
+	return 0;
+}
+
+/* One program for every allocator function: userspace attaches it at each function's address with
+ * the function's enum alloc_fn as the cookie, so all sites of a file share one uprobe_multi link. */
+SEC("uprobe")
+int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long a2)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 fn = cookie & ~AF_CALIBRATE;
+	bool calib = cookie & AF_CALIBRATE;
+	struct malloc_stats *s;
+	__u64 size, arg = 0;
+
+	switch (fn) {
+	case AF_MALLOC:
+	case AF_VALLOC:
+	case AF_PVALLOC:
+		size = a0;
+		goto alloc;
+	case AF_CALLOC:
+		size = (__u64)a0 * a1;
+		goto alloc;
+	case AF_ALIGNED_ALLOC:
+	case AF_MEMALIGN:
+		size = a1;
+		goto alloc;
+	case AF_POSIX_MEMALIGN:
+		size = a2;
+		arg = a0;
+		goto alloc;
+	case AF_REALLOC:
+		/* glibc forwards realloc(NULL, n) to malloc and realloc(p, 0) to free, through the entry
+		 * points rtmon probes: those calls are counted there, not twice. */
+		if (a0 && a1) {
+			size = a1;
+			arg = a0;
+			goto alloc;
+		}
+		break;
+	case AF_FREE:
+		if (!a0)
+			return 0;
+		break;
+	case AF_MALLOCGC:
+		return record_go_alloc(ctx, calib);
+	default:
+		return 0;
+	}
+	s = target_stats(calib);
+	if (!s || fn >= AF_COUNT)
+		return 0;
+	s->calls[fn]++;
+	if (fn == AF_FREE) {
+		s->frees++;
+		if (track_live && !calib)
+			live_free(s, a0);
+	}
+	return 0;
+alloc:
+	s = record_alloc(fn, size, calib);
+	if (s && track_live && !calib)
+		live_enter(s, fn, size, arg);
+	return 0;
+}
+
+/* --live: the same functions' returns (native code only: never a uretprobe on Go). */
+SEC("uretprobe")
+int BPF_KRETPROBE(on_alloc_return, unsigned long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct live_call *c = bpf_map_lookup_elem(&live_calls, &id);
+	struct live_call call;
+	struct malloc_stats *s;
+	__u32 zero = 0;
+	__u64 ptr = ret;
+
+	if (!c) /* the entry was not seen (before attach), or an inner call already took it */
+		return 0;
+	call = *c;
+	bpf_map_delete_elem(&live_calls, &id);
+	s = bpf_map_lookup_elem(&stats, &zero); /* the entry filtered: this thread is a target's */
+	if (!s)
+		return 0;
+	if (call.fn == AF_POSIX_MEMALIGN) {
+		ptr = 0;
+		if (ret == 0 && bpf_probe_read_user(&ptr, sizeof(ptr), (void *)call.arg))
+			ptr = 0;
+	}
+	if (!ptr) { /* failed: a failed realloc leaves the old block allocated */
+		if (call.fn == AF_REALLOC && call.old_found)
+			live_insert(s, id >> 32, call.arg, call.old_size);
+		return 0;
+	}
+	if (call.fn == AF_REALLOC && !call.old_found)
+		s->frees_untracked++; /* realloc released a block allocated before tracing */
+	live_insert(s, id >> 32, ptr, call.size);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

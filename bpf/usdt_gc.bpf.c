@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/* rtmon gc (CPython, HotSpot): the runtimes' own USDT probes, attached by libbpf
+ * (bpf_program__attach_usdt: the perf uprobe PMU, no tracefs; it sets CPython's semaphores). Each
+ * begin probe remembers its time on the thread; the matching end probe emits one event with the
+ * duration. Collections are few (CPython's youngest generation: at most thousands a second), so the
+ * cost is a couple of uprobe hits per collection.
+ *
+ *   python:gc__start(int generation)        python:gc__done(Py_ssize_t collected)
+ *   hotspot:gc__begin(bool is_full)         hotspot:gc__end()
+ *   hotspot:mem__pool__gc__begin/end(char *manager, int len, char *pool, int len,
+ *                                    size_t init, size_t used, size_t committed, size_t max)
+ * HotSpot fires the pool probes for every memory pool, in one loop before the collection and one
+ * after, on the thread that runs it (the VM thread for the stop-the-world collectors).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+#include "usdt_gc.h"
+#include "percpu_counters.bpf.h"
+#include "target_filter.bpf.h"
+
+/* A few events per collection: 1 MiB holds thousands, more than a 10 ms drain period sees. */
+#define RING_BYTES (1 << 20)
+#define WAKE_BYTES (RING_BYTES / 4)
+
+struct begin {
+	__u64 ts;
+	__s64 arg;    /* generation (CPython), is_full (HotSpot) */
+	__u32 cycle;
+};
+
+/* Name pointers: stable for the life of the pool and the manager, and unique among them. The manager
+ * is part of the key should one collector's pool loop ever nest in another's. */
+struct pool_key {
+	__u32 tid;
+	__u32 pad;
+	__u64 manager;
+	__u64 pool;
+};
+
+struct pool_begin {
+	__u64 ts;
+	struct gu_usage before;
+	__u32 cycle;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, RING_BYTES);
+} events SEC(".maps");
+
+/* LRU: a thread that dies between begin and end leaves its entry behind; old ones are evicted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct begin);
+} begins SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pool_key);
+	__type(value, struct pool_begin);
+} pool_begins SEC(".maps");
+
+/* Collections seen per process: the cycle numbers. 64-bit: clang 14's BPF target has no 32-bit
+ * atomic fetch-and-add. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} cycles SEC(".maps");
+
+PERCPU_COUNTERS(counters, GU_NCOUNTERS);
+
+static __always_inline void count(__u32 idx)
+{
+	counter_inc(&counters, idx);
+}
+
+/* Counts the hit of a traced process; false for others (--binpath attaches to every process). */
+static __always_inline bool hit(void)
+{
+	if (!current_is_target())
+		return false;
+	count(GU_HITS);
+	return true;
+}
+
+static __always_inline __u32 next_cycle(__u32 tgid)
+{
+	static const __u64 zero;
+	__u64 *n = bpf_map_lookup_elem(&cycles, &tgid);
+
+	if (!n) {
+		bpf_map_update_elem(&cycles, &tgid, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&cycles, &tgid);
+		if (!n)
+			return 0;
+	}
+	return (__u32)(__sync_fetch_and_add(n, 1) + 1);
+}
+
+static __always_inline void on_begin(__s64 arg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct begin b = { .ts = bpf_ktime_get_ns(), .arg = arg, .cycle = next_cycle(id >> 32) };
+
+	bpf_map_update_elem(&begins, &tid, &b, BPF_ANY);
+}
+
+static __always_inline struct gu_event *reserve(__u8 kind, __u64 start)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gu_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!e) {
+		count(GU_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->tgid = id >> 32;
+	e->tid = (__u32)id;
+	e->start_ns = start;
+	e->dur_ns = now > start ? now - start : 0;
+	return e;
+}
+
+/* Batched wakeups: a wakeup per event costs the consumer far more than the event itself. */
+static __always_inline void submit(struct gu_event *e)
+{
+	__u64 wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
+										    : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, wake);
+}
+
+/* The end of a collection begun on this thread: one event, or GU_UNPAIRED. */
+static __always_inline struct gu_event *end_collection(__u8 kind)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct begin *b = bpf_map_lookup_elem(&begins, &tid);
+	struct gu_event *e;
+
+	if (!b) {
+		count(GU_UNPAIRED);
+		return NULL;
+	}
+	e = reserve(kind, b->ts);
+	if (e) {
+		e->cycle = b->cycle;
+		if (kind == GU_PY_COLLECT)
+			e->generation = b->arg;
+		else
+			e->full = b->arg != 0;
+	}
+	bpf_map_delete_elem(&begins, &tid);
+	return e;
+}
+
+SEC("usdt")
+int BPF_USDT(py_gc_start, int generation)
+{
+	if (hit())
+		on_begin(generation);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(py_gc_done, long collected)
+{
+	struct gu_event *e;
+
+	if (!hit())
+		return 0;
+	e = end_collection(GU_PY_COLLECT);
+	if (!e)
+		return 0;
+	e->collected = collected;
+	submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(jvm_gc_begin, long is_full)
+{
+	if (hit())
+		on_begin((__u8)is_full);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(jvm_gc_end)
+{
+	struct gu_event *e;
+
+	if (!hit())
+		return 0;
+	e = end_collection(GU_JVM_PAUSE);
+	if (e)
+		submit(e);
+	return 0;
+}
+
+static __always_inline void read_name(char *dst, const void *src, long len)
+{
+	__u32 n = len < 0 ? 0 : len > GU_NAME_LEN - 1 ? GU_NAME_LEN - 1 : (__u32)len;
+
+	n &= GU_NAME_LEN - 1;
+	if (bpf_probe_read_user(dst, n, src))
+		n = 0;
+	dst[n & (GU_NAME_LEN - 1)] = 0;
+}
+
+SEC("usdt")
+int BPF_USDT(jvm_pool_begin, void *mgr, long mgr_len, void *pool, long pool_len, __u64 init, __u64 used,
+	     __u64 committed, __u64 max)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pool_key k = { .tid = tid, .manager = (__u64)mgr, .pool = (__u64)pool };
+	struct pool_begin pb = { .ts = bpf_ktime_get_ns(),
+				 .before = { .init = init, .used = used, .committed = committed, .max = max } };
+	struct begin *b;
+
+	if (!hit())
+		return 0;
+	b = bpf_map_lookup_elem(&begins, &tid);
+	pb.cycle = b ? b->cycle : 0;
+	bpf_map_update_elem(&pool_begins, &k, &pb, BPF_ANY);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(jvm_pool_end, void *mgr, long mgr_len, void *pool, long pool_len, __u64 init, __u64 used,
+	     __u64 committed, __u64 max)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pool_key k = { .tid = tid, .manager = (__u64)mgr, .pool = (__u64)pool };
+	struct pool_begin *pb;
+	struct gu_event *e;
+
+	if (!hit())
+		return 0;
+	pb = bpf_map_lookup_elem(&pool_begins, &k);
+	if (!pb) {
+		count(GU_UNPAIRED);
+		return 0;
+	}
+	e = reserve(GU_JVM_POOL, pb->ts);
+	if (e) {
+		e->cycle = pb->cycle;
+		e->before = pb->before;
+		e->after = (struct gu_usage){ .init = init, .used = used, .committed = committed, .max = max };
+		read_name(e->manager, mgr, mgr_len);
+		read_name(e->pool, pool, pool_len);
+		submit(e);
+	}
+	bpf_map_delete_elem(&pool_begins, &k);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,121 @@
+#include <capstone/capstone.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <unistd.h>
+#include "binary/probe_site.h"
+
+/* How far past the entry rtmon looks: glibc's flag-only preambles are one instruction long. */
+#define MAX_SKIPPED 3
+
+#if defined(__x86_64__)
+/* arch/x86/kernel/uprobes.c emulates these instead of single-stepping them. */
+static bool kernel_emulates(csh cs, const cs_insn *insn)
+{
+	const cs_x86 *x86 = &insn->detail->x86;
+
+	switch (insn->id) {
+	case X86_INS_NOP:
+		return true;
+	case X86_INS_PUSH:
+		return x86->op_count == 1 && x86->operands[0].type == X86_OP_REG && insn->size <= 2;
+	default:
+		break;
+	}
+	if (cs_insn_group(cs, insn, CS_GRP_JUMP) || cs_insn_group(cs, insn, CS_GRP_CALL))
+		return x86->op_count == 1 && x86->operands[0].type == X86_OP_IMM; /* direct, rel8/rel32 */
+	return false;
+}
+
+/* Reads memory or registers, writes only flags: skipping it changes nothing a probe reads. */
+static bool flags_only(const cs_insn *insn)
+{
+	return insn->id == X86_INS_TEST || insn->id == X86_INS_CMP;
+}
+
+uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t offset)
+{
+	csh cs;
+	cs_insn *insn = NULL;
+	size_t n;
+	uint64_t site = offset;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return offset;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	n = cs_disasm(cs, code, len, offset, MAX_SKIPPED + 1, &insn);
+	for (size_t i = 0; i < n; i++) {
+		if (kernel_emulates(cs, &insn[i])) {
+			site = insn[i].address;
+			break;
+		}
+		if (!flags_only(&insn[i]))
+			break; /* anything else may change what the probe reads: keep the entry */
+	}
+	if (n)
+		cs_free(insn, n);
+	cs_close(&cs);
+	return site;
+}
+
+static bool emulates_bytes(const uint8_t *code, size_t len)
+{
+	csh cs;
+	cs_insn *insn = NULL;
+	bool yes = false;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return false;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (cs_disasm(cs, code, len, 0, 1, &insn) == 1) {
+		yes = kernel_emulates(cs, insn);
+		cs_free(insn, 1);
+	}
+	cs_close(&cs);
+	return yes;
+}
+#else
+/* Other architectures: one kind of site, costed by the calibration's first function. */
+static bool emulates_bytes(const uint8_t *code, size_t len)
+{
+	(void)code;
+	(void)len;
+	return true;
+}
+
+uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t offset)
+{
+	(void)code;
+	(void)len;
+	return offset;
+}
+#endif
+
+/* Up to len bytes of path at offset: how many, or -1. */
+static ssize_t read_code(const char *path, uint64_t offset, uint8_t *code, size_t len)
+{
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	got = pread(fd, code, len, (off_t)offset);
+	close(fd);
+	return got;
+}
+
+uint64_t probe_site_emulated(const char *path, uint64_t offset)
+{
+	uint8_t code[64];
+	ssize_t got = read_code(path, offset, code, sizeof(code));
+
+	return got > 0 ? probe_site_emulated_bytes(code, (size_t)got, offset) : offset;
+}
+
+bool probe_site_kernel_emulates(const char *path, uint64_t offset)
+{
+	uint8_t code[16];
+	ssize_t got = read_code(path, offset, code, sizeof(code));
+
+	return got > 0 && emulates_bytes(code, (size_t)got);
+}

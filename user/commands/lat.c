@@ -1,0 +1,416 @@
+/* rtmon lat: thread lifetimes (create to exit) as log2 histograms in microseconds, counted in the
+ * kernel; one per start routine with --by-start. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "cli/command.h"
+#include "cli/commands.h"
+#include "runtime/go/goroutine.h"
+#include "output/escape.h"
+#include "output/hist.h"
+#include "output/json.h"
+#include "thread_lifetimes.skel.h"
+#include "trace/loop.h"
+#include "cli/opts.h"
+#include "trace/probe.h"
+#include "binary/symbolize.h"
+#include "proc/target.h"
+#include "threads.h"
+#include "trace/thread_track.h"
+
+enum { OPT_BY_START = 0x2000 };
+
+struct lat_args {
+	struct common_opts co;
+	bool by_start;
+};
+
+/* One kernel histogram as read at a report. */
+struct lat_entry {
+	struct thr_start key;
+	struct lat_hist h;
+};
+
+struct lat_snapshot {
+	struct lat_entry *e;
+	size_t n;
+};
+
+/* One histogram printed: the kernel's entries merged by start routine name (processes of one binary
+ * share it; addresses of one routine in different processes differ). */
+struct lat_group {
+	char name[256];
+	struct lat_hist h;
+};
+
+struct lat_run {
+	struct lat_args *args;
+	struct target *t;
+	struct thread_lifetimes_bpf *skel;
+	struct symbolizer *sym;
+	struct gr_run gr;              /* Go targets: goroutine lifetimes too */
+	struct lat_snapshot base;      /* at the last report: -i prints the difference */
+	uint64_t base_untracked;
+	int interval_no;
+};
+
+static const char doc[] =
+	"Histogram of thread lifetimes (thread creation to exit) in microseconds, in a native program, "
+	"with count, mean, p50 and p99.\v"
+	"Threads are seen by the kernel's task_newtask and sched_process_exit tracepoints (raw clone() "
+	"threads too); the histogram is kept in the kernel. --by-start gives one histogram per start "
+	"routine, taken from a uprobe on pthread_create and named from the executable's or library's "
+	"symbols. Threads that were already running when tracing began have no known lifetime and are "
+	"only counted in the summary. On a Go program (1.17 to 1.26) goroutine lifetimes get their own "
+	"histogram (per start function with --by-start).\n\n"
+	"Examples:\n"
+	"  rtmon lat --binpath ./app         every process running ./app, also ones started later\n"
+	"  rtmon lat --by-start -p 1234      PID 1234, one histogram per start routine\n"
+	"  rtmon lat -i 1 -- ./app args      start ./app, print and reset every second\n"
+	"  rtmon lat --json -p 1234          JSON lines (docs/thr.md)";
+
+static const struct argp_option lat_options[] = {
+	{ "by-start", OPT_BY_START, NULL, 0, "One histogram per thread start routine", 0 },
+	{ 0 },
+};
+
+static error_t parse_lat(int key, char *arg, struct argp_state *state)
+{
+	struct lat_args *a = state->input;
+
+	(void)arg;
+	switch (key) {
+	case ARGP_KEY_INIT:
+		common_opts_init(state, &a->co);
+		return ARGP_ERR_UNKNOWN;
+	case OPT_BY_START:
+		a->by_start = true;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+static const struct argp lat_argp = { lat_options, parse_lat, NULL, doc, children, NULL, NULL };
+
+static int snapshot_push(struct lat_snapshot *s, const struct thr_start *key, const struct lat_hist *h)
+{
+	struct lat_entry *n = realloc(s->e, (s->n + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	s->e = n;
+	s->e[s->n].key = *key;
+	s->e[s->n].h = *h;
+	s->n++;
+	return 0;
+}
+
+/* Entries are never deleted in the kernel: a report reads them all and subtracts the previous
+ * snapshot, so a thread ending during the read is counted in this report or the next, never lost. */
+static int snapshot_read(struct lat_run *r, struct lat_snapshot *s)
+{
+	int fd = bpf_map__fd(r->skel->maps.hists);
+	struct thr_start key, next, *prev = NULL;
+	struct lat_hist h;
+
+	s->e = NULL;
+	s->n = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &h))
+			continue;
+		if (snapshot_push(s, &key, &h))
+			return -ENOMEM;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static const struct lat_hist *snapshot_find(const struct lat_snapshot *s, const struct thr_start *key)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!memcmp(&s->e[i].key, key, sizeof(*key)))
+			return &s->e[i].h;
+	return NULL;
+}
+
+static void hist_add(struct lat_hist *a, const struct lat_hist *b, int sign)
+{
+	for (int i = 0; i < LOG2_SLOTS; i++)
+		a->slots[i] += sign * b->slots[i];
+	a->count += sign * b->count;
+	a->sum_ns += sign * b->sum_ns;
+}
+
+static void key_name(struct lat_run *r, const struct thr_start *key, char *out, size_t len)
+{
+	static const struct thr_start zero;
+
+	if (!r->args->by_start)
+		snprintf(out, len, "all");
+	else if (!memcmp(key, &zero, sizeof(zero)))
+		snprintf(out, len, "[unknown]"); /* not created by pthread_create (raw clone) */
+	else
+		tt_start_name(r->sym, key, r->t->pid, out, len);
+}
+
+static int group_add(struct lat_group **g, size_t *n, const char *name, const struct lat_hist *h)
+{
+	struct lat_group *ng;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (!strcmp((*g)[i].name, name)) {
+			hist_add(&(*g)[i].h, h, 1);
+			return 0;
+		}
+	}
+	ng = realloc(*g, (*n + 1) * sizeof(*ng));
+	if (!ng)
+		return -ENOMEM;
+	*g = ng;
+	memset(&ng[*n], 0, sizeof(ng[*n]));
+	snprintf(ng[*n].name, sizeof(ng[*n].name), "%s", name);
+	hist_add(&ng[*n].h, h, 1);
+	(*n)++;
+	return 0;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct lat_group *x = a, *y = b;
+
+	if (x->h.count != y->h.count)
+		return x->h.count > y->h.count ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* The difference cur - base, merged by name, busiest first. */
+static int build_groups(struct lat_run *r, const struct lat_snapshot *cur, struct lat_group **g,
+			size_t *n)
+{
+	*g = NULL;
+	*n = 0;
+	for (size_t i = 0; i < cur->n; i++) {
+		const struct lat_hist *old = snapshot_find(&r->base, &cur->e[i].key);
+		struct lat_hist d = cur->e[i].h;
+		char name[256];
+
+		if (old)
+			hist_add(&d, old, -1);
+		if (!d.count)
+			continue;
+		key_name(r, &cur->e[i].key, name, sizeof(name));
+		if (group_add(g, n, name, &d))
+			return -ENOMEM;
+	}
+	if (*n > 1)
+		qsort(*g, *n, sizeof(**g), cmp_group);
+	return 0;
+}
+
+static void print_stats_text(const struct lat_hist *h)
+{
+	printf("threads %llu, mean %.1f us, p50 ~%.0f us, p99 ~%.0f us\n", (unsigned long long)h->count,
+	       h->count ? (double)h->sum_ns / 1000.0 / (double)h->count : 0.0,
+	       hist_percentile(h->slots, LOG2_SLOTS, 0.5), hist_percentile(h->slots, LOG2_SLOTS, 0.99));
+}
+
+static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, uint64_t untracked)
+{
+	char sym[1024];
+
+	if (r->interval_no) {
+		time_t now = time(NULL);
+		char ts[32];
+
+		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+		printf("\n%s (interval %d)\n", ts, r->interval_no);
+	}
+	printf("Thread lifetimes in %s:\n", r->t->label);
+	if (!n)
+		printf("no thread exits seen\n");
+	for (size_t i = 0; i < n; i++) {
+		if (r->args->by_start)
+			printf("%sstart routine: %s\n", i ? "\n" : "", text_safe(g[i].name, sym, sizeof(sym)));
+		hist_print_log2(stdout, g[i].h.slots, LOG2_SLOTS, "lifetime (us)");
+		print_stats_text(&g[i].h);
+	}
+	if (untracked)
+		printf("%llu %s not seen created (main threads, or started before tracing): lifetime "
+		       "unknown, not counted\n", (unsigned long long)untracked,
+		       untracked == 1 ? "exit of a thread" : "exits of threads");
+}
+
+static void print_json_group(struct lat_run *r, const struct lat_group *g)
+{
+	putchar('{');
+	json_hist_fields(stdout, "thread_lifetime", "us", r->t->kind == TARGET_BINPATH ? 0 : r->t->pid,
+			 g->h.slots, LOG2_SLOTS, g->h.count, g->h.sum_ns / 1000);
+	if (r->args->by_start) {
+		fputs(",\"start\":", stdout);
+		json_str(stdout, g->name);
+	}
+	if (r->interval_no)
+		printf(",\"interval\":%d", r->interval_no);
+	puts("}");
+}
+
+static void print_json(struct lat_run *r, const struct lat_group *g, size_t n)
+{
+	static const struct lat_group empty = { .name = "all" };
+
+	/* Without --by-start there is always one histogram, empty or not. */
+	if (!n && !r->args->by_start)
+		print_json_group(r, &empty);
+	for (size_t i = 0; i < n; i++)
+		print_json_group(r, &g[i]);
+}
+
+static void report(struct lat_run *r)
+{
+	struct lat_snapshot cur;
+	struct lat_group *g = NULL;
+	uint64_t c[TC_COUNT];
+	size_t n = 0;
+
+	if (snapshot_read(r, &cur) || build_groups(r, &cur, &g, &n) ||
+	    tt_read_counters(r->skel->maps.tt_counters, c)) {
+		fprintf(stderr, "rtmon lat: cannot read the histograms: %s\n", strerror(errno));
+		free(cur.e);
+		free(g);
+		return;
+	}
+	if (r->args->co.interval)
+		r->interval_no++;
+	if (r->args->co.json)
+		print_json(r, g, n);
+	else
+		print_text(r, g, n, c[TC_EXITED_UNTRACKED] - r->base_untracked);
+	gr_lat_report(&r->gr, r->skel->maps.gr_hists, r->args->by_start,
+		      r->args->co.json, r->t->kind == TARGET_BINPATH ? 0 : r->t->pid, r->t->label, r->interval_no);
+	free(r->base.e);
+	r->base = cur;
+	r->base_untracked = c[TC_EXITED_UNTRACKED];
+	free(g);
+	fflush(stdout);
+}
+
+static void on_interval(void *ctx)
+{
+	report(ctx);
+}
+
+static void print_summary(struct lat_run *r, enum loop_end end, double secs)
+{
+	uint64_t c[TC_COUNT];
+	unsigned long long counted, lost;
+
+	if (tt_read_counters(r->skel->maps.tt_counters, c)) {
+		fprintf(stderr, "rtmon lat: cannot read the counters: %s\n", strerror(errno));
+		return;
+	}
+	counted = c[TC_EXITED] - c[TC_EXITED_UNTRACKED];
+	lost = c[TC_TRACK_FULL] + c[TC_HIST_FULL];
+	if (r->args->co.json) {
+		printf("{\"type\":\"summary\",\"command\":\"lat\",\"events\":%llu,\"lost\":%llu,\"created\":%llu,"
+		       "\"exited\":%llu,\"exited_unknown_lifetime\":%llu,\"duration_s\":%.3f,\"end\":\"%s\"",
+		       (unsigned long long)(c[TC_CREATED] + c[TC_EXITED]), lost,
+		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED],
+		       (unsigned long long)c[TC_EXITED_UNTRACKED], secs, loop_end_name(end));
+		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
+		target_print_end(stdout, r->t, true);
+		puts("}");
+	} else {
+		printf("\ncreated %llu, exited %llu, lifetimes counted %llu, lost %llu, in %.1f s",
+		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED], counted, lost, secs);
+		target_print_end(stdout, r->t, false);
+		putchar('\n');
+		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
+	}
+	fflush(stdout);
+}
+
+static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t errlen)
+{
+	struct tt_progs progs;
+	int rc;
+
+	r->skel = thread_lifetimes_bpf__open();
+	if (!r->skel) {
+		probe_load_error("lat", errno, err, errlen);
+		return -1;
+	}
+	TARGET_FILTER_SET(r->t, r->skel->rodata);
+	r->skel->rodata->by_start = r->args->by_start;
+	gr_open(&r->gr, "lat", r->t);
+	r->skel->rodata->gr_cfg = r->gr.cfg;
+	gr_prepare(&r->gr, r->skel->progs.on_go_site);
+	rc = thread_lifetimes_bpf__load(r->skel);
+	if (rc) {
+		probe_load_error("lat", rc, err, errlen);
+		return -1;
+	}
+	r->sym = symbolizer_new(&r->t->image);
+	if (!r->sym) {
+		snprintf(err, errlen, "cannot set up symbols: %s", strerror(ENOMEM));
+		return -1;
+	}
+	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
+				   r->skel->progs.on_exit };
+	/* Without --by-start the start routine is not needed: no uprobe, so nothing is added to
+	 * pthread_create. */
+	if (tt_attach("lat", r->t, &progs, r->args->by_start, pl, err, errlen) ||
+	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen))
+		return -1;
+	r->skel->bss->tt_trace_start_ns = loop_now_ns();
+	return 0;
+}
+
+static void cleanup(struct lat_run *r, struct probe_links *pl, bool kill_child)
+{
+	probe_links_destroy(pl);
+	thread_lifetimes_bpf__destroy(r->skel);
+	symbolizer_free(r->sym);
+	gr_close(&r->gr);
+	free(r->base.e);
+	target_close(r->t, kill_child);
+}
+
+int cmd_lat(int argc, char **argv)
+{
+	struct lat_args args = { 0 };
+	struct lat_run r = { .args = &args };
+	struct probe_links pl = { 0 };
+	struct target t;
+	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
+	enum loop_end end;
+	char err[1024];
+	double start_s;
+	int rc;
+
+	rc = command_start(&lat_argp, argc, argv, &args.co, &args, &t);
+	if (rc)
+		return rc;
+	r.t = &t;
+	if (setup(&r, &pl, err, sizeof(err)))
+		goto fail;
+	target_announce(&t, "thread lifetimes");
+	start_s = loop_now_s();
+	if (target_release(&t, err, sizeof(err)))
+		goto fail;
+	end = loop_run(&args.co, &t, &ops);
+	report(&r);
+	print_summary(&r, end, loop_now_s() - start_s);
+	cleanup(&r, &pl, false);
+	return end == END_ERROR ? 1 : 0;
+fail:
+	fprintf(stderr, "rtmon lat: %s\n", err);
+	cleanup(&r, &pl, true);
+	return 1;
+}

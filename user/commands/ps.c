@@ -1,0 +1,499 @@
+/* rtmon ps and rtmon tree: every process with its runtime, read from its executable through
+ * /proc/PID/exe (so processes in other mount namespaces are read from their own files), with nothing
+ * attached to any of them. Each distinct executable (device, inode) is analysed once. Processes that
+ * cannot be read (kernel threads, another user's processes without root, processes that exit while
+ * listed) are skipped and counted on the last line. */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/commands.h"
+#include "output/escape.h"
+#include "output/json.h"
+#include "cli/opts.h"
+#include "proc/procinfo.h"
+#include "runtime/runtime_support.h"
+
+struct exe_entry {
+	dev_t dev;
+	ino_t ino;
+	bool known;                 /* false: the file is not an ELF program rtmon reads (runtime "unknown") */
+	struct runtime_support rs;
+};
+
+struct ps_row {
+	pid_t pid, ppid;
+	char comm[64];
+	char *exe;                  /* the /proc/PID/exe link as the process sees it */
+	const struct exe_entry *ee;
+};
+
+struct ps_scan {
+	struct ps_row *rows;
+	size_t n;
+	struct exe_entry **exes;    /* the cache: one entry per distinct executable */
+	size_t nexes, capexes;
+	uint64_t kthreads, zombies, denied, exited;
+};
+
+struct ps_args {
+	bool json;
+};
+
+static struct exe_entry *cache_find(struct ps_scan *s, const struct stat *st)
+{
+	for (size_t i = 0; i < s->nexes; i++)
+		if (s->exes[i]->ino == st->st_ino && s->exes[i]->dev == st->st_dev)
+			return s->exes[i];
+	return NULL;
+}
+
+/* Analyses the executable of pid unless one with the same identity was. NULL when the process went
+ * away meanwhile (*gone) or memory ran out. */
+static const struct exe_entry *exe_lookup(struct ps_scan *s, pid_t pid, const struct stat *st, bool *gone)
+{
+	struct exe_entry *ee = cache_find(s, st);
+	char exe[64], err[512];
+	int rc;
+
+	*gone = false;
+	if (ee)
+		return ee;
+	if (!(ee = calloc(1, sizeof(*ee))))
+		return NULL;
+	ee->dev = st->st_dev;
+	ee->ino = st->st_ino;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	rc = runtime_support_read(exe, pid, &ee->rs, err, sizeof(err));
+	if (rc == -ENOENT || rc == -ESRCH || rc == -EACCES) {
+		/* Not cached: another process running the same file may still be readable. */
+		*gone = rc != -EACCES;
+		free(ee);
+		return NULL;
+	}
+	ee->known = rc == 0;
+	if (s->nexes == s->capexes) {
+		size_t cap = s->capexes ? 2 * s->capexes : 64;
+		struct exe_entry **nv = realloc(s->exes, cap * sizeof(*nv));
+
+		if (!nv) {
+			free(ee);
+			return NULL;
+		}
+		s->exes = nv;
+		s->capexes = cap;
+	}
+	s->exes[s->nexes++] = ee;
+	return ee;
+}
+
+/* A process still listed in /proc but without an executable is a zombie or on its way out. */
+static void count_unreadable(struct ps_scan *s, pid_t pid, int rc)
+{
+	struct proc_stat st;
+
+	if (rc == -EACCES || rc == -EPERM)
+		s->denied++;
+	else if (!proc_read_stat(pid, &st) && st.state == 'Z')
+		s->zombies++;
+	else
+		s->exited++;
+}
+
+/* Test hook (tests/integration/test_ps.py): with RTMON_TEST_PS_PAUSE_FD=N, rtmon writes "listed\n"
+ * to descriptor N once it has listed /proc and waits for one byte there before reading the processes,
+ * so that a test can end a listed process at exactly that moment. */
+static void test_pause_after_listing(void)
+{
+	const char *v = getenv("RTMON_TEST_PS_PAUSE_FD");
+	char c;
+	int fd;
+
+	if (!v || (fd = atoi(v)) <= 2)
+		return;
+	if (write(fd, "listed\n", 7) == 7 && read(fd, &c, 1) < 0)
+		return;
+}
+
+static int ps_scan(struct ps_scan *s)
+{
+	pid_t *pids;
+	size_t n;
+	int rc = proc_list_pids(&pids, &n);
+
+	memset(s, 0, sizeof(*s));
+	if (rc)
+		return rc;
+	test_pause_after_listing();
+	s->rows = calloc(n ? n : 1, sizeof(*s->rows));
+	if (!s->rows) {
+		free(pids);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ps_row *r = &s->rows[s->n];
+		struct proc_stat st;
+		struct stat est;
+		char path[PATH_MAX];
+		bool gone;
+
+		rc = proc_read_stat(pids[i], &st);
+		if (rc) {
+			s->exited++; /* listed a moment ago: it exited */
+			continue;
+		}
+		if (st.kthread) {
+			s->kthreads++;
+			continue;
+		}
+		if (st.state == 'Z') {
+			s->zombies++;
+			continue;
+		}
+		rc = proc_exe(pids[i], path, sizeof(path), &est);
+		if (rc) {
+			count_unreadable(s, pids[i], rc);
+			continue;
+		}
+		r->ee = exe_lookup(s, pids[i], &est, &gone);
+		if (!r->ee) {
+			if (gone)
+				s->exited++;
+			else
+				s->denied++;
+			continue;
+		}
+		r->pid = st.pid;
+		r->ppid = st.ppid;
+		snprintf(r->comm, sizeof(r->comm), "%s", st.comm);
+		if (!(r->exe = strdup(path))) {
+			free(pids);
+			return -ENOMEM;
+		}
+		s->n++;
+	}
+	free(pids);
+	return 0;
+}
+
+static void ps_free(struct ps_scan *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->rows[i].exe);
+	for (size_t i = 0; i < s->nexes; i++)
+		free(s->exes[i]);
+	free(s->rows);
+	free(s->exes);
+}
+
+static const char *row_runtime(const struct ps_row *r)
+{
+	return r->ee->known ? runtime_kind_name(r->ee->rs.id.kind) : "unknown";
+}
+
+static bool row_traced(const struct ps_row *r)
+{
+	return r->ee->known && r->ee->rs.traced;
+}
+
+static const char *dash(const char *s)
+{
+	return s[0] ? s : "-";
+}
+
+static uint64_t skipped(const struct ps_scan *s)
+{
+	return s->kthreads + s->zombies + s->denied + s->exited;
+}
+
+static void print_summary(const struct ps_scan *s, const char *cmd, bool json)
+{
+	size_t traced = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		traced += row_traced(&s->rows[i]);
+	if (json) {
+		printf("{\"type\":\"summary\",\"command\":\"%s\",\"processes\":%zu,\"traced\":%zu,"
+		       "\"skipped\":%llu,\"kernel_threads\":%llu,\"zombies\":%llu,\"not_permitted\":%llu,"
+		       "\"exited\":%llu}\n", cmd, s->n, traced, (unsigned long long)skipped(s),
+		       (unsigned long long)s->kthreads, (unsigned long long)s->zombies,
+		       (unsigned long long)s->denied, (unsigned long long)s->exited);
+		return;
+	}
+	printf("%zu processes, %zu traced fully (*); skipped %llu: %llu kernel threads, %llu zombies, "
+	       "%llu exited while listed, %llu not readable%s\n", s->n, traced, (unsigned long long)skipped(s),
+	       (unsigned long long)s->kthreads, (unsigned long long)s->zombies, (unsigned long long)s->exited,
+	       (unsigned long long)s->denied, s->denied ? proc_denied_hint() : "");
+}
+
+static void print_json_row(const struct ps_row *r)
+{
+	const struct runtime_id *id = &r->ee->rs.id;
+
+	printf("{\"type\":\"process\",\"pid\":%d,\"ppid\":%d,\"name\":", r->pid, r->ppid);
+	json_str(stdout, r->comm);
+	printf(",\"runtime\":\"%s\",\"version\":", row_runtime(r));
+	json_str(stdout, r->ee->known ? id->version : "");
+	fputs(",\"module\":", stdout);
+	json_str(stdout, r->ee->known ? id->module : "");
+	fputs(",\"exe\":", stdout);
+	json_str(stdout, r->exe);
+	printf(",\"traced\":%s}\n", row_traced(r) ? "true" : "false");
+}
+
+static int width(int w, const char *s)
+{
+	int l = (int)strlen(s);
+
+	return l > w ? l : w;
+}
+
+static void print_table(const struct ps_scan *s)
+{
+	int wname = 4, wrt = 7, wver = 7, wmod = 6;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct ps_row *r = &s->rows[i];
+
+		wname = width(wname, r->comm);
+		wrt = width(wrt, row_runtime(r));
+		if (r->ee->known) {
+			wver = width(wver, r->ee->rs.id.version);
+			wmod = width(wmod, r->ee->rs.id.module);
+		}
+	}
+	printf("  %7s %7s %-*s %-*s %-*s %-*s %s\n", "PID", "PPID", wname, "NAME", wrt, "RUNTIME", wver,
+	       "VERSION", wmod, "MODULE", "EXE");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct ps_row *r = &s->rows[i];
+		const struct runtime_id *id = &r->ee->rs.id;
+		char name[128], ver[160], mod[1040], exe[TEXT_SAFE_MAX];
+
+		printf("%c %7d %7d %-*s %-*s %-*s %-*s %s\n", row_traced(r) ? '*' : ' ', r->pid, r->ppid, wname,
+		       text_safe(r->comm, name, sizeof(name)), wrt, row_runtime(r), wver,
+		       text_safe(r->ee->known ? dash(id->version) : "-", ver, sizeof(ver)), wmod,
+		       text_safe(r->ee->known ? dash(id->module) : "-", mod, sizeof(mod)),
+		       text_safe(r->exe, exe, sizeof(exe)));
+	}
+}
+
+/* ---- tree ---- */
+
+struct tree {
+	const struct ps_scan *s;
+	ssize_t *first, *next, *last; /* children lists by row index, in PID order */
+	bool *seen;
+	char prefix[8192];            /* the branches drawn left of the current depth */
+	size_t plen;
+};
+
+static ssize_t row_of(const struct ps_scan *s, pid_t pid)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->rows[mid].pid == pid)
+			return (ssize_t)mid;
+		if (s->rows[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* One process and, below it, its children. The prefix is one buffer shared by all depths (a deep
+ * chain of processes costs no stack beyond the frames), cut back on the way up. */
+static void tree_node(struct tree *t, ssize_t i, bool last, bool root)
+{
+	const struct ps_row *r = &t->s->rows[i];
+	const char *ver = r->ee->known ? r->ee->rs.id.version : "";
+	size_t saved = t->plen;
+	char name[128], safever[160];
+
+	if (t->seen[i])
+		return;
+	t->seen[i] = true;
+	printf("%.*s%s%d (%s) {%s%s%s}%s\n", (int)t->plen, t->prefix, root ? "" : last ? "└── " : "├── ",
+	       r->pid, text_safe(r->comm, name, sizeof(name)), row_runtime(r), ver[0] ? " " : "",
+	       text_safe(ver, safever, sizeof(safever)),
+	       row_traced(r) ? " *" : "");
+	if (!root && t->plen + 8 < sizeof(t->prefix))
+		t->plen += (size_t)snprintf(t->prefix + t->plen, sizeof(t->prefix) - t->plen, "%s",
+					    last ? "    " : "│   ");
+	for (ssize_t c = t->first[i]; c >= 0; c = t->next[c])
+		tree_node(t, c, t->next[c] < 0, false);
+	t->plen = saved;
+}
+
+static void tree_free(struct tree *t)
+{
+	free(t->first);
+	free(t->next);
+	free(t->last);
+	free(t->seen);
+	free(t);
+}
+
+static int print_tree(const struct ps_scan *s)
+{
+	struct tree *t = calloc(1, sizeof(*t));
+	size_t n = s->n ? s->n : 1;
+
+	if (!t)
+		return -ENOMEM;
+	t->s = s;
+	t->first = malloc(n * sizeof(*t->first));
+	t->next = malloc(n * sizeof(*t->next));
+	t->last = malloc(n * sizeof(*t->last));
+	t->seen = calloc(n, sizeof(*t->seen));
+	if (!t->first || !t->next || !t->last || !t->seen) {
+		tree_free(t);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		t->first[i] = t->next[i] = t->last[i] = -1;
+	for (size_t i = 0; i < s->n; i++) {
+		ssize_t p = row_of(s, s->rows[i].ppid);
+
+		if (p < 0 || (size_t)p == i)
+			continue;
+		if (t->last[p] < 0)
+			t->first[p] = (ssize_t)i;
+		else
+			t->next[t->last[p]] = (ssize_t)i;
+		t->last[p] = (ssize_t)i;
+	}
+	/* Roots: processes whose parent is not listed (PID 1's parent 0, or a parent that could not be
+	 * read). A parent that exists but is not listed heads its children as a bare PID, as gops tree
+	 * does. */
+	for (size_t i = 0; i < s->n; i++) {
+		pid_t pp = s->rows[i].ppid;
+		bool done = false;
+
+		if (row_of(s, pp) >= 0)
+			continue;
+		if (pp <= 0) {
+			tree_node(t, (ssize_t)i, true, true);
+			continue;
+		}
+		for (size_t k = 0; k < i && !done; k++)
+			done = s->rows[k].ppid == pp;
+		if (done)
+			continue; /* printed with its first sibling */
+		printf("%d\n", pp);
+		for (size_t k = i; k < s->n; k++) {
+			size_t later = k + 1;
+
+			if (s->rows[k].ppid != pp)
+				continue;
+			while (later < s->n && s->rows[later].ppid != pp)
+				later++;
+			tree_node(t, (ssize_t)k, later == s->n, false);
+		}
+	}
+	/* A parent loop (PIDs reused while listing) reaches no root: its processes still get a line. */
+	for (size_t i = 0; i < s->n; i++)
+		if (!t->seen[i])
+			tree_node(t, (ssize_t)i, true, true);
+	tree_free(t);
+	return 0;
+}
+
+/* ---- commands ---- */
+
+enum { OPT_JSON = 0x1000 };
+
+static const struct argp_option ps_options[] = {
+	{ "json", OPT_JSON, NULL, 0, "One JSON object per process, then a summary (docs/ps.md)", 0 },
+	{ 0 },
+};
+
+static error_t parse_ps(int key, char *arg, struct argp_state *state)
+{
+	struct ps_args *a = state->input;
+
+	switch (key) {
+	case OPT_JSON:
+		a->json = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_failure(state, 2, 0, "unexpected argument '%s': %s takes no arguments (rtmon info PID "
+			     "shows one process)", arg, state->name);
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static const char ps_doc[] =
+	"Every process with its runtime (go, python, java, native), the runtime's version, the Go module "
+	"and the executable, read from the files only: nothing is attached.\v"
+	"A '*' in the first column marks a process rtmon traces fully, where every rtmon command that "
+	"fits its runtime applies: Go with a runtime.g layout rtmon knows (Go 1.17 to 1.26, or any Go "
+	"1.17+ with DWARF), CPython and Java with their USDT probes, native programs with glibc. "
+	"rtmon info PID says what applies to one process and why.\n"
+	"Processes rtmon cannot read are skipped and counted on the last line: kernel threads, zombies, "
+	"processes that exit while listed, and, without root, other users' processes (their "
+	"/proc/PID/exe is not readable). rtmon ps needs no root for the user's own processes.\n"
+	"\n"
+	"Examples:\n"
+	"  rtmon ps                 all processes as a table\n"
+	"  sudo rtmon ps --json     one JSON object per process, then a summary\n"
+	"  rtmon tree               the same processes as a tree by parent\n"
+	"  rtmon info 1234          one process in detail\n"
+	"  sudo rtmon gc -n myapp   trace the one process named myapp";
+
+static const char tree_doc[] =
+	"The processes rtmon ps lists, as a tree by parent: PID (NAME) {RUNTIME VERSION}, '*' when rtmon "
+	"traces the process fully (see rtmon ps --help). A parent that could not be read heads its "
+	"children as a bare PID.\v"
+	"Examples:\n"
+	"  rtmon tree\n"
+	"  sudo rtmon tree";
+
+static const struct argp ps_argp = { ps_options, parse_ps, NULL, ps_doc, NULL, NULL, NULL };
+static const struct argp tree_argp = { NULL, parse_ps, NULL, tree_doc, NULL, NULL, NULL };
+
+static int run(const struct argp *argp, int argc, char **argv, bool tree)
+{
+	struct ps_args a = { 0 };
+	struct ps_scan s;
+	int rc = parse_args_only(argp, argc, argv, &a);
+
+	if (rc)
+		return rc;
+	rc = ps_scan(&s);
+	if (!rc) {
+		if (tree) {
+			rc = print_tree(&s);
+		} else if (a.json) {
+			for (size_t i = 0; i < s.n; i++)
+				print_json_row(&s.rows[i]);
+		} else {
+			print_table(&s);
+		}
+	}
+	if (!rc)
+		print_summary(&s, tree ? "tree" : "ps", a.json);
+	ps_free(&s);
+	if (rc) {
+		fprintf(stderr, "%s: cannot list processes: %s\n", argv[0], strerror(-rc));
+		return 1;
+	}
+	return fflush(stdout) ? 1 : 0;
+}
+
+int cmd_ps(int argc, char **argv)
+{
+	return run(&ps_argp, argc, argv, false);
+}
+
+int cmd_tree(int argc, char **argv)
+{
+	return run(&tree_argp, argc, argv, true);
+}

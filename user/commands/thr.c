@@ -1,0 +1,517 @@
+/* rtmon thr: a table of threads created and exited in the target, from a ring buffer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "cli/command.h"
+#include "cli/commands.h"
+#include "runtime/go/goroutine.h"
+#include "output/escape.h"
+#include "output/json.h"
+#include "trace/loop.h"
+#include "cli/opts.h"
+#include "trace/probe.h"
+#include "binary/symbolize.h"
+#include "proc/target.h"
+#include "threads.h"
+#include "thread_events.skel.h"
+#include "runtime/java/thr_java.h"
+#include "trace/thread_track.h"
+
+struct thr_args {
+	struct common_opts co;
+};
+
+/* Java identity of a thread (JVM targets), from hotspot:thread__start or thread__stop. */
+struct java_id {
+	int64_t tid;
+	bool known;
+	bool daemon;
+	char name[THR_JAVA_NAME_LEN];
+};
+
+/* Threads seen created and not yet exited, by TID: exit records carry neither parent nor start routine
+ * (the kernel side keeps no per-thread map, to stay cheap), so they are joined here; so is a JVM
+ * thread's Java name and id. Open addressing with linear probing; TID 0 marks an empty slot. */
+struct live {
+	uint32_t tid;
+	uint32_t ptid;
+	uint64_t start_addr;
+	uint32_t has_start;
+	struct thr_start start;
+	struct java_id java;
+};
+
+struct live_table {
+	struct live *slots;
+	size_t cap;  /* a power of two */
+	size_t n;
+};
+
+struct thr_run {
+	struct thr_args *args;
+	struct live_table live;
+	struct target *t;
+	struct thread_events_bpf *skel;
+	struct symbolizer *sym;
+	struct gr_run gr;         /* Go targets: goroutine rows */
+	struct thr_java java;     /* JVM targets: Java names and ids on the exit rows */
+	uint64_t start_ns;        /* CLOCK_MONOTONIC when tracing began: the TIME column's zero */
+	uint64_t events;          /* records consumed */
+	uint64_t iv_created, iv_exited; /* this interval, for -i */
+	unsigned pending_lines;   /* lines in stdout's buffer: see line_done */
+	int interval_no;
+};
+
+static const char doc[] =
+	"Threads created and exited in a native program: one row per event, with the thread's name, its "
+	"start routine, its parent and, at exit, its lifetime.\v"
+	"Sees every thread, raw clone() threads too, from the kernel's task_newtask and sched_process_exit "
+	"tracepoints; a uprobe on pthread_create (in the executable or the library that provides it) adds "
+	"the start routine. Threads that return, call pthread_exit, are cancelled or end with the process "
+	"are all seen. An exit of a thread that was not seen created (it started before tracing, or it is "
+	"the main thread, TID = PID) has no lifetime. The summary counts threads created, exited, still "
+	"alive, and events lost. On a Go program (1.17 to 1.26) goroutines get rows too: goid, start "
+	"function, parent goid and lifetime. On a HotSpot JVM, the exit rows of Java threads show their Java "
+	"name, id and daemon flag (hotspot:thread__start/stop USDT probes).\n\n"
+	"Examples:\n"
+	"  rtmon thr --binpath ./app      every process running ./app, also ones started later\n"
+	"  rtmon thr -p 1234 -d 10        PID 1234 for 10 seconds\n"
+	"  rtmon thr -- ./app args        start ./app and trace it until it ends\n"
+	"  rtmon thr -- java -jar app.jar a JVM: Java thread names and ids on exit rows\n"
+	"  rtmon thr --json -p 1234       JSON lines (docs/thr.md)";
+
+static error_t parse_thr(int key, char *arg, struct argp_state *state)
+{
+	struct thr_args *a = state->input;
+
+	(void)arg;
+	if (key == ARGP_KEY_INIT)
+		common_opts_init(state, &a->co);
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+static const struct argp thr_argp = { NULL, parse_thr, NULL, doc, children, NULL, NULL };
+
+static size_t live_slot(const struct live_table *lt, uint32_t tid)
+{
+	size_t i = (tid * 2654435761u) & (lt->cap - 1);
+
+	while (lt->slots[i].tid && lt->slots[i].tid != tid)
+		i = (i + 1) & (lt->cap - 1);
+	return i;
+}
+
+static int live_grow(struct live_table *lt)
+{
+	struct live_table nt = { .cap = lt->cap ? lt->cap * 2 : 1024 };
+
+	nt.slots = calloc(nt.cap, sizeof(*nt.slots));
+	if (!nt.slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < lt->cap; i++)
+		if (lt->slots[i].tid)
+			nt.slots[live_slot(&nt, lt->slots[i].tid)] = lt->slots[i];
+	nt.n = lt->n;
+	free(lt->slots);
+	*lt = nt;
+	return 0;
+}
+
+static void live_put(struct live_table *lt, const struct live *l)
+{
+	size_t i;
+
+	if ((lt->n + 1) * 2 > lt->cap && live_grow(lt))
+		return; /* out of memory: this thread's exit is shown without parent and start */
+	i = live_slot(lt, l->tid);
+	lt->n += !lt->slots[i].tid;
+	lt->slots[i] = *l;
+}
+
+static struct live *live_get(struct live_table *lt, uint32_t tid)
+{
+	size_t i;
+
+	if (!lt->cap)
+		return NULL;
+	i = live_slot(lt, tid);
+	return lt->slots[i].tid ? &lt->slots[i] : NULL;
+}
+
+/* Removes tid into *out; false when absent. Backward-shift deletion keeps probe chains whole. */
+static bool live_take(struct live_table *lt, uint32_t tid, struct live *out)
+{
+	size_t i, j;
+
+	if (!lt->cap || !lt->slots[i = live_slot(lt, tid)].tid)
+		return false;
+	*out = lt->slots[i];
+	for (j = (i + 1) & (lt->cap - 1); lt->slots[j].tid; j = (j + 1) & (lt->cap - 1)) {
+		size_t home = (lt->slots[j].tid * 2654435761u) & (lt->cap - 1);
+
+		/* Move j into the hole at i unless its home lies cyclically in (i, j]. */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			lt->slots[i] = lt->slots[j];
+			i = j;
+		}
+	}
+	lt->slots[i].tid = 0;
+	lt->n--;
+	return true;
+}
+
+/* Create records are remembered; exit records get the parent and start routine of their create, and
+ * the Java identity (*java) when the thread was a Java thread. */
+static void join(struct thr_run *r, struct thr_event *e, struct java_id *java)
+{
+	struct live l = { .tid = e->tid, .ptid = e->ptid, .start_addr = e->start_addr,
+			  .has_start = e->flags & THR_F_START, .start = e->start };
+
+	java->known = false;
+	if (e->kind == THR_EV_CREATE) {
+		live_put(&r->live, &l);
+		return;
+	}
+	if (!live_take(&r->live, e->tid, &l))
+		return;
+	*java = l.java;
+	e->ptid = l.ptid;
+	if (l.has_start) {
+		e->flags |= THR_F_START;
+		e->start_addr = l.start_addr;
+		e->start = l.start;
+	}
+}
+
+static void start_name(struct thr_run *r, const struct thr_event *e, char *out, size_t len)
+{
+	if (e->flags & THR_F_START)
+		tt_start_name(r->sym, &e->start, (pid_t)e->pid, out, len);
+	else
+		out[0] = '\0';
+}
+
+static void print_json_event(const struct thr_event *e, const char *start, const struct java_id *java)
+{
+	bool exit = e->kind == THR_EV_EXIT;
+
+	printf("{\"type\":\"thread\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,", exit ? "exit" : "create", e->pid,
+	       e->tid);
+	if (e->ptid)
+		printf("\"ptid\":%u,", e->ptid);
+	else
+		fputs("\"ptid\":null,", stdout);
+	printf("\"ts_ns\":%llu,\"name\":", (unsigned long long)e->ts_ns);
+	json_str(stdout, e->name);
+	fputs(",\"start\":", stdout);
+	if (start[0])
+		json_str(stdout, start);
+	else
+		fputs("null", stdout);
+	if (exit && (e->flags & THR_F_LIFETIME))
+		printf(",\"lifetime_ns\":%llu", (unsigned long long)e->lifetime_ns);
+	else if (exit)
+		fputs(",\"lifetime_ns\":null", stdout);
+	if (exit)
+		printf(",\"main\":%s", e->tid == e->pid ? "true" : "false");
+	if (java->known) {
+		printf(",\"java_tid\":%lld,\"java_name\":", (long long)java->tid);
+		json_str(stdout, java->name);
+		printf(",\"java_daemon\":%s", java->daemon ? "true" : "false");
+	}
+	puts("}");
+}
+
+static void print_text_event(const struct thr_run *r, const struct thr_event *e, const char *start,
+			     const struct java_id *java)
+{
+	char ptid[16] = "-", life[32] = "-", name[4 * sizeof(e->name) + 1], sym[1024], jname[1024];
+	double t = e->ts_ns >= r->start_ns ? (double)(e->ts_ns - r->start_ns) / 1e9 : 0.0;
+
+	if (e->ptid)
+		snprintf(ptid, sizeof(ptid), "%u", e->ptid);
+	if (e->kind == THR_EV_EXIT && (e->flags & THR_F_LIFETIME))
+		snprintf(life, sizeof(life), "%llu", (unsigned long long)(e->lifetime_ns / 1000));
+	printf("%-10.6f %7u %7u %-6s %7s %12s  %-16s %s", t, e->pid, e->tid,
+	       e->kind == THR_EV_EXIT ? "exit" : "create", ptid, life,
+	       text_safe(e->name, name, sizeof(name)), start[0] ? text_safe(start, sym, sizeof(sym)) : "-");
+	if (r->java.active && java->known)
+		printf("  #%lld \"%s\"%s", (long long)java->tid, text_safe(java->name, jname, sizeof(jname)),
+		       java->daemon ? " daemon" : "");
+	else if (r->java.active)
+		fputs("  -", stdout);
+	putchar('\n');
+}
+
+/* hotspot:thread__start/stop: no row of its own; the thread's exit row shows it (merged by OS tid).
+ * thread__stop comes later and wins: the name may have changed (Thread.setName). */
+static void on_java_event(struct thr_run *r, const void *data, size_t size)
+{
+	struct thr_java_event e;
+	struct live *l;
+
+	if (size < sizeof(e))
+		return;
+	memcpy(&e, data, sizeof(e));
+	e.java_name[THR_JAVA_NAME_LEN - 1] = '\0';
+	if (e.base.kind == THR_EV_JAVA_START)
+		r->java.started++;
+	else
+		r->java.stopped++;
+	l = live_get(&r->live, e.base.tid);
+	if (!l) {
+		/* Created before tracing began: an entry that only carries the Java identity. */
+		live_put(&r->live, &(struct live){ .tid = e.base.tid });
+		l = live_get(&r->live, e.base.tid);
+		if (!l)
+			return;
+	}
+	l->java.known = true;
+	l->java.tid = e.java_tid;
+	l->java.daemon = e.base.flags & THR_F_DAEMON;
+	memcpy(l->java.name, e.java_name, sizeof(l->java.name));
+}
+
+/* stdout is written in whole lines, a few at a time: the target of -- CMD shares it, and a block
+ * flushed mid-line would let its output land inside one of ours. 8 lines stay below PIPE_BUF (4096),
+ * so each write is also atomic against the target's writes to a pipe. */
+static void line_done(struct thr_run *r)
+{
+	if (++r->pending_lines >= 8) {
+		fflush(stdout);
+		r->pending_lines = 0;
+	}
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct thr_run *r = ctx;
+	struct java_id java;
+	struct thr_event e;
+	char start[256];
+
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	e.name[THR_NAME_LEN - 1] = '\0';
+	r->events++;
+	if (e.kind == THR_EV_JAVA_START || e.kind == THR_EV_JAVA_STOP) {
+		on_java_event(r, data, size);
+		return 0;
+	}
+	join(r, &e, &java);
+	if (e.kind == THR_EV_CREATE)
+		r->iv_created++;
+	else
+		r->iv_exited++;
+	start_name(r, &e, start, sizeof(start));
+	if (r->args->co.json)
+		print_json_event(&e, start, &java);
+	else
+		print_text_event(r, &e, start, &java);
+	line_done(r);
+	return 0;
+}
+
+static int on_goroutine(void *ctx, void *data, size_t size)
+{
+	struct thr_run *r = ctx;
+	struct gr_event e;
+
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	r->events++;
+	gr_print_event(&r->gr, &e, r->args->co.json, r->start_ns);
+	line_done(r);
+	return 0;
+}
+
+static void on_interval(void *ctx)
+{
+	struct thr_run *r = ctx;
+
+	r->interval_no++;
+	if (r->args->co.json)
+		printf("{\"type\":\"interval\",\"command\":\"thr\",\"interval\":%d,\"created\":%llu,"
+		       "\"exited\":%llu}\n", r->interval_no, (unsigned long long)r->iv_created,
+		       (unsigned long long)r->iv_exited);
+	else
+		printf("-- interval %d: created %llu, exited %llu\n", r->interval_no,
+		       (unsigned long long)r->iv_created, (unsigned long long)r->iv_exited);
+	r->iv_created = r->iv_exited = 0;
+	fflush(stdout);
+}
+
+static void print_summary(struct thr_run *r, enum loop_end end, double secs)
+{
+	uint64_t c[TC_COUNT];
+	unsigned long long alive, created, exited, unknown, lost;
+
+	if (tt_read_counters(r->skel->maps.tt_counters, c))
+		fprintf(stderr, "rtmon thr: cannot read the counters: %s\n", strerror(errno));
+	created = c[TC_CREATED];
+	exited = c[TC_EXITED];
+	unknown = c[TC_EXITED_UNTRACKED];
+	lost = c[TC_LOST];
+	if (r->gr.active) {
+		uint64_t g[GRC_COUNT];
+
+		if (!gr_read_counters(r->skel->maps.gr_counters, g))
+			lost += g[GRC_LOST];
+	}
+	/* Threads seen created whose exit was not seen yet. */
+	alive = created > exited - unknown ? created - (exited - unknown) : 0;
+	if (r->args->co.json) {
+		printf("{\"type\":\"summary\",\"command\":\"thr\",\"events\":%llu,\"lost\":%llu,\"created\":%llu,"
+		       "\"exited\":%llu,\"alive\":%llu,\"exited_unknown_lifetime\":%llu,"
+		       "\"duration_s\":%.3f,\"end\":\"%s\"", (unsigned long long)r->events, lost, created, exited,
+		       alive, unknown, secs, loop_end_name(end));
+		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
+		if (r->java.active)
+			printf(",\"java_threads_started\":%llu,\"java_threads_stopped\":%llu",
+			       (unsigned long long)r->java.started, (unsigned long long)r->java.stopped);
+		target_print_end(stdout, r->t, true);
+		puts("}");
+	} else {
+		printf("\ncreated %llu, exited %llu, alive %llu, lost %llu\n", created, exited, alive, lost);
+		if (unknown)
+			printf("%llu %s not seen created (main threads, or started before tracing): lifetime "
+			       "unknown\n", unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
+		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
+		if (r->java.active)
+			printf("Java threads (HotSpot %s): started %llu, stopped %llu\n", r->java.version,
+			       (unsigned long long)r->java.started, (unsigned long long)r->java.stopped);
+		printf("%llu events in %.1f s", (unsigned long long)r->events, secs);
+		target_print_end(stdout, r->t, false);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+static int load(struct thr_run *r, char *err, size_t errlen)
+{
+	int rc;
+
+	r->skel = thread_events_bpf__open();
+	if (!r->skel) {
+		probe_load_error("thr", errno, err, errlen);
+		return -1;
+	}
+	if (r->t->kind == TARGET_BINPATH) {
+		r->skel->rodata->target_ino = r->t->exe_ino;
+		r->skel->rodata->target_dev = r->t->exe_kdev;
+	} else {
+		r->skel->rodata->target_tgid = (__u32)r->t->pid;
+	}
+	gr_open(&r->gr, "thr", r->t);
+	r->skel->rodata->gr_cfg = r->gr.cfg;
+	gr_prepare(&r->gr, r->skel->progs.on_go_site);
+	thr_java_open(&r->java, "thr", r->t);
+	thr_java_prepare(&r->java, r->skel->progs.on_java_thread_start, r->skel->progs.on_java_thread_stop);
+	rc = thread_events_bpf__load(r->skel);
+	if (rc) {
+		probe_load_error("thr", rc, err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer **rb, char *err,
+		 size_t errlen)
+{
+	struct tt_progs progs;
+
+	if (load(r, err, errlen))
+		return -1;
+	r->sym = symbolizer_new(&r->t->image);
+	*rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_event, r, NULL);
+	if (*rb && r->gr.active &&
+	    ring_buffer__add(*rb, bpf_map__fd(r->skel->maps.gr_events), on_goroutine, r)) {
+		ring_buffer__free(*rb);
+		*rb = NULL;
+	}
+	if (!r->sym || !*rb) {
+		snprintf(err, errlen, "cannot set up the event buffer: %s", strerror(errno ? errno : ENOMEM));
+		return -1;
+	}
+	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
+				   r->skel->progs.on_exit };
+	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen) ||
+	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen) ||
+	    thr_java_attach(&r->java, r->skel->progs.on_java_thread_start, r->skel->progs.on_java_thread_stop,
+			    r->t, err, errlen))
+		return -1;
+	r->skel->bss->tt_trace_start_ns = loop_now_ns();
+	return 0;
+}
+
+static void print_header(const struct thr_run *r)
+{
+	if (!r->args->co.json)
+		printf("%-10s %7s %7s %-6s %7s %12s  %-16s %s%s\n", "TIME(s)", "PID", "TID", "EVENT", "PTID",
+		       "LIFETIME(us)", "NAME", "START", r->java.active ? "  JAVA" : "");
+	fflush(stdout);
+}
+
+static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *rb, bool kill_child)
+{
+	probe_links_destroy(pl);
+	/* USDT links before their object: libbpf returns their spec ids to the object's USDT manager. */
+	thr_java_close(&r->java);
+	ring_buffer__free(rb);
+	thread_events_bpf__destroy(r->skel);
+	symbolizer_free(r->sym);
+	gr_close(&r->gr);
+	free(r->live.slots);
+	target_close(r->t, kill_child);
+}
+
+int cmd_thr(int argc, char **argv)
+{
+	struct thr_args args = { 0 };
+	struct thr_run r = { .args = &args };
+	struct probe_links pl = { 0 };
+	struct ring_buffer *rb = NULL;
+	struct target t;
+	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
+	enum loop_end end;
+	char err[1024];
+	double start_s;
+	int rc;
+
+	rc = command_start(&thr_argp, argc, argv, &args.co, &args, &t);
+	if (rc)
+		return rc;
+	r.t = &t;
+	if (setup(&r, &pl, &rb, err, sizeof(err))) {
+		target_explain_attach_error(&t, err, sizeof(err));
+		goto fail;
+	}
+	ops.rb = rb;
+	target_announce(&t, "threads");
+	/* Full buffering (a pipe's default) with a buffer that 8 lines never fill: flushes come from
+	 * line_done only, between lines. A terminal stays line-buffered. */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	print_header(&r);
+	r.start_ns = loop_now_ns();
+	start_s = loop_now_s();
+	if (target_release(&t, err, sizeof(err)))
+		goto fail;
+	end = loop_run(&args.co, &t, &ops);
+	ring_buffer__consume(rb);
+	print_summary(&r, end, loop_now_s() - start_s);
+	cleanup(&r, &pl, rb, false);
+	return end == END_ERROR ? 1 : 0;
+fail:
+	fprintf(stderr, "rtmon thr: %s\n", err);
+	cleanup(&r, &pl, rb, true);
+	return 1;
+}

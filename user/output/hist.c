@@ -1,0 +1,89 @@
+#include <string.h>
+#include "output/hist.h"
+
+uint64_t hist_lo(int slot)
+{
+	return slot == 0 ? 0 : 1ULL << slot;
+}
+
+uint64_t hist_hi(int slot)
+{
+	return slot >= 63 ? UINT64_MAX : (2ULL << slot) - 1;
+}
+
+uint64_t hist_total(const __u64 *slots, int nslots)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < nslots; i++)
+		n += slots[i];
+	return n;
+}
+
+double hist_percentile(const __u64 *slots, int nslots, double p)
+{
+	uint64_t total = hist_total(slots, nslots), seen = 0;
+	double rank;
+
+	if (!total)
+		return 0;
+	rank = p * (double)total;
+	for (int i = 0; i < nslots; i++) {
+		if (!slots[i])
+			continue;
+		if ((double)(seen + slots[i]) >= rank) {
+			double lo = (double)hist_lo(i), width = (double)hist_hi(i) - lo + 1;
+			double frac = (rank - (double)seen) / (double)slots[i];
+
+			return lo + frac * width;
+		}
+		seen += slots[i];
+	}
+	return (double)hist_hi(nslots - 1);
+}
+
+static void print_bar(FILE *out, uint64_t v, uint64_t max, int width)
+{
+	int stars = max ? (int)((v * (uint64_t)width + max - 1) / max) : 0;
+
+	if (stars > width)
+		stars = width;
+	fputc('|', out);
+	for (int i = 0; i < width; i++)
+		fputc(i < stars ? '*' : ' ', out);
+	fputc('|', out);
+}
+
+void hist_print_log2(FILE *out, const __u64 *slots, int nslots, const char *unit)
+{
+	hist_print_log2_marked(out, slots, nslots, unit, "");
+}
+
+void hist_print_log2_marked(FILE *out, const __u64 *slots, int nslots, const char *unit, const char *mark)
+{
+	int last = -1, w;
+	uint64_t max = 0;
+
+	for (int i = 0; i < nslots; i++) {
+		if (slots[i])
+			last = i;
+		if (slots[i] > max)
+			max = slots[i];
+	}
+	if (last < 0)
+		return;
+	/* Column width from the largest bound printed, so small histograms stay narrow. */
+	w = snprintf(NULL, 0, "%llu", (unsigned long long)hist_hi(last));
+	if (w < 5)
+		w = 5;
+	fprintf(out, "%*s : count    distribution\n", 2 * w + 4, unit);
+	for (int i = 0; i <= last; i++) {
+		char count[32];
+
+		snprintf(count, sizeof(count), "%s%llu", slots[i] ? mark : "", (unsigned long long)slots[i]);
+		fprintf(out, "%*llu -> %-*llu : %-8s ", w, (unsigned long long)hist_lo(i), w,
+			(unsigned long long)hist_hi(i), count);
+		print_bar(out, slots[i], max, 40);
+		fputc('\n', out);
+	}
+}

@@ -1,0 +1,299 @@
+/* rtmon gc, Go backend: probes in the Go runtime's GC functions (bpf/go_gc.bpf.c), events turned into
+ * struct gc_record for user/commands/gc.c. Go binaries here are static (CGO_ENABLED=0): every probe goes in
+ * the executable. No uretprobe ever: "return" probes sit on the function's RET instructions. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "go_gc.h"
+#include "go_gc.skel.h"
+#include "runtime/gc_backend.h"
+#include "runtime/go/goelf.h"
+#include "trace/probe.h"
+
+/* More RETs than any of these functions has (Go 1.17 to 1.26: at most a handful each). */
+#define MAX_RETS 64
+#define MAX_SITES (8 + 2 * MAX_RETS)
+
+struct go_gc {
+	struct go_gc_bpf *skel;
+	struct probe_links pl;
+	struct go_info gi;
+	bool legacy;  /* Go <= 1.20: no stwReason argument */
+};
+
+/* Where each site is: the function, and whether the probe goes on its body or its RETs. */
+struct go_site_spec {
+	enum gc_site site;
+	const char *func;
+	bool rets;
+	bool required;
+	bool legacy_only;  /* Go <= 1.20 only */
+};
+
+static const struct go_site_spec site_specs[] = {
+	{ GS_GCSTART, "runtime.gcStart", false, true, false },
+	{ GS_STW_STOP, "runtime.stopTheWorldWithSema", false, true, false },
+	{ GS_STW_START_RET, "runtime.startTheWorldWithSema", true, true, false },
+	{ GS_MARK_TERM, "runtime.gcMarkTermination", false, true, false },
+	/* Without these, sweeps are only seen to end when the next cycle begins. */
+	{ GS_SWEEP_DONE, "runtime.freeSomeWbufs", false, false, false },
+	{ GS_SWEEP_DONE, "runtime.mProf_PostSweep", false, false, false },
+	{ GS_LEGACY_STW, "runtime.stopTheWorld", false, true, true },
+	{ GS_LEGACY_STW_FUNC1, "runtime.stopTheWorld.func1", false, true, true },
+};
+
+/* runtime.stwReason values (Go 1.21 to 1.26) as the table shows them, and the strings Go <= 1.20
+ * passed to stopTheWorld for the same stops. */
+static const struct {
+	const char *name;
+	const char *legacy;
+} stw_reasons[] = {
+	{ "unknown", NULL },
+	{ "GCMarkTerm", NULL },
+	{ "GCSweepTerm", NULL },
+	{ "WriteHeapDump", "write heap dump" },
+	{ "GoroutineProfile", "profile" },
+	{ "GoroutineProfileCleanup", "profile cleanup" },
+	{ "AllGoroutinesStack", "stack trace" },
+	{ "ReadMemStats", "read mem stats" },
+	{ "AllThreadsSyscall", "doAllThreadsSyscall" },
+	{ "GOMAXPROCS", "GOMAXPROCS" },
+	{ "StartTrace", "start tracing" },
+	{ "StopTrace", "stop tracing" },
+	{ "CountPagesInUse", "CountPagesInUse" },
+	{ "ReadMetricsSlow", "ReadMetricsSlow" },
+	{ "ReadMemStatsSlow", "ReadMemStatsSlow" },
+	{ "PageCachePagesLeaked", "PageCachePagesLeaked" },
+	{ "ResetDebugLog", "ResetDebugLog" },
+};
+
+#define NREASONS (sizeof(stw_reasons) / sizeof(stw_reasons[0]))
+
+static const char *const phase_json[GP_COUNT] = {
+	[GP_SWEEP_TERM] = "sweep-term", [GP_MARK] = "mark", [GP_MARK_TERM] = "mark-term",
+	[GP_SWEEP] = "sweep", [GP_MARK_RESTART] = "mark-term-restart", [GP_STW] = "stw",
+};
+
+static const char *const phase_label[GP_COUNT] = {
+	[GP_SWEEP_TERM] = "sweep-term (STW)", [GP_MARK] = "mark", [GP_MARK_TERM] = "mark-term (STW)",
+	[GP_SWEEP] = "sweep", [GP_MARK_RESTART] = "mark-restart (STW)", [GP_STW] = "stw",
+};
+
+static int go_detect(struct gc_session *s, const char *exe, char *err, size_t errlen)
+{
+	struct go_info gi;
+
+	(void)err;
+	(void)errlen;
+	if (go_read_buildinfo(exe, &gi, NULL, 0))
+		return 0;
+	snprintf(s->version, sizeof(s->version), "%s", gi.version);
+	return 1;
+}
+
+static const char *trigger_name(__u8 t)
+{
+	switch (t) {
+	case GT_HEAP: return "heap";
+	case GT_TIME: return "time";
+	case GT_CYCLE: return "forced";
+	default: return "unknown";
+	}
+}
+
+/* The name a stop-the-world's reason has in the table: Go 1.21+ gives a number, older Go a string. */
+static const char *reason_name(const struct gc_event *e, char *buf, size_t len)
+{
+	if (e->reason == STW_REASON_STRING) {
+		char s[STW_REASON_LEN + 1];
+
+		memcpy(s, e->reason_str, STW_REASON_LEN);
+		s[STW_REASON_LEN] = 0;
+		for (size_t i = 0; i < NREASONS; i++)
+			if (stw_reasons[i].legacy && !strcmp(stw_reasons[i].legacy, s))
+				return stw_reasons[i].name;
+		snprintf(buf, len, "%s", s[0] ? s : "unknown");
+		return buf;
+	}
+	if (e->reason < NREASONS)
+		return stw_reasons[e->reason].name;
+	snprintf(buf, len, "reason-%u", e->reason);
+	return buf;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct gc_session *s = ctx;
+	const struct gc_event *e = data;
+	struct gc_record r = { 0 };
+	char rbuf[STW_REASON_LEN + 16], label[STW_REASON_LEN + 48];
+
+	if (size < sizeof(*e) || e->phase >= GP_COUNT)
+		return 0;
+	r.pid = (pid_t)e->tgid;
+	r.start_ns = e->start_ns;
+	r.dur_ns = e->dur_ns;
+	r.phase = phase_json[e->phase];
+	r.label = phase_label[e->phase];
+	r.stw = e->phase == GP_SWEEP_TERM || e->phase == GP_MARK_TERM || e->phase == GP_MARK_RESTART ||
+		e->phase == GP_STW;
+	r.gc = e->phase != GP_STW;
+	r.cycle_start = e->phase == GP_SWEEP_TERM;
+	r.cycle_end = e->phase == GP_SWEEP;
+	if (r.gc) {
+		r.cycle = e->cycle;
+		r.trigger = trigger_name(e->trigger);
+	}
+	if (r.stw)
+		r.reason = reason_name(e, rbuf, sizeof(rbuf));
+	if (e->phase == GP_STW) {
+		snprintf(label, sizeof(label), "stw (%s)", r.reason);
+		r.label = label;
+	}
+	gc_out_record(s->out, &r);
+	return 0;
+}
+
+/* Adds the probe sites of one function: its body (after the stack check, so that a morestack
+ * re-run does not count twice) or each of its RETs. 0, or -errno with err set. */
+static int add_sites(struct go_symtab *st, const struct go_site_spec *sp, struct probe_site *sites,
+		     int *n, char *err, size_t errlen)
+{
+	uint64_t offs[MAX_RETS];
+	int nret = 0, rc;
+
+	if (!sp->rets) {
+		rc = go_func_body_site(st, sp->func, &offs[0], err, errlen);
+		nret = 1;
+	} else {
+		rc = go_func_ret_sites(st, sp->func, offs, MAX_RETS, &nret, err, errlen);
+		if (!rc && !nret) {
+			snprintf(err, errlen, "%s has no RET instruction to probe", sp->func);
+			rc = -ENOENT;
+		}
+	}
+	if (rc)
+		return rc;
+	for (int i = 0; i < nret && *n < MAX_SITES; i++)
+		sites[(*n)++] = (struct probe_site){ .offset = offs[i], .cookie = sp->site };
+	return 0;
+}
+
+static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *sites, int *n, char *err,
+			 size_t errlen)
+{
+	struct go_symtab *st;
+	int rc = go_symtab_open(exe, &st, err, errlen);
+
+	if (rc)
+		return rc;
+	*n = 0;
+	for (size_t i = 0; i < sizeof(site_specs) / sizeof(site_specs[0]); i++) {
+		const struct go_site_spec *sp = &site_specs[i];
+		char e2[512];
+
+		if (sp->legacy_only && !g->legacy)
+			continue;
+		rc = add_sites(st, sp, sites, n, e2, sizeof(e2));
+		if (rc && sp->required) {
+			snprintf(err, errlen, "cannot probe %s in %s (%s): %s; rtmon gc supports Go 1.17 to 1.26",
+				 sp->func, exe, g->gi.version, e2);
+			go_symtab_close(st);
+			return rc;
+		}
+		if (rc)
+			fprintf(stderr, "rtmon gc: warning: %s not probed (%s): sweeps end when the next "
+				"cycle begins\n", sp->func, e2);
+	}
+	go_symtab_close(st);
+	return 0;
+}
+
+static int load(struct go_gc *g, struct gc_session *s, char *err, size_t errlen)
+{
+	struct target *t = s->t;
+	int rc;
+
+	g->skel = go_gc_bpf__open();
+	if (!g->skel) {
+		rc = -errno;
+		probe_load_error("gc", -rc, err, errlen);
+		return rc;
+	}
+	TARGET_FILTER_SET(t, g->skel->rodata);
+	g->skel->rodata->legacy_stw = g->legacy;
+	probe_prepare_sites_prog(g->skel->progs.on_gc_site);
+	rc = go_gc_bpf__load(g->skel);
+	if (rc)
+		probe_load_error("gc", rc, err, errlen);
+	return rc;
+}
+
+static int go_open(struct gc_session *s, char *err, size_t errlen)
+{
+	struct probe_site sites[MAX_SITES];
+	struct go_gc *g = calloc(1, sizeof(*g));
+	pid_t pid = s->t->kind == TARGET_BINPATH ? -1 : s->t->pid;
+	int n, rc;
+
+	if (!g) {
+		snprintf(err, errlen, "out of memory: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	s->priv = g;
+	rc = go_read_buildinfo(s->t->exe, &g->gi, err, errlen);
+	if (rc)
+		return rc;
+	g->legacy = g->gi.major == 1 && g->gi.minor <= 20;
+	rc = collect_sites(g, s->t->exe, sites, &n, err, errlen);
+	if (rc)
+		return rc;
+	rc = load(g, s, err, errlen);
+	if (rc)
+		return rc;
+	rc = probe_attach_sites(&g->pl, g->skel->progs.on_gc_site, pid, s->t->exe, sites, n,
+				"the Go runtime's GC functions", err, errlen);
+	if (rc)
+		return rc;
+	return gc_session_ring(s, g->skel->maps.events, on_event, err, errlen);
+}
+
+static void go_counters(struct gc_session *s, uint64_t *lost, uint64_t *hits)
+{
+	struct go_gc *g = s->priv;
+	uint64_t sums[GC_NCOUNTERS];
+
+	*lost = *hits = 0;
+	if (!g || !g->skel || probe_sum_percpu_counters(g->skel->maps.counters, GC_NCOUNTERS, sums))
+		return;
+	*lost = sums[GC_LOST];
+	*hits = sums[GC_HITS];
+}
+
+static void go_close(struct gc_session *s)
+{
+	struct go_gc *g = s->priv;
+
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	if (!g)
+		return;
+	probe_links_destroy(&g->pl);
+	go_gc_bpf__destroy(g->skel);
+	free(g);
+	s->priv = NULL;
+}
+
+const struct gc_runtime gc_runtime_go = {
+	.name = "go",
+	.display = "Go",
+	.pause_title = "GC stop-the-world pauses",
+	.triggers = true,
+	.nongc_stops = true,
+	.detect = go_detect,
+	.open = go_open,
+	.counters = go_counters,
+	.close = go_close,
+};

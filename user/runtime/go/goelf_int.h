@@ -1,0 +1,72 @@
+/* goelf_int.h - internals shared by goelf.c, gobuildinfo.c, gosymtab.c,
+ * gooffsets.c and goret.c. Not for other callers: use goelf.h. */
+#ifndef RTMON_GOELF_INT_H
+#define RTMON_GOELF_INT_H
+
+#include <gelf.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/go/goelf.h"
+
+struct goelf_seg {
+	uint64_t vaddr, memsz, off, filesz;
+	uint32_t flags; /* PF_R | PF_W | PF_X */
+};
+
+/* An ELF file mapped read-only, with its PT_LOAD segments. */
+struct goelf {
+	const char *path;
+	int fd;
+	const uint8_t *map; /* whole file */
+	size_t size;
+	Elf *elf;
+	GElf_Ehdr ehdr;
+	size_t shstrndx;
+	struct goelf_seg *segs;
+	size_t nsegs;
+};
+
+struct go_func {
+	uint64_t entry, end;
+	const char *name; /* points into the mapping or libelf's data */
+};
+
+struct go_symtab {
+	struct goelf ge;
+	char *path;
+	int source; /* enum go_syms_source */
+	struct go_func *funcs; /* sorted by entry */
+	size_t nfuncs;
+	uint32_t *by_name; /* indexes into funcs, sorted by (name, entry) */
+	char *names; /* .symtab names with ".abi0" cut off */
+};
+
+/* One-line error message into err (if any). */
+void goelf_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Drops the mapped file's pages from this process (they are read again from the page cache when
+ * touched): a pass over a 100 MB binary's tables then does not hold its pages. */
+void goelf_release_pages(const struct goelf *ge);
+
+/* Opens and maps path. -errno from open/mmap, -ENOEXEC if not ELF. */
+int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen);
+void goelf_close(struct goelf *ge);
+
+/* The section named name (NULL if none); fills *sh. */
+Elf_Scn *goelf_section(const struct goelf *ge, const char *name, GElf_Shdr *sh);
+/* Pointer to len file-backed bytes at vaddr; NULL if not all in one segment's file part. */
+const uint8_t *goelf_at_vaddr(const struct goelf *ge, uint64_t vaddr, uint64_t len);
+/* File offset of vaddr; -ENOENT if no PT_LOAD holds it in file. */
+int goelf_vaddr_to_off(const struct goelf *ge, uint64_t vaddr, uint64_t *off);
+
+static inline uint64_t goelf_rd(const uint8_t *p, int size, int big_endian)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < size; i++)
+		v |= (uint64_t)p[big_endian ? size - 1 - i : i] << (8 * i);
+	return v;
+}
+
+#endif

@@ -1,0 +1,368 @@
+/* Goroutines in rtmon thr and rtmon lat: see goroutine.h and docs/thr.md (Go programs). */
+#include <capstone/capstone.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "runtime/go/goroutine.h"
+#include "trace/probe.h"
+#include "output/hist.h"
+#include "output/escape.h"
+#include "output/json.h"
+#include "binary/probe_site.h"
+
+/* File offset of the `call runtime.runqput` in newproc's closure (runtime.newproc.func1, Go 1.17 to
+ * 1.26): there newproc1 has returned the new g, with its goid, in RAX, now moved to RBX. A direct call
+ * is an instruction the kernel emulates at a probe. */
+static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *site, char *err, size_t errlen)
+{
+	uint64_t entry, end, off, rq;
+	const uint8_t *p;
+	uint8_t *code;
+	size_t left;
+	uint64_t addr;
+	cs_insn *insn;
+	csh h;
+	int fd, found = 0;
+
+	if (go_func_by_name(st, "runtime.newproc.func1", &entry, &end, &off) ||
+	    go_func_by_name(st, "runtime.runqput", &rq, NULL, NULL)) {
+		snprintf(err, errlen, "no runtime.newproc.func1 or runtime.runqput");
+		return -ENOENT;
+	}
+	if (end <= entry || end - entry > 4096) {
+		snprintf(err, errlen, "runtime.newproc.func1 has an unexpected size (%llu bytes)",
+			 (unsigned long long)(end - entry));
+		return -EPROTO;
+	}
+	code = malloc(end - entry);
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (!code || fd < 0 || pread(fd, code, end - entry, (off_t)off) != (ssize_t)(end - entry)) {
+		snprintf(err, errlen, "cannot read runtime.newproc.func1: %s", strerror(errno ? errno : EIO));
+		free(code);
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	close(fd);
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
+		free(code);
+		snprintf(err, errlen, "capstone cannot open an x86-64 disassembler");
+		return -ENOTSUP;
+	}
+	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(h);
+	p = code;
+	left = end - entry;
+	addr = entry;
+	while (left && !found) {
+		uint64_t at = addr;
+
+		if (!cs_disasm_iter(h, &p, &left, &addr, insn))
+			break;
+		if (insn->id == X86_INS_CALL && insn->detail->x86.op_count == 1 &&
+		    insn->detail->x86.operands[0].type == X86_OP_IMM &&
+		    (uint64_t)insn->detail->x86.operands[0].imm == rq) {
+			*site = off + (at - entry);
+			found = 1;
+		}
+	}
+	cs_free(insn, 1);
+	cs_close(&h);
+	free(code);
+	if (!found) {
+		snprintf(err, errlen, "no call to runtime.runqput in runtime.newproc.func1 (inlined?)");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int find_sites(struct gr_run *g, const char *exe, char *err, size_t errlen)
+{
+	struct go_offsets go;
+	uint64_t entry, entry_off, off;
+	int rc;
+
+	rc = go_offsets_get(exe, &g->gi, &go, err, errlen);
+	if (rc)
+		return rc;
+	if (go.g_goid <= 0) {
+		snprintf(err, errlen, "offset of runtime.g.goid unknown");
+		return -ENOTSUP;
+	}
+	g->cfg.goid_off = (__u32)go.g_goid;
+	g->cfg.callergp_rdi = g->gi.major == 1 && g->gi.minor <= 17;
+	rc = go_symtab_open(exe, &g->st, err, errlen);
+	if (rc)
+		return rc;
+	/* newproc1's body: after the stack check (a morestack re-run is not a second call), moved on to
+	 * the first emulated instruction (push rbp); its link-time address gives the load bias. */
+	rc = go_func_body_site(g->st, "runtime.newproc1", &off, err, errlen);
+	if (rc || (rc = go_func_by_name(g->st, "runtime.newproc1", &entry, NULL, &entry_off)))
+		return rc;
+	off = probe_site_emulated(exe, off);
+	g->cfg.newproc1_vaddr = entry + (off - entry_off);
+	g->sites[0] = (struct probe_site){ .offset = off, .cookie = GR_SITE_NEWPROC1 };
+	rc = runqput_call_site(g->st, exe, &off, err, errlen);
+	if (rc)
+		return rc;
+	g->sites[1] = (struct probe_site){ .offset = off, .cookie = GR_SITE_RUNQPUT };
+	rc = go_func_body_site(g->st, "runtime.goexit1", &off, err, errlen);
+	if (rc)
+		return rc;
+	g->sites[2] = (struct probe_site){ .offset = probe_site_emulated(exe, off), .cookie = GR_SITE_GOEXIT1 };
+	g->nsites = 3;
+	return 0;
+}
+
+void gr_open(struct gr_run *g, const char *cmd, const struct target *t)
+{
+	char err[512];
+
+	memset(g, 0, sizeof(*g));
+	if (go_read_buildinfo(t->exe, &g->gi, NULL, 0))
+		return; /* not Go */
+	if (find_sites(g, t->exe, err, sizeof(err))) {
+		fprintf(stderr, "rtmon %s: warning: goroutines not traced in %s (%s): %s\n", cmd, t->label,
+			g->gi.version, err);
+		go_symtab_close(g->st);
+		g->st = NULL;
+		return;
+	}
+	g->active = true;
+}
+
+void gr_prepare(struct gr_run *g, struct bpf_program *prog)
+{
+	if (g->active)
+		probe_prepare_sites_prog(prog);
+	else
+		bpf_program__set_autoload(prog, false);
+}
+
+int gr_attach(struct gr_run *g, struct bpf_program *prog, const struct target *t, struct probe_links *pl,
+	      char *err, size_t errlen)
+{
+	if (!g->active)
+		return 0;
+	return probe_attach_sites(pl, prog, t->kind == TARGET_BINPATH ? -1 : t->pid, t->exe, g->sites,
+				  g->nsites, "the Go runtime's goroutine functions", err, errlen);
+}
+
+void gr_close(struct gr_run *g)
+{
+	go_symtab_close(g->st);
+	free(g->base);
+	memset(g, 0, sizeof(*g));
+}
+
+int gr_read_counters(struct bpf_map *map, uint64_t out[GRC_COUNT])
+{
+	return probe_sum_percpu_counters(map, GRC_COUNT, out);
+}
+
+void gr_start_name(const struct gr_run *g, uint64_t pc, char *out, size_t len)
+{
+	const char *name = pc && g->st ? go_func_name_at(g->st, pc) : NULL;
+
+	if (name)
+		snprintf(out, len, "%s", name);
+	else if (pc)
+		snprintf(out, len, "0x%llx", (unsigned long long)pc);
+	else
+		out[0] = '\0';
+}
+
+void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json, uint64_t t0_ns)
+{
+	bool exit = e->kind == GR_EV_EXIT, known = !exit || (e->flags & GR_F_KNOWN);
+	char start[256];
+
+	gr_start_name(g, known ? e->start_pc : 0, start, sizeof(start));
+	if (json) {
+		printf("{\"type\":\"goroutine\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,\"goid\":%llu,",
+		       exit ? "exit" : "create", e->pid, e->tid, (unsigned long long)e->goid);
+		if (known)
+			printf("\"parent_goid\":%llu,", (unsigned long long)e->parent_goid);
+		else
+			fputs("\"parent_goid\":null,", stdout);
+		fputs("\"start\":", stdout);
+		if (start[0])
+			json_str(stdout, start);
+		else
+			fputs("null", stdout);
+		printf(",\"ts_ns\":%llu", (unsigned long long)e->ts_ns);
+		if (exit && known)
+			printf(",\"lifetime_ns\":%llu", (unsigned long long)e->lifetime_ns);
+		else if (exit)
+			fputs(",\"lifetime_ns\":null", stdout);
+		puts("}");
+		return;
+	}
+	char gid[24], pgid[24] = "-", life[32] = "-", sym[1024];
+	double t = e->ts_ns >= t0_ns ? (double)(e->ts_ns - t0_ns) / 1e9 : 0.0;
+
+	snprintf(gid, sizeof(gid), "g%llu", (unsigned long long)e->goid);
+	if (known)
+		snprintf(pgid, sizeof(pgid), "g%llu", (unsigned long long)e->parent_goid);
+	if (exit && known)
+		snprintf(life, sizeof(life), "%llu", (unsigned long long)(e->lifetime_ns / 1000));
+	printf("%-10.6f %7u %7s %-6s %7s %12s  %-16s %s\n", t, e->pid, gid, exit ? "exit" : "create", pgid,
+	       life, "goroutine", start[0] ? text_safe(start, sym, sizeof(sym)) : "-");
+}
+
+void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, bool json)
+{
+	uint64_t c[GRC_COUNT];
+	unsigned long long created, exited, unknown, lost, alive;
+
+	if (!g->active)
+		return;
+	if (gr_read_counters(counters, c))
+		memset(c, 0, sizeof(c));
+	created = c[GRC_CREATED];
+	exited = c[GRC_EXITED];
+	unknown = c[GRC_EXITED_UNTRACKED];
+	lost = c[GRC_LOST] + c[GRC_TRACK_FULL] + c[GRC_HIST_FULL];
+	alive = created > exited - unknown ? created - (exited - unknown) : 0;
+	if (json)
+		printf(",\"goroutines\":{\"created\":%llu,\"exited\":%llu,\"alive\":%llu,"
+		       "\"exited_unknown_lifetime\":%llu,\"lost\":%llu}", created, exited, alive, unknown, lost);
+	else
+		printf("goroutines: created %llu, exited %llu, alive %llu, lost %llu%s\n", created, exited, alive,
+		       lost, unknown ? " (exits of goroutines not seen created have no lifetime)" : "");
+}
+
+/* ---- rtmon lat ---- */
+
+struct gr_group {
+	char name[256];
+	struct gr_hist h;
+};
+
+static void hist_add(struct gr_hist *a, const struct gr_hist *b, int sign)
+{
+	for (int i = 0; i < LOG2_SLOTS; i++)
+		a->slots[i] += sign * b->slots[i];
+	a->count += sign * b->count;
+	a->sum_ns += sign * b->sum_ns;
+}
+
+static const struct gr_hist *base_find(const struct gr_run *g, __u64 key)
+{
+	for (size_t i = 0; i < g->nbase; i++)
+		if (g->base[i].key == key)
+			return &g->base[i].h;
+	return NULL;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct gr_group *x = a, *y = b;
+
+	if (x->h.count != y->h.count)
+		return x->h.count > y->h.count ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start,
+		   bool json, pid_t pid, const char *label, int interval)
+{
+	int fd = bpf_map__fd(hists);
+	struct gr_snap_entry *cur = NULL, *ne;
+	struct gr_group *grp = NULL, *ng;
+	size_t ncur = 0, ngrp = 0;
+	__u64 key, next, *prev = NULL;
+	struct gr_hist h;
+
+	if (!g->active)
+		return;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &h))
+			continue;
+		ne = realloc(cur, (ncur + 1) * sizeof(*cur));
+		if (!ne)
+			break;
+		cur = ne;
+		cur[ncur].key = key;
+		cur[ncur++].h = h;
+	}
+	/* Differences from the last report, merged by name (start PCs differ by process only without
+	 * symbols), busiest first. */
+	for (size_t i = 0; i < ncur; i++) {
+		const struct gr_hist *old = base_find(g, cur[i].key);
+		struct gr_hist d = cur[i].h;
+		char name[256];
+		size_t j;
+
+		if (old)
+			hist_add(&d, old, -1);
+		if (!d.count)
+			continue;
+		if (by_start)
+			gr_start_name(g, cur[i].key, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "all");
+		if (!name[0])
+			snprintf(name, sizeof(name), "[unknown]");
+		for (j = 0; j < ngrp && strcmp(grp[j].name, name); j++)
+			;
+		if (j == ngrp) {
+			ng = realloc(grp, (ngrp + 1) * sizeof(*grp));
+			if (!ng)
+				continue;
+			grp = ng;
+			memset(&grp[ngrp], 0, sizeof(grp[ngrp]));
+			snprintf(grp[ngrp].name, sizeof(grp[ngrp].name), "%s", name);
+			ngrp++;
+		}
+		hist_add(&grp[j].h, &d, 1);
+	}
+	if (ngrp > 1)
+		qsort(grp, ngrp, sizeof(*grp), cmp_group);
+	if (json) {
+		static const struct gr_group empty = { .name = "all" };
+
+		for (size_t i = 0; i < (ngrp ? ngrp : (by_start ? 0 : 1)); i++) {
+			const struct gr_group *x = ngrp ? &grp[i] : &empty;
+
+			putchar('{');
+			json_hist_fields(stdout, "goroutine_lifetime", "us", pid, x->h.slots, LOG2_SLOTS, x->h.count,
+					 x->h.sum_ns / 1000);
+			if (by_start) {
+				fputs(",\"start\":", stdout);
+				json_str(stdout, x->name);
+			}
+			if (interval)
+				printf(",\"interval\":%d", interval);
+			puts("}");
+		}
+	} else {
+		char sym[1024];
+
+		printf("\nGoroutine lifetimes in %s:\n", label);
+		if (!ngrp)
+			printf("no goroutine exits seen\n");
+		for (size_t i = 0; i < ngrp; i++) {
+			const struct gr_hist *x = &grp[i].h;
+
+			if (by_start)
+				printf("%sstart function: %s\n", i ? "\n" : "",
+				       text_safe(grp[i].name, sym, sizeof(sym)));
+			hist_print_log2(stdout, x->slots, LOG2_SLOTS, "lifetime (us)");
+			printf("goroutines %llu, mean %.1f us, p50 ~%.0f us, p99 ~%.0f us\n",
+			       (unsigned long long)x->count,
+			       x->count ? (double)x->sum_ns / 1000.0 / (double)x->count : 0.0,
+			       hist_percentile(x->slots, LOG2_SLOTS, 0.5), hist_percentile(x->slots, LOG2_SLOTS, 0.99));
+		}
+	}
+	free(grp);
+	free(g->base);
+	g->base = cur;
+	g->nbase = ncur;
+}

@@ -1,0 +1,169 @@
+/* goret.c - uprobe sites inside a Go function (x86-64), found by decoding its
+ * bytes with capstone:
+ *  - every RET, for "return" probes (uretprobes crash Go programs: the
+ *    runtime's stack copying and unwinding meet the rewritten return address);
+ *  - the first instruction after the stack-check prologue, so that an entry
+ *    probe does not fire again when morestack grows the stack and re-runs
+ *    the function from its entry.
+ * Prologues recognised (Go >= 1.17 keeps g in R14; stackguard0 is g+0x10,
+ * stackguard1 g+0x18):
+ *    cmp rsp, [r14+0x10]; jbe L                       small frames
+ *    lea r12, [rsp-N]; cmp r12, [r14+0x10]; jbe L     frames > StackSmall
+ *    mov r12, rsp; sub r12, N; jb L; cmp r12, [r14+0x10]; jbe L   huge frames
+ * and the pre-1.17 forms that first load g with mov rcx, fs:[-8]. */
+#include <capstone/capstone.h>
+#include <errno.h>
+#include <string.h>
+
+#include "runtime/go/goelf_int.h"
+
+/* The function's bytes: pointer into the mapping, length, entry, file offset. */
+static int func_code(struct go_symtab *st, const char *name, const uint8_t **code, size_t *len,
+		     uint64_t *entry, uint64_t *off, char *err, size_t errlen)
+{
+	uint64_t end;
+
+	if (st->ge.ehdr.e_machine != EM_X86_64) {
+		goelf_err(err, errlen, "%s: probe sites are only found in x86-64 code (ELF machine %u)",
+			  st->path, st->ge.ehdr.e_machine);
+		return -ENOTSUP;
+	}
+	if (go_func_by_name(st, name, entry, &end, off)) {
+		goelf_err(err, errlen, "%s: no function %s (check the name with `go tool nm`)",
+			  st->path, name);
+		return -ENOENT;
+	}
+	*len = end - *entry;
+	*code = goelf_at_vaddr(&st->ge, *entry, *len);
+	if (!*code || !*len) {
+		goelf_err(err, errlen, "%s: the code of %s is not in the file", st->path, name);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int open_cs(csh *h, const char *path, char *err, size_t errlen)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, h) != CS_ERR_OK) {
+		goelf_err(err, errlen, "%s: capstone cannot open an x86-64 disassembler", path);
+		return -ENOTSUP;
+	}
+	cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
+	return 0;
+}
+
+int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, int max, int *n,
+		      char *err, size_t errlen)
+{
+	const uint8_t *code, *p;
+	size_t len, left;
+	uint64_t entry, off, addr;
+	cs_insn *insn;
+	csh h;
+	int ret, count = 0;
+
+	*n = 0;
+	ret = func_code(st, name, &code, &len, &entry, &off, err, errlen);
+	if (ret)
+		return ret;
+	ret = open_cs(&h, st->path, err, errlen);
+	if (ret)
+		return ret;
+	insn = cs_malloc(h);
+	p = code;
+	left = len;
+	addr = entry;
+	while (left) {
+		if (!cs_disasm_iter(h, &p, &left, &addr, insn)) {
+			/* Undecodable byte (data or padding): step over it. */
+			p++;
+			left--;
+			addr++;
+			continue;
+		}
+		if (insn->id == X86_INS_RET) {
+			if (count < max && offs)
+				offs[count] = off + (insn->address - entry);
+			count++;
+		}
+	}
+	cs_free(insn, 1);
+	cs_close(&h);
+	*n = count;
+	if (count > max) {
+		goelf_err(err, errlen, "%s: %s has %d RET instructions, more than the %d asked for",
+			  st->path, name, count, max);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static int is_reg(const cs_x86_op *o, x86_reg r)
+{
+	return o->type == X86_OP_REG && o->reg == r;
+}
+
+/* [g+0x10] (g.stackguard0) or [g+0x18] (g.stackguard1, which Go 1.17 checks
+ * in some runtime functions), no index, no segment. */
+static int is_stackguard(const cs_x86_op *o, x86_reg g)
+{
+	return o->type == X86_OP_MEM && o->mem.base == g && o->mem.index == X86_REG_INVALID &&
+	       o->mem.segment == X86_REG_INVALID && (o->mem.disp == 0x10 || o->mem.disp == 0x18);
+}
+
+int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, char *err,
+		      size_t errlen)
+{
+	const uint8_t *code, *p;
+	size_t len, left;
+	uint64_t entry, foff, addr;
+	x86_reg g = X86_REG_R14, sp = X86_REG_RSP;
+	cs_insn *insn;
+	csh h;
+	int ret, state = 0; /* 1: after the cmp */
+
+	ret = func_code(st, name, &code, &len, &entry, &foff, err, errlen);
+	if (ret)
+		return ret;
+	*off = foff; /* no prologue: the entry itself */
+	ret = open_cs(&h, st->path, err, errlen);
+	if (ret)
+		return ret;
+	insn = cs_malloc(h);
+	p = code;
+	left = len;
+	addr = entry;
+	for (int i = 0; i < 8 && cs_disasm_iter(h, &p, &left, &addr, insn); i++) {
+		const cs_x86 *x = &insn->detail->x86;
+		const cs_x86_op *o = x->operands;
+
+		if (state == 1) {
+			if (insn->id == X86_INS_JBE)
+				*off = foff + (addr - entry); /* addr: next instruction */
+			break;
+		}
+		if (insn->id == X86_INS_CMP && x->op_count == 2 && is_reg(&o[0], sp) &&
+		    is_stackguard(&o[1], g)) {
+			state = 1;
+		} else if (insn->id == X86_INS_LEA && x->op_count == 2 && o[0].type == X86_OP_REG &&
+			   o[1].type == X86_OP_MEM && o[1].mem.base == X86_REG_RSP &&
+			   o[1].mem.index == X86_REG_INVALID && o[1].mem.disp < 0) {
+			sp = o[0].reg; /* lea r12, [rsp-N] */
+		} else if (insn->id == X86_INS_MOV && x->op_count == 2 && o[0].type == X86_OP_REG &&
+			   is_reg(&o[1], X86_REG_RSP)) {
+			sp = o[0].reg; /* mov r12, rsp (then sub r12, N; jb) */
+		} else if (insn->id == X86_INS_SUB && sp != X86_REG_RSP && is_reg(&o[0], sp)) {
+			continue;
+		} else if (insn->id == X86_INS_JB && sp != X86_REG_RSP) {
+			continue;
+		} else if (insn->id == X86_INS_MOV && x->op_count == 2 && o[0].type == X86_OP_REG &&
+			   o[1].type == X86_OP_MEM && o[1].mem.segment == X86_REG_FS && i == 0) {
+			g = o[0].reg; /* pre-1.17: mov rcx, fs:[-8] loads g */
+		} else {
+			break; /* not a prologue instruction: NOSPLIT, no check */
+		}
+	}
+	cs_free(insn, 1);
+	cs_close(&h);
+	return 0;
+}

@@ -1,0 +1,140 @@
+/* rtmon gc, HotSpot backend: the JVM's USDT probes in libjvm.so. hotspot:gc__begin(is_full) and
+ * gc__end bracket each GC operation the VM thread runs at a safepoint (Java threads stopped): one
+ * "pause" record each. mem__pool__gc__begin/end give every memory pool's usage before and after a
+ * collection: one "pool" record per pool, with the collector (GC memory manager) and pool names. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "runtime/usdt_gc_backend.h"
+
+enum java_stat { JS_FULL, JS_OTHER, JS_POOLS };
+
+static const struct gu_probe probes[] = {
+	{ "gc__begin", "jvm_gc_begin" },
+	{ "gc__end", "jvm_gc_end" },
+	{ "mem__pool__gc__begin", "jvm_pool_begin" },
+	{ "mem__pool__gc__end", "jvm_pool_end" },
+};
+
+static int java_detect(struct gc_session *s, const char *exe, char *err, size_t errlen)
+{
+	(void)exe;
+	if (s->id.kind != RUNTIME_JAVA)
+		return 0;
+	snprintf(s->version, sizeof(s->version), "%s", s->id.version[0] ? s->id.version : "unknown");
+	snprintf(s->label, sizeof(s->label), "HotSpot JVM %s", s->version);
+	if (usdt_probe_exists(s->id.lib, "hotspot", "gc__begin") &&
+	    usdt_probe_exists(s->id.lib, "hotspot", "mem__pool__gc__begin"))
+		return 1;
+	snprintf(err, errlen, "%s is a JVM (%s, %s) without HotSpot's USDT probes (--enable-dtrace); use a "
+		 "JDK built with them, e.g. Debian's openjdk-17-jre-headless", gc_target_name(s), s->version,
+		 s->id.lib);
+	return -ENOTSUP;
+}
+
+/* 1536 KiB: sizes the way the table shows them. */
+static void human(uint64_t b, char *out, size_t len)
+{
+	if (b >= 10ull << 30)
+		snprintf(out, len, "%lluG", (unsigned long long)(b >> 30));
+	else if (b >= 10ull << 20)
+		snprintf(out, len, "%lluM", (unsigned long long)(b >> 20));
+	else if (b >= 10ull << 10)
+		snprintf(out, len, "%lluK", (unsigned long long)(b >> 10));
+	else
+		snprintf(out, len, "%llu", (unsigned long long)b);
+}
+
+static void pool_record(struct gc_session *s, const struct gu_event *e, struct gc_record *r, char *detail,
+			size_t dlen)
+{
+	struct gu_state *g = s->priv;
+	char before[16], after[16];
+
+	r->phase = "pool";
+	r->label = "pool";
+	human(e->before.used, before, sizeof(before));
+	human(e->after.used, after, sizeof(after));
+	snprintf(detail, dlen, "%s: %s used %s -> %s", e->manager, e->pool, before, after);
+	r->detail = detail;
+	gc_field_str(r, "collector", e->manager);
+	gc_field_str(r, "pool", e->pool);
+	gc_field_u64(r, "used_before", e->before.used);
+	gc_field_u64(r, "used_after", e->after.used);
+	gc_field_u64(r, "committed_before", e->before.committed);
+	gc_field_u64(r, "committed_after", e->after.committed);
+	gc_field_u64(r, "init", e->after.init);
+	/* MemoryUsage's max is (size_t)-1 when the pool has no limit. */
+	if (e->after.max == UINT64_MAX)
+		gc_field_str(r, "max", NULL);
+	else
+		gc_field_u64(r, "max", e->after.max);
+	g->stats[JS_POOLS]++;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct gc_session *s = ctx;
+	struct gu_state *g = s->priv;
+	struct gu_event e;
+	struct gc_record r = { 0 };
+	char detail[2 * GU_NAME_LEN + 64];
+
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	e.manager[GU_NAME_LEN - 1] = e.pool[GU_NAME_LEN - 1] = 0;
+	r.pid = (pid_t)e.tgid;
+	r.cycle = e.cycle;
+	r.start_ns = e.start_ns;
+	r.dur_ns = e.dur_ns;
+	r.gc = true;
+	if (e.kind == GU_JVM_PAUSE) {
+		r.phase = "pause";
+		r.label = e.full ? "pause (full)" : "pause";
+		r.detail = e.full ? "full collection" : "not full";
+		r.stw = true;
+		r.cycle_start = true;
+		r.cycle_end = true;
+		gc_field_bool(&r, "full", e.full);
+		g->stats[e.full ? JS_FULL : JS_OTHER]++;
+	} else if (e.kind == GU_JVM_POOL) {
+		pool_record(s, &e, &r, detail, sizeof(detail));
+	} else {
+		return 0;
+	}
+	gc_out_record(s->out, &r);
+	return 0;
+}
+
+static int java_open(struct gc_session *s, char *err, size_t errlen)
+{
+	return gu_open(s, "hotspot", probes, sizeof(probes) / sizeof(probes[0]), on_event, err, errlen);
+}
+
+static void java_summary(struct gc_session *s, FILE *out, bool json)
+{
+	const struct gu_state *g = s->priv;
+	const uint64_t *st = g->stats;
+
+	if (json)
+		fprintf(out, ",\"full\":%llu,\"not_full\":%llu,\"pool_records\":%llu,\"unpaired\":%llu",
+			(unsigned long long)st[JS_FULL], (unsigned long long)st[JS_OTHER],
+			(unsigned long long)st[JS_POOLS], (unsigned long long)gu_unpaired(s));
+	else
+		fprintf(out, "GC operations: full %llu, not full %llu; pool records %llu\n",
+			(unsigned long long)st[JS_FULL], (unsigned long long)st[JS_OTHER],
+			(unsigned long long)st[JS_POOLS]);
+}
+
+const struct gc_runtime gc_runtime_java = {
+	.name = "java",
+	.display = "Java (HotSpot)",
+	.pause_title = "GC pauses (GC operations at a safepoint)",
+	.detail_header = "DETAIL",
+	.detect = java_detect,
+	.open = java_open,
+	.counters = gu_counters,
+	.summary = java_summary,
+	.close = gu_close,
+};

@@ -1,0 +1,115 @@
+/* rtmon gc, CPython backend: the interpreter's USDT probes python:gc__start(generation) and
+ * python:gc__done(collected), one record per collection. The collector runs with the GIL held, so
+ * no Python code runs in the process meanwhile: each collection is a pause for the histogram. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "runtime/usdt_gc_backend.h"
+
+enum py_stat { PS_GEN0, PS_GEN1, PS_GEN2, PS_COLLECTED };
+
+static const struct gu_probe probes[] = {
+	{ "gc__start", "py_gc_start" },
+	{ "gc__done", "py_gc_done" },
+};
+
+/* A CPython that has the probes, to name in the refusal: Debian's build of the same minor version
+ * when it is installed, else Debian's python3. */
+static void suggest(const struct runtime_id *id, char *out, size_t len)
+{
+	int major, minor;
+
+	snprintf(out, len, "/usr/bin/python3");
+	if (sscanf(id->version, "%d.%d", &major, &minor) == 2) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "/usr/bin/python%d.%d", major, minor);
+		if (!access(p, X_OK) && usdt_probe_exists(p, "python", "gc__start"))
+			snprintf(out, len, "%s", p);
+	}
+}
+
+static int py_detect(struct gc_session *s, const char *exe, char *err, size_t errlen)
+{
+	char other[64];
+
+	(void)exe;
+	if (s->id.kind != RUNTIME_PYTHON)
+		return 0;
+	snprintf(s->version, sizeof(s->version), "%s", s->id.version[0] ? s->id.version : "unknown");
+	snprintf(s->label, sizeof(s->label), "CPython %s", s->version);
+	if (usdt_probe_exists(s->id.lib, "python", "gc__start") &&
+	    usdt_probe_exists(s->id.lib, "python", "gc__done"))
+		return 1;
+	suggest(&s->id, other, sizeof(other));
+	snprintf(err, errlen, "%s is CPython %s built without USDT probes (--with-dtrace); use a build with "
+		 "them, e.g. Debian's %s", gc_target_name(s), s->version, other);
+	return -ENOTSUP;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct gc_session *s = ctx;
+	struct gu_state *g = s->priv;
+	const struct gu_event *e = data;
+	struct gc_record r = { 0 };
+	char detail[64];
+
+	if (size < sizeof(*e) || e->kind != GU_PY_COLLECT)
+		return 0;
+	r.pid = (pid_t)e->tgid;
+	r.cycle = e->cycle;
+	r.phase = "collect";
+	r.label = "collect";
+	r.start_ns = e->start_ns;
+	r.dur_ns = e->dur_ns;
+	r.stw = true;
+	r.gc = true;
+	r.cycle_start = true;
+	r.cycle_end = true;
+	snprintf(detail, sizeof(detail), "generation %lld, %lld collected", (long long)e->generation,
+		 (long long)e->collected);
+	r.detail = detail;
+	gc_field_i64(&r, "generation", e->generation);
+	gc_field_i64(&r, "collected", e->collected);
+	if (e->generation >= 0 && e->generation <= 2)
+		g->stats[PS_GEN0 + e->generation]++;
+	if (e->collected > 0)
+		g->stats[PS_COLLECTED] += (uint64_t)e->collected;
+	gc_out_record(s->out, &r);
+	return 0;
+}
+
+static int py_open(struct gc_session *s, char *err, size_t errlen)
+{
+	return gu_open(s, "python", probes, sizeof(probes) / sizeof(probes[0]), on_event, err, errlen);
+}
+
+static void py_summary(struct gc_session *s, FILE *out, bool json)
+{
+	const struct gu_state *g = s->priv;
+	const uint64_t *st = g->stats;
+
+	if (json)
+		fprintf(out, ",\"generations\":[%llu,%llu,%llu],\"collected\":%llu,\"unpaired\":%llu",
+			(unsigned long long)st[PS_GEN0], (unsigned long long)st[PS_GEN1],
+			(unsigned long long)st[PS_GEN2], (unsigned long long)st[PS_COLLECTED],
+			(unsigned long long)gu_unpaired(s));
+	else
+		fprintf(out, "collections by generation: 0: %llu, 1: %llu, 2: %llu; objects collected %llu\n",
+			(unsigned long long)st[PS_GEN0], (unsigned long long)st[PS_GEN1],
+			(unsigned long long)st[PS_GEN2], (unsigned long long)st[PS_COLLECTED]);
+}
+
+const struct gc_runtime gc_runtime_python = {
+	.name = "python",
+	.display = "CPython",
+	.pause_title = "GC pauses (collections, run with the GIL held)",
+	.detail_header = "DETAIL",
+	.detect = py_detect,
+	.open = py_open,
+	.counters = gu_counters,
+	.summary = py_summary,
+	.close = gu_close,
+};

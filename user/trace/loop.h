@@ -1,0 +1,38 @@
+/* The tracing loop every command shares: waits for Ctrl-C/SIGTERM, -d, -i, the target's exit, and
+ * drains a ring buffer in batches (the BPF side avoids per-event wakeups). */
+#ifndef RTMON_LOOP_H
+#define RTMON_LOOP_H
+
+#include <stdint.h>
+#include <bpf/libbpf.h>
+#include "cli/opts.h"
+#include "proc/target.h"
+
+enum loop_end { END_SIGNAL, END_DURATION, END_TARGET_EXIT, END_ERROR };
+
+struct loop_ops {
+	void *ctx;
+	struct ring_buffer *rb;          /* NULL when the command aggregates in the kernel only */
+	void (*on_interval)(void *ctx);  /* -i: print and reset */
+	/* Optional timer (rtmon malloc --budget's duty cycle): called once its time (loop_now_s) has come;
+	 * returns the time of the next call, 0 for none. next_tick is the first one, 0 for none. */
+	double (*on_tick)(void *ctx);
+	double next_tick;
+	/* Optional: a -p / -- CMD target has just exited and is not reaped yet (its CPU clocks still read). */
+	void (*on_target_exit)(void *ctx);
+};
+
+/* Blocks SIGINT and SIGTERM so the loop can take them from a signalfd. Call before target_open, so that
+ * a started command inherits a known mask (the child clears it before exec). */
+int loop_block_signals(void);
+
+/* Runs until a signal, -d, or the end of a -p / -- CMD target. Returns how it ended. */
+enum loop_end loop_run(const struct common_opts *co, struct target *t, const struct loop_ops *ops);
+
+const char *loop_end_name(enum loop_end end);
+
+/* CLOCK_MONOTONIC, the clock of every duration rtmon prints (and of bpf_ktime_get_ns). */
+uint64_t loop_now_ns(void);
+double loop_now_s(void);
+
+#endif

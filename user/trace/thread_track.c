@@ -1,0 +1,92 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "binary/elf_file.h"
+#include "trace/thread_track.h"
+
+/* The first file in the loader's lookup order that defines pthread_create: the executable for static
+ * builds, else libc.so.6 (glibc 2.34+) or libpthread.so.0. Returns -ENOENT when none does. */
+static int find_pthread_create(const struct target *t, char *path, size_t pathlen, uint64_t *offset)
+{
+	for (int i = 0; i < t->image.n; i++) {
+		struct elf_file ef;
+		struct elf_func fn;
+		char e2[256];
+		int rc;
+
+		if (elf_file_open(&ef, t->image.paths[i], e2, sizeof(e2)))
+			continue;
+		/* elf_find_func, not libbpf's resolver: glibc exports two versions of pthread_create at one
+		 * address, which libbpf 1.1 rejects as ambiguous. */
+		rc = elf_find_func(&ef, "pthread_create", &fn);
+		elf_file_close(&ef);
+		if (!rc) {
+			snprintf(path, pathlen, "%s", t->image.paths[i]);
+			*offset = fn.offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int attach_tp(struct probe_links *pl, struct bpf_program *prog, const char *what, char *err,
+		     size_t errlen)
+{
+	struct bpf_link *link;
+	int rc;
+
+	if (pl->n >= PROBE_MAX_LINKS) {
+		snprintf(err, errlen, "too many probes (%d)", PROBE_MAX_LINKS);
+		return -E2BIG;
+	}
+	link = bpf_program__attach(prog);
+	rc = -libbpf_get_error(link);
+	if (!link && !rc)
+		rc = -errno;
+	if (rc) {
+		snprintf(err, errlen, "cannot attach to the %s tracepoint: %s", what, strerror(-rc));
+		return rc;
+	}
+	pl->links[pl->n++] = link;
+	return 0;
+}
+
+int tt_attach(const char *cmd, const struct target *t, const struct tt_progs *p, bool want_start,
+	      struct probe_links *pl, char *err, size_t errlen)
+{
+	char lib[4096];
+	uint64_t off;
+	int rc;
+
+	rc = attach_tp(pl, p->newtask, "task_newtask", err, errlen);
+	if (!rc)
+		rc = attach_tp(pl, p->exit, "sched_process_exit", err, errlen);
+	if (rc || !want_start)
+		return rc;
+	if (find_pthread_create(t, lib, sizeof(lib), &off)) {
+		fprintf(stderr, "rtmon %s: note: no pthread_create in %s or its libraries: threads are "
+			"shown without start routines\n", cmd, t->label);
+		return 0;
+	}
+	/* Tracepoints first: a thread created between the two attaches is then still seen, only without
+	 * its start routine. */
+	return probe_attach_uprobe(pl, p->pthread_create, t->kind == TARGET_BINPATH ? -1 : t->pid, lib, off,
+				   false, "pthread_create", err, errlen);
+}
+
+int tt_read_counters(struct bpf_map *map, uint64_t out[TC_COUNT])
+{
+	return probe_sum_percpu_counters(map, TC_COUNT, out);
+}
+
+void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, char *out, size_t len)
+{
+	if (st->ino)
+		symbolize_file_offset(s, pid, st->dev, st->ino, st->off, out, len);
+	else
+		symbolize_addr(s, (pid_t)st->tgid, st->off, out, len);
+}
+
