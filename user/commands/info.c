@@ -100,7 +100,7 @@ static int show(pid_t pid, const char *cmd)
 {
 	struct proc_stat st, parent;
 	char buf[8192], mem1[32], mem2[32];
-	char safe[4 * sizeof(buf) + 1]; /* buf escaped for the terminal: up to 4 bytes a byte */
+	char safe[sizeof(buf)]; /* buf made safe for the terminal (never longer) */
 	long tick = sysconf(_SC_CLK_TCK);
 	double cpu, elapsed;
 	uint64_t total = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);

@@ -231,7 +231,7 @@ static void print_json_event(const struct thr_event *e, const char *start, const
 static void print_text_event(const struct thr_run *r, const struct thr_event *e, const char *start,
 			     const struct java_id *java)
 {
-	char ptid[16] = "-", life[32] = "-", name[4 * sizeof(e->name) + 1], sym[1024], jname[1024];
+	char ptid[16] = "-", life[32] = "-", name[sizeof(e->name)], sym[1024], jname[1024];
 	double t = e->ts_ns >= r->start_ns ? (double)(e->ts_ns - r->start_ns) / 1e9 : 0.0;
 
 	if (e->ptid)

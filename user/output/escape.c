@@ -64,7 +64,6 @@ void json_write_str(FILE *out, const char *s)
 
 const char *text_safe(const char *s, char *buf, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
 
@@ -72,26 +71,21 @@ const char *text_safe(const char *s, char *buf, size_t len)
 		return buf;
 	while (*p) {
 		size_t n = utf8_seq_len(p);
-		/* C1 controls U+0080..U+009F are encoded as C2 80..C2 9F; terminals obey them too. */
+		/* C1 controls U+0080..U+009F (C2 80..C2 9F in UTF-8): terminals obey them too. */
 		int control = n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
 			      (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
 
-		if (!control) {
-			if (o + n >= len)
-				break;
+		if (control)
+			n = n ? n : 1; /* one '?' per character, or per byte that is not UTF-8 */
+		if (o + (control ? 1 : n) >= len)
+			break;
+		if (control) {
+			buf[o++] = '?';
+		} else {
 			for (size_t i = 0; i < n; i++)
 				buf[o++] = (char)p[i];
-			p += n;
-			continue;
 		}
-		/* escape the one byte (of a C1 pair: both, one at a time) */
-		if (o + 4 >= len)
-			break;
-		buf[o++] = '\\';
-		buf[o++] = 'x';
-		buf[o++] = hex[*p >> 4];
-		buf[o++] = hex[*p & 15];
-		p++;
+		p += n;
 	}
 	buf[o] = 0;
 	return buf;
