@@ -132,7 +132,7 @@ static const struct argp gc_argp = { gc_options, parse_gc, NULL, doc, children, 
 /* -p and -- CMD report the process; --binpath's JSON says null (several processes together). */
 static pid_t hist_pid(const struct gc_out *o)
 {
-	return o->t->kind == TARGET_BINPATH ? 0 : o->t->pid;
+	return target_report_pid(o->t);
 }
 
 static struct open_cycle *find_cycle(struct gc_out *o, pid_t pid, unsigned cycle, bool add)

@@ -14,6 +14,7 @@
 #include "output/hist.h"
 #include "output/json.h"
 #include "thread_lifetimes.skel.h"
+#include "trace/skel_open.h"
 #include "trace/loop.h"
 #include "cli/opts.h"
 #include "trace/probe.h"
@@ -250,7 +251,7 @@ static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, u
 static void print_json_group(struct lat_run *r, const struct lat_group *g)
 {
 	putchar('{');
-	json_hist_fields(stdout, "thread_lifetime", "us", r->t->kind == TARGET_BINPATH ? 0 : r->t->pid,
+	json_hist_fields(stdout, "thread_lifetime", "us", target_report_pid(r->t),
 			 g->h.slots, LOG2_SLOTS, g->h.count, g->h.sum_ns / 1000);
 	if (r->args->by_start) {
 		fputs(",\"start\":", stdout);
@@ -293,7 +294,7 @@ static void report(struct lat_run *r)
 	else
 		print_text(r, g, n, c[TC_EXITED_UNTRACKED] - r->base_untracked);
 	gr_lat_report(&r->gr, r->skel->maps.gr_hists, r->args->by_start,
-		      r->args->co.json, r->t->kind == TARGET_BINPATH ? 0 : r->t->pid, r->t->label, r->interval_no);
+		      r->args->co.json, target_report_pid(r->t), r->t->label, r->interval_no);
 	free(r->base.e);
 	r->base = cur;
 	r->base_untracked = c[TC_EXITED_UNTRACKED];
@@ -341,12 +342,9 @@ static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t er
 	struct tt_progs progs;
 	int rc;
 
-	r->skel = thread_lifetimes_bpf__open();
-	if (!r->skel) {
-		probe_load_error("lat", errno, err, errlen);
+	r->skel = SKEL_OPEN(thread_lifetimes, r->t, "lat", err, errlen);
+	if (!r->skel)
 		return -1;
-	}
-	TARGET_FILTER_SET(r->t, r->skel->rodata);
 	r->skel->rodata->by_start = r->args->by_start;
 	gr_open(&r->gr, "lat", r->t);
 	r->skel->rodata->gr_cfg = r->gr.cfg;

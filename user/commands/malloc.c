@@ -17,7 +17,7 @@
 #include "trace/loop.h"
 #include "alloc.h"
 #include "alloc.skel.h"
-#include "trace/min_btf.h"
+#include "trace/skel_open.h"
 #include "cli/opts.h"
 #include "trace/probe.h"
 #include "binary/probe_site.h"
@@ -241,10 +241,10 @@ static int attach_sites(void *ctx, char *err, size_t errlen)
 
 	/* Returns first: an entry seen without its return would leave a stale per-thread entry. */
 	if (r->args->live && probe_attach_return_sites(r->pl, r->skel->progs.on_alloc_return,
-						       r->t->kind == TARGET_BINPATH ? -1 : r->t->pid, r->site_path,
+						       target_probe_pid(r->t), r->site_path,
 						       r->ret_sites, r->nret_sites, r->site_what, err, errlen))
 		return -1;
-	return probe_attach_sites(r->pl, r->skel->progs.on_alloc_call, r->t->kind == TARGET_BINPATH ? -1 : r->t->pid,
+	return probe_attach_sites(r->pl, r->skel->progs.on_alloc_call, target_probe_pid(r->t),
 				  r->site_path, r->sites, r->nsites, r->site_what, err, errlen);
 }
 
@@ -481,7 +481,7 @@ static void print_json(const struct malloc_run *r, const struct malloc_stats *s,
 	bool first = true;
 
 	putchar('{');
-	json_hist_fields(stdout, "malloc_size", "bytes", r->t->kind == TARGET_BINPATH ? 0 : r->t->pid,
+	json_hist_fields(stdout, "malloc_size", "bytes", target_report_pid(r->t),
 			 s->slots, LOG2_SLOTS, s->count, s->bytes);
 	if (!r->go)
 		printf(",\"frees\":%llu", (unsigned long long)s->frees);
@@ -648,21 +648,9 @@ int cmd_malloc(int argc, char **argv)
 		target_close(&t, true);
 		return 2;
 	}
-	{
-		LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = min_btf_path("alloc"));
-
-		r.skel = alloc_bpf__open_opts(&open_opts);
-	}
-	if (!r.skel) {
-		probe_load_error("malloc", errno, err, sizeof(err));
+	r.skel = SKEL_OPEN(alloc, &t, "malloc", err, sizeof(err));
+	if (!r.skel)
 		goto fail;
-	}
-	if (t.kind == TARGET_BINPATH) {
-		r.skel->rodata->target_ino = t.exe_ino;
-		r.skel->rodata->target_dev = t.exe_kdev;
-	} else {
-		r.skel->rodata->target_tgid = (__u32)t.pid;
-	}
 	probe_prepare_sites_prog(r.skel->progs.on_alloc_call);
 	probe_prepare_sites_prog(r.skel->progs.on_alloc_return);
 	r.skel->rodata->track_live = args.live;

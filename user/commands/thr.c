@@ -19,6 +19,7 @@
 #include "proc/target.h"
 #include "threads.h"
 #include "thread_events.skel.h"
+#include "trace/skel_open.h"
 #include "runtime/java/thr_java.h"
 #include "trace/thread_track.h"
 
@@ -399,17 +400,9 @@ static int load(struct thr_run *r, char *err, size_t errlen)
 {
 	int rc;
 
-	r->skel = thread_events_bpf__open();
-	if (!r->skel) {
-		probe_load_error("thr", errno, err, errlen);
+	r->skel = SKEL_OPEN(thread_events, r->t, "thr", err, errlen);
+	if (!r->skel)
 		return -1;
-	}
-	if (r->t->kind == TARGET_BINPATH) {
-		r->skel->rodata->target_ino = r->t->exe_ino;
-		r->skel->rodata->target_dev = r->t->exe_kdev;
-	} else {
-		r->skel->rodata->target_tgid = (__u32)r->t->pid;
-	}
 	gr_open(&r->gr, "thr", r->t);
 	r->skel->rodata->gr_cfg = r->gr.cfg;
 	gr_prepare(&r->gr, r->skel->progs.on_go_site);

@@ -34,6 +34,19 @@ struct target {
 int target_open(struct target *t, const struct common_opts *co, char *err, size_t errlen);
 /* -- CMD: lets the held child exec. 0, or -errno when exec failed (message in err). */
 int target_release(struct target *t, char *err, size_t errlen);
+/* The PID a probe is attached for: -1 (every process) for --binpath, whose processes the BPF side
+ * tells apart by executable; the one process otherwise. */
+static inline pid_t target_probe_pid(const struct target *t)
+{
+	return t->kind == TARGET_BINPATH ? -1 : t->pid;
+}
+
+/* The PID a report names: 0 (written null in JSON) for --binpath, which sums all its processes. */
+static inline pid_t target_report_pid(const struct target *t)
+{
+	return t->kind == TARGET_BINPATH ? 0 : t->pid;
+}
+
 /* Reaps a -- CMD child once its pidfd was readable; stores its status. */
 void target_reap(struct target *t);
 /* Kills a -- CMD child still held or running (rtmon failed), and closes descriptors. */

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "usdt_gc.skel.h"
+#include "trace/skel_open.h"
 #include "runtime/usdt_gc_backend.h"
 #include "trace/probe.h"
 
@@ -24,13 +25,9 @@ static int load(struct gu_state *g, struct gc_session *s, const struct gu_probe 
 	struct bpf_program *prog;
 	int rc;
 
-	g->skel = usdt_gc_bpf__open();
-	if (!g->skel) {
-		rc = -errno;
-		probe_load_error("gc", -rc, err, errlen);
-		return rc;
-	}
-	TARGET_FILTER_SET(s->t, g->skel->rodata);
+	g->skel = SKEL_OPEN(usdt_gc, s->t, "gc", err, errlen);
+	if (!g->skel)
+		return -errno;
 	/* The other runtime's programs are not loaded: less verifier work, quicker attach. */
 	bpf_object__for_each_program(prog, g->skel->obj)
 		bpf_program__set_autoload(prog, wanted(probes, n, bpf_program__name(prog)));
@@ -44,7 +41,7 @@ static int attach(struct gu_state *g, struct gc_session *s, const char *provider
 		  char *err, size_t errlen)
 {
 	struct bpf_program *prog = bpf_object__find_program_by_name(g->skel->obj, p->prog);
-	pid_t pid = s->t->kind == TARGET_BINPATH ? -1 : s->t->pid;
+	pid_t pid = target_probe_pid(s->t);
 	struct bpf_link *link;
 	int rc;
 

@@ -4,7 +4,7 @@
 #define RTMON_MIN_BTF_H
 
 struct min_btf_blob {
-	const char *name;       /* the BPF object: "malloc" for bpf/alloc.bpf.c */
+	const char *name;       /* the BPF object: "alloc" for bpf/alloc.bpf.c */
 	const char *data, *end; /* empty when bpftool could not cut it */
 };
 

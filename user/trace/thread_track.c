@@ -73,7 +73,7 @@ int tt_attach(const char *cmd, const struct target *t, const struct tt_progs *p,
 	}
 	/* Tracepoints first: a thread created between the two attaches is then still seen, only without
 	 * its start routine. */
-	return probe_attach_uprobe(pl, p->pthread_create, t->kind == TARGET_BINPATH ? -1 : t->pid, lib, off,
+	return probe_attach_uprobe(pl, p->pthread_create, target_probe_pid(t), lib, off,
 				   false, "pthread_create", err, errlen);
 }
 

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include "go_gc.h"
 #include "go_gc.skel.h"
+#include "trace/skel_open.h"
 #include "runtime/gc_backend.h"
 #include "runtime/go/goelf.h"
 #include "trace/probe.h"
@@ -216,13 +217,9 @@ static int load(struct go_gc *g, struct gc_session *s, char *err, size_t errlen)
 	struct target *t = s->t;
 	int rc;
 
-	g->skel = go_gc_bpf__open();
-	if (!g->skel) {
-		rc = -errno;
-		probe_load_error("gc", -rc, err, errlen);
-		return rc;
-	}
-	TARGET_FILTER_SET(t, g->skel->rodata);
+	g->skel = SKEL_OPEN(go_gc, t, "gc", err, errlen);
+	if (!g->skel)
+		return -errno;
 	g->skel->rodata->legacy_stw = g->legacy;
 	probe_prepare_sites_prog(g->skel->progs.on_gc_site);
 	rc = go_gc_bpf__load(g->skel);
@@ -235,7 +232,7 @@ static int go_open(struct gc_session *s, char *err, size_t errlen)
 {
 	struct probe_site sites[MAX_SITES];
 	struct go_gc *g = calloc(1, sizeof(*g));
-	pid_t pid = s->t->kind == TARGET_BINPATH ? -1 : s->t->pid;
+	pid_t pid = target_probe_pid(s->t);
 	int n, rc;
 
 	if (!g) {

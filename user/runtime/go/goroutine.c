@@ -148,7 +148,7 @@ int gr_attach(struct gr_run *g, struct bpf_program *prog, const struct target *t
 {
 	if (!g->active)
 		return 0;
-	return probe_attach_sites(pl, prog, t->kind == TARGET_BINPATH ? -1 : t->pid, t->exe, g->sites,
+	return probe_attach_sites(pl, prog, target_probe_pid(t), t->exe, g->sites,
 				  g->nsites, "the Go runtime's goroutine functions", err, errlen);
 }
 

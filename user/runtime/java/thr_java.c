@@ -37,7 +37,7 @@ int thr_java_attach(struct thr_java *j, struct bpf_program *start, struct bpf_pr
 {
 	struct bpf_program *progs[2] = { start, stop };
 	static const char *const names[2] = { "thread__start", "thread__stop" };
-	pid_t pid = t->kind == TARGET_BINPATH ? -1 : t->pid;
+	pid_t pid = target_probe_pid(t);
 
 	for (int i = 0; j->active && i < 2; i++) {
 		j->links[i] = bpf_program__attach_usdt(progs[i], pid, j->lib, "hotspot", names[i], NULL);

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include "binary/elf_file.h"
 #include "native_gc.skel.h"
+#include "trace/skel_open.h"
 #include "runtime/native/gc_native.h"
 #include "runtime/go/goelf.h"
 #include "trace/probe.h"
@@ -147,13 +148,9 @@ static int load(struct native_gc *g, struct gc_session *s, uint64_t count_vaddr,
 	struct target *t = s->t;
 	int rc;
 
-	g->skel = native_gc_bpf__open();
-	if (!g->skel) {
-		rc = -errno;
-		probe_load_error("gc", -rc, err, errlen);
-		return rc;
-	}
-	TARGET_FILTER_SET(t, g->skel->rodata);
+	g->skel = SKEL_OPEN(native_gc, t, "gc", err, errlen);
+	if (!g->skel)
+		return -errno;
 	g->has_count = count_vaddr != 0;
 	g->skel->rodata->has_count = g->has_count;
 	for (int f = 0; f < sp->nfuncs; f++) {
@@ -179,7 +176,7 @@ static int attach(struct native_gc *g, struct gc_session *s, char *err, size_t e
 {
 	const struct native_spec *sp = g->spec;
 	const struct target *t = s->t;
-	pid_t pid = t->kind == TARGET_BINPATH ? -1 : t->pid;
+	pid_t pid = target_probe_pid(t);
 
 	for (int i = 0; i < t->image.n; i++) {
 		struct probe_site entries[NATIVE_MAX_SITES], returns[NATIVE_MAX_SITES];
