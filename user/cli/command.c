@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <bpf/libbpf.h>
 #include "cli/command.h"
 #include "trace/loop.h"
 #include "trace/probe.h"
@@ -28,4 +29,35 @@ int command_start(const struct argp *argp, int argc, char **argv, struct common_
 		return 1;
 	}
 	return 0;
+}
+
+int command_trace(const struct trace_steps *s, const struct common_opts *co, struct target *t,
+		  struct loop_ops *ops, bool *ran)
+{
+	enum loop_end end;
+	char err[1024];
+	double start_s;
+
+	*ran = false;
+	if (s->attach(s->ctx, ops, err, sizeof(err))) {
+		/* a -p target that exited meanwhile is named as such, not by the failed attach */
+		target_explain_attach_error(t, err, sizeof(err));
+		goto fail;
+	}
+	target_announce(t, s->what);
+	if (s->before_release)
+		s->before_release(s->ctx);
+	start_s = loop_now_s();
+	if (target_release(t, err, sizeof(err)))
+		goto fail;
+	*ran = true;
+	end = loop_run(co, t, ops);
+	/* The loop drains every 10 ms: what the last events of an exiting target left is read here. */
+	if (ops->rb)
+		ring_buffer__consume(ops->rb);
+	s->report(s->ctx, end, loop_now_s() - start_s);
+	return end == END_ERROR ? 1 : 0;
+fail:
+	fprintf(stderr, "rtmon %s: %s\n", s->cmd, err);
+	return 1;
 }

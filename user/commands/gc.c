@@ -441,31 +441,43 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 	return NULL;
 }
 
-/* Attaches, lets the target go, runs the loop, reports. The session is closed by the caller. */
+/* The steps command_trace takes for gc; the session is closed by the caller. */
+struct gc_trace {
+	struct gc_session *s;
+	struct gc_out *o;
+};
+
+static int gc_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
+{
+	struct gc_trace *x = ctx;
+
+	if (x->o->rt->open(x->s, err, errlen))
+		return -1;
+	ops->rb = x->s->rb;
+	return 0;
+}
+
+static void gc_before_release(void *ctx)
+{
+	((struct gc_trace *)ctx)->o->t0_ns = loop_now_ns();
+}
+
+static void gc_report(void *ctx, enum loop_end end, double secs)
+{
+	struct gc_trace *x = ctx;
+
+	print_final(x->o, x->s, end, secs);
+}
+
 static int trace(struct gc_session *s, struct gc_out *o)
 {
+	struct gc_trace x = { s, o };
 	struct loop_ops ops = { .ctx = o, .on_interval = on_interval };
-	enum loop_end end;
-	char err[1024];
+	const struct trace_steps steps = { "gc", "GC cycles", &x, gc_attach, gc_before_release,
+					   gc_report };
+	bool ran;
 
-	if (o->rt->open(s, err, sizeof(err))) {
-		target_explain_attach_error(s->t, err, sizeof(err));
-		goto fail;
-	}
-	target_announce(s->t, "GC cycles");
-	o->t0_ns = loop_now_ns();
-	if (target_release(s->t, err, sizeof(err)))
-		goto fail;
-	ops.rb = s->rb;
-	end = loop_run(s->co, s->t, &ops);
-	/* The loop drains every 10 ms: what the last events of an exiting target left is read here. */
-	if (s->rb)
-		ring_buffer__consume(s->rb);
-	print_final(o, s, end, (double)(loop_now_ns() - o->t0_ns) / 1e9);
-	return end == END_ERROR ? 1 : 0;
-fail:
-	fprintf(stderr, "rtmon gc: %s\n", err);
-	return 1;
+	return command_trace(&steps, s->co, s->t, &ops, &ran);
 }
 
 int cmd_gc(int argc, char **argv)

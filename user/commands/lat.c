@@ -380,35 +380,44 @@ static void cleanup(struct lat_run *r, struct probe_links *pl, bool kill_child)
 	target_close(r->t, kill_child);
 }
 
+/* The steps command_trace takes for lat. */
+struct lat_trace {
+	struct lat_run *r;
+	struct probe_links pl;
+};
+
+static int lat_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
+{
+	struct lat_trace *x = ctx;
+
+	(void)ops; /* the histograms are kept in the kernel: no ring buffer */
+	return setup(x->r, &x->pl, err, errlen);
+}
+
+static void lat_report(void *ctx, enum loop_end end, double secs)
+{
+	struct lat_trace *x = ctx;
+
+	report(x->r);
+	print_summary(x->r, end, secs);
+}
+
 int cmd_lat(int argc, char **argv)
 {
 	struct lat_args args = { 0 };
 	struct lat_run r = { .args = &args };
-	struct probe_links pl = { 0 };
+	struct lat_trace x = { .r = &r };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
-	enum loop_end end;
-	char err[1024];
-	double start_s;
+	const struct trace_steps steps = { "lat", "thread lifetimes", &x, lat_attach, NULL, lat_report };
+	bool ran;
 	int rc;
 
 	rc = command_start(&lat_argp, argc, argv, &args.co, &args, &t);
 	if (rc)
 		return rc;
 	r.t = &t;
-	if (setup(&r, &pl, err, sizeof(err)))
-		goto fail;
-	target_announce(&t, "thread lifetimes");
-	start_s = loop_now_s();
-	if (target_release(&t, err, sizeof(err)))
-		goto fail;
-	end = loop_run(&args.co, &t, &ops);
-	report(&r);
-	print_summary(&r, end, loop_now_s() - start_s);
-	cleanup(&r, &pl, false);
-	return end == END_ERROR ? 1 : 0;
-fail:
-	fprintf(stderr, "rtmon lat: %s\n", err);
-	cleanup(&r, &pl, true);
-	return 1;
+	rc = command_trace(&steps, &args.co, &t, &ops, &ran);
+	cleanup(&r, &x.pl, !ran);
+	return rc;
 }

@@ -466,45 +466,57 @@ static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffe
 	target_close(r->t, kill_child);
 }
 
+/* The steps command_trace takes for thr. */
+struct thr_trace {
+	struct thr_run *r;
+	struct probe_links pl;
+	struct ring_buffer *rb;
+};
+
+static int thr_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
+{
+	struct thr_trace *x = ctx;
+
+	if (setup(x->r, &x->pl, &x->rb, err, errlen))
+		return -1;
+	ops->rb = x->rb;
+	return 0;
+}
+
+static void thr_before_release(void *ctx)
+{
+	struct thr_trace *x = ctx;
+
+	/* Full buffering (a pipe's default) with a buffer that 8 lines never fill: flushes come from
+	 * line_done only, between lines. A terminal stays line-buffered. */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	print_header(x->r);
+	x->r->start_ns = loop_now_ns();
+}
+
+static void thr_report(void *ctx, enum loop_end end, double secs)
+{
+	print_summary(((struct thr_trace *)ctx)->r, end, secs);
+}
+
 int cmd_thr(int argc, char **argv)
 {
 	struct thr_args args = { 0 };
 	struct thr_run r = { .args = &args };
-	struct probe_links pl = { 0 };
-	struct ring_buffer *rb = NULL;
+	struct thr_trace x = { .r = &r };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
-	enum loop_end end;
-	char err[1024];
-	double start_s;
+	const struct trace_steps steps = { "thr", "threads", &x, thr_attach, thr_before_release,
+					   thr_report };
+	bool ran;
 	int rc;
 
 	rc = command_start(&thr_argp, argc, argv, &args.co, &args, &t);
 	if (rc)
 		return rc;
 	r.t = &t;
-	if (setup(&r, &pl, &rb, err, sizeof(err))) {
-		target_explain_attach_error(&t, err, sizeof(err));
-		goto fail;
-	}
-	ops.rb = rb;
-	target_announce(&t, "threads");
-	/* Full buffering (a pipe's default) with a buffer that 8 lines never fill: flushes come from
-	 * line_done only, between lines. A terminal stays line-buffered. */
-	if (!isatty(STDOUT_FILENO))
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	print_header(&r);
-	r.start_ns = loop_now_ns();
-	start_s = loop_now_s();
-	if (target_release(&t, err, sizeof(err)))
-		goto fail;
-	end = loop_run(&args.co, &t, &ops);
-	ring_buffer__consume(rb);
-	print_summary(&r, end, loop_now_s() - start_s);
-	cleanup(&r, &pl, rb, false);
-	return end == END_ERROR ? 1 : 0;
-fail:
-	fprintf(stderr, "rtmon thr: %s\n", err);
-	cleanup(&r, &pl, rb, true);
-	return 1;
+	rc = command_trace(&steps, &args.co, &t, &ops, &ran);
+	cleanup(&r, &x.pl, x.rb, !ran);
+	return rc;
 }
