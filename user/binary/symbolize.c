@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 #include "binary/symbolize.h"
 
 #define MAX_SEGS 32
@@ -172,14 +172,14 @@ static int collect_sym(const GElf_Sym *sym, const char *name, void *ctx)
 	return *name && push_sym(w->f, w->cap, sym, name) ? -ENOMEM : 0;
 }
 
-static int read_table(struct symfile *f, struct elf_file *ef, Elf64_Word type, size_t *cap)
+static int read_table(struct symfile *f, struct objfile *ef, Elf64_Word type, size_t *cap)
 {
 	struct table_walk w = { f, cap };
 
-	return elf_for_each_func(ef, type, collect_sym, &w);
+	return objfile_for_each_func(ef, type, collect_sym, &w);
 }
 
-static void read_segments(struct symfile *f, struct elf_file *ef)
+static void read_segments(struct symfile *f, struct objfile *ef)
 {
 	size_t phnum;
 
@@ -197,7 +197,7 @@ static void read_segments(struct symfile *f, struct elf_file *ef)
  * named by file and offset. */
 static void load_file(struct symfile *f)
 {
-	struct elf_file ef;
+	struct objfile ef;
 	char err[256], path[64];
 	size_t cap = 0;
 
@@ -205,7 +205,7 @@ static void load_file(struct symfile *f)
 		return;
 	f->loaded = true;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fd);
-	if (f->fd < 0 || elf_file_open(&ef, path, err, sizeof(err)))
+	if (f->fd < 0 || objfile_open(&ef, path, err, sizeof(err)))
 		return;
 	read_segments(f, &ef);
 	if (read_table(f, &ef, SHT_SYMTAB, &cap) || read_table(f, &ef, SHT_DYNSYM, &cap)) {
@@ -215,7 +215,7 @@ static void load_file(struct symfile *f)
 		f->syms = NULL;
 		f->nsyms = 0;
 	}
-	elf_file_close(&ef);
+	objfile_close(&ef);
 	if (f->nsyms)
 		qsort(f->syms, f->nsyms, sizeof(*f->syms), cmp_sym);
 }

@@ -10,7 +10,7 @@
 #include "trace/budget.h"
 #include "cli/command.h"
 #include "cli/commands.h"
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 #include "runtime/go/goelf.h"
 #include "output/hist.h"
 #include "output/json.h"
@@ -138,21 +138,21 @@ static const struct argp malloc_argp = { malloc_options, parse_malloc, NULL, doc
 
 /* The allocator is the first file in lookup order that defines malloc: the executable itself for
  * static builds (or ones that link an allocator in), else a library. */
-static int find_allocator(struct malloc_run *r, struct elf_func funcs[AF_COUNT], bool found[AF_COUNT],
+static int find_allocator(struct malloc_run *r, struct objfile_sym funcs[AF_COUNT], bool found[AF_COUNT],
 			  char *err, size_t errlen)
 {
 	const struct image *img = &r->t->image;
 
 	for (int i = 0; i < img->n; i++) {
-		struct elf_file ef;
+		struct objfile ef;
 		char e2[256];
 
-		if (elf_file_open(&ef, img->paths[i], e2, sizeof(e2)))
+		if (objfile_open(&ef, img->paths[i], e2, sizeof(e2)))
 			continue;
-		if (elf_find_func(&ef, "malloc", &funcs[AF_MALLOC])) {
+		if (objfile_find_func(&ef, "malloc", &funcs[AF_MALLOC])) {
 			bool stripped_static = i == 0 && ef.is_static && !ef.has_symtab;
 
-			elf_file_close(&ef);
+			objfile_close(&ef);
 			if (stripped_static) {
 				snprintf(err, errlen, "%s is static and stripped: no symbols locate its allocator; "
 					 "trace an unstripped build", r->t->label);
@@ -163,9 +163,9 @@ static int find_allocator(struct malloc_run *r, struct elf_func funcs[AF_COUNT],
 		found[AF_MALLOC] = true;
 		for (int f = 0; f < AF_NATIVE_COUNT; f++)
 			if (f != AF_MALLOC)
-				found[f] = !elf_find_func(&ef, fn_names[f], &funcs[f]);
+				found[f] = !objfile_find_func(&ef, fn_names[f], &funcs[f]);
 		snprintf(r->allocator, sizeof(r->allocator), "%s", img->paths[i]);
-		elf_file_close(&ef);
+		objfile_close(&ef);
 		return 0;
 	}
 	snprintf(err, errlen, "no allocator (malloc) in %s or its %d libraries: rtmon malloc traces programs "
@@ -198,7 +198,7 @@ static int find_go_site(struct malloc_run *r, char *err, size_t errlen)
 /* Where to probe: every allocator function of one file, sharing one link. */
 static int find_sites(struct malloc_run *r, char *err, size_t errlen)
 {
-	struct elf_func funcs[AF_COUNT] = { 0 };
+	struct objfile_sym funcs[AF_COUNT] = { 0 };
 	bool found[AF_COUNT] = { 0 };
 	int rc;
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 #include "proc/image.h"
 
 static bool image_has(const struct image *img, const char *path)
@@ -139,17 +139,17 @@ int image_from_binary(struct image *img, const char *exe, char *err, size_t errl
 	loader_search_path(syspath, sizeof(syspath));
 	/* Breadth-first, as the loader orders its symbol search scope. */
 	for (int i = 0; i < img->n; i++) {
-		struct elf_file ef;
+		struct objfile ef;
 		struct needed_list needed = { 0 };
 		char runpath[4096], origin[PATH_MAX], tmp[PATH_MAX], found[PATH_MAX];
 
-		if (elf_file_open(&ef, img->paths[i], err, errlen)) {
+		if (objfile_open(&ef, img->paths[i], err, errlen)) {
 			if (i == 0)
 				return -ENOEXEC;
 			continue; /* a broken library: the loader would fail, rtmon just skips it */
 		}
-		elf_dynamic_info(&ef, collect_needed, &needed, runpath, sizeof(runpath));
-		elf_file_close(&ef);
+		objfile_dynamic_info(&ef, collect_needed, &needed, runpath, sizeof(runpath));
+		objfile_close(&ef);
 		snprintf(tmp, sizeof(tmp), "%s", img->paths[i]);
 		snprintf(origin, sizeof(origin), "%s", dirname(tmp));
 		for (int k = 0; k < needed.n; k++) {

@@ -10,7 +10,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 #include "proc/procinfo.h"
 #include "proc/target.h"
 
@@ -22,12 +22,12 @@ static int pidfd_open_compat(pid_t pid)
 /* Checks that path is a usable ELF executable; the error names what is wrong. */
 static int check_executable(const char *path, char *err, size_t errlen)
 {
-	struct elf_file ef;
-	int rc = elf_file_open(&ef, path, err, errlen);
+	struct objfile ef;
+	int rc = objfile_open(&ef, path, err, errlen);
 
 	if (rc)
 		return rc;
-	elf_file_close(&ef);
+	objfile_close(&ef);
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 #include "runtime/go/goelf.h"
 #include "proc/image.h"
 #include "runtime/runtime_id.h"
@@ -37,7 +37,7 @@ const char *runtime_kind_name(enum runtime_kind kind)
 }
 
 /* Section of the given name, or NULL. */
-static Elf_Scn *find_section(struct elf_file *ef, const char *name, GElf_Shdr *sh)
+static Elf_Scn *find_section(struct objfile *ef, const char *name, GElf_Shdr *sh)
 {
 	size_t shstrndx;
 
@@ -57,7 +57,7 @@ static Elf_Scn *find_section(struct elf_file *ef, const char *name, GElf_Shdr *s
 
 /* Each note: n_type 3, owner "stapsdt", desc = pc, base, semaphore (address-sized), then
  * "provider\0name\0args\0". */
-static bool stapsdt_has(struct elf_file *ef, const char *provider, const char *name)
+static bool stapsdt_has(struct objfile *ef, const char *provider, const char *name)
 {
 	size_t asz = ef->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? 8 : 4;
 	GElf_Shdr sh;
@@ -88,14 +88,14 @@ static bool stapsdt_has(struct elf_file *ef, const char *provider, const char *n
 
 bool usdt_probe_exists(const char *path, const char *provider, const char *name)
 {
-	struct elf_file ef;
+	struct objfile ef;
 	char err[256];
 	bool found;
 
-	if (elf_file_open(&ef, path, err, sizeof(err)))
+	if (objfile_open(&ef, path, err, sizeof(err)))
 		return false;
 	found = stapsdt_has(&ef, provider, name);
-	elf_file_close(&ef);
+	objfile_close(&ef);
 	return found;
 }
 
@@ -117,7 +117,7 @@ static bool is_digit(char c)
 /* CPython up to 3.10 has no Py_Version: its PY_VERSION string ("3.10.13") is somewhere in .rodata,
  * often merged into the tail of a longer string (".../Python-3.10.13"). Accepted only when exactly
  * one distinct "M.m.p[suffix]" string ends that way: a version is never guessed. */
-static bool python_version_in_rodata(struct elf_file *ef, int major, int minor, char *out, size_t len)
+static bool python_version_in_rodata(struct objfile *ef, int major, int minor, char *out, size_t len)
 {
 	char prefix[16], found[32] = "";
 	GElf_Shdr sh;
@@ -158,14 +158,14 @@ static bool python_version_in_rodata(struct elf_file *ef, int major, int minor, 
 
 /* Py_Version (3.11+) is PY_VERSION_HEX: major, minor, micro bytes, then release level (0xA alpha,
  * 0xB beta, 0xC candidate, 0xF final) and serial nibbles. */
-static bool python_version_constant(struct elf_file *ef, char *out, size_t len)
+static bool python_version_constant(struct objfile *ef, char *out, size_t len)
 {
 	static const char *const level[16] = { [0xA] = "a", [0xB] = "b", [0xC] = "rc" };
-	struct elf_func sym;
+	struct objfile_sym sym;
 	unsigned char b[4];
 	uint32_t hex;
 
-	if (elf_find_object(ef, "Py_Version", &sym) || sym.size < 4 ||
+	if (objfile_find_object(ef, "Py_Version", &sym) || sym.size < 4 ||
 	    pread(ef->fd, b, sizeof(b), (off_t)sym.offset) != (ssize_t)sizeof(b))
 		return false;
 	hex = b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
@@ -179,7 +179,7 @@ static bool python_version_constant(struct elf_file *ef, char *out, size_t len)
 	return true;
 }
 
-static void python_version(struct elf_file *ef, const char *name, char *out, size_t len)
+static void python_version(struct objfile *ef, const char *name, char *out, size_t len)
 {
 	int major, minor;
 
@@ -309,15 +309,15 @@ static struct image *load_image(const char *exe, pid_t pid)
 
 int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *err, size_t errlen)
 {
-	struct elf_file ef;
+	struct objfile ef;
 	struct go_info gi;
-	struct elf_func f;
+	struct objfile_sym f;
 	struct image *img;
 	char real[PATH_MAX + 64];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = elf_file_open(&ef, exe, err, errlen);
+	rc = objfile_open(&ef, exe, err, errlen);
 	if (rc)
 		return rc;
 	if (!go_read_buildinfo(exe, &gi, NULL, 0)) {
@@ -325,21 +325,21 @@ int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *e
 		snprintf(out->version, sizeof(out->version), "%s", gi.version);
 		snprintf(out->module, sizeof(out->module), "%s", gi.module);
 		snprintf(out->lib, sizeof(out->lib), "%s", exe);
-		out->boehm = !elf_find_func(&ef, "GC_gcollect", &f);
-		elf_file_close(&ef);
+		out->boehm = !objfile_find_func(&ef, "GC_gcollect", &f);
+		objfile_close(&ef);
 		return 0;
 	}
 	if (!real_exe_path(exe, pid, real, sizeof(real)))
 		snprintf(real, sizeof(real), "%s", exe);
-	if (!elf_find_func(&ef, "Py_GetVersion", &f)) {
+	if (!objfile_find_func(&ef, "Py_GetVersion", &f)) {
 		out->kind = RUNTIME_PYTHON;
 		snprintf(out->lib, sizeof(out->lib), "%s", exe);
 		python_version(&ef, real, out->version, sizeof(out->version));
 		out->usdt = stapsdt_has(&ef, "python", NULL);
 	}
-	out->boehm = !elf_find_func(&ef, "GC_gcollect", &f);
-	out->libc = ef.is_static && !elf_find_func(&ef, "malloc", &f);
-	elf_file_close(&ef);
+	out->boehm = !objfile_find_func(&ef, "GC_gcollect", &f);
+	out->libc = ef.is_static && !objfile_find_func(&ef, "malloc", &f);
+	objfile_close(&ef);
 
 	img = load_image(exe, pid);
 	if (!img) {
@@ -367,10 +367,10 @@ int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *e
 	if (out->kind == RUNTIME_NATIVE)
 		out->lib[0] = '\0';
 	if (out->kind == RUNTIME_PYTHON && strcmp(out->lib, exe)) {
-		if (!elf_file_open(&ef, out->lib, err, errlen)) {
+		if (!objfile_open(&ef, out->lib, err, errlen)) {
 			python_version(&ef, out->lib, out->version, sizeof(out->version));
 			out->usdt = stapsdt_has(&ef, "python", NULL);
-			elf_file_close(&ef);
+			objfile_close(&ef);
 		}
 	} else if (out->kind == RUNTIME_JAVA) {
 		java_version(out->lib, out->version, sizeof(out->version));

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 #include "trace/thread_track.h"
 
 /* The first file in the loader's lookup order that defines pthread_create: the executable for static
@@ -12,17 +12,17 @@
 static int find_pthread_create(const struct target *t, char *path, size_t pathlen, uint64_t *offset)
 {
 	for (int i = 0; i < t->image.n; i++) {
-		struct elf_file ef;
-		struct elf_func fn;
+		struct objfile ef;
+		struct objfile_sym fn;
 		char e2[256];
 		int rc;
 
-		if (elf_file_open(&ef, t->image.paths[i], e2, sizeof(e2)))
+		if (objfile_open(&ef, t->image.paths[i], e2, sizeof(e2)))
 			continue;
-		/* elf_find_func, not libbpf's resolver: glibc exports two versions of pthread_create at one
+		/* objfile_find_func, not libbpf's resolver: glibc exports two versions of pthread_create at one
 		 * address, which libbpf 1.1 rejects as ambiguous. */
-		rc = elf_find_func(&ef, "pthread_create", &fn);
-		elf_file_close(&ef);
+		rc = objfile_find_func(&ef, "pthread_create", &fn);
+		objfile_close(&ef);
 		if (!rc) {
 			snprintf(path, pathlen, "%s", t->image.paths[i]);
 			*offset = fn.offset;

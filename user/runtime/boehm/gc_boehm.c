@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 #include "runtime/native/gc_native.h"
 #include "runtime/runtime_id.h"
 
@@ -36,18 +36,18 @@ static const struct native_spec boehm_spec = {
  * its code looks different. */
 static void read_version(const char *path, char *out, size_t len)
 {
-	struct elf_file ef;
-	struct elf_func fn;
+	struct objfile ef;
+	struct objfile_sym fn;
 	unsigned char b[6];
 	char e2[256];
 	bool ok = false;
 
 	out[0] = '\0';
-	if (elf_file_open(&ef, path, e2, sizeof(e2)))
+	if (objfile_open(&ef, path, e2, sizeof(e2)))
 		return;
-	if (!elf_find_func(&ef, "GC_get_version", &fn) && pread(ef.fd, b, sizeof(b), (off_t)fn.offset) == 6)
+	if (!objfile_find_func(&ef, "GC_get_version", &fn) && pread(ef.fd, b, sizeof(b), (off_t)fn.offset) == 6)
 		ok = b[0] == 0xb8 && b[5] == 0xc3;
-	elf_file_close(&ef);
+	objfile_close(&ef);
 	if (ok)
 		snprintf(out, len, "%u.%u.%u", b[3], b[2], b[1]);
 }

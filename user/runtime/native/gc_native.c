@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 #include "native_gc.skel.h"
 #include "trace/skel_open.h"
 #include "runtime/native/gc_native.h"
@@ -37,15 +37,15 @@ struct native_gc {
 int native_find_func(const struct target *t, const char *sym)
 {
 	for (int i = 0; i < t->image.n; i++) {
-		struct elf_file ef;
-		struct elf_func fn;
+		struct objfile ef;
+		struct objfile_sym fn;
 		char e2[256];
 		int found;
 
-		if (elf_file_open(&ef, t->image.paths[i], e2, sizeof(e2)))
+		if (objfile_open(&ef, t->image.paths[i], e2, sizeof(e2)))
 			continue;
-		found = !elf_find_func(&ef, sym, &fn);
-		elf_file_close(&ef);
+		found = !objfile_find_func(&ef, sym, &fn);
+		objfile_close(&ef);
 		if (found)
 			return i;
 	}
@@ -53,15 +53,15 @@ int native_find_func(const struct target *t, const char *sym)
 }
 
 /* The loader's lookup order: the first file that defines a function is the one the program calls. */
-static void resolve_in_file(struct native_gc *g, struct elf_file *ef, int file, uint64_t *count_vaddr)
+static void resolve_in_file(struct native_gc *g, struct objfile *ef, int file, uint64_t *count_vaddr)
 {
 	const struct native_spec *sp = g->spec;
 
 	for (int f = 0; f < sp->nfuncs; f++) {
-		struct elf_func fn;
+		struct objfile_sym fn;
 		uint64_t off;
 
-		if (g->sites[f].file >= 0 || elf_find_func(ef, sp->funcs[f].sym, &fn))
+		if (g->sites[f].file >= 0 || objfile_find_func(ef, sp->funcs[f].sym, &fn))
 			continue;
 		/* Past leading test/cmp instructions (which the kernel would single-step, ~30 us a hit) to
 		 * the first one it emulates: every call still reaches it, with the stack pointer as at
@@ -69,19 +69,19 @@ static void resolve_in_file(struct native_gc *g, struct elf_file *ef, int file, 
 		off = probe_site_emulated(ef->path, fn.offset);
 		g->sites[f] = (struct native_site){ .file = file, .offset = off, .vaddr = fn.vaddr + off - fn.offset };
 		if (f == 0 && sp->count_sym)
-			*count_vaddr = elf_find_object(ef, sp->count_sym, &fn) ? 0 : fn.vaddr;
+			*count_vaddr = objfile_find_object(ef, sp->count_sym, &fn) ? 0 : fn.vaddr;
 	}
 }
 
 static void name_absent(const struct target *t, const char *sym, char *err, size_t errlen)
 {
-	struct elf_file ef;
+	struct objfile ef;
 	char e2[256];
 	bool stripped = false;
 
-	if (!elf_file_open(&ef, t->image.paths[0], e2, sizeof(e2))) {
+	if (!objfile_open(&ef, t->image.paths[0], e2, sizeof(e2))) {
 		stripped = !ef.has_symtab;
-		elf_file_close(&ef);
+		objfile_close(&ef);
 	}
 	if (stripped)
 		snprintf(err, errlen, "no function %s in %s or its %d libraries: %s is stripped (no .symtab); "
@@ -113,13 +113,13 @@ static int resolve(struct native_gc *g, const struct target *t, uint64_t *count_
 		g->sites[f].file = -1;
 	*count_vaddr = 0;
 	for (int i = 0; i < t->image.n; i++) {
-		struct elf_file ef;
+		struct objfile ef;
 		char e2[256];
 
-		if (elf_file_open(&ef, t->image.paths[i], e2, sizeof(e2)))
+		if (objfile_open(&ef, t->image.paths[i], e2, sizeof(e2)))
 			continue;
 		resolve_in_file(g, &ef, i, count_vaddr);
-		elf_file_close(&ef);
+		objfile_close(&ef);
 	}
 	for (int f = 0; f < sp->nfuncs; f++) {
 		const struct native_site *s = &g->sites[f];

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 #include "proc/image.h"
 
 static char path_buf[4096];
@@ -26,7 +26,7 @@ static const char *tp(const char *name)
 }
 
 /* Bytes at vaddr read through the section headers. */
-static void section_bytes(struct elf_file *ef, uint64_t vaddr, unsigned char *out, size_t n)
+static void section_bytes(struct objfile *ef, uint64_t vaddr, unsigned char *out, size_t n)
 {
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
 		GElf_Shdr sh;
@@ -43,24 +43,24 @@ static void section_bytes(struct elf_file *ef, uint64_t vaddr, unsigned char *ou
 
 static void check_func(const char *path, const char *name)
 {
-	struct elf_file ef;
-	struct elf_func fn;
+	struct objfile ef;
+	struct objfile_sym fn;
 	unsigned char a[16], b[16];
 	char err[256];
 
-	assert_int_equal(elf_file_open(&ef, path, err, sizeof(err)), 0);
-	assert_int_equal(elf_find_func(&ef, name, &fn), 0);
+	assert_int_equal(objfile_open(&ef, path, err, sizeof(err)), 0);
+	assert_int_equal(objfile_find_func(&ef, name, &fn), 0);
 	assert_true(fn.size > 0);
 	assert_int_equal(pread(ef.fd, a, sizeof(a), (off_t)fn.offset), sizeof(a));
 	section_bytes(&ef, fn.vaddr, b, sizeof(b));
 	assert_memory_equal(a, b, sizeof(a));
-	elf_file_close(&ef);
+	objfile_close(&ef);
 }
 
 static void test_pie_nopie_static(void **state)
 {
-	struct elf_file ef;
-	struct elf_func fn;
+	struct objfile ef;
+	struct objfile_sym fn;
 	char err[256];
 
 	(void)state;
@@ -69,35 +69,35 @@ static void test_pie_nopie_static(void **state)
 	check_func(tp("alloc-static"), "main");
 	check_func(tp("alloc-static"), "malloc");
 	/* Non-PIE: the offset differs from the address; PIE: text usually maps 1:1. */
-	assert_int_equal(elf_file_open(&ef, tp("alloc-nopie"), err, sizeof(err)), 0);
-	assert_int_equal(elf_find_func(&ef, "main", &fn), 0);
+	assert_int_equal(objfile_open(&ef, tp("alloc-nopie"), err, sizeof(err)), 0);
+	assert_int_equal(objfile_find_func(&ef, "main", &fn), 0);
 	assert_true(fn.vaddr >= 0x400000 && fn.offset < fn.vaddr);
 	assert_false(ef.is_static);
-	elf_file_close(&ef);
-	assert_int_equal(elf_file_open(&ef, tp("alloc-static"), err, sizeof(err)), 0);
+	objfile_close(&ef);
+	assert_int_equal(objfile_open(&ef, tp("alloc-static"), err, sizeof(err)), 0);
 	assert_true(ef.is_static && ef.has_symtab);
-	elf_file_close(&ef);
+	objfile_close(&ef);
 }
 
 static void test_stripped_has_only_dynsym(void **state)
 {
-	struct elf_file ef;
-	struct elf_func fn;
+	struct objfile ef;
+	struct objfile_sym fn;
 	char err[256];
 
 	(void)state;
-	assert_int_equal(elf_file_open(&ef, tp("alloc-stripped"), err, sizeof(err)), 0);
+	assert_int_equal(objfile_open(&ef, tp("alloc-stripped"), err, sizeof(err)), 0);
 	assert_false(ef.has_symtab);
-	assert_int_equal(elf_find_func(&ef, "main", &fn), -ENOENT);
-	elf_file_close(&ef);
+	assert_int_equal(objfile_find_func(&ef, "main", &fn), -ENOENT);
+	objfile_close(&ef);
 }
 
 static void test_libc_versioned_symbols(void **state)
 {
 	struct image img;
 	const char *libc = NULL;
-	struct elf_file ef;
-	struct elf_func a, b;
+	struct objfile ef;
+	struct objfile_sym a, b;
 	char err[256];
 
 	(void)state;
@@ -111,13 +111,13 @@ static void test_libc_versioned_symbols(void **state)
 	/* pthread_create has two versions at one address: libbpf 1.1 calls that ambiguous. */
 	check_func(libc, "pthread_create");
 	check_func(libc, "malloc");
-	assert_int_equal(elf_file_open(&ef, libc, err, sizeof(err)), 0);
-	assert_int_equal(elf_find_func(&ef, "aligned_alloc", &a), 0);
-	assert_int_equal(elf_find_func(&ef, "memalign", &b), 0);
+	assert_int_equal(objfile_open(&ef, libc, err, sizeof(err)), 0);
+	assert_int_equal(objfile_find_func(&ef, "aligned_alloc", &a), 0);
+	assert_int_equal(objfile_find_func(&ef, "memalign", &b), 0);
 	assert_true(a.offset == b.offset); /* why rtmon probes shared addresses once */
-	assert_int_equal(elf_find_func(&ef, "no_such_function_here", &a), -ENOENT);
-	assert_int_equal(elf_find_func(&ef, "mallo", &a), -ENOENT); /* no prefix matches */
-	elf_file_close(&ef);
+	assert_int_equal(objfile_find_func(&ef, "no_such_function_here", &a), -ENOENT);
+	assert_int_equal(objfile_find_func(&ef, "mallo", &a), -ENOENT); /* no prefix matches */
+	objfile_close(&ef);
 }
 
 static void test_image_from_pid(void **state)
@@ -141,14 +141,14 @@ static void test_image_from_pid(void **state)
 
 static void test_bad_files(void **state)
 {
-	struct elf_file ef;
+	struct objfile ef;
 	char err[256], tmp[] = "/tmp/rtmon-unit-XXXXXX";
 	int fd;
 
 	(void)state;
-	assert_int_equal(elf_file_open(&ef, "/nonexistent/x", err, sizeof(err)), -ENOENT);
-	assert_int_equal(elf_file_open(&ef, "/", err, sizeof(err)), -EISDIR);
-	assert_int_equal(elf_file_open(&ef, "/etc/hostname", err, sizeof(err)), -ENOEXEC);
+	assert_int_equal(objfile_open(&ef, "/nonexistent/x", err, sizeof(err)), -ENOENT);
+	assert_int_equal(objfile_open(&ef, "/", err, sizeof(err)), -EISDIR);
+	assert_int_equal(objfile_open(&ef, "/etc/hostname", err, sizeof(err)), -ENOEXEC);
 	assert_non_null(strstr(err, "not an ELF file"));
 	fd = mkstemp(tmp);
 	assert_true(fd >= 0);
@@ -161,7 +161,7 @@ static void test_bad_files(void **state)
 		close(src);
 	}
 	close(fd);
-	assert_int_equal(elf_file_open(&ef, tmp, err, sizeof(err)), -ENOEXEC);
+	assert_int_equal(objfile_open(&ef, tmp, err, sizeof(err)), -ENOEXEC);
 	assert_non_null(strstr(err, "truncated"));
 	unlink(tmp);
 }
@@ -184,5 +184,5 @@ int main(void)
 		cmocka_unit_test(test_bad_files),            cmocka_unit_test(test_search_path),
 	};
 
-	return cmocka_run_group_tests_name("elfsym", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("objfile", tests, NULL, NULL);
 }

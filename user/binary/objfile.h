@@ -1,15 +1,15 @@
 /* ELF files for uprobes: validation, function symbols to file offsets, DT_NEEDED. Built on libelf.
  * libbpf 1.1's own resolver refuses versioned symbols that share an address (pthread_create@GLIBC_2.2.5
  * and @@GLIBC_2.34), so rtmon resolves offsets itself. */
-#ifndef RTMON_ELFSYM_H
-#define RTMON_ELFSYM_H
+#ifndef RTMON_OBJFILE_H
+#define RTMON_OBJFILE_H
 
 #include <gelf.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct elf_file {
+struct objfile {
 	int fd;
 	Elf *elf;
 	GElf_Ehdr ehdr;
@@ -19,7 +19,7 @@ struct elf_file {
 	char path[4096];
 };
 
-struct elf_func {
+struct objfile_sym {
 	uint64_t vaddr;     /* st_value */
 	uint64_t size;      /* st_size */
 	uint64_t offset;    /* file offset for the uprobe */
@@ -27,29 +27,29 @@ struct elf_func {
 
 /* Opens and validates an ELF file: the error names a missing file, a directory, a non-ELF file, a
  * truncated one. 0 or -errno (message in err). */
-int elf_file_open(struct elf_file *ef, const char *path, char *err, size_t errlen);
-void elf_file_close(struct elf_file *ef);
+int objfile_open(struct objfile *ef, const char *path, char *err, size_t errlen);
+void objfile_close(struct objfile *ef);
 
 /* Finds a defined function by name in .symtab, else .dynsym ("name", "name@V" and "name@@V" match).
  * 0, -ENOENT when absent. */
-int elf_find_func(struct elf_file *ef, const char *name, struct elf_func *out);
+int objfile_find_func(struct objfile *ef, const char *name, struct objfile_sym *out);
 
 /* The same for a defined data object (STT_OBJECT), e.g. a version constant: offset is where its bytes
  * are in the file. 0, -ENOENT when absent. */
-int elf_find_object(struct elf_file *ef, const char *name, struct elf_func *out);
+int objfile_find_object(struct objfile *ef, const char *name, struct objfile_sym *out);
 
 /* Calls fn for each defined function (STT_FUNC, STT_GNU_IFUNC, non-zero address) in the symbol tables
  * of the given type (SHT_SYMTAB or SHT_DYNSYM). A non-zero return from fn stops the walk and is
  * returned. */
-int elf_for_each_func(struct elf_file *ef, Elf64_Word table_type,
+int objfile_for_each_func(struct objfile *ef, Elf64_Word table_type,
 		      int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx);
 
 /* File offset of a virtual address, through the PT_LOAD segment holding it. */
-int elf_vaddr_to_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *offset);
+int objfile_vaddr_to_offset(struct objfile *ef, uint64_t vaddr, uint64_t *offset);
 
 /* Calls fn for each DT_NEEDED entry in order, then returns DT_RUNPATH (or DT_RPATH) in runpath
  * ("" when none). */
-int elf_dynamic_info(struct elf_file *ef, void (*fn)(const char *needed, void *ctx), void *ctx,
+int objfile_dynamic_info(struct objfile *ef, void (*fn)(const char *needed, void *ctx), void *ctx,
 		     char *runpath, size_t runpath_len);
 
 #endif

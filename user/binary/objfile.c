@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "binary/elf_file.h"
+#include "binary/objfile.h"
 
 static int ensure_libelf(void)
 {
@@ -19,7 +19,7 @@ static int ensure_libelf(void)
 }
 
 /* A truncated file still opens with libelf; its headers point past the end. */
-static bool headers_fit(struct elf_file *ef)
+static bool headers_fit(struct objfile *ef)
 {
 	size_t phnum, shnum;
 	const GElf_Ehdr *h = &ef->ehdr;
@@ -41,7 +41,7 @@ static bool headers_fit(struct elf_file *ef)
 	return true;
 }
 
-int elf_file_open(struct elf_file *ef, const char *path, char *err, size_t errlen)
+int objfile_open(struct objfile *ef, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	unsigned char magic[4];
@@ -107,11 +107,11 @@ int elf_file_open(struct elf_file *ef, const char *path, char *err, size_t errle
 	}
 	return 0;
 fail:
-	elf_file_close(ef);
+	objfile_close(ef);
 	return rc;
 }
 
-void elf_file_close(struct elf_file *ef)
+void objfile_close(struct objfile *ef)
 {
 	if (ef->elf)
 		elf_end(ef->elf);
@@ -121,7 +121,7 @@ void elf_file_close(struct elf_file *ef)
 	ef->fd = -1;
 }
 
-int elf_vaddr_to_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *offset)
+int objfile_vaddr_to_offset(struct objfile *ef, uint64_t vaddr, uint64_t *offset)
 {
 	size_t phnum;
 
@@ -147,7 +147,7 @@ static bool name_matches(const char *symname, const char *name, size_t len)
 }
 
 /* Calls fn for each defined symbol whose type passes want(). */
-static int for_each_sym(struct elf_file *ef, Elf64_Word table_type, bool (*want)(int type),
+static int for_each_sym(struct objfile *ef, Elf64_Word table_type, bool (*want)(int type),
 			int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx)
 {
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
@@ -187,7 +187,7 @@ static bool is_object(int type)
 	return type == STT_OBJECT;
 }
 
-int elf_for_each_func(struct elf_file *ef, Elf64_Word table_type,
+int objfile_for_each_func(struct objfile *ef, Elf64_Word table_type,
 		      int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx)
 {
 	return for_each_sym(ef, table_type, is_func, fn, ctx);
@@ -209,25 +209,25 @@ static int match_func(const GElf_Sym *sym, const char *name, void *ctx)
 	return 1;
 }
 
-static int find_in_table(struct elf_file *ef, Elf64_Word type, const char *name, struct elf_func *out)
+static int find_in_table(struct objfile *ef, Elf64_Word type, const char *name, struct objfile_sym *out)
 {
 	struct func_query q = { .name = name, .len = strlen(name) };
 
-	if (elf_for_each_func(ef, type, match_func, &q) != 1)
+	if (objfile_for_each_func(ef, type, match_func, &q) != 1)
 		return -ENOENT;
 	out->vaddr = q.found.st_value;
 	out->size = q.found.st_size;
-	return elf_vaddr_to_offset(ef, q.found.st_value, &out->offset);
+	return objfile_vaddr_to_offset(ef, q.found.st_value, &out->offset);
 }
 
-int elf_find_func(struct elf_file *ef, const char *name, struct elf_func *out)
+int objfile_find_func(struct objfile *ef, const char *name, struct objfile_sym *out)
 {
 	if (!find_in_table(ef, SHT_SYMTAB, name, out))
 		return 0;
 	return find_in_table(ef, SHT_DYNSYM, name, out);
 }
 
-int elf_find_object(struct elf_file *ef, const char *name, struct elf_func *out)
+int objfile_find_object(struct objfile *ef, const char *name, struct objfile_sym *out)
 {
 	struct func_query q = { .name = name, .len = strlen(name) };
 
@@ -236,10 +236,10 @@ int elf_find_object(struct elf_file *ef, const char *name, struct elf_func *out)
 		return -ENOENT;
 	out->vaddr = q.found.st_value;
 	out->size = q.found.st_size;
-	return elf_vaddr_to_offset(ef, q.found.st_value, &out->offset);
+	return objfile_vaddr_to_offset(ef, q.found.st_value, &out->offset);
 }
 
-int elf_dynamic_info(struct elf_file *ef, void (*fn)(const char *needed, void *ctx), void *ctx,
+int objfile_dynamic_info(struct objfile *ef, void (*fn)(const char *needed, void *ctx), void *ctx,
 		     char *runpath, size_t runpath_len)
 {
 	runpath[0] = '\0';
