@@ -1,0 +1,242 @@
+/* rtmon malloc's reports: the text table and histogram, and the JSON lines (docs/json.md). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "trace/loop.h"
+#include "commands/malloc_run.h"
+#include "output/hist.h"
+#include "output/json.h"
+
+static void print_calls_text(const struct malloc_run *r, const struct malloc_stats *s, const char *mark)
+{
+	bool first = true;
+
+	printf("calls:");
+	for (int f = 0; f < AF_COUNT; f++) {
+		if (r->alias_of[f] >= 0 || !s->calls[f])
+			continue;
+		printf("%s %s", first ? "" : ",", malloc_fn_names[f]);
+		for (int g = 0; g < AF_COUNT; g++)
+			if (r->alias_of[g] == f)
+				printf("/%s", malloc_fn_names[g]);
+		printf(" %s%llu", mark, (unsigned long long)s->calls[f]);
+		first = false;
+	}
+	printf("%s\n", first ? " none" : "");
+}
+
+/* grtmon-style rows, one per size class up to the largest one used, then the large allocations. */
+static void print_go_classes(const struct malloc_stats *s, const char *mark)
+{
+	int last = 0;
+	__u64 max = 0;
+
+	for (int i = 0; i <= GO_NUM_SIZE_CLASSES; i++) {
+		if (s->go_classes[i])
+			last = i;
+		if (s->go_classes[i] > max)
+			max = s->go_classes[i];
+	}
+	printf("\n  size class : count    distribution\n");
+	for (int i = 0; i <= last; i++) {
+		char label[16];
+		int stars = max ? (int)((s->go_classes[i] * 40 + max - 1) / max) : 0;
+
+		if (i == GO_CLASS_LARGE)
+			snprintf(label, sizeof(label), "> 32K");
+		else
+			snprintf(label, sizeof(label), "%uB", go_class_size[i]);
+		char count[32];
+
+		snprintf(count, sizeof(count), "%s%llu", s->go_classes[i] ? mark : "",
+			 (unsigned long long)s->go_classes[i]);
+		printf("  %10s : %-8s |%-40.*s|\n", label, count, stars, "****************************************");
+	}
+	printf("large allocations (> 32 KiB): %s%llu, bytes %s%llu\n", mark,
+	       (unsigned long long)s->go_classes[GO_CLASS_LARGE], mark, (unsigned long long)s->go_large_bytes);
+}
+
+/* Under --budget: how the counts above were obtained. */
+static void print_budget_text(const struct malloc_run *r, const struct budget_span *sp)
+{
+	if (!sp->estimated) {
+		printf("probes attached all the time under --budget %g: counts are exact\n", budget_pct(r->budget));
+		return;
+	}
+	printf("sampled %.3g%% of the time, counts are estimates (~): scaled by the %.3g%% of the target's work "
+	       "(its %s) done while the probes were attached; --budget %g\n", 100 * sp->live_fraction,
+	       100 * sp->sampled_fraction, !strcmp(sp->basis, "user_cpu") ? "user CPU time" :
+	       !strcmp(sp->basis, "cpu") ? "CPU time" : "run time", budget_pct(r->budget));
+	if (sp->scale_uncertain)
+		printf("the probes took %.0f%% of the target's CPU while attached, so the scale of these counts is "
+		       "uncertain (their distribution is not)\n", 100 * sp->probe_share_live);
+}
+
+/* --live: the blocks' sums are signed (a block may be freed on another CPU than it was allocated on). */
+static void print_live_text(const struct malloc_stats *s)
+{
+	printf("live: %lld allocations, %lld bytes (allocated while tracing and not freed)\n",
+	       (long long)s->live_allocs, (long long)s->live_bytes);
+	if (s->frees_untracked)
+		printf("frees of memory allocated before tracing: %llu\n", (unsigned long long)s->frees_untracked);
+	if (s->live_table_full)
+		printf("%llu allocations not tracked: the table of live blocks (%u entries) was full; live "
+		       "figures are too low\n", (unsigned long long)s->live_table_full, LIVE_TABLE_ENTRIES);
+}
+
+void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s, const struct budget_span *sp)
+{
+	const char *mark = sp && sp->estimated ? "~" : "";
+
+	if (r->interval_no) {
+		time_t now = time(NULL);
+		char ts[32];
+
+		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+		printf("\n%s (interval %d)\n", ts, r->interval_no);
+	}
+	if (r->go)
+		printf("Allocation sizes in %s, Go %s runtime.mallocgc:\n", r->t->label, r->gi.version);
+	else
+		printf("Allocation sizes in %s, allocator %s:\n", r->t->label, r->allocator);
+	if (!s->count && !s->frees) {
+		printf("no allocation calls seen\n");
+		if (r->args->live && s->live_allocs)
+			print_live_text(s);
+		if (sp)
+			print_budget_text(r, sp);
+		return;
+	}
+	hist_print_log2_marked(stdout, s->slots, LOG2_SLOTS, "size (bytes)", mark);
+	if (r->go)
+		print_go_classes(s, mark);
+	printf("allocations %s%llu, bytes %s%llu, mean %.1f, p50 ~%.0f, p99 ~%.0f", mark,
+	       (unsigned long long)s->count, mark, (unsigned long long)s->bytes,
+	       s->count ? (double)s->bytes / (double)s->count : 0.0, hist_percentile(s->slots, LOG2_SLOTS, 0.5),
+	       hist_percentile(s->slots, LOG2_SLOTS, 0.99));
+	if (r->go) {
+		putchar('\n'); /* Go has no free: the collector reclaims memory (see rtmon gc) */
+	} else {
+		printf(", frees %s%llu\n", mark, (unsigned long long)s->frees);
+		print_calls_text(r, s, mark);
+	}
+	if (r->args->live)
+		print_live_text(s);
+	if (sp)
+		print_budget_text(r, sp);
+}
+
+/* ,"budget_pct":5,"estimated":true,"sampled_fraction":0.048,...: how the counts were obtained. */
+static void print_json_budget(const struct malloc_run *r, const struct budget_span *sp)
+{
+	printf(",\"budget_pct\":%g,\"estimated\":%s,\"sampled_fraction\":%.6g,\"live_fraction\":%.6g,"
+	       "\"sampled_basis\":\"%s\",\"probe_share_live\":%.3f,\"scale_uncertain\":%s", budget_pct(r->budget),
+	       sp->estimated ? "true" : "false", sp->sampled_fraction, sp->live_fraction, sp->basis,
+	       sp->probe_share_live, sp->scale_uncertain ? "true" : "false");
+}
+
+/* {"type":"size_classes","name":"go_malloc_class",...}: counts by the Go runtime's size classes. */
+static void print_json_go_classes(const struct malloc_run *r, const struct malloc_stats *s,
+				  const struct budget_span *sp)
+{
+	bool first = true;
+
+	fputs("{\"type\":\"size_classes\",\"name\":\"go_malloc_class\",\"unit\":\"bytes\",", stdout);
+	if (r->t->kind == TARGET_BINPATH)
+		fputs("\"pid\":null", stdout);
+	else
+		printf("\"pid\":%d", r->t->pid);
+	fputs(",\"classes\":[", stdout);
+	for (int i = 0; i < GO_NUM_SIZE_CLASSES; i++) {
+		if (!s->go_classes[i])
+			continue;
+		printf("%s{\"size\":%u,\"count\":%llu}", first ? "" : ",", go_class_size[i],
+		       (unsigned long long)s->go_classes[i]);
+		first = false;
+	}
+	printf("],\"large\":{\"count\":%llu,\"bytes\":%llu}", (unsigned long long)s->go_classes[GO_CLASS_LARGE],
+	       (unsigned long long)s->go_large_bytes);
+	if (sp)
+		print_json_budget(r, sp);
+	if (r->interval_no)
+		printf(",\"interval\":%d", r->interval_no);
+	puts("}");
+}
+
+void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s, const struct budget_span *sp,
+		       const struct malloc_stats *seen)
+{
+	bool first = true;
+
+	putchar('{');
+	json_hist_fields(stdout, "malloc_size", "bytes", target_report_pid(r->t),
+			 s->slots, LOG2_SLOTS, s->count, s->bytes);
+	if (!r->go)
+		printf(",\"frees\":%llu", (unsigned long long)s->frees);
+	if (r->args->live)
+		printf(",\"live_allocs\":%lld,\"live_bytes\":%lld,\"frees_untracked\":%llu,\"live_table_full\":%llu",
+		       (long long)s->live_allocs, (long long)s->live_bytes, (unsigned long long)s->frees_untracked,
+		       (unsigned long long)s->live_table_full);
+	fputs(",\"calls\":{", stdout);
+	for (int f = 0; f < AF_COUNT; f++) {
+		if (r->alias_of[f] >= 0 || (f == AF_MALLOCGC) != r->go)
+			continue;
+		printf("%s\"%s\":%llu", first ? "" : ",", malloc_fn_names[f], (unsigned long long)s->calls[f]);
+		first = false;
+	}
+	fputs("},\"allocator\":", stdout);
+	json_str(stdout, r->allocator);
+	printf(",\"probe\":\"%s\"", probe_sites_kind());
+	if (r->go) {
+		fputs(",\"runtime\":\"go\",\"go_version\":", stdout);
+		json_str(stdout, r->gi.version);
+	}
+	if (sp) {
+		print_json_budget(r, sp);
+		printf(",\"sampled_count\":%llu", (unsigned long long)seen->count);
+	}
+	if (r->interval_no)
+		printf(",\"interval\":%d", r->interval_no);
+	puts("}");
+	if (r->go)
+		print_json_go_classes(r, s, sp);
+}
+
+/* After the final report: r->base holds the totals it printed, so the summary agrees with them. */
+void malloc_print_summary(struct malloc_run *r, enum loop_end end)
+{
+	unsigned long long events = 0;
+	/* --live: allocations the table had no room for (the only thing rtmon malloc can lose) */
+	unsigned long long lost = r->total_table_full;
+	double secs = loop_now_s() - r->start_s;
+
+	struct budget_span run;
+
+	for (int f = 0; f < AF_COUNT; f++)
+		events += r->base.calls[f];
+	if (r->budget)
+		budget_run_span(r->budget, &run);
+	if (r->args->co.json) {
+		printf("{\"type\":\"summary\",\"command\":\"malloc\",\"events\":%llu,\"lost\":%llu,"
+		       "\"duration_s\":%.3f,\"end\":\"%s\"", events, lost, secs, loop_end_name(end));
+		if (r->budget) {
+			print_json_budget(r, &run);
+			printf(",\"windows\":%llu,\"cost_per_hit_ns\":%.0f", (unsigned long long)budget_windows(r->budget),
+			       r->costs.emulated_ns);
+			if (r->costs.stepped_ns)
+				printf(",\"cost_per_stepped_hit_ns\":%.0f", r->costs.stepped_ns);
+		}
+		target_print_end(stdout, r->t, true);
+		puts("}");
+	} else {
+		printf("\n%llu probe hits in %.1f s", events, secs);
+		if (r->budget)
+			printf(" (%llu live window%s, %.3g%% of the time; a hit costs ~%.0f ns here)",
+			       (unsigned long long)budget_windows(r->budget), budget_windows(r->budget) == 1 ? "" : "s",
+			       100 * run.live_fraction, r->costs.emulated_ns);
+		printf(", %llu lost", lost);
+		target_print_end(stdout, r->t, false);
+		putchar('\n');
+	}
+	fflush(stdout);
+}

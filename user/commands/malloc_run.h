@@ -1,0 +1,76 @@
+/* rtmon malloc, shared by its three files: malloc.c (options, counters, budget, the run's
+ * lifecycle), malloc_sites.c (which allocator and functions to probe, and attaching them) and
+ * malloc_output.c (the text and JSON reports). */
+#ifndef RTMON_MALLOC_RUN_H
+#define RTMON_MALLOC_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h> /* bpf/alloc.h uses __u64, which the BPF side has from vmlinux.h */
+#include "alloc.h"
+#include "cli/opts.h"
+#include "proc/target.h"
+#include "runtime/go/goelf.h"
+#include "trace/budget.h"
+#include "trace/loop.h"
+#include "trace/probe.h"
+
+/* The allocation functions by their AF_ index (bpf/alloc.h). */
+extern const char *const malloc_fn_names[AF_COUNT];
+
+struct malloc_args {
+	struct common_opts co;
+	double budget;  /* --budget PCT; 0 = trace every call */
+	bool live;      /* --live: return probes too, and a table of the blocks not freed yet */
+};
+
+struct malloc_run {
+	struct malloc_args *args;
+	struct target *t;
+	struct alloc_bpf *skel;
+	char allocator[4096];       /* the file whose functions are probed */
+	bool go;                    /* a Go program: runtime.mallocgc, size classes */
+	struct go_info gi;
+	/* A function sharing its address with an earlier one (glibc's aligned_alloc is memalign) is
+	 * probed once; its calls are reported under the first name. */
+	int alias_of[AF_COUNT];
+	struct malloc_stats base;  /* totals at the last interval report */
+	__u64 total_table_full;    /* --live: base.live_table_full (the whole run's, for the summary) */
+	int interval_no;
+	double start_s;
+	/* The probe sites, kept so that --budget can attach them again after each off period. */
+	char site_path[4096];
+	struct probe_site sites[AF_COUNT];
+	bool site_emulated[AF_COUNT];
+	int nsites;
+	struct probe_links *pl;
+	const char *site_what;
+	struct probe_site ret_sites[AF_COUNT];  /* --live: the allocating functions' returns */
+	int nret_sites;
+	/* --budget */
+	struct budget *budget;
+	struct budget_costs costs;
+	double hit_ns[AF_COUNT];   /* what one call of each function costs the target while live */
+};
+
+/* struct malloc_stats is read, subtracted and scaled as an array of __u64. */
+#define STATS_WORDS (sizeof(struct malloc_stats) / sizeof(__u64))
+_Static_assert(sizeof(struct malloc_stats) % sizeof(__u64) == 0, "malloc_stats holds __u64 only");
+
+/* Finds the allocator (static executable, else the first library defining malloc in the loader's
+ * order) or Go's runtime.mallocgc, and the probe site of each function. 0, or -1 with err. */
+int malloc_find_sites(struct malloc_run *r, char *err, size_t errlen);
+/* Attach and detach the entry (and --live return) probes; --budget calls them every duty cycle. */
+int malloc_attach_sites(void *ctx, char *err, size_t errlen);
+void malloc_detach_sites(void *ctx);
+
+/* The report of one interval or of the whole run; sp is NULL without --budget. */
+void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
+		       const struct budget_span *sp);
+void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
+		       const struct budget_span *sp,
+		       const struct malloc_stats *seen);
+/* The last lines: events, lost, how tracing ended, and --budget's sampling. */
+void malloc_print_summary(struct malloc_run *r, enum loop_end end);
+
+#endif
