@@ -3,6 +3,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "cli/command.h"
+#include "output/target_report.h"
 #include "trace/loop.h"
 #include "trace/probe.h"
 
@@ -44,7 +45,7 @@ int command_trace(const struct trace_steps *s, const struct common_opts *co, str
 		target_explain_attach_error(t, err, sizeof(err));
 		goto fail;
 	}
-	target_announce(t, s->what);
+	report_tracing(t, s->what);
 	if (s->before_release)
 		s->before_release(s->ctx);
 	start_s = loop_now_s();

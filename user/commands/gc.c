@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include "cli/command.h"
+#include "output/target_report.h"
 #include "cli/commands.h"
 #include "runtime/gc_backend.h"
 #include "output/hist.h"
@@ -363,7 +364,7 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		       loop_end_name(end));
 		if (o->rt->summary)
 			o->rt->summary(s, stdout, true);
-		target_print_end(stdout, o->t, true);
+		report_target_end(stdout, o->t, true);
 		puts("}");
 	} else {
 		printf("cycles %llu", (unsigned long long)o->cycles);
@@ -380,7 +381,7 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 			o->rt->summary(s, stdout, false);
 		printf("%llu events in %.1f s, %llu lost", (unsigned long long)o->events, secs,
 		       (unsigned long long)lost);
-		target_print_end(stdout, o->t, false);
+		report_target_end(stdout, o->t, false);
 		putchar('\n');
 	}
 	fflush(stdout);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include "cli/command.h"
+#include "output/target_report.h"
 #include "cli/commands.h"
 #include "runtime/go/goroutine.h"
 #include "output/escape.h"
@@ -325,12 +326,12 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED],
 		       (unsigned long long)c[TC_EXITED_UNTRACKED], secs, loop_end_name(end));
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
-		target_print_end(stdout, r->t, true);
+		report_target_end(stdout, r->t, true);
 		puts("}");
 	} else {
 		printf("\ncreated %llu, exited %llu, lifetimes counted %llu, lost %llu, in %.1f s",
 		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED], counted, lost, secs);
-		target_print_end(stdout, r->t, false);
+		report_target_end(stdout, r->t, false);
 		putchar('\n');
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
 	}

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <bpf/bpf.h>
 #include "trace/budget.h"
+#include "output/target_report.h"
 #include "commands/malloc_run.h"
 #include "cli/command.h"
 #include "cli/commands.h"
@@ -283,7 +284,7 @@ int cmd_malloc(int argc, char **argv)
 		ops.on_target_exit = on_target_exit;
 		ops.next_tick = budget_next_tick(r.budget);
 	}
-	target_announce(&t, "allocations");
+	report_tracing(&t, "allocations");
 	r.start_s = loop_now_s();
 	if (target_release(&t, err, sizeof(err)))
 		goto fail;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 #include "trace/loop.h"
+#include "output/target_report.h"
 #include "commands/malloc_run.h"
 #include "output/hist.h"
 #include "output/json.h"
@@ -226,7 +227,7 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 			if (r->costs.stepped_ns)
 				printf(",\"cost_per_stepped_hit_ns\":%.0f", r->costs.stepped_ns);
 		}
-		target_print_end(stdout, r->t, true);
+		report_target_end(stdout, r->t, true);
 		puts("}");
 	} else {
 		printf("\n%llu probe hits in %.1f s", events, secs);
@@ -235,7 +236,7 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 			       (unsigned long long)budget_windows(r->budget), budget_windows(r->budget) == 1 ? "" : "s",
 			       100 * run.live_fraction, r->costs.emulated_ns);
 		printf(", %llu lost", lost);
-		target_print_end(stdout, r->t, false);
+		report_target_end(stdout, r->t, false);
 		putchar('\n');
 	}
 	fflush(stdout);

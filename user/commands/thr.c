@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "cli/command.h"
+#include "output/target_report.h"
 #include "cli/commands.h"
 #include "runtime/go/goroutine.h"
 #include "output/escape.h"
@@ -378,7 +379,7 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 		if (r->java.active)
 			printf(",\"java_threads_started\":%llu,\"java_threads_stopped\":%llu",
 			       (unsigned long long)r->java.started, (unsigned long long)r->java.stopped);
-		target_print_end(stdout, r->t, true);
+		report_target_end(stdout, r->t, true);
 		puts("}");
 	} else {
 		printf("\ncreated %llu, exited %llu, alive %llu, lost %llu\n", created, exited, alive, lost);
@@ -390,7 +391,7 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 			printf("Java threads (HotSpot %s): started %llu, stopped %llu\n", r->java.version,
 			       (unsigned long long)r->java.started, (unsigned long long)r->java.stopped);
 		printf("%llu events in %.1f s", (unsigned long long)r->events, secs);
-		target_print_end(stdout, r->t, false);
+		report_target_end(stdout, r->t, false);
 		putchar('\n');
 	}
 	fflush(stdout);

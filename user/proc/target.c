@@ -367,22 +367,6 @@ void target_close(struct target *t, bool kill_child)
 	t->pidfd = t->gate_fd = t->exec_err_fd = -1;
 }
 
-void target_print_end(FILE *out, const struct target *t, bool json)
-{
-	int st = t->exit_status;
-
-	if (t->kind != TARGET_CMD || !t->exited)
-		return;
-	if (WIFEXITED(st) && json)
-		fprintf(out, ",\"target_exit\":%d", WEXITSTATUS(st));
-	else if (WIFEXITED(st))
-		fprintf(out, "; %s exited with status %d", t->label, WEXITSTATUS(st));
-	else if (WIFSIGNALED(st) && json)
-		fprintf(out, ",\"target_signal\":%d", WTERMSIG(st));
-	else if (WIFSIGNALED(st))
-		fprintf(out, "; %s was killed by signal %d", t->label, WTERMSIG(st));
-}
-
 bool target_exited(const struct target *t)
 {
 	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
@@ -398,11 +382,6 @@ void target_explain_attach_error(const struct target *t, char *err, size_t errle
 		return;
 	snprintf(err, errlen, "%s exited while rtmon was attaching to it: nothing was traced; to trace a "
 		 "short-lived program from its start, give it as -- PROGRAM ARGS", t->label);
-}
-
-void target_announce(const struct target *t, const char *what)
-{
-	fprintf(stderr, "Tracing %s in %s... Hit Ctrl-C to end.\n", what, t->label);
 }
 
 void target_filter_set(const struct target *t, __u32 *tgid, __u64 *ino, __u32 *dev)

@@ -51,10 +51,6 @@ static inline pid_t target_report_pid(const struct target *t)
 void target_reap(struct target *t);
 /* Kills a -- CMD child still held or running (rtmon failed), and closes descriptors. */
 void target_close(struct target *t, bool kill_child);
-/* How a -- CMD target ended, appended to a summary line: `,"target_exit":N` or `,"target_signal":N` in
- * JSON, "; CMD exited with status N" or "; CMD was killed by signal N" in text. Nothing for other
- * targets, or while the command runs. */
-void target_print_end(FILE *out, const struct target *t, bool json);
 
 /* Sets a BPF program's target filter (bpf/target_filter.bpf.h) before load: the PID for -p and -- CMD,
  * the executable's inode and device for --binpath. Give it the skeleton's rodata fields, e.g.
@@ -70,8 +66,5 @@ bool target_exited(const struct target *t);
 /* Replaces err, a failure while opening or attaching to the process, with what happened when it exited
  * meanwhile: "PID N (app) exited while rtmon was attaching to it: ...". Keeps err otherwise. */
 void target_explain_attach_error(const struct target *t, char *err, size_t errlen);
-
-/* "malloc calls" + target -> "Tracing malloc calls in ./app... Hit Ctrl-C to end." on stderr. */
-void target_announce(const struct target *t, const char *what);
 
 #endif
