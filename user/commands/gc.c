@@ -352,20 +352,21 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 	o->interval_no = 0;
 	print_hist(o, o->slots, o->pauses, o->pause_sum_us);
 	if (o->co->json) {
-		printf("{\"type\":\"summary\",\"command\":\"gc\",\"events\":%llu,\"lost\":%llu,\"runtime\":\"%s\","
-		       "\"version\":", (unsigned long long)o->events, (unsigned long long)lost, o->rt->name);
-		json_str(stdout, s->version);
-		printf(",\"cycles\":%llu,\"gc_pauses\":%llu,\"stw_total_ns\":%llu,\"stw_max_ns\":%llu,"
-		       "\"nongc_stw\":%llu,\"nongc_stw_ns\":%llu,\"probe_hits\":%llu,\"probe\":\"%s\","
-		       "\"duration_s\":%.3f,\"end\":\"%s\"", (unsigned long long)o->cycles,
-		       (unsigned long long)o->pauses, (unsigned long long)o->pause_ns,
-		       (unsigned long long)o->pause_max_ns, (unsigned long long)o->nongc,
-		       (unsigned long long)o->nongc_ns, (unsigned long long)hits, s->probe_kind ? s->probe_kind : probe_sites_kind(), secs,
-		       loop_end_name(end));
+		json_summary_begin(stdout, "gc", o->events, lost, secs, loop_end_name(end));
+		json_field_str(stdout, "runtime", o->rt->name);
+		json_field_str(stdout, "version", s->version);
+		json_field_u64(stdout, "cycles", o->cycles);
+		json_field_u64(stdout, "gc_pauses", o->pauses);
+		json_field_u64(stdout, "stw_total_ns", o->pause_ns);
+		json_field_u64(stdout, "stw_max_ns", o->pause_max_ns);
+		json_field_u64(stdout, "nongc_stw", o->nongc);
+		json_field_u64(stdout, "nongc_stw_ns", o->nongc_ns);
+		json_field_u64(stdout, "probe_hits", hits);
+		json_field_str(stdout, "probe", s->probe_kind ? s->probe_kind : probe_sites_kind());
 		if (o->rt->summary)
 			o->rt->summary(s, stdout, true);
 		report_target_end(stdout, o->t, true);
-		puts("}");
+		json_end(stdout);
 	} else {
 		printf("cycles %llu", (unsigned long long)o->cycles);
 		if (o->rt->triggers)

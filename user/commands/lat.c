@@ -320,14 +320,14 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 	counted = c[TC_EXITED] - c[TC_EXITED_UNTRACKED];
 	lost = c[TC_TRACK_FULL] + c[TC_HIST_FULL];
 	if (r->args->co.json) {
-		printf("{\"type\":\"summary\",\"command\":\"lat\",\"events\":%llu,\"lost\":%llu,\"created\":%llu,"
-		       "\"exited\":%llu,\"exited_unknown_lifetime\":%llu,\"duration_s\":%.3f,\"end\":\"%s\"",
-		       (unsigned long long)(c[TC_CREATED] + c[TC_EXITED]), lost,
-		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED],
-		       (unsigned long long)c[TC_EXITED_UNTRACKED], secs, loop_end_name(end));
+		json_summary_begin(stdout, "lat", c[TC_CREATED] + c[TC_EXITED], lost, secs,
+				   loop_end_name(end));
+		json_field_u64(stdout, "created", c[TC_CREATED]);
+		json_field_u64(stdout, "exited", c[TC_EXITED]);
+		json_field_u64(stdout, "exited_unknown_lifetime", c[TC_EXITED_UNTRACKED]);
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
 		report_target_end(stdout, r->t, true);
-		puts("}");
+		json_end(stdout);
 	} else {
 		printf("\ncreated %llu, exited %llu, lifetimes counted %llu, lost %llu, in %.1f s",
 		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED], counted, lost, secs);

@@ -218,8 +218,7 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 	if (r->budget)
 		budget_run_span(r->budget, &run);
 	if (r->args->co.json) {
-		printf("{\"type\":\"summary\",\"command\":\"malloc\",\"events\":%llu,\"lost\":%llu,"
-		       "\"duration_s\":%.3f,\"end\":\"%s\"", events, lost, secs, loop_end_name(end));
+		json_summary_begin(stdout, "malloc", events, lost, secs, loop_end_name(end));
 		if (r->budget) {
 			print_json_budget(r, &run);
 			printf(",\"windows\":%llu,\"cost_per_hit_ns\":%.0f", (unsigned long long)budget_windows(r->budget),
@@ -228,7 +227,7 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 				printf(",\"cost_per_stepped_hit_ns\":%.0f", r->costs.stepped_ns);
 		}
 		report_target_end(stdout, r->t, true);
-		puts("}");
+		json_end(stdout);
 	} else {
 		printf("\n%llu probe hits in %.1f s", events, secs);
 		if (r->budget)

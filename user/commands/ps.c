@@ -215,11 +215,16 @@ static void print_summary(const struct ps_scan *s, const char *cmd, bool json)
 	for (size_t i = 0; i < s->n; i++)
 		traced += row_traced(&s->rows[i]);
 	if (json) {
-		printf("{\"type\":\"summary\",\"command\":\"%s\",\"processes\":%zu,\"traced\":%zu,"
-		       "\"skipped\":%llu,\"kernel_threads\":%llu,\"zombies\":%llu,\"not_permitted\":%llu,"
-		       "\"exited\":%llu}\n", cmd, s->n, traced, (unsigned long long)skipped(s),
-		       (unsigned long long)s->kthreads, (unsigned long long)s->zombies,
-		       (unsigned long long)s->denied, (unsigned long long)s->exited);
+		json_begin(stdout, "summary");
+		json_field_str(stdout, "command", cmd);
+		json_field_u64(stdout, "processes", s->n);
+		json_field_u64(stdout, "traced", traced);
+		json_field_u64(stdout, "skipped", skipped(s));
+		json_field_u64(stdout, "kernel_threads", s->kthreads);
+		json_field_u64(stdout, "zombies", s->zombies);
+		json_field_u64(stdout, "not_permitted", s->denied);
+		json_field_u64(stdout, "exited", s->exited);
+		json_end(stdout);
 		return;
 	}
 	printf("%zu processes, %zu traced fully (*); skipped %llu: %llu kernel threads, %llu zombies, "

@@ -371,16 +371,18 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 	/* Threads seen created whose exit was not seen yet. */
 	alive = created > exited - unknown ? created - (exited - unknown) : 0;
 	if (r->args->co.json) {
-		printf("{\"type\":\"summary\",\"command\":\"thr\",\"events\":%llu,\"lost\":%llu,\"created\":%llu,"
-		       "\"exited\":%llu,\"alive\":%llu,\"exited_unknown_lifetime\":%llu,"
-		       "\"duration_s\":%.3f,\"end\":\"%s\"", (unsigned long long)r->events, lost, created, exited,
-		       alive, unknown, secs, loop_end_name(end));
+		json_summary_begin(stdout, "thr", r->events, lost, secs, loop_end_name(end));
+		json_field_u64(stdout, "created", created);
+		json_field_u64(stdout, "exited", exited);
+		json_field_u64(stdout, "alive", alive);
+		json_field_u64(stdout, "exited_unknown_lifetime", unknown);
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
-		if (r->java.active)
-			printf(",\"java_threads_started\":%llu,\"java_threads_stopped\":%llu",
-			       (unsigned long long)r->java.started, (unsigned long long)r->java.stopped);
+		if (r->java.active) {
+			json_field_u64(stdout, "java_threads_started", r->java.started);
+			json_field_u64(stdout, "java_threads_stopped", r->java.stopped);
+		}
 		report_target_end(stdout, r->t, true);
-		puts("}");
+		json_end(stdout);
 	} else {
 		printf("\ncreated %llu, exited %llu, alive %llu, lost %llu\n", created, exited, alive, lost);
 		if (unknown)

@@ -2,6 +2,7 @@
 #ifndef RTMON_JSON_H
 #define RTMON_JSON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/types.h>
 #include <stdio.h>
@@ -9,6 +10,22 @@
 
 /* A JSON string literal, quoted and escaped; always valid UTF-8 (json_write_str, output/escape.h). */
 void json_str(FILE *out, const char *s);
+
+/* A JSON object written as a stream, one field at a time: json_begin writes '{"type":"TYPE"', each
+ * json_field_* writes ',"KEY":VALUE' (so a command's own fields, and report_target_end's, can follow
+ * in any number), json_end writes '}' and the newline. Keys are rtmon's own; strings go through
+ * json_str. */
+void json_begin(FILE *out, const char *type);
+void json_field_u64(FILE *out, const char *key, uint64_t v);
+void json_field_f(FILE *out, const char *key, double v, int decimals);
+void json_field_str(FILE *out, const char *key, const char *s);
+void json_field_bool(FILE *out, const char *key, bool v);
+void json_end(FILE *out);
+
+/* What every tracing command's summary starts with (docs/json.md, summary):
+ * {"type":"summary","command":CMD,"events":N,"lost":N,"duration_s":S,"end":END ... */
+void json_summary_begin(FILE *out, const char *command, uint64_t events, uint64_t lost, double secs,
+			const char *end);
 
 /* The fields every "hist" object has, without braces, so a command can add its own:
  * "type":"hist","name":..,"unit":..,"pid":P|null,"buckets":[{"lo":..,"hi":..,"count":..},..],
