@@ -1,7 +1,8 @@
 /* How fast rtmon's JSON writer (user/output/escape.c: fprintf for numbers, json_write_str for strings)
  * writes a stream of thread events, against libjansson and json-c building and dumping the same
  * objects. The two libraries share symbol names (json_object_get, ...), so this file is built once
- * per writer: -DWRITER=1 (rtmon), 2 (jansson), 3 (json-c); tests/bench/json-writer.sh builds and runs
+ * per writer: -DWRITER=1 (rtmon's printf and json_write_str), 4 (rtmon's json_field_*), 2 (jansson),
+ * 3 (json-c); tests/bench/json-writer.sh builds and runs
  * the three. Output goes to /dev/null through stdio, as rtmon's goes to a pipe. */
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,23 @@ static void rtmon_writer(FILE *out, unsigned i, const char *name, const char *st
 }
 #endif
 
+#if WRITER == 4
+#include "output/json.h"
+static void fields_writer(FILE *out, unsigned i, const char *name, const char *start)
+{
+	json_begin(out, "thread");
+	json_field_str(out, "event", "exit");
+	json_field_u64(out, "pid", 4242);
+	json_field_u64(out, "tid", 4242 + i);
+	json_field_u64(out, "ptid", 4242);
+	json_field_u64(out, "ts_ns", 1000000000ULL + i);
+	json_field_str(out, "name", name);
+	json_field_str(out, "start", start);
+	json_field_u64(out, "lifetime_ns", 36000000ULL + i);
+	json_field_bool(out, "main", false);
+	json_end(out);
+}
+#endif
 #if WRITER == 2
 #include <jansson.h>
 static void jansson_writer(FILE *out, unsigned i, const char *name, const char *start)
@@ -85,6 +103,8 @@ int main(void)
 	} writers[] = {
 #if WRITER == 1
 		{ "rtmon (fprintf + json_write_str)", rtmon_writer },
+#elif WRITER == 4
+		{ "rtmon (json_begin, json_field_*)", fields_writer },
 #elif WRITER == 2
 		{ "libjansson (json_dumpf)", jansson_writer },
 #else

@@ -203,31 +203,32 @@ static void print_json_event(const struct thr_event *e, const char *start, const
 {
 	bool exit = e->kind == THR_EV_EXIT;
 
-	printf("{\"type\":\"thread\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,", exit ? "exit" : "create", e->pid,
-	       e->tid);
+	json_begin(stdout, "thread");
+	json_field_str(stdout, "event", exit ? "exit" : "create");
+	json_field_u64(stdout, "pid", e->pid);
+	json_field_u64(stdout, "tid", e->tid);
 	if (e->ptid)
-		printf("\"ptid\":%u,", e->ptid);
+		json_field_u64(stdout, "ptid", e->ptid);
 	else
-		fputs("\"ptid\":null,", stdout);
-	printf("\"ts_ns\":%llu,\"name\":", (unsigned long long)e->ts_ns);
-	json_str(stdout, e->name);
-	fputs(",\"start\":", stdout);
+		json_field_null(stdout, "ptid");
+	json_field_u64(stdout, "ts_ns", e->ts_ns);
+	json_field_str(stdout, "name", e->name);
 	if (start[0])
-		json_str(stdout, start);
+		json_field_str(stdout, "start", start);
 	else
-		fputs("null", stdout);
+		json_field_null(stdout, "start");
 	if (exit && (e->flags & THR_F_LIFETIME))
-		printf(",\"lifetime_ns\":%llu", (unsigned long long)e->lifetime_ns);
+		json_field_u64(stdout, "lifetime_ns", e->lifetime_ns);
 	else if (exit)
-		fputs(",\"lifetime_ns\":null", stdout);
+		json_field_null(stdout, "lifetime_ns");
 	if (exit)
-		printf(",\"main\":%s", e->tid == e->pid ? "true" : "false");
+		json_field_bool(stdout, "main", e->tid == e->pid);
 	if (java->known) {
-		printf(",\"java_tid\":%lld,\"java_name\":", (long long)java->tid);
-		json_str(stdout, java->name);
-		printf(",\"java_daemon\":%s", java->daemon ? "true" : "false");
+		json_field_i64(stdout, "java_tid", java->tid);
+		json_field_str(stdout, "java_name", java->name);
+		json_field_bool(stdout, "java_daemon", java->daemon);
 	}
-	puts("}");
+	json_end(stdout);
 }
 
 static void print_text_event(const struct thr_run *r, const struct thr_event *e, const char *start,

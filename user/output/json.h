@@ -20,6 +20,8 @@ void json_field_u64(FILE *out, const char *key, uint64_t v);
 void json_field_f(FILE *out, const char *key, double v, int decimals);
 void json_field_str(FILE *out, const char *key, const char *s);
 void json_field_bool(FILE *out, const char *key, bool v);
+void json_field_i64(FILE *out, const char *key, int64_t v);
+void json_field_null(FILE *out, const char *key);
 void json_end(FILE *out);
 
 /* What every tracing command's summary starts with (docs/json.md, summary):

@@ -183,23 +183,25 @@ void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json,
 
 	gr_start_name(g, known ? e->start_pc : 0, start, sizeof(start));
 	if (json) {
-		printf("{\"type\":\"goroutine\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,\"goid\":%llu,",
-		       exit ? "exit" : "create", e->pid, e->tid, (unsigned long long)e->goid);
+		json_begin(stdout, "goroutine");
+		json_field_str(stdout, "event", exit ? "exit" : "create");
+		json_field_u64(stdout, "pid", e->pid);
+		json_field_u64(stdout, "tid", e->tid);
+		json_field_u64(stdout, "goid", e->goid);
 		if (known)
-			printf("\"parent_goid\":%llu,", (unsigned long long)e->parent_goid);
+			json_field_u64(stdout, "parent_goid", e->parent_goid);
 		else
-			fputs("\"parent_goid\":null,", stdout);
-		fputs("\"start\":", stdout);
+			json_field_null(stdout, "parent_goid");
 		if (start[0])
-			json_str(stdout, start);
+			json_field_str(stdout, "start", start);
 		else
-			fputs("null", stdout);
-		printf(",\"ts_ns\":%llu", (unsigned long long)e->ts_ns);
+			json_field_null(stdout, "start");
+		json_field_u64(stdout, "ts_ns", e->ts_ns);
 		if (exit && known)
-			printf(",\"lifetime_ns\":%llu", (unsigned long long)e->lifetime_ns);
+			json_field_u64(stdout, "lifetime_ns", e->lifetime_ns);
 		else if (exit)
-			fputs(",\"lifetime_ns\":null", stdout);
-		puts("}");
+			json_field_null(stdout, "lifetime_ns");
+		json_end(stdout);
 		return;
 	}
 	char gid[24], pgid[24] = "-", life[32] = "-", sym[1024];
