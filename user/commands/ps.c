@@ -237,15 +237,16 @@ static void print_json_row(const struct ps_row *r)
 {
 	const struct runtime_id *id = &r->ee->rs.id;
 
-	printf("{\"type\":\"process\",\"pid\":%d,\"ppid\":%d,\"name\":", r->pid, r->ppid);
-	json_str(stdout, r->comm);
-	printf(",\"runtime\":\"%s\",\"version\":", row_runtime(r));
-	json_str(stdout, r->ee->known ? id->version : "");
-	fputs(",\"module\":", stdout);
-	json_str(stdout, r->ee->known ? id->module : "");
-	fputs(",\"exe\":", stdout);
-	json_str(stdout, r->exe);
-	printf(",\"traced\":%s}\n", row_traced(r) ? "true" : "false");
+	json_begin(stdout, "process");
+	json_field_i64(stdout, "pid", r->pid);
+	json_field_i64(stdout, "ppid", r->ppid);
+	json_field_str(stdout, "name", r->comm);
+	json_field_str(stdout, "runtime", row_runtime(r));
+	json_field_str(stdout, "version", r->ee->known ? id->version : "");
+	json_field_str(stdout, "module", r->ee->known ? id->module : "");
+	json_field_str(stdout, "exe", r->exe);
+	json_field_bool(stdout, "traced", row_traced(r));
+	json_end(stdout);
 }
 
 static int width(int w, const char *s)

@@ -341,13 +341,17 @@ static void on_interval(void *ctx)
 	struct thr_run *r = ctx;
 
 	r->interval_no++;
-	if (r->args->co.json)
-		printf("{\"type\":\"interval\",\"command\":\"thr\",\"interval\":%d,\"created\":%llu,"
-		       "\"exited\":%llu}\n", r->interval_no, (unsigned long long)r->iv_created,
-		       (unsigned long long)r->iv_exited);
-	else
+	if (r->args->co.json) {
+		json_begin(stdout, "interval");
+		json_field_str(stdout, "command", "thr");
+		json_field_i64(stdout, "interval", r->interval_no);
+		json_field_u64(stdout, "created", r->iv_created);
+		json_field_u64(stdout, "exited", r->iv_exited);
+		json_end(stdout);
+	} else {
 		printf("-- interval %d: created %llu, exited %llu\n", r->interval_no,
 		       (unsigned long long)r->iv_created, (unsigned long long)r->iv_exited);
+	}
 	r->iv_created = r->iv_exited = 0;
 	fflush(stdout);
 }
