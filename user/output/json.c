@@ -3,6 +3,10 @@
 #include "output/escape.h"
 #include "output/json.h"
 
+/* The next field is the first of a nested object: no comma before it. rtmon writes JSON from one
+ * thread, one object at a time. */
+static bool first_in_object;
+
 void json_str(FILE *out, const char *s)
 {
 	json_write_str(out, s);
@@ -37,7 +41,8 @@ void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, 
 
 void json_begin(FILE *out, const char *type)
 {
-	fputs("{\"type\":", out);
+	first_in_object = false;
+	fputs_unlocked("{\"type\":", out);
 	json_str(out, type);
 }
 
@@ -45,7 +50,11 @@ void json_begin(FILE *out, const char *type)
  * a field as cheap as the printf it replaces. */
 static void key(FILE *out, const char *k)
 {
-	fputs_unlocked(",\"", out);
+	if (first_in_object)
+		first_in_object = false;
+	else
+		putc_unlocked(',', out);
+	fputs_unlocked("\"", out);
 	fputs_unlocked(k, out);
 	fputs_unlocked("\":", out);
 }
@@ -87,6 +96,19 @@ void json_field_i64(FILE *out, const char *k, int64_t v)
 	}
 	key(out, k);
 	fprintf(out, "%lld", (long long)v);
+}
+
+void json_object_open(FILE *out, const char *k)
+{
+	key(out, k);
+	putc_unlocked('{', out);
+	first_in_object = true;
+}
+
+void json_object_close(FILE *out)
+{
+	first_in_object = false;
+	putc_unlocked('}', out);
 }
 
 void json_field_null(FILE *out, const char *k)

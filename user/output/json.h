@@ -23,6 +23,9 @@ void json_field_bool(FILE *out, const char *key, bool v);
 void json_field_i64(FILE *out, const char *key, int64_t v);
 void json_field_null(FILE *out, const char *key);
 void json_end(FILE *out);
+/* A field whose value is an object: ',"KEY":{' then its fields, then json_object_close ('}'). */
+void json_object_open(FILE *out, const char *key);
+void json_object_close(FILE *out);
 
 /* What every tracing command's summary starts with (docs/json.md, summary):
  * {"type":"summary","command":CMD,"events":N,"lost":N,"duration_s":S,"end":END ... */

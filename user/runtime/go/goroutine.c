@@ -230,12 +230,18 @@ void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, bool jso
 	unknown = c[GRC_EXITED_UNTRACKED];
 	lost = c[GRC_LOST] + c[GRC_TRACK_FULL] + c[GRC_HIST_FULL];
 	alive = created > exited - unknown ? created - (exited - unknown) : 0;
-	if (json)
-		printf(",\"goroutines\":{\"created\":%llu,\"exited\":%llu,\"alive\":%llu,"
-		       "\"exited_unknown_lifetime\":%llu,\"lost\":%llu}", created, exited, alive, unknown, lost);
-	else
+	if (json) {
+		json_object_open(stdout, "goroutines");
+		json_field_u64(stdout, "created", created);
+		json_field_u64(stdout, "exited", exited);
+		json_field_u64(stdout, "alive", alive);
+		json_field_u64(stdout, "exited_unknown_lifetime", unknown);
+		json_field_u64(stdout, "lost", lost);
+		json_object_close(stdout);
+	} else {
 		printf("goroutines: created %llu, exited %llu, alive %llu, lost %llu%s\n", created, exited, alive,
 		       lost, unknown ? " (exits of goroutines not seen created have no lifetime)" : "");
+	}
 }
 
 /* ---- rtmon lat ---- */

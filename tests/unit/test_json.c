@@ -1,0 +1,69 @@
+/* The streaming JSON writer (user/output/json.h): fields, nesting, numbers at their limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+#include "output/json.h"
+
+static char buf[512];
+
+static FILE *open_buf(void)
+{
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	assert_non_null(f);
+	return f;
+}
+
+static void test_fields(void **state)
+{
+	FILE *f = open_buf();
+
+	(void)state;
+	json_begin(f, "thread");
+	json_field_u64(f, "zero", 0);
+	json_field_u64(f, "max", UINT64_MAX);
+	json_field_i64(f, "neg", INT64_MIN);
+	json_field_i64(f, "pos", 42);
+	json_field_f(f, "secs", 1.23456, 3);
+	json_field_str(f, "name", "a\"b\xff");
+	json_field_bool(f, "t", true);
+	json_field_null(f, "none");
+	json_end(f);
+	fclose(f);
+	assert_string_equal(buf, "{\"type\":\"thread\",\"zero\":0,\"max\":18446744073709551615,"
+				 "\"neg\":-9223372036854775808,\"pos\":42,\"secs\":1.235,"
+				 "\"name\":\"a\\\"b\\ufffd\",\"t\":true,\"none\":null}\n");
+}
+
+static void test_nested_and_summary(void **state)
+{
+	FILE *f = open_buf();
+
+	(void)state;
+	json_summary_begin(f, "thr", 9, 1, 0.5, "duration");
+	json_object_open(f, "goroutines");
+	json_field_u64(f, "created", 3);
+	json_field_u64(f, "lost", 0);
+	json_object_close(f);
+	json_object_open(f, "empty");
+	json_object_close(f);
+	json_field_u64(f, "after", 7);
+	json_end(f);
+	fclose(f);
+	assert_string_equal(buf, "{\"type\":\"summary\",\"command\":\"thr\",\"events\":9,\"lost\":1,"
+				 "\"duration_s\":0.500,\"end\":\"duration\","
+				 "\"goroutines\":{\"created\":3,\"lost\":0},\"empty\":{},\"after\":7}\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_nested_and_summary),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
