@@ -188,7 +188,9 @@ static void print_row(struct gc_out *o, const struct gc_record *r)
 
 static void json_head(const struct gc_out *o, const char *type, pid_t pid)
 {
-	printf("{\"type\":\"%s\",\"pid\":%d,\"runtime\":\"%s\"", type, (int)pid, o->rt->name);
+	json_begin(stdout, type);
+	json_field_i64(stdout, "pid", pid);
+	json_field_str(stdout, "runtime", o->rt->name);
 }
 
 /* The runtime's own fields, after the common ones. */
@@ -197,22 +199,21 @@ static void print_fields(const struct gc_record *r)
 	for (int i = 0; i < r->nfields && i < GC_MAX_FIELDS; i++) {
 		const struct gc_field *f = &r->fields[i];
 
-		printf(",\"%s\":", f->key);
 		switch (f->kind) {
 		case GF_U64:
-			printf("%llu", (unsigned long long)f->u);
+			json_field_u64(stdout, f->key, f->u);
 			break;
 		case GF_I64:
-			printf("%lld", (long long)f->i);
+			json_field_i64(stdout, f->key, f->i);
 			break;
 		case GF_BOOL:
-			fputs(f->b ? "true" : "false", stdout);
+			json_field_bool(stdout, f->key, f->b);
 			break;
 		case GF_STR:
 			if (f->s)
-				json_str(stdout, f->s);
+				json_field_str(stdout, f->key, f->s);
 			else
-				fputs("null", stdout);
+				json_field_null(stdout, f->key);
 			break;
 		}
 	}
@@ -222,34 +223,37 @@ static void print_json(struct gc_out *o, const struct gc_record *r)
 {
 	json_head(o, "gc", r->pid);
 	if (r->cycle)
-		printf(",\"cycle\":%u", r->cycle);
+		json_field_u64(stdout, "cycle", r->cycle);
 	else
-		fputs(",\"cycle\":null", stdout);
-	printf(",\"phase\":\"%s\",\"start_ns\":%llu,\"dur_ns\":%llu", r->phase,
-	       (unsigned long long)r->start_ns, (unsigned long long)r->dur_ns);
+		json_field_null(stdout, "cycle");
+	/* the phase may be a --phase NAME the user chose: escaped like any string */
+	json_field_str(stdout, "phase", r->phase);
+	json_field_u64(stdout, "start_ns", r->start_ns);
+	json_field_u64(stdout, "dur_ns", r->dur_ns);
 	if (r->trigger)
-		printf(",\"trigger\":\"%s\"", r->trigger);
-	printf(",\"stw\":%s,\"gc\":%s", r->stw ? "true" : "false", r->gc ? "true" : "false");
-	if (r->reason) {
-		fputs(",\"reason\":", stdout);
-		json_str(stdout, r->reason);
-	}
+		json_field_str(stdout, "trigger", r->trigger);
+	json_field_bool(stdout, "stw", r->stw);
+	json_field_bool(stdout, "gc", r->gc);
+	if (r->reason)
+		json_field_str(stdout, "reason", r->reason);
 	if (r->incomplete)
-		fputs(",\"incomplete\":true", stdout);
+		json_field_bool(stdout, "incomplete", true);
 	print_fields(r);
-	puts("}");
+	json_end(stdout);
 }
 
 static void print_cycle_json(const struct gc_out *o, const struct open_cycle *c, uint64_t end_ns)
 {
 	json_head(o, "gc_cycle", c->pid);
-	printf(",\"cycle\":%u", c->cycle);
+	json_field_u64(stdout, "cycle", c->cycle);
 	/* Runtimes whose probes do not tell the trigger leave it out. */
 	if (o->rt->triggers)
-		printf(",\"trigger\":\"%s\"", c->trigger ? c->trigger : "unknown");
-	printf(",\"start_ns\":%llu,\"dur_ns\":%llu,\"stw_ns\":%llu,\"stw_count\":%u}\n",
-	       (unsigned long long)c->start_ns, (unsigned long long)(end_ns - c->start_ns),
-	       (unsigned long long)c->stw_ns, c->stw_count);
+		json_field_str(stdout, "trigger", c->trigger ? c->trigger : "unknown");
+	json_field_u64(stdout, "start_ns", c->start_ns);
+	json_field_u64(stdout, "dur_ns", end_ns - c->start_ns);
+	json_field_u64(stdout, "stw_ns", c->stw_ns);
+	json_field_u64(stdout, "stw_count", c->stw_count);
+	json_end(stdout);
 }
 
 static void count_pause(struct gc_out *o, const struct gc_record *r)
@@ -316,10 +320,10 @@ static void print_hist(struct gc_out *o, const __u64 *slots, uint64_t n, uint64_
 	if (o->co->json) {
 		putchar('{');
 		json_hist_fields(stdout, "gc_pause", "us", hist_pid(o), slots, LOG2_SLOTS, n, sum_us);
-		printf(",\"runtime\":\"%s\"", o->rt->name);
+		json_field_str(stdout, "runtime", o->rt->name);
 		if (o->interval_no)
-			printf(",\"interval\":%d", o->interval_no);
-		puts("}");
+			json_field_i64(stdout, "interval", o->interval_no);
+		json_end(stdout);
 		return;
 	}
 	if (!n) {

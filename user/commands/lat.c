@@ -259,7 +259,7 @@ static void print_json_group(struct lat_run *r, const struct lat_group *g)
 		json_str(stdout, g->name);
 	}
 	if (r->interval_no)
-		printf(",\"interval\":%d", r->interval_no);
+		json_field_i64(stdout, "interval", r->interval_no);
 	puts("}");
 }
 

@@ -347,7 +347,7 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start,
 				json_str(stdout, x->name);
 			}
 			if (interval)
-				printf(",\"interval\":%d", interval);
+				json_field_i64(stdout, "interval", interval);
 			puts("}");
 		}
 	} else {
