@@ -130,75 +130,81 @@ void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 /* ,"budget_pct":5,"estimated":true,"sampled_fraction":0.048,...: how the counts were obtained. */
 static void print_json_budget(const struct malloc_run *r, const struct budget_span *sp)
 {
-	printf(",\"budget_pct\":%g,\"estimated\":%s,\"sampled_fraction\":%.6g,\"live_fraction\":%.6g,"
-	       "\"sampled_basis\":\"%s\",\"probe_share_live\":%.3f,\"scale_uncertain\":%s", budget_pct(r->budget),
-	       sp->estimated ? "true" : "false", sp->sampled_fraction, sp->live_fraction, sp->basis,
-	       sp->probe_share_live, sp->scale_uncertain ? "true" : "false");
+	json_field_g(stdout, "budget_pct", budget_pct(r->budget));
+	json_field_bool(stdout, "estimated", sp->estimated);
+	json_field_g(stdout, "sampled_fraction", sp->sampled_fraction);
+	json_field_g(stdout, "live_fraction", sp->live_fraction);
+	json_field_str(stdout, "sampled_basis", sp->basis);
+	json_field_f(stdout, "probe_share_live", sp->probe_share_live, 3);
+	json_field_bool(stdout, "scale_uncertain", sp->scale_uncertain);
 }
 
 /* {"type":"size_classes","name":"go_malloc_class",...}: counts by the Go runtime's size classes. */
 static void print_json_go_classes(const struct malloc_run *r, const struct malloc_stats *s,
 				  const struct budget_span *sp)
 {
-	bool first = true;
-
-	fputs("{\"type\":\"size_classes\",\"name\":\"go_malloc_class\",\"unit\":\"bytes\",", stdout);
+	json_begin(stdout, "size_classes");
+	json_field_str(stdout, "name", "go_malloc_class");
+	json_field_str(stdout, "unit", "bytes");
 	if (r->t->kind == TARGET_BINPATH)
-		fputs("\"pid\":null", stdout);
+		json_field_null(stdout, "pid");
 	else
-		printf("\"pid\":%d", r->t->pid);
-	fputs(",\"classes\":[", stdout);
+		json_field_i64(stdout, "pid", r->t->pid);
+	json_array_open(stdout, "classes");
 	for (int i = 0; i < GO_NUM_SIZE_CLASSES; i++) {
 		if (!s->go_classes[i])
 			continue;
-		printf("%s{\"size\":%u,\"count\":%llu}", first ? "" : ",", go_class_size[i],
-		       (unsigned long long)s->go_classes[i]);
-		first = false;
+		json_array_object_open(stdout);
+		json_field_u64(stdout, "size", go_class_size[i]);
+		json_field_u64(stdout, "count", s->go_classes[i]);
+		json_object_close(stdout);
 	}
-	printf("],\"large\":{\"count\":%llu,\"bytes\":%llu}", (unsigned long long)s->go_classes[GO_CLASS_LARGE],
-	       (unsigned long long)s->go_large_bytes);
+	json_array_close(stdout);
+	json_object_open(stdout, "large");
+	json_field_u64(stdout, "count", s->go_classes[GO_CLASS_LARGE]);
+	json_field_u64(stdout, "bytes", s->go_large_bytes);
+	json_object_close(stdout);
 	if (sp)
 		print_json_budget(r, sp);
 	if (r->interval_no)
-		printf(",\"interval\":%d", r->interval_no);
-	puts("}");
+		json_field_i64(stdout, "interval", r->interval_no);
+	json_end(stdout);
 }
 
 void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s, const struct budget_span *sp,
 		       const struct malloc_stats *seen)
 {
-	bool first = true;
-
 	putchar('{');
 	json_hist_fields(stdout, "malloc_size", "bytes", target_report_pid(r->t),
 			 s->slots, LOG2_SLOTS, s->count, s->bytes);
 	if (!r->go)
-		printf(",\"frees\":%llu", (unsigned long long)s->frees);
-	if (r->args->live)
-		printf(",\"live_allocs\":%lld,\"live_bytes\":%lld,\"frees_untracked\":%llu,\"live_table_full\":%llu",
-		       (long long)s->live_allocs, (long long)s->live_bytes, (unsigned long long)s->frees_untracked,
-		       (unsigned long long)s->live_table_full);
-	fputs(",\"calls\":{", stdout);
+		json_field_u64(stdout, "frees", s->frees);
+	if (r->args->live) {
+		json_field_i64(stdout, "live_allocs", s->live_allocs);
+		json_field_i64(stdout, "live_bytes", s->live_bytes);
+		json_field_u64(stdout, "frees_untracked", s->frees_untracked);
+		json_field_u64(stdout, "live_table_full", s->live_table_full);
+	}
+	json_object_open(stdout, "calls");
 	for (int f = 0; f < AF_COUNT; f++) {
 		if (r->alias_of[f] >= 0 || (f == AF_MALLOCGC) != r->go)
 			continue;
-		printf("%s\"%s\":%llu", first ? "" : ",", malloc_fn_names[f], (unsigned long long)s->calls[f]);
-		first = false;
+		json_field_u64(stdout, malloc_fn_names[f], s->calls[f]);
 	}
-	fputs("},\"allocator\":", stdout);
-	json_str(stdout, r->allocator);
-	printf(",\"probe\":\"%s\"", probe_sites_kind());
+	json_object_close(stdout);
+	json_field_str(stdout, "allocator", r->allocator);
+	json_field_str(stdout, "probe", probe_sites_kind());
 	if (r->go) {
-		fputs(",\"runtime\":\"go\",\"go_version\":", stdout);
-		json_str(stdout, r->gi.version);
+		json_field_str(stdout, "runtime", "go");
+		json_field_str(stdout, "go_version", r->gi.version);
 	}
 	if (sp) {
 		print_json_budget(r, sp);
-		printf(",\"sampled_count\":%llu", (unsigned long long)seen->count);
+		json_field_u64(stdout, "sampled_count", seen->count);
 	}
 	if (r->interval_no)
-		printf(",\"interval\":%d", r->interval_no);
-	puts("}");
+		json_field_i64(stdout, "interval", r->interval_no);
+	json_end(stdout);
 	if (r->go)
 		print_json_go_classes(r, s, sp);
 }
@@ -221,10 +227,10 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 		json_summary_begin(stdout, "malloc", events, lost, secs, loop_end_name(end));
 		if (r->budget) {
 			print_json_budget(r, &run);
-			printf(",\"windows\":%llu,\"cost_per_hit_ns\":%.0f", (unsigned long long)budget_windows(r->budget),
-			       r->costs.emulated_ns);
+			json_field_u64(stdout, "windows", budget_windows(r->budget));
+			json_field_f(stdout, "cost_per_hit_ns", r->costs.emulated_ns, 0);
 			if (r->costs.stepped_ns)
-				printf(",\"cost_per_stepped_hit_ns\":%.0f", r->costs.stepped_ns);
+				json_field_f(stdout, "cost_per_stepped_hit_ns", r->costs.stepped_ns, 0);
 		}
 		report_target_end(stdout, r->t, true);
 		json_end(stdout);

@@ -17,6 +17,7 @@ void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, 
 {
 	bool first = true;
 
+	first_in_object = false;
 	fputs("\"type\":\"hist\",\"name\":", out);
 	json_str(out, name);
 	fputs(",\"unit\":", out);
@@ -111,6 +112,35 @@ void json_object_close(FILE *out)
 	putc_unlocked('}', out);
 }
 
+void json_array_open(FILE *out, const char *k)
+{
+	key(out, k);
+	putc_unlocked('[', out);
+	first_in_object = true;
+}
+
+void json_array_object_open(FILE *out)
+{
+	if (first_in_object)
+		first_in_object = false;
+	else
+		putc_unlocked(',', out);
+	putc_unlocked('{', out);
+	first_in_object = true;
+}
+
+void json_array_close(FILE *out)
+{
+	first_in_object = false;
+	putc_unlocked(']', out);
+}
+
+void json_field_g(FILE *out, const char *k, double v)
+{
+	key(out, k);
+	fprintf(out, "%g", v);
+}
+
 void json_field_null(FILE *out, const char *k)
 {
 	key(out, k);
@@ -119,6 +149,7 @@ void json_field_null(FILE *out, const char *k)
 
 void json_end(FILE *out)
 {
+	first_in_object = false;
 	fputs_unlocked("}\n", out);
 }
 

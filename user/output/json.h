@@ -26,6 +26,13 @@ void json_end(FILE *out);
 /* A field whose value is an object: ',"KEY":{' then its fields, then json_object_close ('}'). */
 void json_object_open(FILE *out, const char *key);
 void json_object_close(FILE *out);
+/* A field whose value is an array of objects: json_array_open, then per element
+ * json_array_object_open, its fields and json_object_close, then json_array_close. */
+void json_array_open(FILE *out, const char *key);
+void json_array_object_open(FILE *out);
+void json_array_close(FILE *out);
+/* A double with 6 significant digits (printf's %g): fractions and percentages. */
+void json_field_g(FILE *out, const char *key, double v);
 
 /* What every tracing command's summary starts with (docs/json.md, summary):
  * {"type":"summary","command":CMD,"events":N,"lost":N,"duration_s":S,"end":END ... */
