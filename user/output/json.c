@@ -135,6 +135,15 @@ void json_array_close(FILE *out)
 	putc_unlocked(']', out);
 }
 
+void json_field_u64_array(FILE *out, const char *k, const uint64_t *v, size_t n)
+{
+	key(out, k);
+	putc_unlocked('[', out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)v[i]);
+	putc_unlocked(']', out);
+}
+
 void json_field_g(FILE *out, const char *k, double v)
 {
 	key(out, k);

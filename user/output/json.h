@@ -31,6 +31,8 @@ void json_object_close(FILE *out);
 void json_array_open(FILE *out, const char *key);
 void json_array_object_open(FILE *out);
 void json_array_close(FILE *out);
+/* A field whose value is an array of n numbers. */
+void json_field_u64_array(FILE *out, const char *key, const uint64_t *v, size_t n);
 /* A double with 6 significant digits (printf's %g): fractions and percentages. */
 void json_field_g(FILE *out, const char *key, double v);
 

@@ -1,5 +1,6 @@
 #include <sys/wait.h>
 #include "output/escape.h"
+#include "output/json.h"
 #include "output/target_report.h"
 
 void report_tracing(const struct target *t, const char *what)
@@ -19,11 +20,11 @@ void report_target_end(FILE *out, const struct target *t, bool json)
 		return;
 	text_safe(t->label, label, sizeof(label));
 	if (WIFEXITED(st) && json)
-		fprintf(out, ",\"target_exit\":%d", WEXITSTATUS(st));
+		json_field_i64(out, "target_exit", WEXITSTATUS(st));
 	else if (WIFEXITED(st))
 		fprintf(out, "; %s exited with status %d", label, WEXITSTATUS(st));
 	else if (WIFSIGNALED(st) && json)
-		fprintf(out, ",\"target_signal\":%d", WTERMSIG(st));
+		json_field_i64(out, "target_signal", WTERMSIG(st));
 	else if (WIFSIGNALED(st))
 		fprintf(out, "; %s was killed by signal %d", label, WTERMSIG(st));
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "runtime/usdt_gc_backend.h"
+#include "output/json.h"
 
 enum java_stat { JS_FULL, JS_OTHER, JS_POOLS };
 
@@ -117,11 +118,12 @@ static void java_summary(struct gc_session *s, FILE *out, bool json)
 	const struct gu_state *g = s->priv;
 	const uint64_t *st = g->stats;
 
-	if (json)
-		fprintf(out, ",\"full\":%llu,\"not_full\":%llu,\"pool_records\":%llu,\"unpaired\":%llu",
-			(unsigned long long)st[JS_FULL], (unsigned long long)st[JS_OTHER],
-			(unsigned long long)st[JS_POOLS], (unsigned long long)gu_unpaired(s));
-	else
+	if (json) {
+		json_field_u64(out, "full", st[JS_FULL]);
+		json_field_u64(out, "not_full", st[JS_OTHER]);
+		json_field_u64(out, "pool_records", st[JS_POOLS]);
+		json_field_u64(out, "unpaired", gu_unpaired(s));
+	} else
 		fprintf(out, "GC operations: full %llu, not full %llu; pool records %llu\n",
 			(unsigned long long)st[JS_FULL], (unsigned long long)st[JS_OTHER],
 			(unsigned long long)st[JS_POOLS]);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "binary/objfile.h"
+#include "output/json.h"
 #include "native_gc.skel.h"
 #include "trace/skel_open.h"
 #include "runtime/native/gc_native.h"
@@ -328,18 +329,19 @@ void native_summary(struct gc_session *s, FILE *out, bool json)
 	sp = g->spec;
 	read_counters(g, c);
 	if (json) {
-		if (sp->mark_trigger)
-			fprintf(out, ",\"untimed_collections\":%llu,\"mark_hits\":%llu,\"mark_repeats\":%llu",
-				(unsigned long long)g->mark_only, (unsigned long long)c[NC_MARKS],
-				(unsigned long long)c[NC_DUP_MARK]);
-		if (sp->count_sym)
-			fprintf(out, ",\"calls_without_collection\":%llu,\"unreadable_count\":%llu",
-				(unsigned long long)g->no_collection,
-				(unsigned long long)(g->no_count + c[NC_NO_COUNT]));
-		fprintf(out, ",\"phases_outside_cycle\":%llu,\"nested_calls\":%llu,\"unreturned_calls\":%llu,"
-			"\"too_deep_calls\":%llu", (unsigned long long)g->outside,
-			(unsigned long long)c[NC_NESTED], (unsigned long long)c[NC_UNRETURNED],
-			(unsigned long long)c[NC_TOO_DEEP]);
+		if (sp->mark_trigger) {
+			json_field_u64(out, "untimed_collections", g->mark_only);
+			json_field_u64(out, "mark_hits", c[NC_MARKS]);
+			json_field_u64(out, "mark_repeats", c[NC_DUP_MARK]);
+		}
+		if (sp->count_sym) {
+			json_field_u64(out, "calls_without_collection", g->no_collection);
+			json_field_u64(out, "unreadable_count", g->no_count + c[NC_NO_COUNT]);
+		}
+		json_field_u64(out, "phases_outside_cycle", g->outside);
+		json_field_u64(out, "nested_calls", c[NC_NESTED]);
+		json_field_u64(out, "unreturned_calls", c[NC_UNRETURNED]);
+		json_field_u64(out, "too_deep_calls", c[NC_TOO_DEEP]);
 		return;
 	}
 	if (sp->mark_trigger)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "runtime/usdt_gc_backend.h"
+#include "output/json.h"
 
 enum py_stat { PS_GEN0, PS_GEN1, PS_GEN2, PS_COLLECTED };
 
@@ -91,12 +92,13 @@ static void py_summary(struct gc_session *s, FILE *out, bool json)
 	const struct gu_state *g = s->priv;
 	const uint64_t *st = g->stats;
 
-	if (json)
-		fprintf(out, ",\"generations\":[%llu,%llu,%llu],\"collected\":%llu,\"unpaired\":%llu",
-			(unsigned long long)st[PS_GEN0], (unsigned long long)st[PS_GEN1],
-			(unsigned long long)st[PS_GEN2], (unsigned long long)st[PS_COLLECTED],
-			(unsigned long long)gu_unpaired(s));
-	else
+	if (json) {
+		const uint64_t gens[3] = { st[PS_GEN0], st[PS_GEN1], st[PS_GEN2] };
+
+		json_field_u64_array(out, "generations", gens, 3);
+		json_field_u64(out, "collected", st[PS_COLLECTED]);
+		json_field_u64(out, "unpaired", gu_unpaired(s));
+	} else
 		fprintf(out, "collections by generation: 0: %llu, 1: %llu, 2: %llu; objects collected %llu\n",
 			(unsigned long long)st[PS_GEN0], (unsigned long long)st[PS_GEN1],
 			(unsigned long long)st[PS_GEN2], (unsigned long long)st[PS_COLLECTED]);
