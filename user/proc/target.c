@@ -378,7 +378,11 @@ bool target_exited(const struct target *t)
 
 void target_explain_attach_error(const struct target *t, char *err, size_t errlen)
 {
-	if (!target_exited(t))
+	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+
+	/* An attach fails (ENOENT, ESRCH) as soon as the exiting process has dropped its memory map,
+	 * a moment before its pidfd says it exited: wait that moment (an error path only). */
+	if (t->kind == TARGET_BINPATH || t->pidfd < 0 || poll(&p, 1, 250) != 1 || !(p.revents & POLLIN))
 		return;
 	snprintf(err, errlen, "%s exited while rtmon was attaching to it: nothing was traced; to trace a "
 		 "short-lived program from its start, give it as -- PROGRAM ARGS", t->label);
