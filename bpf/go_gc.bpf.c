@@ -22,6 +22,8 @@
 #include <bpf/bpf_tracing.h>
 #include "go_gc.h"
 #include "percpu_counters.bpf.h"
+#include "ringbuf_batch.bpf.h"
+#include "map_helpers.bpf.h"
 #include "target_filter.bpf.h"
 
 /* GC events are few (a handful per cycle): 256 KiB holds thousands, far more than a 10 ms drain
@@ -82,25 +84,20 @@ static __always_inline void count(__u32 idx)
 
 static __always_inline struct gc_state *state_get(__u32 tgid, bool create)
 {
-	struct gc_state *st = bpf_map_lookup_elem(&states, &tgid);
 	static const struct gc_state zero;
 
-	if (st || !create)
-		return st;
-	bpf_map_update_elem(&states, &tgid, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&states, &tgid);
+	if (!create)
+		return bpf_map_lookup_elem(&states, &tgid);
+	return lookup_or_init(&states, &tgid, &zero);
 }
 
 static __always_inline void emit(struct gc_state *st, __u32 tgid, __u8 phase, __u64 start, __u64 end,
 				 __u8 flags)
 {
-	struct gc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	__u64 wake;
+	struct gc_event *e = rb_reserve(&events, sizeof(*e), &counters, GC_LOST);
 
-	if (!e) {
-		count(GC_LOST);
+	if (!e)
 		return;
-	}
 	e->tgid = tgid;
 	e->start_ns = start;
 	e->dur_ns = end > start ? end - start : 0;
@@ -110,10 +107,7 @@ static __always_inline void emit(struct gc_state *st, __u32 tgid, __u8 phase, __
 	e->trigger = st->trigger;
 	e->reason = phase == GP_MARK || phase == GP_SWEEP ? 0 : st->stw_reason;
 	__builtin_memcpy(e->reason_str, st->stw_reason_str, STW_REASON_LEN);
-	/* Batched wakeups: a wakeup per event costs the consumer far more than the event itself. */
-	wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
-									    : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(e, wake);
+	rb_submit_batched(&events, e, WAKE_BYTES);
 }
 
 static __always_inline void on_gcstart(struct gc_state *st, struct pt_regs *ctx)

@@ -15,6 +15,8 @@
 #include <bpf/bpf_tracing.h>
 #include "native_gc.h"
 #include "percpu_counters.bpf.h"
+#include "ringbuf_batch.bpf.h"
+#include "map_helpers.bpf.h"
 #include "target_filter.bpf.h"
 
 /* Events are few (one per cycle or phase): 256 KiB holds thousands, more than a 10 ms drain period
@@ -79,21 +81,11 @@ static __always_inline void count(__u32 idx)
 	counter_inc(&counters, idx);
 }
 
-static __always_inline void *lookup_or_create(void *map, const void *key, const void *zero)
-{
-	void *v = bpf_map_lookup_elem(map, key);
-
-	if (v)
-		return v;
-	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(map, key);
-}
-
 static __always_inline struct proc_state *proc_get(__u32 tgid)
 {
 	static const struct proc_state zero;
 
-	return lookup_or_create(&procs, &tgid, &zero);
+	return lookup_or_init(&procs, &tgid, &zero);
 }
 
 static __always_inline bool read_count(__u64 addr, __u64 *val)
@@ -120,13 +112,10 @@ static __always_inline void drop_returned(struct thread_frames *th, __u64 sp)
 static __always_inline void emit(__u64 id, __u8 kind, __u16 site, __u32 cycle, __u64 start, __u64 end,
 				 __u64 cnt, __u8 flags)
 {
-	struct native_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	__u64 wake;
+	struct native_event *e = rb_reserve(&events, sizeof(*e), &counters, NC_LOST);
 
-	if (!e) {
-		count(NC_LOST);
+	if (!e)
 		return;
-	}
 	e->tgid = id >> 32;
 	e->tid = (__u32)id;
 	e->start_ns = start;
@@ -136,10 +125,7 @@ static __always_inline void emit(__u64 id, __u8 kind, __u16 site, __u32 cycle, _
 	e->site = site;
 	e->kind = kind;
 	e->flags = flags;
-	/* Batched wakeups: rtmon drains every 10 ms. */
-	wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
-									    : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(e, wake);
+	rb_submit_batched(&events, e, WAKE_BYTES);
 }
 
 /* Boehm: a collection's mark began. Inside a timed cycle call on this thread it belongs to that call;
@@ -225,7 +211,7 @@ int on_native_entry(struct pt_regs *ctx)
 	}
 	if (role != NR_CYCLE && role != NR_PHASE)
 		return 0;
-	th = lookup_or_create(&threads, &id, &zero);
+	th = lookup_or_init(&threads, &id, &zero);
 	if (!th)
 		return 0;
 	drop_returned(th, sp);

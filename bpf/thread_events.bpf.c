@@ -6,6 +6,7 @@
 #include <bpf/usdt.bpf.h>
 #include "thread_track.bpf.h"
 #include "goroutine.bpf.h"
+#include "ringbuf_batch.bpf.h"
 
 /* 16 MiB holds about 200,000 records: seconds of the fastest thread churn this machine reaches, so a
  * consumer that drains every 10 ms (or stalls on a slow terminal for a while) loses nothing. */
@@ -20,20 +21,12 @@ struct {
 
 static __always_inline struct thr_event *reserve(void)
 {
-	struct thr_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-	if (!e)
-		tt_count(TC_LOST);
-	return e;
+	return rb_reserve(&events, sizeof(struct thr_event), &tt_counters, TC_LOST);
 }
 
-/* Batched wakeups: a wakeup per event costs the consumer far more than the event itself. */
 static __always_inline void submit(struct thr_event *e)
 {
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
-										   : BPF_RB_NO_WAKEUP;
-
-	bpf_ringbuf_submit(e, flags);
+	rb_submit_batched(&events, e, WAKE_BYTES);
 }
 
 SEC("uprobe")
@@ -116,11 +109,9 @@ static __always_inline int java_event(__u8 kind, const void *name, long len, lon
 
 	if (!current_is_target())
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		tt_count(TC_LOST);
+	e = rb_reserve(&events, sizeof(*e), &tt_counters, TC_LOST);
+	if (!e)
 		return 0;
-	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->base.kind = kind;
 	e->base.ts_ns = bpf_ktime_get_ns();
@@ -156,23 +147,21 @@ struct {
 	__uint(max_entries, 4 << 20);
 } gr_events SEC(".maps");
 
+/* Past this much unread goroutine data the consumer is woken at once. */
+#define GR_WAKE_BYTES (512 << 10)
+
 SEC("uprobe")
 int on_go_site(struct pt_regs *ctx)
 {
 	struct gr_event ev = {}, *e;
-	__u64 flags;
 
 	if (!gr_handle(ctx, &ev))
 		return 0;
-	e = bpf_ringbuf_reserve(&gr_events, sizeof(*e), 0);
-	if (!e) {
-		gr_count(GRC_LOST);
+	e = rb_reserve(&gr_events, sizeof(*e), &gr_counters, GRC_LOST);
+	if (!e)
 		return 0;
-	}
 	*e = ev;
-	flags = bpf_ringbuf_query(&gr_events, BPF_RB_AVAIL_DATA) >= (512 << 10) ? BPF_RB_FORCE_WAKEUP
-										    : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	rb_submit_batched(&gr_events, e, GR_WAKE_BYTES);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include "thread_track.bpf.h"
 #include "goroutine.bpf.h"
+#include "map_helpers.bpf.h"
 
 /* Set by userspace before load: key histograms by start routine. */
 const volatile bool by_start = false;
@@ -22,12 +23,8 @@ struct {
 static __always_inline struct lat_hist *hist_for(const struct thr_start *key)
 {
 	static const struct lat_hist zero;
-	struct lat_hist *h = bpf_map_lookup_elem(&hists, key);
 
-	if (h)
-		return h;
-	bpf_map_update_elem(&hists, key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&hists, key);
+	return lookup_or_init(&hists, key, &zero);
 }
 
 SEC("uprobe")
@@ -91,11 +88,7 @@ int on_go_site(struct pt_regs *ctx)
 	if (gr_handle(ctx, &e) != GR_EV_EXIT || !(e.flags & GR_F_KNOWN))
 		return 0;
 	key = by_start ? e.start_pc : 0;
-	h = bpf_map_lookup_elem(&gr_hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&gr_hists, &key, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&gr_hists, &key);
-	}
+	h = lookup_or_init(&gr_hists, &key, &zero);
 	if (!h) {
 		gr_count(GRC_HIST_FULL);
 		return 0;

@@ -18,6 +18,8 @@
 #include <bpf/usdt.bpf.h>
 #include "usdt_gc.h"
 #include "percpu_counters.bpf.h"
+#include "ringbuf_batch.bpf.h"
+#include "map_helpers.bpf.h"
 #include "target_filter.bpf.h"
 
 /* A few events per collection: 1 MiB holds thousands, more than a 10 ms drain period sees. */
@@ -93,14 +95,10 @@ static __always_inline bool hit(void)
 static __always_inline __u32 next_cycle(__u32 tgid)
 {
 	static const __u64 zero;
-	__u64 *n = bpf_map_lookup_elem(&cycles, &tgid);
+	__u64 *n = lookup_or_init(&cycles, &tgid, &zero);
 
-	if (!n) {
-		bpf_map_update_elem(&cycles, &tgid, &zero, BPF_NOEXIST);
-		n = bpf_map_lookup_elem(&cycles, &tgid);
-		if (!n)
-			return 0;
-	}
+	if (!n)
+		return 0;
 	return (__u32)(__sync_fetch_and_add(n, 1) + 1);
 }
 
@@ -116,13 +114,11 @@ static __always_inline void on_begin(__s64 arg)
 static __always_inline struct gu_event *reserve(__u8 kind, __u64 start)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gu_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct gu_event *e = rb_reserve(&events, sizeof(*e), &counters, GU_LOST);
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!e) {
-		count(GU_LOST);
+	if (!e)
 		return NULL;
-	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	e->tgid = id >> 32;
@@ -132,13 +128,9 @@ static __always_inline struct gu_event *reserve(__u8 kind, __u64 start)
 	return e;
 }
 
-/* Batched wakeups: a wakeup per event costs the consumer far more than the event itself. */
 static __always_inline void submit(struct gu_event *e)
 {
-	__u64 wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
-										    : BPF_RB_NO_WAKEUP;
-
-	bpf_ringbuf_submit(e, wake);
+	rb_submit_batched(&events, e, WAKE_BYTES);
 }
 
 /* The end of a collection begun on this thread: one event, or GU_UNPAIRED. */

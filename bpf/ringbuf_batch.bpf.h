@@ -1,0 +1,36 @@
+/* Ring buffer submission with batched wakeups, shared by the BPF objects that emit events.
+ *
+ * A wakeup per event (the default of bpf_ringbuf_submit) costs the consumer an epoll return and a
+ * drain per record, far more than the record itself. So records are submitted without a wakeup
+ * and rtmon drains the ring on its own periodic poll (every 10 ms); only once the unread data
+ * passes a threshold is the consumer woken at once, so that a burst cannot fill the ring before
+ * the next poll.
+ *
+ * The ring and counter maps are passed as void *: the helpers are __always_inline, so each call
+ * site still hands the verifier a constant map pointer (and a constant reservation size). */
+#ifndef RTMON_RINGBUF_BATCH_BPF_H
+#define RTMON_RINGBUF_BATCH_BPF_H
+
+#include "percpu_counters.bpf.h"
+
+/* Reserves size bytes in ring rb; on failure (the ring is full) counts one lost event under key
+ * lost_idx of the per-CPU counter map counters, and returns NULL. */
+static __always_inline void *rb_reserve(void *rb, __u64 size, void *counters, __u32 lost_idx)
+{
+	void *e = bpf_ringbuf_reserve(rb, size, 0);
+
+	if (!e)
+		counter_inc(counters, lost_idx);
+	return e;
+}
+
+/* Submits e, reserved in ring rb, waking the consumer only if at least wake_bytes are unread. */
+static __always_inline void rb_submit_batched(void *rb, void *e, __u64 wake_bytes)
+{
+	__u64 flags = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= wake_bytes ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, flags);
+}
+
+#endif
