@@ -1,5 +1,6 @@
 /* rtmon thr: a table of threads created and exited in the target, from a ring buffer. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "trace/skel_open.h"
 #include "runtime/java/thr_java.h"
 #include "trace/thread_track.h"
+#include "trace/thread_table.h"
 
 struct thr_args {
 	struct common_opts co;
@@ -38,7 +40,7 @@ struct java_id {
 
 /* Threads seen created and not yet exited, by TID: exit records carry neither parent nor start routine
  * (the kernel side keeps no per-thread map, to stay cheap), so they are joined here; so is a JVM
- * thread's Java name and id. Open addressing with linear probing; TID 0 marks an empty slot. */
+ * thread's Java name and id. The tid comes first: thread_table keys records by it. */
 struct live {
 	uint32_t tid;
 	uint32_t ptid;
@@ -47,16 +49,11 @@ struct live {
 	struct thr_start start;
 	struct java_id java;
 };
-
-struct live_table {
-	struct live *slots;
-	size_t cap;  /* a power of two */
-	size_t n;
-};
+_Static_assert(offsetof(struct live, tid) == 0, "thread_table keys a record by its first field");
 
 struct thr_run {
 	struct thr_args *args;
-	struct live_table live;
+	struct thread_table live;  /* of struct live */
 	struct target *t;
 	struct thread_events_bpf *skel;
 	struct symbolizer *sym;
@@ -100,74 +97,6 @@ static error_t parse_thr(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
 static const struct argp thr_argp = { NULL, parse_thr, NULL, doc, children, NULL, NULL };
 
-static size_t live_slot(const struct live_table *lt, uint32_t tid)
-{
-	size_t i = (tid * 2654435761u) & (lt->cap - 1);
-
-	while (lt->slots[i].tid && lt->slots[i].tid != tid)
-		i = (i + 1) & (lt->cap - 1);
-	return i;
-}
-
-static int live_grow(struct live_table *lt)
-{
-	struct live_table nt = { .cap = lt->cap ? lt->cap * 2 : 1024 };
-
-	nt.slots = calloc(nt.cap, sizeof(*nt.slots));
-	if (!nt.slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < lt->cap; i++)
-		if (lt->slots[i].tid)
-			nt.slots[live_slot(&nt, lt->slots[i].tid)] = lt->slots[i];
-	nt.n = lt->n;
-	free(lt->slots);
-	*lt = nt;
-	return 0;
-}
-
-static void live_put(struct live_table *lt, const struct live *l)
-{
-	size_t i;
-
-	if ((lt->n + 1) * 2 > lt->cap && live_grow(lt))
-		return; /* out of memory: this thread's exit is shown without parent and start */
-	i = live_slot(lt, l->tid);
-	lt->n += !lt->slots[i].tid;
-	lt->slots[i] = *l;
-}
-
-static struct live *live_get(struct live_table *lt, uint32_t tid)
-{
-	size_t i;
-
-	if (!lt->cap)
-		return NULL;
-	i = live_slot(lt, tid);
-	return lt->slots[i].tid ? &lt->slots[i] : NULL;
-}
-
-/* Removes tid into *out; false when absent. Backward-shift deletion keeps probe chains whole. */
-static bool live_take(struct live_table *lt, uint32_t tid, struct live *out)
-{
-	size_t i, j;
-
-	if (!lt->cap || !lt->slots[i = live_slot(lt, tid)].tid)
-		return false;
-	*out = lt->slots[i];
-	for (j = (i + 1) & (lt->cap - 1); lt->slots[j].tid; j = (j + 1) & (lt->cap - 1)) {
-		size_t home = (lt->slots[j].tid * 2654435761u) & (lt->cap - 1);
-
-		/* Move j into the hole at i unless its home lies cyclically in (i, j]. */
-		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-			lt->slots[i] = lt->slots[j];
-			i = j;
-		}
-	}
-	lt->slots[i].tid = 0;
-	lt->n--;
-	return true;
-}
-
 /* Create records are remembered; exit records get the parent and start routine of their create, and
  * the Java identity (*java) when the thread was a Java thread. */
 static void join(struct thr_run *r, struct thr_event *e, struct java_id *java)
@@ -177,10 +106,11 @@ static void join(struct thr_run *r, struct thr_event *e, struct java_id *java)
 
 	java->known = false;
 	if (e->kind == THR_EV_CREATE) {
-		live_put(&r->live, &l);
+		/* Out of memory: this thread's exit is shown without parent and start. */
+		(void)thread_table_put(&r->live, &l);
 		return;
 	}
-	if (!live_take(&r->live, e->tid, &l))
+	if (!thread_table_take(&r->live, e->tid, &l))
 		return;
 	*java = l.java;
 	e->ptid = l.ptid;
@@ -267,11 +197,11 @@ static void on_java_event(struct thr_run *r, const void *data, size_t size)
 		r->java.started++;
 	else
 		r->java.stopped++;
-	l = live_get(&r->live, e.base.tid);
+	l = thread_table_get(&r->live, e.base.tid);
 	if (!l) {
 		/* Created before tracing began: an entry that only carries the Java identity. */
-		live_put(&r->live, &(struct live){ .tid = e.base.tid });
-		l = live_get(&r->live, e.base.tid);
+		(void)thread_table_put(&r->live, &(struct live){ .tid = e.base.tid });
+		l = thread_table_get(&r->live, e.base.tid);
 		if (!l)
 			return;
 	}
@@ -470,7 +400,7 @@ static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffe
 	thread_events_bpf__destroy(r->skel);
 	symbolizer_free(r->sym);
 	gr_close(&r->gr);
-	free(r->live.slots);
+	thread_table_free(&r->live);
 	target_close(r->t, kill_child);
 }
 
@@ -511,7 +441,7 @@ static void thr_report(void *ctx, enum loop_end end, double secs)
 int cmd_thr(int argc, char **argv)
 {
 	struct thr_args args = { 0 };
-	struct thr_run r = { .args = &args };
+	struct thr_run r = { .args = &args, .live = THREAD_TABLE_INIT(sizeof(struct live)) };
 	struct thr_trace x = { .r = &r };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
