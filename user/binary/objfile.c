@@ -139,6 +139,24 @@ int objfile_vaddr_to_offset(struct objfile *ef, uint64_t vaddr, uint64_t *offset
 	return -ENOENT;
 }
 
+Elf_Scn *objfile_section(struct objfile *ef, const char *name, GElf_Shdr *sh)
+{
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(ef->elf, &shstrndx))
+		return NULL;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, sh))
+			continue;
+		n = elf_strptr(ef->elf, shstrndx, sh->sh_name);
+		if (n && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
 /* "malloc" matches "malloc", "malloc@GLIBC_2.2.5" and "malloc@@GLIBC_2.2.5". */
 static bool name_matches(const char *symname, const char *name, size_t len)
 {
