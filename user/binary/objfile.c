@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "binary/elf_segment.h"
 #include "binary/objfile.h"
 
 static int ensure_libelf(void)
@@ -132,12 +133,28 @@ int objfile_vaddr_to_offset(struct objfile *ef, uint64_t vaddr, uint64_t *offset
 
 		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz) {
-			*offset = vaddr - ph.p_vaddr + ph.p_offset;
+		if (!elf_segment_vaddr_to_offset(ph.p_vaddr, ph.p_memsz, ph.p_offset, vaddr, offset))
 			return 0;
-		}
 	}
 	return -ENOENT;
+}
+
+Elf_Scn *objfile_section(struct objfile *ef, const char *name, GElf_Shdr *sh)
+{
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(ef->elf, &shstrndx))
+		return NULL;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, sh))
+			continue;
+		n = elf_strptr(ef->elf, shstrndx, sh->sh_name);
+		if (n && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
 }
 
 /* "malloc" matches "malloc", "malloc@GLIBC_2.2.5" and "malloc@@GLIBC_2.2.5". */

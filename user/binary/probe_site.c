@@ -1,8 +1,8 @@
-#include <capstone/capstone.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <unistd.h>
+#include "binary/disasm.h"
 #include "binary/probe_site.h"
 
 /* How far past the entry rtmon looks: glibc's flag-only preambles are one instruction long. */
@@ -40,9 +40,8 @@ uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t off
 	size_t n;
 	uint64_t site = offset;
 
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	if (disasm_open(&cs))
 		return offset;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
 	n = cs_disasm(cs, code, len, offset, MAX_SKIPPED + 1, &insn);
 	for (size_t i = 0; i < n; i++) {
 		if (kernel_emulates(cs, &insn[i])) {
@@ -54,7 +53,7 @@ uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t off
 	}
 	if (n)
 		cs_free(insn, n);
-	cs_close(&cs);
+	disasm_close(&cs);
 	return site;
 }
 
@@ -64,14 +63,13 @@ static bool emulates_bytes(const uint8_t *code, size_t len)
 	cs_insn *insn = NULL;
 	bool yes = false;
 
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	if (disasm_open(&cs))
 		return false;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
 	if (cs_disasm(cs, code, len, 0, 1, &insn) == 1) {
 		yes = kernel_emulates(cs, insn);
 		cs_free(insn, 1);
 	}
-	cs_close(&cs);
+	disasm_close(&cs);
 	return yes;
 }
 #else

@@ -36,32 +36,13 @@ const char *runtime_kind_name(enum runtime_kind kind)
 	return "native";
 }
 
-/* Section of the given name, or NULL. */
-static Elf_Scn *find_section(struct objfile *ef, const char *name, GElf_Shdr *sh)
-{
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(ef->elf, &shstrndx))
-		return NULL;
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
-		const char *n;
-
-		if (!gelf_getshdr(scn, sh))
-			continue;
-		n = elf_strptr(ef->elf, shstrndx, sh->sh_name);
-		if (n && !strcmp(n, name))
-			return scn;
-	}
-	return NULL;
-}
-
 /* Each note: n_type 3, owner "stapsdt", desc = pc, base, semaphore (address-sized), then
  * "provider\0name\0args\0". */
 static bool stapsdt_has(struct objfile *ef, const char *provider, const char *name)
 {
 	size_t asz = ef->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? 8 : 4;
 	GElf_Shdr sh;
-	Elf_Scn *scn = find_section(ef, ".note.stapsdt", &sh);
+	Elf_Scn *scn = objfile_section(ef, ".note.stapsdt", &sh);
 	Elf_Data *data;
 	size_t off = 0, name_off, desc_off;
 	GElf_Nhdr nh;
@@ -121,7 +102,7 @@ static bool python_version_in_rodata(struct objfile *ef, int major, int minor, c
 {
 	char prefix[16], found[32] = "";
 	GElf_Shdr sh;
-	Elf_Scn *scn = find_section(ef, ".rodata", &sh);
+	Elf_Scn *scn = objfile_section(ef, ".rodata", &sh);
 	Elf_Data *data;
 	size_t plen;
 

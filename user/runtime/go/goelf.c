@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "binary/elf_segment.h"
 #include "runtime/go/goelf_int.h"
 
 void goelf_err(char *err, size_t errlen, const char *fmt, ...)
@@ -133,10 +134,8 @@ int goelf_vaddr_to_off(const struct goelf *ge, uint64_t vaddr, uint64_t *off)
 	for (size_t i = 0; i < ge->nsegs; i++) {
 		const struct goelf_seg *s = &ge->segs[i];
 
-		if (vaddr >= s->vaddr && vaddr - s->vaddr < s->filesz) {
-			*off = vaddr - s->vaddr + s->off;
+		if (!elf_segment_vaddr_to_offset(s->vaddr, s->filesz, s->off, vaddr, off))
 			return 0;
-		}
 	}
 	return -ENOENT;
 }

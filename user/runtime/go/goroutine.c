@@ -1,5 +1,4 @@
 /* Goroutines in rtmon thr and rtmon lat: see goroutine.h and docs/thr.md (Go programs). */
-#include <capstone/capstone.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "binary/disasm.h"
 #include "runtime/go/goroutine.h"
 #include "trace/probe.h"
 #include "output/hist.h"
@@ -48,12 +48,11 @@ static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *si
 		return -EIO;
 	}
 	close(fd);
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
+	if (disasm_open(&h)) {
 		free(code);
 		snprintf(err, errlen, "capstone cannot open an x86-64 disassembler");
 		return -ENOTSUP;
 	}
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
 	insn = cs_malloc(h);
 	p = code;
 	left = end - entry;
@@ -71,7 +70,7 @@ static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *si
 		}
 	}
 	cs_free(insn, 1);
-	cs_close(&h);
+	disasm_close(&h);
 	free(code);
 	if (!found) {
 		snprintf(err, errlen, "no call to runtime.runqput in runtime.newproc.func1 (inlined?)");

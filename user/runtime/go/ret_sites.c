@@ -11,10 +11,10 @@
  *    lea r12, [rsp-N]; cmp r12, [r14+0x10]; jbe L     frames > StackSmall
  *    mov r12, rsp; sub r12, N; jb L; cmp r12, [r14+0x10]; jbe L   huge frames
  * and the pre-1.17 forms that first load g with mov rcx, fs:[-8]. */
-#include <capstone/capstone.h>
 #include <errno.h>
 #include <string.h>
 
+#include "binary/disasm.h"
 #include "runtime/go/goelf_int.h"
 
 /* The function's bytes: pointer into the mapping, length, entry, file offset. */
@@ -44,12 +44,11 @@ static int func_code(struct go_symtab *st, const char *name, const uint8_t **cod
 
 static int open_cs(csh *h, const char *path, char *err, size_t errlen)
 {
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, h) != CS_ERR_OK) {
+	int ret = disasm_open(h);
+
+	if (ret)
 		goelf_err(err, errlen, "%s: capstone cannot open an x86-64 disassembler", path);
-		return -ENOTSUP;
-	}
-	cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
-	return 0;
+	return ret;
 }
 
 int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, int max, int *n,
@@ -88,7 +87,7 @@ int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, in
 		}
 	}
 	cs_free(insn, 1);
-	cs_close(&h);
+	disasm_close(&h);
 	*n = count;
 	if (count > max) {
 		goelf_err(err, errlen, "%s: %s has %d RET instructions, more than the %d asked for",
@@ -164,6 +163,6 @@ int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, cha
 		}
 	}
 	cs_free(insn, 1);
-	cs_close(&h);
+	disasm_close(&h);
 	return 0;
 }
