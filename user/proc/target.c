@@ -367,22 +367,26 @@ void target_close(struct target *t, bool kill_child)
 	t->pidfd = t->gate_fd = t->exec_err_fd = -1;
 }
 
-bool target_exited(const struct target *t)
+/* -p and -- CMD: whether the pidfd says the process exited, waiting up to timeout_ms for it. */
+static bool exited_within(const struct target *t, int timeout_ms)
 {
 	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
 
 	if (t->kind == TARGET_BINPATH || t->pidfd < 0)
 		return false;
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+bool target_exited(const struct target *t)
+{
+	return exited_within(t, 0);
 }
 
 void target_explain_attach_error(const struct target *t, char *err, size_t errlen)
 {
-	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
-
 	/* An attach fails (ENOENT, ESRCH) as soon as the exiting process has dropped its memory map,
 	 * a moment before its pidfd says it exited: wait that moment (an error path only). */
-	if (t->kind == TARGET_BINPATH || t->pidfd < 0 || poll(&p, 1, 250) != 1 || !(p.revents & POLLIN))
+	if (!exited_within(t, 250))
 		return;
 	snprintf(err, errlen, "%s exited while rtmon was attaching to it: nothing was traced; to trace a "
 		 "short-lived program from its start, give it as -- PROGRAM ARGS", t->label);
