@@ -426,6 +426,9 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 		if (rc > 0)
 			return runtimes[i];
 		if (rc < 0) {
+			/* a -p target that exits while its files are read looks like one without
+			 * the runtime's probes: say that it exited instead */
+			target_explain_attach_error(s->t, err, sizeof(err));
 			fprintf(stderr, "rtmon gc: %s\n", err);
 			return NULL;
 		}
@@ -439,11 +442,14 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 	}
 	/* Name the executable when the label doesn't: a command found in PATH or a script's interpreter. */
 	if (s->t->kind == TARGET_CMD && strncmp(s->t->label, s->t->exe, strlen(s->t->exe)))
-		fprintf(stderr, "rtmon gc: %s runs %s, which is not a %s program; runtimes supported: %s; for a "
-			"program's own collector, give --cycle SYM\n", s->t->label, s->t->exe, kinds, names);
+		snprintf(err, sizeof(err), "%s runs %s, which is not a %s program; runtimes supported: %s; "
+			 "for a program's own collector, give --cycle SYM", s->t->label, s->t->exe, kinds,
+			 names);
 	else
-		fprintf(stderr, "rtmon gc: %s is not a %s program; runtimes supported: %s; for a program's "
-			"own collector, give --cycle SYM\n", s->t->label, kinds, names);
+		snprintf(err, sizeof(err), "%s is not a %s program; runtimes supported: %s; for a "
+			 "program's own collector, give --cycle SYM", s->t->label, kinds, names);
+	target_explain_attach_error(s->t, err, sizeof(err));
+	fprintf(stderr, "rtmon gc: %s\n", err);
 	return NULL;
 }
 
