@@ -385,8 +385,9 @@ bool target_exited(const struct target *t)
 void target_explain_attach_error(const struct target *t, char *err, size_t errlen)
 {
 	/* An attach fails (ENOENT, ESRCH) as soon as the exiting process has dropped its memory map,
-	 * a moment before its pidfd says it exited: wait that moment (an error path only). */
-	if (!exited_within(t, 250))
+	 * a moment before its pidfd says it exited: wait that moment (an error path only). A -- CMD
+	 * child is held at its gate until tracing starts, so it is not waited for. */
+	if (!exited_within(t, t->kind == TARGET_PID ? 250 : 0))
 		return;
 	snprintf(err, errlen, "%s exited while rtmon was attaching to it: nothing was traced; to trace a "
 		 "short-lived program from its start, give it as -- PROGRAM ARGS", t->label);
