@@ -72,7 +72,8 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
 .SECONDARY:
 .PHONY: FORCE
-.PHONY: all deps test unit-test integration-test demo bench clean testprogs go-fixtures
+.PHONY: all deps test unit-test integration-test demo bench clean testprogs go-fixtures format \
+	format-check
 all: $(BUILD)/rtmon
 
 deps:
@@ -194,6 +195,17 @@ bench: deps
 
 clean:
 	$(Q)rm -rf build build-san
+
+# The C style (.clang-format): `make format` rewrites the tree, `make format-check` (CI) fails on a
+# file that clang-format would change, and on a line over 100 columns it could not fold (a string).
+C_SOURCES = $(shell git ls-files 'user/*.[ch]' 'bpf/*.[ch]' 'tests/*.[ch]' 'testprog/*.[ch]' \
+		2>/dev/null)
+format:
+	$(Q)clang-format -i $(C_SOURCES)
+format-check:
+	$(Q)clang-format --dry-run --Werror $(C_SOURCES)
+	$(Q)for f in $(C_SOURCES); do expand -t 8 $$f | awk -v f=$$f 'length > 100 { print f ":" NR \
+		": over 100 columns"; bad = 1 } END { exit bad }' || exit 1; done
 
 # Benchmark helpers (floor loader, workloads) live with the benchmark.
 -include tests/bench/bench.mk

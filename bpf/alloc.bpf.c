@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* rtmon malloc: a log2 histogram of allocation sizes, aggregated in the kernel (no event per call). */
+/* rtmon malloc: a log2 histogram of allocation sizes, aggregated in the kernel (no event per call).
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "alloc.h"
 #include "target_filter.bpf.h"
 
-/* --live: also track which blocks are still allocated (return probes on the allocating functions). */
+/* --live: also track which blocks are still allocated (return probes on the allocating functions).
+ */
 const volatile bool track_live = false;
 
 /* Key 0: the target's counts. Key 1: --budget's calibration hits on rtmon's own code. */
@@ -17,7 +19,8 @@ struct {
 	__type(value, struct malloc_stats);
 } stats SEC(".maps");
 
-/* A calibration hit does all a target's hit does (the filter included) and counts under key 1, so that
+/* A calibration hit does all a target's hit does (the filter included) and counts under key 1, so
+ * that
  * --budget measures the whole cost of a hit. */
 static __always_inline struct malloc_stats *target_stats(bool calibrating)
 {
@@ -29,8 +32,8 @@ static __always_inline struct malloc_stats *target_stats(bool calibrating)
 	return bpf_map_lookup_elem(&stats, &key);
 }
 
-/* Counts one allocating call; returns the stats it updated (NULL when the caller is not a target), so
- * callers can add to them without filtering twice. */
+/* Counts one allocating call; returns the stats it updated (NULL when the caller is not a target),
+ * so callers can add to them without filtering twice. */
 static __always_inline struct malloc_stats *record_alloc(__u64 fn, __u64 size, bool calib)
 {
 	struct malloc_stats *s = target_stats(calib);
@@ -50,14 +53,14 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, LIVE_TABLE_ENTRIES);
 	__type(key, struct live_key);
-	__type(value, __u64);           /* requested size */
+	__type(value, __u64); /* requested size */
 } live_blocks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, LIVE_CALLS_ENTRIES);
-	__type(key, __u64);             /* pid_tgid */
+	__type(key, __u64); /* pid_tgid */
 	__type(value, struct live_call);
 } live_calls SEC(".maps");
 
@@ -82,7 +85,8 @@ static __always_inline void live_insert(struct malloc_stats *s, __u32 tgid, __u6
 	struct live_key k = { .tgid = tgid, .ptr = ptr };
 	__u64 old;
 
-	/* Already there: its free was not seen (an allocator path rtmon does not probe). Replace it. */
+	/* Already there: its free was not seen (an allocator path rtmon does not probe). Replace
+	 * it. */
 	live_remove(s, tgid, ptr, &old);
 	if (bpf_map_update_elem(&live_blocks, &k, &size, BPF_NOEXIST)) {
 		s->live_table_full++;
@@ -100,8 +104,8 @@ static __always_inline void live_enter(struct malloc_stats *s, __u32 fn, __u64 s
 	__u64 id = bpf_get_current_pid_tgid();
 	struct live_call c = { .size = size, .arg = arg, .fn = fn };
 
-	/* realloc releases the old block inside the call, where another thread may get the same address
-	 * back: take it out of the table now, and put it back if realloc fails. */
+	/* realloc releases the old block inside the call, where another thread may get the same
+	 * address back: take it out of the table now, and put it back if realloc fails. */
 	if (fn == AF_REALLOC && live_remove(s, id >> 32, arg, &c.old_size))
 		c.old_found = 1;
 	if (bpf_map_update_elem(&live_calls, &id, &c, BPF_ANY))
@@ -141,7 +145,8 @@ static __always_inline int record_go_alloc(struct pt_regs *ctx, bool calib)
 }
 
 /* One program for every allocator function: userspace attaches it at each function's address with
- * the function's enum alloc_fn as the cookie, so all sites of a file share one uprobe_multi link. */
+ * the function's enum alloc_fn as the cookie, so all sites of a file share one uprobe_multi link.
+ */
 SEC("uprobe")
 int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long a2)
 {
@@ -169,8 +174,8 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 		arg = a0;
 		goto alloc;
 	case AF_REALLOC:
-		/* glibc forwards realloc(NULL, n) to malloc and realloc(p, 0) to free, through the entry
-		 * points rtmon probes: those calls are counted there, not twice. */
+		/* glibc forwards realloc(NULL, n) to malloc and realloc(p, 0) to free, through the
+		 * entry points rtmon probes: those calls are counted there, not twice. */
 		if (a0 && a1) {
 			size = a1;
 			arg = a0;

@@ -16,34 +16,38 @@ enum alloc_fn {
 	AF_VALLOC,
 	AF_PVALLOC,
 	AF_FREE,
-	AF_NATIVE_COUNT,             /* the functions above are C allocators' */
+	AF_NATIVE_COUNT,               /* the functions above are C allocators' */
 	AF_MALLOCGC = AF_NATIVE_COUNT, /* Go: runtime.mallocgc(size, typ, needzero) */
 	AF_COUNT,
 };
 
-/* Cookie flag: a --budget calibration hit on rtmon's own code (user/trace/budget_calib.c), counted apart. */
+/* Cookie flag: a --budget calibration hit on rtmon's own code (user/trace/budget_calib.c), counted
+ * apart. */
 #define AF_CALIBRATE (1ULL << 32)
 
 /* One per CPU; userspace sums them. 64-bit counters throughout: a busy process wraps 32 bits in
  * seconds. */
 struct malloc_stats {
-	__u64 slots[LOG2_SLOTS];     /* allocating calls by log2 of the requested size */
-	__u64 count;                 /* allocating calls */
-	__u64 bytes;                 /* requested bytes */
-	__u64 calls[AF_COUNT];       /* per function, allocating or not */
-	__u64 frees;                 /* free(p) with p != NULL, realloc(p, 0) */
+	__u64 slots[LOG2_SLOTS]; /* allocating calls by log2 of the requested size */
+	__u64 count;             /* allocating calls */
+	__u64 bytes;             /* requested bytes */
+	__u64 calls[AF_COUNT];   /* per function, allocating or not */
+	__u64 frees;             /* free(p) with p != NULL, realloc(p, 0) */
 	__u64 go_classes[GO_NUM_SIZE_CLASSES + 1]; /* Go: by size class; last = large (> 32 KiB) */
-	__u64 go_large_bytes;        /* Go: bytes requested by large allocations */
-	/* --live (native only). Signed deltas stored as __u64: a block allocated on one CPU may be freed
-	 * on another, so a CPU's sum can be negative; the sum over CPUs (mod 2^64) is the level. */
+	__u64 go_large_bytes;                      /* Go: bytes requested by large allocations */
+	/* --live (native only). Signed deltas stored as __u64: a block allocated on one CPU may be
+	 * freed on another, so a CPU's sum can be negative; the sum over CPUs (mod 2^64) is the
+	 * level. */
 	__u64 live_allocs;
 	__u64 live_bytes;
-	__u64 frees_untracked;       /* frees of blocks not in the table: allocated before tracing */
-	__u64 live_table_full;       /* allocations not recorded: the pointer table (or the per-thread
-	                              * table of calls in progress) was full; the live figures miss them */
+	__u64 frees_untracked; /* frees of blocks not in the table: allocated before tracing */
+	__u64 live_table_full; /* allocations not recorded: the pointer table (or the per-thread
+				* table of calls in progress) was full; the live figures miss them
+				*/
 };
 
-/* --live: a block allocated while tracing, by process and address (--binpath traces many processes). */
+/* --live: a block allocated while tracing, by process and address (--binpath traces many
+ * processes). */
 struct live_key {
 	__u32 tgid;
 	__u32 pad;
@@ -53,10 +57,10 @@ struct live_key {
 /* --live: an allocating call between its entry and its return, per thread. */
 struct live_call {
 	__u64 size;
-	__u64 arg;        /* posix_memalign: memptr; realloc: the old pointer */
-	__u64 old_size;   /* realloc: the old block's size, when it was in the table */
+	__u64 arg;      /* posix_memalign: memptr; realloc: the old pointer */
+	__u64 old_size; /* realloc: the old block's size, when it was in the table */
 	__u32 fn;
-	__u32 old_found;  /* realloc: the old block was in the table (and was taken out at entry) */
+	__u32 old_found; /* realloc: the old block was in the table (and was taken out at entry) */
 };
 
 #define LIVE_TABLE_ENTRIES (1U << 20)

@@ -1,21 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /* rtmon gc (Go): follows each traced process through its GC cycles with uprobes on a few runtime
- * functions (never uretprobes: they crash Go programs), and emits one ring buffer event per phase or
- * stop-the-world that ended. Userspace (user/runtime/go/gc_go.c) formats them.
+ * functions (never uretprobes: they crash Go programs), and emits one ring buffer event per phase
+ * or stop-the-world that ended. Userspace (user/runtime/go/gc_go.c) formats them.
  *
  * A cycle, as seen here:
  *   gcStart body            remember the trigger (kind, and n for runtime.GC())
- *   stopTheWorldWithSema    STW begins; its reason says sweep termination, mark termination or other
- *   startTheWorldWithSema   (at its RETs) STW ends: sweep-term ends -> mark begins;
- *                           mark-term ends -> mark and mark-term are emitted, sweep begins
- *   gcMarkTermination       seen inside a mark-term STW: it is the final one (else marking resumed)
- *   freeSomeWbufs           the background sweeper found the sweep list drained: sweep ends
- *                           (bgsweep calls it only then; gcSweep, in the blocking modes, during
- *                           the mark-termination stop)
- *   mProf_PostSweep         runtime.GC() finished sweeping (it sweeps itself; bgsweep may lag)
- *   next sweep termination  at the latest: gcStart finishes any sweep before stopping the world
- * Not sweepone's RETs (RAX == ~0 when drained): sweepone runs once per span, and a uprobe on a RET
- * instruction costs ~25 us a hit here (see docs/gc.md).
+ *   stopTheWorldWithSema    STW begins; its reason says sweep termination, mark termination or
+ * other startTheWorldWithSema   (at its RETs) STW ends: sweep-term ends -> mark begins; mark-term
+ * ends -> mark and mark-term are emitted, sweep begins gcMarkTermination       seen inside a
+ * mark-term STW: it is the final one (else marking resumed) freeSomeWbufs           the background
+ * sweeper found the sweep list drained: sweep ends (bgsweep calls it only then; gcSweep, in the
+ * blocking modes, during the mark-termination stop) mProf_PostSweep         runtime.GC() finished
+ * sweeping (it sweeps itself; bgsweep may lag) next sweep termination  at the latest: gcStart
+ * finishes any sweep before stopping the world Not sweepone's RETs (RAX == ~0 when drained):
+ * sweepone runs once per span, and a uprobe on a RET instruction costs ~25 us a hit here (see
+ * docs/gc.md).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -36,8 +35,9 @@
  * reason from runtime.stopTheWorld (non-GC) and the cycle's state. */
 const volatile bool legacy_stw = false;
 
-/* CS_MARK_TERM: gcMarkTermination ran in this stop. The world restarts inside startTheWorldWithSema,
- * before its RETs where rtmon sees it: the sweep may end in between (CS_DRAINED). */
+/* CS_MARK_TERM: gcMarkTermination ran in this stop. The world restarts inside
+ * startTheWorldWithSema, before its RETs where rtmon sees it: the sweep may end in between
+ * (CS_DRAINED). */
 enum cycle_state { CS_IDLE, CS_MARK, CS_MARK_TERM, CS_DRAINED, CS_SWEEP };
 
 /* Per traced process: the runtime serialises stop-the-worlds (worldsema) and GC phases, so one
@@ -46,10 +46,10 @@ struct gc_state {
 	__u64 stw_start;
 	__u64 mark_start;
 	__u64 sweep_start;
-	__u64 drain_ns;    /* CS_DRAINED: when the sweep list was found empty */
-	__u64 state;       /* enum cycle_state; 64 bits: clang 14's BPF target has no 32-bit cmpxchg */
+	__u64 drain_ns; /* CS_DRAINED: when the sweep list was found empty */
+	__u64 state;    /* enum cycle_state; 64 bits: clang 14's BPF target has no 32-bit cmpxchg */
 	__u32 cycle;
-	__u32 pend_n;      /* trigger.n of the last gcStart (runtime.GC(): the cycle's number) */
+	__u32 pend_n; /* trigger.n of the last gcStart (runtime.GC(): the cycle's number) */
 	__u8 in_stw;
 	__u8 stw_reason;
 	__u8 term_seen;    /* gcMarkTermination ran during this STW */
@@ -67,7 +67,8 @@ struct {
 	__uint(max_entries, RING_BYTES);
 } events SEC(".maps");
 
-/* LRU: processes that exit leave their record behind; old ones are evicted, never block new ones. */
+/* LRU: processes that exit leave their record behind; old ones are evicted, never block new ones.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -91,8 +92,8 @@ static __always_inline struct gc_state *state_get(__u32 tgid, bool create)
 	return lookup_or_init(&states, &tgid, &zero);
 }
 
-static __always_inline void emit(struct gc_state *st, __u32 tgid, __u8 phase, __u64 start, __u64 end,
-				 __u8 flags)
+static __always_inline void emit(struct gc_state *st, __u32 tgid, __u8 phase, __u64 start,
+				 __u64 end, __u8 flags)
 {
 	struct gc_event *e = rb_reserve(&events, sizeof(*e), &counters, GC_LOST);
 
@@ -120,7 +121,8 @@ static __always_inline void on_gcstart(struct gc_state *st, struct pt_regs *ctx)
 }
 
 /* Go <= 1.20 has no stwReason: a stop from runtime.stopTheWorld is not GC (its reason string was
- * saved at its entry); a GC stop during marking is mark termination, otherwise sweep termination. */
+ * saved at its entry); a GC stop during marking is mark termination, otherwise sweep termination.
+ */
 static __always_inline __u8 legacy_reason(struct gc_state *st)
 {
 	if (st->legacy_nongc) {
@@ -131,15 +133,16 @@ static __always_inline __u8 legacy_reason(struct gc_state *st)
 	return st->state == CS_MARK ? STW_GC_MARK_TERM : STW_GC_SWEEP_TERM;
 }
 
-static __always_inline void on_stw_stop(struct gc_state *st, __u32 tgid, struct pt_regs *ctx, __u64 now)
+static __always_inline void on_stw_stop(struct gc_state *st, __u32 tgid, struct pt_regs *ctx,
+					__u64 now)
 {
 	__u8 reason;
 
 	st->stw_reason_str[0] = 0;
 	reason = legacy_stw ? legacy_reason(st) : (__u8)ctx->ax;
 	/* A new cycle before the sweep was seen to end (allocating goroutines finished it while the
-	 * background sweeper waited for a CPU): gcStart completes any sweep before this stop, so the
-	 * sweep ended by now at the latest. */
+	 * background sweeper waited for a CPU): gcStart completes any sweep before this stop, so
+	 * the sweep ended by now at the latest. */
 	if (reason == STW_GC_SWEEP_TERM && st->state == CS_SWEEP &&
 	    __sync_val_compare_and_swap(&st->state, (__u64)CS_SWEEP, (__u64)CS_IDLE) == CS_SWEEP)
 		emit(st, tgid, GP_SWEEP, st->sweep_start, now, 0);
@@ -168,7 +171,8 @@ static __always_inline void end_sweep_term(struct gc_state *st, __u32 tgid, __u6
 static __always_inline void end_mark_term(struct gc_state *st, __u32 tgid, __u64 now)
 {
 	if (!st->term_seen) {
-		/* gcMarkDone found more work and restarted the world: still marking, but a pause. */
+		/* gcMarkDone found more work and restarted the world: still marking, but a pause.
+		 */
 		emit(st, tgid, GP_MARK_RESTART, st->stw_start, now, 0);
 		return;
 	}
@@ -177,27 +181,31 @@ static __always_inline void end_mark_term(struct gc_state *st, __u32 tgid, __u64
 	st->mark_seen = 0;
 	emit(st, tgid, GP_MARK_TERM, st->stw_start, now, 0);
 	st->sweep_start = now;
-	if (__sync_val_compare_and_swap(&st->state, (__u64)CS_MARK_TERM, (__u64)CS_SWEEP) == CS_MARK_TERM)
+	if (__sync_val_compare_and_swap(&st->state, (__u64)CS_MARK_TERM, (__u64)CS_SWEEP) ==
+	    CS_MARK_TERM)
 		return;
-	/* Drained before startTheWorldWithSema returned (small heaps: the restarted Ps sweep at once). */
+	/* Drained before startTheWorldWithSema returned (small heaps: the restarted Ps sweep at
+	 * once). */
 	st->state = CS_IDLE;
 	emit(st, tgid, GP_SWEEP, now, st->drain_ns > now ? st->drain_ns : now, 0);
 }
 
-static __always_inline void on_stw_end(struct gc_state *st, __u32 tgid, struct pt_regs *ctx, __u64 now)
+static __always_inline void on_stw_end(struct gc_state *st, __u32 tgid, struct pt_regs *ctx,
+				       __u64 now)
 {
 	__u64 restarted = ctx->ax;
 
 	if (!st->in_stw) /* attached while the world was stopped */
 		return;
-	/* startTheWorldWithSema returns the runtime's nanotime() (CLOCK_MONOTONIC, bpf_ktime_get_ns's
-	 * clock) taken once every P has an M again: the pause's end by the runtime's own account, before
-	 * wakep and the statistics. Anything implausible falls back to the RET's time. */
+	/* startTheWorldWithSema returns the runtime's nanotime() (CLOCK_MONOTONIC,
+	 * bpf_ktime_get_ns's clock) taken once every P has an M again: the pause's end by the
+	 * runtime's own account, before wakep and the statistics. Anything implausible falls back
+	 * to the RET's time. */
 	if (restarted >= st->stw_start && restarted <= now)
 		now = restarted;
 	st->in_stw = 0;
-	/* gcMarkTermination runs only inside the final mark-termination stop: trust it over a reason
-	 * inferred for Go <= 1.20 (rtmon may have attached during marking). */
+	/* gcMarkTermination runs only inside the final mark-termination stop: trust it over a
+	 * reason inferred for Go <= 1.20 (rtmon may have attached during marking). */
 	if (st->term_seen && st->stw_reason == STW_GC_SWEEP_TERM)
 		st->stw_reason = STW_GC_MARK_TERM;
 	if (st->stw_reason == STW_GC_SWEEP_TERM)
@@ -258,14 +266,15 @@ int on_gc_site(struct pt_regs *ctx)
 		}
 		break;
 	case GS_SWEEP_DONE:
-		/* Compare-and-swap: the end of the sweep races with the world restart seen on another
-		 * CPU; exactly one of them ends the phase. */
+		/* Compare-and-swap: the end of the sweep races with the world restart seen on
+		 * another CPU; exactly one of them ends the phase. */
 		if (st->state == CS_SWEEP &&
-		    __sync_val_compare_and_swap(&st->state, (__u64)CS_SWEEP, (__u64)CS_IDLE) == CS_SWEEP)
+		    __sync_val_compare_and_swap(&st->state, (__u64)CS_SWEEP, (__u64)CS_IDLE) ==
+			    CS_SWEEP)
 			emit(st, tgid, GP_SWEEP, st->sweep_start, now, 0);
 		else if (st->state == CS_MARK_TERM &&
-			 __sync_val_compare_and_swap(&st->state, (__u64)CS_MARK_TERM, (__u64)CS_DRAINED) ==
-				 CS_MARK_TERM)
+			 __sync_val_compare_and_swap(&st->state, (__u64)CS_MARK_TERM,
+						     (__u64)CS_DRAINED) == CS_MARK_TERM)
 			st->drain_ns = now;
 		break;
 	case GS_LEGACY_STW:

@@ -1,4 +1,5 @@
-/* Goroutine create/exit tracking for Go targets, shared by thread_events.bpf.c and thread_lifetimes.bpf.c.
+/* Goroutine create/exit tracking for Go targets, shared by thread_events.bpf.c and
+ * thread_lifetimes.bpf.c.
  *
  * Three uprobes in the Go runtime, one program on one uprobe_multi link, told apart by cookie (enum
  * gr_site); never a uretprobe (they crash Go programs), no RET probe (single-stepped, ~25 us):
@@ -6,12 +7,12 @@
  *                             *fn), RBX = callergp (RDI on Go 1.17). Stashed on the OS thread.
  *   CALL runqput in           same thread, right after newproc1 returned: RBX = newg, which now has
  *   runtime.newproc.func1     its goid and is not yet runnable, so its exit comes later. The stash
- *                             plus the goid make the create; the live map remembers it by (tgid, goid).
- *   runtime.goexit1 body      on the exiting goroutine (R14 = g): its goid ends the live entry.
- * newproc1 is also called without a runqput after it (coroutines, Go 1.23+): that stash is simply
- * overwritten by the next newproc1 on the thread. Each site is an instruction the kernel emulates
- * (push rbp, call rel32): about 1 us a hit, and only once per go statement or goroutine exit.
- * Each file that includes this header gets its own maps. */
+ *                             plus the goid make the create; the live map remembers it by (tgid,
+ * goid). runtime.goexit1 body      on the exiting goroutine (R14 = g): its goid ends the live
+ * entry. newproc1 is also called without a runqput after it (coroutines, Go 1.23+): that stash is
+ * simply overwritten by the next newproc1 on the thread. Each site is an instruction the kernel
+ * emulates (push rbp, call rel32): about 1 us a hit, and only once per go statement or goroutine
+ * exit. Each file that includes this header gets its own maps. */
 #ifndef RTMON_GOROUTINE_BPF_H
 #define RTMON_GOROUTINE_BPF_H
 
@@ -23,7 +24,8 @@
 
 const volatile struct gr_config gr_cfg = {};
 
-/* newproc1's findings, on the OS thread that runs it, until the runqput call in the same closure. */
+/* newproc1's findings, on the OS thread that runs it, until the runqput call in the same closure.
+ */
 struct gr_pending {
 	__u64 ts_ns;
 	__u64 start_pc;
@@ -39,7 +41,8 @@ struct {
 } gr_pend SEC(".maps");
 
 /* Goroutines seen created and not yet exited. Goroutines parked forever are never deleted: a plain
- * hash (not LRU, which could evict a live one) with room for many; when full, the exit is untracked. */
+ * hash (not LRU, which could evict a live one) with room for many; when full, the exit is
+ * untracked. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -68,7 +71,8 @@ static __always_inline void gr_on_newproc1(struct pt_regs *ctx)
 {
 	struct gr_pending *p = bpf_task_storage_get(&gr_pend, bpf_get_current_task_btf(), 0,
 						    BPF_LOCAL_STORAGE_GET_F_CREATE);
-	/* Both loaded, then chosen: a ctx field picked by a conditional offset fails the verifier. */
+	/* Both loaded, then chosen: a ctx field picked by a conditional offset fails the verifier.
+	 */
 	__u64 fn = ctx->ax, pc = 0, rbx = ctx->bx, rdi = ctx->di, callergp;
 
 	if (!p)
@@ -78,8 +82,8 @@ static __always_inline void gr_on_newproc1(struct pt_regs *ctx)
 	if (fn)
 		bpf_probe_read_user(&pc, sizeof(pc), (const void *)fn);
 	p->ts_ns = bpf_ktime_get_ns();
-	/* The kernel sets the IP to the probed address before running the program: the difference to
-	 * the link-time address is the load bias (PIE), 0 otherwise. */
+	/* The kernel sets the IP to the probed address before running the program: the difference
+	 * to the link-time address is the load bias (PIE), 0 otherwise. */
 	p->start_pc = pc ? pc - (PT_REGS_IP(ctx) - gr_cfg.newproc1_vaddr) : 0;
 	p->parent_goid = gr_goid(callergp);
 	p->valid = 1;

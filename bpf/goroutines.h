@@ -8,15 +8,18 @@
 /* Probe sites, all on one uprobe_multi link; the cookie says which. */
 enum gr_site {
 	GR_SITE_NEWPROC1 = 1, /* runtime.newproc1 body: start PC, parent goid, creation time */
-	GR_SITE_RUNQPUT = 2,  /* the CALL runtime.runqput in runtime.newproc.func1: the new g has its goid */
-	GR_SITE_GOEXIT1 = 3,  /* runtime.goexit1 body: runs on the exiting goroutine (R14 = g) */
+	GR_SITE_RUNQPUT =
+		2, /* the CALL runtime.runqput in runtime.newproc.func1: the new g has its goid */
+	GR_SITE_GOEXIT1 = 3, /* runtime.goexit1 body: runs on the exiting goroutine (R14 = g) */
 };
 
 /* Set by userspace before load. */
 struct gr_config {
-	__u64 newproc1_vaddr; /* link-time address of the newproc1 probe: load bias = probe IP - this */
+	__u64 newproc1_vaddr; /* link-time address of the newproc1 probe: load bias = probe IP -
+				 this */
 	__u32 goid_off;       /* runtime.g.goid */
-	__u32 callergp_rdi;   /* Go 1.17: newproc1(fn, argp, narg, callergp, ...): callergp in RDI, not RBX */
+	__u32 callergp_rdi;   /* Go 1.17: newproc1(fn, argp, narg, callergp, ...): callergp in RDI,
+				 not RBX */
 };
 
 enum gr_kind {
@@ -25,7 +28,8 @@ enum gr_kind {
 };
 
 enum gr_flags {
-	GR_F_KNOWN = 1, /* exit: the goroutine was seen created (lifetime, start and parent known) */
+	GR_F_KNOWN =
+		1, /* exit: the goroutine was seen created (lifetime, start and parent known) */
 };
 
 /* One ring buffer record per goroutine created or exited (rtmon thr). */
@@ -36,9 +40,9 @@ struct gr_event {
 	__u64 parent_goid; /* create, or exit with GR_F_KNOWN */
 	__u64 start_pc;    /* link-time address (load bias removed): the start function */
 	__u32 pid;
-	__u32 tid;         /* the OS thread it was seen on */
-	__u8 kind;         /* enum gr_kind */
-	__u8 flags;        /* enum gr_flags */
+	__u32 tid;  /* the OS thread it was seen on */
+	__u8 kind;  /* enum gr_kind */
+	__u8 flags; /* enum gr_flags */
 	__u8 pad[6];
 };
 
@@ -48,8 +52,8 @@ enum gr_counter {
 	GRC_EXITED,           /* goroutine exits */
 	GRC_EXITED_UNTRACKED, /* exits of goroutines not seen created (started before tracing) */
 	GRC_LOST,             /* ring buffer full: events not delivered */
-	GRC_TRACK_FULL,       /* no room to remember a live goroutine: its exit will look untracked */
-	GRC_HIST_FULL,        /* lat: lifetime not counted, histogram map full */
+	GRC_TRACK_FULL, /* no room to remember a live goroutine: its exit will look untracked */
+	GRC_HIST_FULL,  /* lat: lifetime not counted, histogram map full */
 	GRC_COUNT,
 };
 
@@ -66,8 +70,8 @@ struct gr_live {
 	__u64 parent_goid;
 };
 
-/* rtmon lat: goroutine lifetime histogram, keyed by start PC (link-time: the same in every process of
- * one binary), 0 without --by-start. Same layout as struct lat_hist. */
+/* rtmon lat: goroutine lifetime histogram, keyed by start PC (link-time: the same in every process
+ * of one binary), 0 without --by-start. Same layout as struct lat_hist. */
 struct gr_hist {
 	__u64 slots[LOG2_SLOTS];
 	__u64 count;

@@ -11,11 +11,21 @@ static __always_inline unsigned int log2_slot(unsigned long long v)
 {
 	unsigned int r = 0, shift;
 
-	shift = (v > 0xFFFFFFFFULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xFFFFULL) << 4;     v >>= shift; r |= shift;
-	shift = (v > 0xFFULL) << 3;       v >>= shift; r |= shift;
-	shift = (v > 0xFULL) << 2;        v >>= shift; r |= shift;
-	shift = (v > 0x3ULL) << 1;        v >>= shift; r |= shift;
+	shift = (v > 0xFFFFFFFFULL) << 5;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFFFFULL) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFFULL) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFULL) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3ULL) << 1;
+	v >>= shift;
+	r |= shift;
 	r |= (unsigned int)(v >> 1);
 	return r;
 }

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /* rtmon gc for native code (Boehm GC, --cycle/--phase): an entry and a return probe on each chosen
  * function, dispatched by cookie (the site number). Each call of a cycle function is one GC cycle;
- * each call of a phase function is one phase, belonging to the cycle open on its thread (else to the
- * one open in its process). Boehm's collections that start inside allocation, where no exported
+ * each call of a phase function is one phase, belonging to the cycle open on its thread (else to
+ * the one open in its process). Boehm's collections that start inside allocation, where no exported
  * function is entered and left, are seen by an entry-only probe in their mark (NR_MARK).
  * Return probes are for native code only: userspace refuses Go, where they crash the program.
  *
- * Matching returns to entries uses the stack pointer: at entry it points at the return address, after
- * the return it is 8 bytes higher. A timed call whose entry sp is below the current one has returned
- * without its return probe firing (longjmp; or the kernel's limit of 64 pending return probes per
- * thread) and is dropped. Recursive calls are not timed on their own: only the outermost call is. */
+ * Matching returns to entries uses the stack pointer: at entry it points at the return address,
+ * after the return it is 8 bytes higher. A timed call whose entry sp is below the current one has
+ * returned without its return probe firing (longjmp; or the kernel's limit of 64 pending return
+ * probes per thread) and is dropped. Recursive calls are not timed on their own: only the outermost
+ * call is. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -32,7 +33,7 @@ const volatile __s64 count_delta[NATIVE_MAX_SITES];
 const volatile bool has_count = false;
 
 struct frame {
-	__u64 sp;         /* at entry: where the return address is */
+	__u64 sp; /* at entry: where the return address is */
 	__u64 start_ns;
 	__u64 count_addr; /* has_count: the collector's count in this process */
 	__u64 count;      /* its value at entry */
@@ -49,9 +50,9 @@ struct thread_frames {
 };
 
 struct proc_state {
-	__u64 last_mark;   /* has_count: the last collection (count + 1) whose mark was seen */
-	__u64 next_cycle;  /* without a collector count: cycles numbered from 1 at attach */
-	__u64 open_cycle;  /* the cycle open in the process, for phases that run on another thread */
+	__u64 last_mark;  /* has_count: the last collection (count + 1) whose mark was seen */
+	__u64 next_cycle; /* without a collector count: cycles numbered from 1 at attach */
+	__u64 open_cycle; /* the cycle open in the process, for phases that run on another thread */
 };
 
 struct {
@@ -63,7 +64,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
-	__type(key, __u64);  /* pid_tgid: one thread */
+	__type(key, __u64); /* pid_tgid: one thread */
 	__type(value, struct thread_frames);
 } threads SEC(".maps");
 
@@ -102,15 +103,16 @@ static __always_inline void drop_returned(struct thread_frames *th, __u64 sp)
 	for (int i = 0; i < NATIVE_MAX_FRAMES; i++) {
 		__u32 d = th->depth;
 
-		if (!d || d > NATIVE_MAX_FRAMES || th->f[(d - 1) & (NATIVE_MAX_FRAMES - 1)].sp >= sp)
+		if (!d || d > NATIVE_MAX_FRAMES ||
+		    th->f[(d - 1) & (NATIVE_MAX_FRAMES - 1)].sp >= sp)
 			break;
 		th->depth = d - 1;
 		count(NC_UNRETURNED);
 	}
 }
 
-static __always_inline void emit(__u64 id, __u8 kind, __u16 site, __u32 cycle, __u64 start, __u64 end,
-				 __u64 cnt, __u8 flags)
+static __always_inline void emit(__u64 id, __u8 kind, __u16 site, __u32 cycle, __u64 start,
+				 __u64 end, __u64 cnt, __u8 flags)
 {
 	struct native_event *e = rb_reserve(&events, sizeof(*e), &counters, NC_LOST);
 
@@ -128,9 +130,9 @@ static __always_inline void emit(__u64 id, __u8 kind, __u16 site, __u32 cycle, _
 	rb_submit_batched(&events, e, WAKE_BYTES);
 }
 
-/* Boehm: a collection's mark began. Inside a timed cycle call on this thread it belongs to that call;
- * otherwise it is a collection the program did not ask for (allocation, GC_init): reported once,
- * numbered by the collector's own count. */
+/* Boehm: a collection's mark began. Inside a timed cycle call on this thread it belongs to that
+ * call; otherwise it is a collection the program did not ask for (allocation, GC_init): reported
+ * once, numbered by the collector's own count. */
 static __always_inline void on_mark(struct pt_regs *ctx, __u64 id, __u16 site, __u64 now)
 {
 	struct thread_frames *th = bpf_map_lookup_elem(&threads, &id);
@@ -149,7 +151,8 @@ static __always_inline void on_mark(struct pt_regs *ctx, __u64 id, __u16 site, _
 	ps = proc_get(id >> 32);
 	if (!ps)
 		return;
-	/* The count moves when the collection ends: during the mark it is the previous collection's. */
+	/* The count moves when the collection ends: during the mark it is the previous
+	 * collection's. */
 	if (ps->last_mark == cnt + 1) {
 		count(NC_DUP_MARK);
 		return;
@@ -159,8 +162,8 @@ static __always_inline void on_mark(struct pt_regs *ctx, __u64 id, __u16 site, _
 		emit(id, NE_MARK, site, (__u32)(cnt + 1), now, now, cnt + 1, 0);
 }
 
-/* The cycle this call belongs to: a cycle call gets a new number; a phase the innermost cycle open on
- * its thread, else the one open in its process, else none (0). */
+/* The cycle this call belongs to: a cycle call gets a new number; a phase the innermost cycle open
+ * on its thread, else the one open in its process, else none (0). */
 static __always_inline void number_frame(struct frame *fr, struct thread_frames *th, __u32 tgid,
 					 struct pt_regs *ctx)
 {
@@ -168,7 +171,8 @@ static __always_inline void number_frame(struct frame *fr, struct thread_frames 
 
 	if (fr->role == NR_CYCLE) {
 		if (has_count) {
-			fr->count_addr = PT_REGS_IP(ctx) + count_delta[fr->site & (NATIVE_MAX_SITES - 1)];
+			fr->count_addr =
+				PT_REGS_IP(ctx) + count_delta[fr->site & (NATIVE_MAX_SITES - 1)];
 			fr->count_ok = read_count(fr->count_addr, &fr->count);
 			fr->cycle = fr->count_ok ? (__u32)(fr->count + 1) : 0;
 		} else if (ps) {
@@ -278,8 +282,8 @@ int on_native_return(struct pt_regs *ctx)
 			flags |= NEF_NO_COUNT;
 		else if (has_count && after == fr.count)
 			flags |= NEF_NO_COLLECTION;
-		/* The collection that ended last in the call (an incremental collector may finish one in
-		 * progress first, then run another). */
+		/* The collection that ended last in the call (an incremental collector may finish
+		 * one in progress first, then run another). */
 		else if (has_count)
 			fr.cycle = (__u32)after;
 	}

@@ -1,7 +1,7 @@
 /* Which processes a BPF program counts. Userspace sets these read-only globals before load:
  *   target_tgid: count only this process (-p PID, -- CMD); 0 = no PID filter.
- *   target_ino/target_dev: count only processes whose executable is this inode (--binpath), so that a
- *   probe in a shared libc does not count other programs, and processes started later are covered.
+ *   target_ino/target_dev: count only processes whose executable is this inode (--binpath), so that
+ * a probe in a shared libc does not count other programs, and processes started later are covered.
  * Each program file that includes this header gets its own copy of the globals. */
 #ifndef RTMON_TARGET_FILTER_BPF_H
 #define RTMON_TARGET_FILTER_BPF_H

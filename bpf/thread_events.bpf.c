@@ -8,8 +8,8 @@
 #include "goroutine.bpf.h"
 #include "ringbuf_batch.bpf.h"
 
-/* 16 MiB holds about 200,000 records: seconds of the fastest thread churn this machine reaches, so a
- * consumer that drains every 10 ms (or stalls on a slow terminal for a while) loses nothing. */
+/* 16 MiB holds about 200,000 records: seconds of the fastest thread churn this machine reaches, so
+ * a consumer that drains every 10 ms (or stalls on a slow terminal for a while) loses nothing. */
 #define RING_BYTES (16 << 20)
 /* Past this much unread data the consumer is woken at once instead of at its next 10 ms poll. */
 #define WAKE_BYTES (RING_BYTES / 8)
@@ -100,8 +100,8 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 /* JVM targets: HotSpot's hotspot:thread__start/thread__stop(char *name, int len, jlong java_tid,
  * uintptr_t os_tid, bool daemon), fired by the Java thread itself once it runs and when it exits
  * (libbpf attaches them; userspace loads these programs only for a JVM). */
-static __always_inline int java_event(__u8 kind, const void *name, long len, long java_tid, long os_tid,
-				      long daemon)
+static __always_inline int java_event(__u8 kind, const void *name, long len, long java_tid,
+				      long os_tid, long daemon)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct thr_java_event *e;
@@ -141,7 +141,8 @@ int BPF_USDT(on_java_thread_stop, void *name, long len, long java_tid, long os_t
 	return java_event(THR_EV_JAVA_STOP, name, len, java_tid, os_tid, daemon);
 }
 
-/* Go targets: goroutine records, in a ring of their own (bpf/goroutine.bpf.h). 4 MiB holds about 70,000. */
+/* Go targets: goroutine records, in a ring of their own (bpf/goroutine.bpf.h). 4 MiB holds about
+ * 70,000. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);

@@ -11,8 +11,9 @@
 /* Set by userspace before load: key histograms by start routine. */
 const volatile bool by_start = false;
 
-/* Key: where threads start (file + offset, or address + tgid); all zero without --by-start. One hash
- * map rather than a per-CPU one: exits are at most some 100,000 a second, so an atomic add is cheap. */
+/* Key: where threads start (file + offset, or address + tgid); all zero without --by-start. One
+ * hash map rather than a per-CPU one: exits are at most some 100,000 a second, so an atomic add is
+ * cheap. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -50,8 +51,9 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 	__u64 lifetime;
 	bool known;
 
-	/* Threads not seen created have no known lifetime: they stay out of the histogram (userspace
-	 * reports how many from the counters). Without --by-start every thread goes to the all-zero key. */
+	/* Threads not seen created have no known lifetime: they stay out of the histogram
+	 * (userspace reports how many from the counters). Without --by-start every thread goes to
+	 * the all-zero key. */
 	if (!tt_on_exit(task, by_start, &known, &lifetime, &key))
 		return 0;
 	if (group_dead)

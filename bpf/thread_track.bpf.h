@@ -1,14 +1,15 @@
 /* Thread create/exit tracking shared by thread_events.bpf.c and thread_lifetimes.bpf.c.
  *
  * task_newtask (in the creating thread, with CLONE_THREAD) and sched_process_exit see every thread,
- * raw clones included. A uprobe on pthread_create records the start routine on the calling thread; the
- * clone happens inside that call, in the same thread, so task_newtask finds it there and joins the two.
+ * raw clones included. A uprobe on pthread_create records the start routine on the calling thread;
+ * the clone happens inside that call, in the same thread, so task_newtask finds it there and joins
+ * the two.
  *
- * Cost matters: this runs for every thread the target makes. So no per-thread hash map: the lifetime
- * comes from the kernel's own task->start_time (ktime_get_ns() at fork, the clock of
- * bpf_ktime_get_ns()), and per-thread state lives in task local storage (a pointer off the task, freed
- * with it). Each file that includes this header gets its own maps; the SEC() programs stay in the
- * including file so each command decides what to emit. */
+ * Cost matters: this runs for every thread the target makes. So no per-thread hash map: the
+ * lifetime comes from the kernel's own task->start_time (ktime_get_ns() at fork, the clock of
+ * bpf_ktime_get_ns()), and per-thread state lives in task local storage (a pointer off the task,
+ * freed with it). Each file that includes this header gets its own maps; the SEC() programs stay in
+ * the including file so each command decides what to emit. */
 #ifndef RTMON_THREAD_TRACK_BPF_H
 #define RTMON_THREAD_TRACK_BPF_H
 
@@ -17,19 +18,19 @@
 #include "target_filter.bpf.h"
 
 #define TT_CLONE_THREAD 0x00010000ULL
-#define TT_PAGE_SHIFT 12
+#define TT_PAGE_SHIFT   12
 
 /* Set by userspace once the tracepoints are attached. A thread other than a main thread is "seen
- * created" when it started at or after this time: task_newtask and sched_process_exit both use that one
- * test, so every thread counted as created has its exit counted with a lifetime, and no other does. A
- * main thread (TID = PID) comes from fork, not from a thread create: never counted as created.
- * 0: not tracing yet. */
+ * created" when it started at or after this time: task_newtask and sched_process_exit both use that
+ * one test, so every thread counted as created has its exit counted with a lifetime, and no other
+ * does. A main thread (TID = PID) comes from fork, not from a thread create: never counted as
+ * created. 0: not tracing yet. */
 __u64 tt_trace_start_ns = 0;
 
 /* What rtmon keeps on a task. */
 struct tt_task {
-	/* On a thread inside pthread_create: the start routine of the clone it is about to make. A call
-	 * that fails before cloning leaves it set until the thread's next pthread_create. */
+	/* On a thread inside pthread_create: the start routine of the clone it is about to make. A
+	 * call that fails before cloning leaves it set until the thread's next pthread_create. */
 	__u64 pend_addr;
 	struct thr_start pend;
 	__u32 pending;
@@ -52,10 +53,10 @@ struct {
 	__type(value, __u64);
 } tt_counters SEC(".maps");
 
-/* Start routines already placed, per process: bpf_find_vma only trylocks mmap_lock, and a process that
- * churns threads holds it for writing often (stack mmap/munmap), so a lookup can fail exactly when it
- * matters most. A routine found once stays found, and the address fallback (resolved by userspace only
- * while the process lives) is left for a routine never placed. */
+/* Start routines already placed, per process: bpf_find_vma only trylocks mmap_lock, and a process
+ * that churns threads holds it for writing often (stack mmap/munmap), so a lookup can fail exactly
+ * when it matters most. A routine found once stays found, and the address fallback (resolved by
+ * userspace only while the process lives) is left for a routine never placed. */
 struct tt_start_key {
 	__u32 tgid;
 	__u32 pad;
@@ -119,10 +120,11 @@ static long tt_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
 static __always_inline int tt_on_pthread_create(__u64 start_routine)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	/* Fallback when the mapping cannot be read (find_vma only trylocks mmap_lock): the address, for
-	 * userspace to resolve through /proc/PID/maps. */
-	struct tt_vma_ctx c = { .addr = start_routine, .start = { .off = start_routine,
-								   .tgid = bpf_get_current_pid_tgid() >> 32 } };
+	/* Fallback when the mapping cannot be read (find_vma only trylocks mmap_lock): the address,
+	 * for userspace to resolve through /proc/PID/maps. */
+	struct tt_vma_ctx c = { .addr = start_routine,
+				.start = { .off = start_routine,
+					   .tgid = bpf_get_current_pid_tgid() >> 32 } };
 	struct tt_start_key key = { .tgid = c.start.tgid, .addr = start_routine };
 	struct thr_start *known;
 	struct tt_task *s;
@@ -145,14 +147,15 @@ static __always_inline int tt_on_pthread_create(__u64 start_routine)
 
 /* task_newtask, in the creating thread. Fills th and returns true for a new thread of a target.
  * keep_start: store the start routine on the new thread, for tt_on_exit to return. */
-static __always_inline bool tt_on_newtask(struct task_struct *task, __u64 clone_flags, bool keep_start,
-					  struct tt_thread *th)
+static __always_inline bool tt_on_newtask(struct task_struct *task, __u64 clone_flags,
+					  bool keep_start, struct tt_thread *th)
 {
 	struct tt_task *ps, *cs;
 
 	if (!(clone_flags & TT_CLONE_THREAD) || !tt_seen_created(task))
 		return false;
-	/* tp_btf arguments are trusted BTF pointers: plain loads, cheaper than BPF_CORE_READ's helper. */
+	/* tp_btf arguments are trusted BTF pointers: plain loads, cheaper than BPF_CORE_READ's
+	 * helper. */
 	if (!task_is_target(task, task->tgid))
 		return false;
 	th->create_ns = task->start_time;
@@ -178,10 +181,10 @@ static __always_inline bool tt_on_newtask(struct task_struct *task, __u64 clone_
 	return true;
 }
 
-/* sched_process_exit, in the exiting thread. Returns true for a thread of a target; *known is set when
- * the thread was seen created, with its lifetime in *lifetime_ns. With keep_start, *start is its start
- * routine when known (else left all zero). The tracepoint runs before exit_mm (kernel 6.16+, where it
- * has group_dead), so the executable filter works here. */
+/* sched_process_exit, in the exiting thread. Returns true for a thread of a target; *known is set
+ * when the thread was seen created, with its lifetime in *lifetime_ns. With keep_start, *start is
+ * its start routine when known (else left all zero). The tracepoint runs before exit_mm
+ * (kernel 6.16+, where it has group_dead), so the executable filter works here. */
 static __always_inline bool tt_on_exit(struct task_struct *task, bool keep_start, bool *known,
 				       __u64 *lifetime_ns, struct thr_start *start)
 {

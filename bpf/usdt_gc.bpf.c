@@ -28,12 +28,12 @@
 
 struct begin {
 	__u64 ts;
-	__s64 arg;    /* generation (CPython), is_full (HotSpot) */
+	__s64 arg; /* generation (CPython), is_full (HotSpot) */
 	__u32 cycle;
 };
 
-/* Name pointers: stable for the life of the pool and the manager, and unique among them. The manager
- * is part of the key should one collector's pool loop ever nest in another's. */
+/* Name pointers: stable for the life of the pool and the manager, and unique among them. The
+ * manager is part of the key should one collector's pool loop ever nest in another's. */
 struct pool_key {
 	__u32 tid;
 	__u32 pad;
@@ -211,13 +211,15 @@ static __always_inline void read_name(char *dst, const void *src, long len)
 }
 
 SEC("usdt")
-int BPF_USDT(jvm_pool_begin, void *mgr, long mgr_len, void *pool, long pool_len, __u64 init, __u64 used,
-	     __u64 committed, __u64 max)
+int BPF_USDT(jvm_pool_begin, void *mgr, long mgr_len, void *pool, long pool_len, __u64 init,
+	     __u64 used, __u64 committed, __u64 max)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pool_key k = { .tid = tid, .manager = (__u64)mgr, .pool = (__u64)pool };
-	struct pool_begin pb = { .ts = bpf_ktime_get_ns(),
-				 .before = { .init = init, .used = used, .committed = committed, .max = max } };
+	struct pool_begin pb = {
+		.ts = bpf_ktime_get_ns(),
+		.before = { .init = init, .used = used, .committed = committed, .max = max }
+	};
 	struct begin *b;
 
 	if (!hit())
@@ -229,8 +231,8 @@ int BPF_USDT(jvm_pool_begin, void *mgr, long mgr_len, void *pool, long pool_len,
 }
 
 SEC("usdt")
-int BPF_USDT(jvm_pool_end, void *mgr, long mgr_len, void *pool, long pool_len, __u64 init, __u64 used,
-	     __u64 committed, __u64 max)
+int BPF_USDT(jvm_pool_end, void *mgr, long mgr_len, void *pool, long pool_len, __u64 init,
+	     __u64 used, __u64 committed, __u64 max)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pool_key k = { .tid = tid, .manager = (__u64)mgr, .pool = (__u64)pool };
@@ -248,7 +250,9 @@ int BPF_USDT(jvm_pool_end, void *mgr, long mgr_len, void *pool, long pool_len, _
 	if (e) {
 		e->cycle = pb->cycle;
 		e->before = pb->before;
-		e->after = (struct gu_usage){ .init = init, .used = used, .committed = committed, .max = max };
+		e->after = (struct gu_usage){
+			.init = init, .used = used, .committed = committed, .max = max
+		};
 		read_name(e->manager, mgr, mgr_len);
 		read_name(e->pool, pool, pool_len);
 		submit(e);

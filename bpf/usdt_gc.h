@@ -1,5 +1,6 @@
-/* Shared between usdt_gc.bpf.c and user/runtime/python/gc_python.c, user/runtime/java/gc_java.c: one event per collection or
- * memory pool, paired in the kernel from the runtime's USDT begin/end probes. */
+/* Shared between usdt_gc.bpf.c and user/runtime/python/gc_python.c, user/runtime/java/gc_java.c:
+ * one event per collection or memory pool, paired in the kernel from the runtime's USDT begin/end
+ * probes. */
 #ifndef RTMON_GC_USDT_H
 #define RTMON_GC_USDT_H
 
@@ -8,7 +9,7 @@
 enum gu_kind {
 	GU_PY_COLLECT = 1, /* python:gc__start .. gc__done: one collection */
 	GU_JVM_PAUSE,      /* hotspot:gc__begin .. gc__end: one GC operation at a safepoint */
-	GU_JVM_POOL,       /* hotspot:mem__pool__gc__begin .. end: one memory pool across a collection */
+	GU_JVM_POOL, /* hotspot:mem__pool__gc__begin .. end: one memory pool across a collection */
 };
 
 /* A memory pool's usage, as HotSpot's MemoryUsage (bytes; max is (size_t)-1 when undefined). */
@@ -20,16 +21,17 @@ struct gu_usage {
 };
 
 struct gu_event {
-	__u64 start_ns;  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 start_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 dur_ns;
 	__u32 tgid;
 	__u32 tid;
-	__u32 cycle;     /* per process, from 1 at attach; pools: the enclosing gc__begin's, 0 if none */
-	__u8 kind;       /* enum gu_kind */
-	__u8 full;       /* GU_JVM_PAUSE: gc__begin's is_full */
+	__u32 cycle; /* per process, from 1 at attach; pools: the enclosing gc__begin's, 0 if none
+		      */
+	__u8 kind;   /* enum gu_kind */
+	__u8 full;   /* GU_JVM_PAUSE: gc__begin's is_full */
 	__u8 pad[2];
-	__s64 generation; /* GU_PY_COLLECT: gc__start's argument */
-	__s64 collected;  /* GU_PY_COLLECT: gc__done's argument (objects collected) */
+	__s64 generation;              /* GU_PY_COLLECT: gc__start's argument */
+	__s64 collected;               /* GU_PY_COLLECT: gc__done's argument (objects collected) */
 	struct gu_usage before, after; /* GU_JVM_POOL */
 	char manager[GU_NAME_LEN];     /* GU_JVM_POOL: the GC memory manager ("MarkSweepCompact") */
 	char pool[GU_NAME_LEN];        /* GU_JVM_POOL: the pool ("Tenured Gen") */
@@ -37,9 +39,9 @@ struct gu_event {
 
 /* Per-CPU counters (array indices). */
 enum gu_counter {
-	GU_LOST,      /* ring buffer full: events dropped */
-	GU_HITS,      /* probe hits by a traced process */
-	GU_UNPAIRED,  /* an end without its begin (attached mid-collection) */
+	GU_LOST,     /* ring buffer full: events dropped */
+	GU_HITS,     /* probe hits by a traced process */
+	GU_UNPAIRED, /* an end without its begin (attached mid-collection) */
 	GU_NCOUNTERS,
 };
 

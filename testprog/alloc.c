@@ -8,12 +8,11 @@
  *   valloc(5000) x 1           -> bucket 12
  * 568 allocating calls; every block is freed: 563 free() calls (realloc releases the 5 blocks it
  * replaces itself, not through free).
- * argv[1], if given, repeats the whole pattern that many times; argv[2], if given, runs it on that many
- * threads at once instead of the main thread (glibc's pthread_create adds one calloc per thread for
- * the new thread's TLS vector).
- * argv[3], if given, holds mode letters for rtmon malloc --live:
- *   k  keep (do not free) 10 blocks per round: the 5 realloc'd ones (300 B each), the last malloc
- *      (4096), calloc (100), posix_memalign (1000), aligned_alloc (2048) and the valloc (5000):
+ * argv[1], if given, repeats the whole pattern that many times; argv[2], if given, runs it on that
+ * many threads at once instead of the main thread (glibc's pthread_create adds one calloc per
+ * thread for the new thread's TLS vector). argv[3], if given, holds mode letters for rtmon malloc
+ * --live: k  keep (do not free) 10 blocks per round: the 5 realloc'd ones (300 B each), the last
+ * malloc (4096), calloc (100), posix_memalign (1000), aligned_alloc (2048) and the valloc (5000):
  *      10 live blocks, 13744 bytes per round (frees 553 instead of 563)
  *   p  malloc 9 blocks of 64 bytes before waiting for the start signal and free them after it: with
  *      rtmon attached at the gate, 9 frees of memory allocated before tracing

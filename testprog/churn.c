@@ -1,6 +1,6 @@
 /* Thread churn for rtmon thr and lat: creates and joins argv[1] threads (default 10,000) one after
- * another, each running churn_worker, which returns at once. The tests expect exact counts and nothing
- * lost; the benchmark compares its CPU time with and without rtmon attached. */
+ * another, each running churn_worker, which returns at once. The tests expect exact counts and
+ * nothing lost; the benchmark compares its CPU time with and without rtmon attached. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 #define WORKERS 4
 
 /* Tells the compiler the buffer is used, so it cannot remove the malloc/free pair as dead code. */
-#define USE(p) __asm__ volatile("" : : "r"(p) : "memory")
+#define USE(p)   __asm__ volatile("" : : "r"(p) : "memory")
 #define REQUESTS 2000
 
 static void *handle_requests(void *arg)

@@ -1,5 +1,5 @@
-/* A program using Boehm GC (libgc) for rtmon gc's tests: after its start signal (tp_gate.h) it calls
- * GC_gcollect() N times; then, as asked: -unmap one GC_gcollect_and_unmap(), -try one
+/* A program using Boehm GC (libgc) for rtmon gc's tests: after its start signal (tp_gate.h) it
+ * calls GC_gcollect() N times; then, as asked: -unmap one GC_gcollect_and_unmap(), -try one
  * GC_try_to_collect(), -disabled one GC_gcollect() while collection is disabled (collects nothing),
  * -alloc M allocates M small objects, a few kept live, so that the collector starts collections
  * itself. Last, on stdout, the collector's own count before the start signal and at the end. */

@@ -11,8 +11,8 @@
 #include <string.h>
 #include "tp_gate.h"
 
-#define NROOTS 4
-#define CHAIN 100  /* objects reachable from each root, in a chain: mark_obj recurses this deep */
+#define NROOTS  4
+#define CHAIN   100 /* objects reachable from each root, in a chain: mark_obj recurses this deep */
 #define GARBAGE 200
 
 struct obj {
@@ -91,7 +91,8 @@ __attribute__((noinline, noclone)) void gc_collect(void)
 		gc_mark();
 	if (!helper_mode) {
 		gc_sweep();
-	} else if (pthread_create(&helper, NULL, sweep_thread, NULL) || pthread_join(helper, NULL)) {
+	} else if (pthread_create(&helper, NULL, sweep_thread, NULL) ||
+		   pthread_join(helper, NULL)) {
 		exit(2);
 	}
 }

@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include "tp_gate.h"
 
-#define N_JOINED 3
-#define N_DETACHED 2
-#define N_EXITING 2
+#define N_JOINED    3
+#define N_DETACHED  2
+#define N_EXITING   2
 #define N_CANCELLED 2
 #define N_LINGERING 2
 

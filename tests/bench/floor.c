@@ -46,15 +46,16 @@ static int find_libc(pid_t pid, char *out, size_t outlen)
 	return rc;
 }
 
-static struct bpf_link *attach(struct bpf_program *prog, pid_t pid, const char *libc, const char *fn,
-			       unsigned long off)
+static struct bpf_link *attach(struct bpf_program *prog, pid_t pid, const char *libc,
+			       const char *fn, unsigned long off)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = fn);
 	/* With func_name, libbpf adds the symbol's offset to this one. */
 	struct bpf_link *link = bpf_program__attach_uprobe_opts(prog, pid, libc, off, &opts);
 
 	if (!link)
-		fprintf(stderr, "floor: cannot attach a uprobe to %s in %s: %s\n", fn, libc, strerror(errno));
+		fprintf(stderr, "floor: cannot attach a uprobe to %s in %s: %s\n", fn, libc,
+			strerror(errno));
 	return link;
 }
 
@@ -118,16 +119,16 @@ int main(int argc, char **argv)
 		if (!lf)
 			goto out;
 	}
-	fprintf(stderr, "Tracing malloc%s in process %d... Hit Ctrl-C to end.\n", with_free ? " and free" : "",
-		pid);
+	fprintf(stderr, "Tracing malloc%s in process %d... Hit Ctrl-C to end.\n",
+		with_free ? " and free" : "", pid);
 	fflush(stderr);
 	sigwait(&sigs, &sig);
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu > 0) {
 		int fd = bpf_map__fd(skel->maps.hits);
 
-		printf("{\"malloc_hits\":%llu,\"free_hits\":%llu}\n", (unsigned long long)sum(fd, 0, ncpu),
-		       (unsigned long long)sum(fd, 1, ncpu));
+		printf("{\"malloc_hits\":%llu,\"free_hits\":%llu}\n",
+		       (unsigned long long)sum(fd, 0, ncpu), (unsigned long long)sum(fd, 1, ncpu));
 	}
 	rc = 0;
 out:

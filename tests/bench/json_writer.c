@@ -1,9 +1,9 @@
-/* How fast rtmon's JSON writer (user/output/escape.c: fprintf for numbers, json_write_str for strings)
- * writes a stream of thread events, against libjansson and json-c building and dumping the same
- * objects. The two libraries share symbol names (json_object_get, ...), so this file is built once
- * per writer: -DWRITER=1 (rtmon's printf and json_write_str), 4 (rtmon's json_field_*), 2 (jansson),
- * 3 (json-c); tests/bench/json-writer.sh builds and runs
- * the three. Output goes to /dev/null through stdio, as rtmon's goes to a pipe. */
+/* How fast rtmon's JSON writer (user/output/escape.c: fprintf for numbers, json_write_str for
+ * strings) writes a stream of thread events, against libjansson and json-c building and dumping the
+ * same objects. The two libraries share symbol names (json_object_get, ...), so this file is built
+ * once per writer: -DWRITER=1 (rtmon's printf and json_write_str), 4 (rtmon's json_field_*), 2
+ * (jansson), 3 (json-c); tests/bench/json-writer.sh builds and runs the three. Output goes to
+ * /dev/null through stdio, as rtmon's goes to a pipe. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -22,8 +22,9 @@ static double now(void)
 #if WRITER == 1
 static void rtmon_writer(FILE *out, unsigned i, const char *name, const char *start)
 {
-	fprintf(out, "{\"type\":\"thread\",\"event\":\"exit\",\"pid\":%u,\"tid\":%u,\"ptid\":%u,"
-		     "\"ts_ns\":%llu,\"name\":",
+	fprintf(out,
+		"{\"type\":\"thread\",\"event\":\"exit\",\"pid\":%u,\"tid\":%u,\"ptid\":%u,"
+		"\"ts_ns\":%llu,\"name\":",
 		4242, 4242 + i, 4242, 1000000000ULL + i);
 	json_write_str(out, name);
 	fputs(",\"start\":", out);

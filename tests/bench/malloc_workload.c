@@ -1,7 +1,8 @@
 /* Benchmark workload: THREADS threads each doing ITERS malloc+free pairs of sizes 16..4096 from a
- * fixed-seed xorshift. Waits for a line on stdin (like testprog/tp_gate.h) so that a tracer can attach
- * first, then prints one JSON line on stdout with its own wall and CPU time (getrusage RUSAGE_SELF around
- * the threads' work: the tracer's own CPU is not counted, the uprobe traps taken by these threads are).
+ * fixed-seed xorshift. Waits for a line on stdin (like testprog/tp_gate.h) so that a tracer can
+ * attach first, then prints one JSON line on stdout with its own wall and CPU time (getrusage
+ * RUSAGE_SELF around the threads' work: the tracer's own CPU is not counted, the uprobe traps taken
+ * by these threads are).
  *
  *   malloc_workload [THREADS [ITERS]]     (defaults 2 and 2000000)
  *
@@ -77,7 +78,8 @@ int main(int argc, char **argv)
 	printf("{\"threads\":%d,\"iters\":%ld,\"mallocs\":%ld,\"wall_ns\":%lld,\"cpu_ns\":%lld,"
 	       "\"user_ns\":%lld,\"sys_ns\":%lld}\n",
 	       nthreads, iters, (long)nthreads * iters, (long long)(ns(w1) - ns(w0)),
-	       (long long)(tv_ns(r1.ru_utime) + tv_ns(r1.ru_stime) - tv_ns(r0.ru_utime) - tv_ns(r0.ru_stime)),
+	       (long long)(tv_ns(r1.ru_utime) + tv_ns(r1.ru_stime) - tv_ns(r0.ru_utime) -
+			   tv_ns(r0.ru_stime)),
 	       (long long)(tv_ns(r1.ru_utime) - tv_ns(r0.ru_utime)),
 	       (long long)(tv_ns(r1.ru_stime) - tv_ns(r0.ru_stime)));
 	return 0;

@@ -14,8 +14,8 @@
 
 static void test_parse_pct(void **state)
 {
-	static const char *const bad[] = { "0", "-1", "100.5", "101", "", "abc", "5x", "5%%", "nan", "inf",
-					   "1e999", " 5", "0x", NULL };
+	static const char *const bad[] = { "0",   "-1",  "100.5", "101",   "",   "abc", "5x",
+					   "5%%", "nan", "inf",   "1e999", " 5", "0x",  NULL };
 	double v;
 
 	(void)state;
@@ -60,7 +60,8 @@ static void test_cpu_of_a_pid(void **state)
 	assert_int_equal(budget_cpu_read(c, &b), 0);
 	assert_true(b.total_ns - a.total_ns >= 50e6);
 	assert_true(b.user_ns >= a.user_ns);
-	assert_true(b.user_ns <= b.total_ns + 10e6); /* tick-sampled user time, within a tick or two */
+	assert_true(b.user_ns <=
+		    b.total_ns + 10e6); /* tick-sampled user time, within a tick or two */
 	budget_cpu_close(c);
 	/* A PID that is gone. */
 	t.pid = 4194000;

@@ -24,15 +24,15 @@ static void test_utf8_seq_len(void **state)
 {
 	(void)state;
 	assert_int_equal(utf8_seq_len((const unsigned char *)"a"), 1);
-	assert_int_equal(utf8_seq_len((const unsigned char *)"\xc3\xa9"), 2);	      /* é */
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xc3\xa9"), 2);         /* é */
 	assert_int_equal(utf8_seq_len((const unsigned char *)"\xe2\x82\xac"), 3);     /* € */
 	assert_int_equal(utf8_seq_len((const unsigned char *)"\xf0\x9f\x98\x80"), 4); /* 😀 */
-	assert_int_equal(utf8_seq_len((const unsigned char *)"\x80"), 0);	  /* continuation */
-	assert_int_equal(utf8_seq_len((const unsigned char *)"\xc0\xaf"), 0);	  /* overlong / */
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\x80"), 0);         /* continuation */
+	assert_int_equal(utf8_seq_len((const unsigned char *)"\xc0\xaf"), 0);     /* overlong / */
 	assert_int_equal(utf8_seq_len((const unsigned char *)"\xe0\x80\xaf"), 0); /* overlong / */
 	assert_int_equal(utf8_seq_len((const unsigned char *)"\xed\xa0\x80"), 0); /* surrogate */
 	assert_int_equal(utf8_seq_len((const unsigned char *)"\xf4\x90\x80\x80"),
-			 0);						      /* > U+10FFFF */
+			 0);                                                  /* > U+10FFFF */
 	assert_int_equal(utf8_seq_len((const unsigned char *)"\xe2\x82"), 0); /* cut short */
 	assert_int_equal(utf8_seq_len((const unsigned char *)"\xff"), 0);
 }
@@ -61,7 +61,10 @@ static void test_text(void **state)
 	assert_string_equal(text_safe("a\nb\tc\x7f", b, sizeof(b)), "a?b?c?");
 	assert_string_equal(text_safe("caf\xc3\xa9 \xe2\x82\xac", b, sizeof(b)),
 			    "caf\xc3\xa9 \xe2\x82\xac");
-	assert_string_equal(text_safe("\xc2\x9b" "2J", b, sizeof(b)), "?2J"); /* C1 CSI: one '?' */
+	assert_string_equal(text_safe("\xc2\x9b"
+				      "2J",
+				      b, sizeof(b)),
+			    "?2J"); /* C1 CSI: one '?' */
 	assert_string_equal(text_safe("n\xff\xfe", b, sizeof(b)), "n??");
 	assert_string_equal(text_safe("\xed\xa0\x80", b, sizeof(b)), "???"); /* a surrogate */
 	/* cut to fit, never in the middle of a UTF-8 sequence */

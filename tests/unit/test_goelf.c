@@ -23,9 +23,9 @@
 
 #include "runtime/go/goelf.h"
 
-static char g_dir[1024];       /* $RTMON_BUILD/testprog/go */
-static char g_go[4096];        /* the go command, "" if none */
-static char g_goversion[64];   /* `go env GOVERSION` */
+static char g_dir[1024];     /* $RTMON_BUILD/testprog/go */
+static char g_go[4096];      /* the go command, "" if none */
+static char g_goversion[64]; /* `go env GOVERSION` */
 
 static const char *fixture(const char *name)
 {
@@ -65,8 +65,9 @@ static uint64_t nm_addr(const char *path, const char *name)
 
 	if (!g_go[0])
 		return 0;
-	if (run_line(line, sizeof(line), "'%s' tool nm '%s' 2>/dev/null | awk '$3 == \"%s\" {print $1}'",
-		     g_go, path, name))
+	if (run_line(line, sizeof(line),
+		     "'%s' tool nm '%s' 2>/dev/null | awk '$3 == \"%s\" {print $1}'", g_go, path,
+		     name))
 		return 0;
 	return strtoull(line, NULL, 16);
 }
@@ -119,7 +120,8 @@ static int group_setup(void **state)
 	snprintf(g_dir, sizeof(g_dir), "%s/testprog/go", b && *b ? b : "build");
 	if (!file_exists(fixture("goroutines")) || !file_exists(fixture("goroutines-stripped")) ||
 	    !file_exists(fixture("goroutines-pie"))) {
-		fprintf(stderr, "test_goelf: Go fixtures missing in %s: run `make %s/goroutines "
+		fprintf(stderr,
+			"test_goelf: Go fixtures missing in %s: run `make %s/goroutines "
 			"%s/goroutines-stripped %s/goroutines-pie` and set RTMON_BUILD\n",
 			g_dir, g_dir, g_dir, g_dir);
 		return -1;
@@ -130,7 +132,8 @@ static int group_setup(void **state)
 		snprintf(g_go, sizeof(g_go), "go");
 	else if (file_exists("/usr/local/go/bin/go"))
 		snprintf(g_go, sizeof(g_go), "/usr/local/go/bin/go");
-	if (g_go[0] && run_line(g_goversion, sizeof(g_goversion), "'%s' env GOVERSION 2>/dev/null", g_go))
+	if (g_go[0] &&
+	    run_line(g_goversion, sizeof(g_goversion), "'%s' env GOVERSION 2>/dev/null", g_go))
 		g_goversion[0] = 0;
 	return 0;
 }
@@ -143,15 +146,21 @@ static void test_parse_version(void **state)
 
 	(void)state;
 	assert_int_equal(go_parse_version("go1.26.8", &ma, &mi, &pa), 0);
-	assert_int_equal(ma, 1); assert_int_equal(mi, 26); assert_int_equal(pa, 8);
+	assert_int_equal(ma, 1);
+	assert_int_equal(mi, 26);
+	assert_int_equal(pa, 8);
 	assert_int_equal(go_parse_version("go1.20", &ma, &mi, &pa), 0);
-	assert_int_equal(mi, 20); assert_int_equal(pa, 0);
+	assert_int_equal(mi, 20);
+	assert_int_equal(pa, 0);
 	assert_int_equal(go_parse_version("go1.21rc2", &ma, &mi, &pa), 0);
-	assert_int_equal(mi, 21); assert_int_equal(pa, 0);
+	assert_int_equal(mi, 21);
+	assert_int_equal(pa, 0);
 	assert_int_equal(go_parse_version("devel go1.27-0123abcd Mon Jan 1", &ma, &mi, &pa), 0);
-	assert_int_equal(ma, 1); assert_int_equal(mi, 27);
+	assert_int_equal(ma, 1);
+	assert_int_equal(mi, 27);
 	assert_int_equal(go_parse_version("go1.25.0 X:nodwarf5", &ma, &mi, &pa), 0);
-	assert_int_equal(mi, 25); assert_int_equal(pa, 0);
+	assert_int_equal(mi, 25);
+	assert_int_equal(pa, 0);
 	assert_int_equal(go_parse_version("gopher", &ma, &mi, &pa), -EINVAL);
 	assert_int_equal(go_parse_version("", &ma, &mi, &pa), -EINVAL);
 }
@@ -209,7 +218,8 @@ static void test_buildinfo_not_go(void **state)
 	unlink(tmp);
 	/* Missing. */
 	err[0] = 0;
-	assert_int_equal(go_read_buildinfo("/nonexistent/rtmon-go", &gi, err, sizeof(err)), -ENOENT);
+	assert_int_equal(go_read_buildinfo("/nonexistent/rtmon-go", &gi, err, sizeof(err)),
+			 -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/rtmon-go"));
 	/* NULL err is allowed. */
 	assert_int_equal(go_read_buildinfo("/bin/sh", &gi, NULL, 0), -ENOEXEC);
@@ -240,15 +250,18 @@ static void test_symtab_sources(void **state)
  * and libelf's .text; names resolve back; bytes at the offsets are the same. */
 static void test_func_lookup(void **state)
 {
-	static const char *const names[] = { "main.worker", "main.shortWorker", "main.allocate",
-					     "main.main", "runtime.newproc1", "runtime.mallocgc" };
+	static const char *const names[] = {
+		"main.worker", "main.shortWorker", "main.allocate",
+		"main.main",   "runtime.newproc1", "runtime.mallocgc"
+	};
 	struct go_symtab *plain, *strip, *pie;
 	uint64_t taddr, toff;
 	char err[256];
 
 	(void)state;
 	assert_int_equal(go_symtab_open(fixture("goroutines"), &plain, err, sizeof(err)), 0);
-	assert_int_equal(go_symtab_open(fixture("goroutines-stripped"), &strip, err, sizeof(err)), 0);
+	assert_int_equal(go_symtab_open(fixture("goroutines-stripped"), &strip, err, sizeof(err)),
+			 0);
 	assert_int_equal(go_symtab_open(fixture("goroutines-pie"), &pie, err, sizeof(err)), 0);
 	text_section(fixture("goroutines"), &taddr, &toff);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -274,10 +287,13 @@ static void test_func_lookup(void **state)
 		assert_memory_equal(b1, b2, sizeof(b1));
 		/* Every Go function on amd64 starts with a stack check or, NOSPLIT, anything:
 		 * these six all have frames, so they start with the check. */
-		assert_true(!memcmp(b1, "\x49\x3b\x66\x10", 4) || !memcmp(b1, "\x4c\x8d\x64\x24", 4) ||
+		assert_true(!memcmp(b1, "\x49\x3b\x66\x10", 4) ||
+			    !memcmp(b1, "\x4c\x8d\x64\x24", 4) ||
 			    !memcmp(b1, "\x4c\x8d\xa4\x24", 4) || !memcmp(b1, "\x49\x89\xe4", 3));
 		assert_memory_equal(b1, b3, 4);
-		for (struct go_symtab *st = plain; st; st = st == plain ? strip : st == strip ? pie : NULL) {
+		for (struct go_symtab *st = plain; st; st = st == plain   ? strip
+							    : st == strip ? pie
+									  : NULL) {
 			uint64_t e;
 
 			assert_int_equal(go_func_by_name(st, names[i], &e, NULL, NULL), 0);
@@ -286,8 +302,10 @@ static void test_func_lookup(void **state)
 		}
 		assert_string_equal(go_func_name_at(plain, x1 - 1), names[i]);
 		assert_string_equal(go_func_name_at(strip, x2 - 1), names[i]);
-		assert_true(!go_func_name_at(strip, x2) || strcmp(go_func_name_at(strip, x2), names[i]));
-		assert_true(!go_func_name_at(strip, e2 - 1) || strcmp(go_func_name_at(strip, e2 - 1), names[i]));
+		assert_true(!go_func_name_at(strip, x2) ||
+			    strcmp(go_func_name_at(strip, x2), names[i]));
+		assert_true(!go_func_name_at(strip, e2 - 1) ||
+			    strcmp(go_func_name_at(strip, e2 - 1), names[i]));
 	}
 	assert_null(go_func_name_at(strip, 0));
 	assert_null(go_func_name_at(strip, UINT64_MAX));
@@ -309,7 +327,8 @@ static void test_pclntab_matches_symtab(void **state)
 
 	(void)state;
 	assert_int_equal(go_symtab_open(fixture("goroutines"), &plain, err, sizeof(err)), 0);
-	assert_int_equal(go_symtab_open(fixture("goroutines-stripped"), &strip, err, sizeof(err)), 0);
+	assert_int_equal(go_symtab_open(fixture("goroutines-stripped"), &strip, err, sizeof(err)),
+			 0);
 	n = go_symtab_count(plain);
 	for (size_t i = 0; i < n; i++) {
 		const char *name;
@@ -329,8 +348,10 @@ static void test_pclntab_matches_symtab(void **state)
 		if (x2 != x)
 			assert_true(x2 > x && go_func_name_at(plain, x) != NULL);
 	}
-	fprintf(stderr, "test_goelf: %zu functions match between .symtab and .gopclntab, %zu only "
-		"in .symtab\n", checked, missing);
+	fprintf(stderr,
+		"test_goelf: %zu functions match between .symtab and .gopclntab, %zu only "
+		"in .symtab\n",
+		checked, missing);
 	assert_true(checked > 1000);
 	assert_true(missing * 50 < n);
 	assert_int_equal(go_symtab_func(plain, n, NULL, NULL, NULL), -ENOENT);
@@ -432,12 +453,15 @@ static void check_ret_sites(const char *file, const char *fn, int min)
 	if (n > 1) {
 		int n2;
 
-		assert_int_equal(go_func_ret_sites(st, fn, offs, 1, &n2, err, sizeof(err)), -ENOSPC);
+		assert_int_equal(go_func_ret_sites(st, fn, offs, 1, &n2, err, sizeof(err)),
+				 -ENOSPC);
 		assert_int_equal(n2, n);
-		assert_int_equal(go_func_ret_sites(st, fn, NULL, 0, &n2, err, sizeof(err)), -ENOSPC);
+		assert_int_equal(go_func_ret_sites(st, fn, NULL, 0, &n2, err, sizeof(err)),
+				 -ENOSPC);
 	}
-	assert_int_equal(go_func_ret_sites(st, "main.noSuchFunction", offs, 64, &n, err, sizeof(err)),
-			 -ENOENT);
+	assert_int_equal(
+		go_func_ret_sites(st, "main.noSuchFunction", offs, 64, &n, err, sizeof(err)),
+		-ENOENT);
 	assert_non_null(strstr(err, "main.noSuchFunction"));
 	go_symtab_close(st);
 }
@@ -463,8 +487,10 @@ static void test_ret_sites_same_plain_stripped(void **state)
 	(void)state;
 	assert_int_equal(go_symtab_open(fixture("goroutines"), &a, err, sizeof(err)), 0);
 	assert_int_equal(go_symtab_open(fixture("goroutines-stripped"), &b, err, sizeof(err)), 0);
-	assert_int_equal(go_func_ret_sites(a, "runtime.mallocgc", oa, 64, &na, err, sizeof(err)), 0);
-	assert_int_equal(go_func_ret_sites(b, "runtime.mallocgc", ob, 64, &nb, err, sizeof(err)), 0);
+	assert_int_equal(go_func_ret_sites(a, "runtime.mallocgc", oa, 64, &na, err, sizeof(err)),
+			 0);
+	assert_int_equal(go_func_ret_sites(b, "runtime.mallocgc", ob, 64, &nb, err, sizeof(err)),
+			 0);
 	assert_int_equal(na, nb);
 	assert_memory_equal(oa, ob, na * sizeof(oa[0]));
 	go_symtab_close(a);
@@ -496,8 +522,8 @@ static void check_body_after_prologue(const char *file, const char *fn)
 		fail_msg("%s %s: no jbe before the body site (+%zu)", file, fn, body - o);
 	/* cmp rsp|r12, [r14+0x10]: 49 3b 66 10 / 4d 3b 66 10 */
 	assert_true(d >= 4);
-	assert_true((b[d - 4] == 0x49 || b[d - 4] == 0x4d) && b[d - 3] == 0x3b && b[d - 2] == 0x66 &&
-		    (b[d - 1] == 0x10 || b[d - 1] == 0x18));
+	assert_true((b[d - 4] == 0x49 || b[d - 4] == 0x4d) && b[d - 3] == 0x3b &&
+		    b[d - 2] == 0x66 && (b[d - 1] == 0x10 || b[d - 1] == 0x18));
 	go_symtab_close(st);
 }
 
@@ -508,18 +534,20 @@ static void test_body_site(void **state)
 	char err[256];
 
 	(void)state;
-	check_body_after_prologue("goroutines", "runtime.newproc1");        /* cmp rsp; jbe */
+	check_body_after_prologue("goroutines", "runtime.newproc1"); /* cmp rsp; jbe */
 	check_body_after_prologue("goroutines-stripped", "runtime.newproc1");
 	check_body_after_prologue("goroutines-pie", "runtime.newproc1");
 	check_body_after_prologue("goroutines-stripped", "main.worker");
-	check_body_after_prologue("goroutines-stripped", "runtime.gcStart");    /* lea r12 */
-	check_body_after_prologue("goroutines-stripped", "runtime.getCPUCount"); /* mov r12, rsp; sub; jb */
+	check_body_after_prologue("goroutines-stripped", "runtime.gcStart"); /* lea r12 */
+	check_body_after_prologue("goroutines-stripped",
+				  "runtime.getCPUCount"); /* mov r12, rsp; sub; jb */
 	/* NOSPLIT assembly without a stack check: the entry itself. */
 	assert_int_equal(go_symtab_open(fixture("goroutines-stripped"), &st, err, sizeof(err)), 0);
 	assert_int_equal(go_func_by_name(st, "runtime.memmove", NULL, NULL, &o), 0);
 	assert_int_equal(go_func_body_site(st, "runtime.memmove", &body, err, sizeof(err)), 0);
 	assert_int_equal(body, o);
-	assert_int_equal(go_func_body_site(st, "main.noSuchFunction", &body, err, sizeof(err)), -ENOENT);
+	assert_int_equal(go_func_body_site(st, "main.noSuchFunction", &body, err, sizeof(err)),
+			 -ENOENT);
 	go_symtab_close(st);
 }
 
@@ -537,9 +565,11 @@ static void test_offsets_fixture(void **state)
 	assert_int_equal(go_offsets_from_table(gi.major, gi.minor, &tab), 0);
 	assert_memory_equal(&dw, &tab, sizeof(dw));
 	/* Stripped: no DWARF, the table; the same numbers. */
-	assert_int_equal(go_offsets_from_dwarf(fixture("goroutines-stripped"), &got, err, sizeof(err)),
-			 -ENODATA);
-	assert_int_equal(go_offsets_get(fixture("goroutines-stripped"), NULL, &got, err, sizeof(err)), 0);
+	assert_int_equal(
+		go_offsets_from_dwarf(fixture("goroutines-stripped"), &got, err, sizeof(err)),
+		-ENODATA);
+	assert_int_equal(
+		go_offsets_get(fixture("goroutines-stripped"), NULL, &got, err, sizeof(err)), 0);
 	assert_memory_equal(&got, &dw, sizeof(dw));
 	assert_int_equal(go_offsets_get(fixture("goroutines-pie"), &gi, &got, err, sizeof(err)), 0);
 	assert_memory_equal(&got, &dw, sizeof(dw));
@@ -547,8 +577,9 @@ static void test_offsets_fixture(void **state)
 	gi.minor = 99;
 	snprintf(gi.version, sizeof(gi.version), "go1.99.0");
 	err[0] = 0;
-	assert_int_equal(go_offsets_get(fixture("goroutines-stripped"), &gi, &got, err, sizeof(err)),
-			 -ENOTSUP);
+	assert_int_equal(
+		go_offsets_get(fixture("goroutines-stripped"), &gi, &got, err, sizeof(err)),
+		-ENOTSUP);
 	assert_non_null(strstr(err, "go1.99.0"));
 	/* With DWARF the version does not matter. */
 	assert_int_equal(go_offsets_get(fixture("goroutines"), &gi, &got, err, sizeof(err)), 0);
@@ -628,7 +659,8 @@ static void check_version(const char *ver)
 	assert_int_equal(go_func_by_name(sq, "main.worker", &e3, NULL, NULL), 0);
 	assert_string_equal(go_func_name_at(sq, e3 + 1), "main.worker");
 	/* probe sites on PIE */
-	assert_int_equal(go_func_ret_sites(sq, "runtime.mallocgc", offs, 64, &n, err, sizeof(err)), 0);
+	assert_int_equal(go_func_ret_sites(sq, "runtime.mallocgc", offs, 64, &n, err, sizeof(err)),
+			 0);
 	assert_true(n > 0);
 	for (int i = 0; i < n; i++) {
 		uint8_t b;
@@ -663,8 +695,10 @@ static void test_other_go_versions(void **state)
 
 	(void)state;
 	if (!d) {
-		fprintf(stderr, "test_goelf: no %s: run tests/unit/build-go-fixtures.sh BUILD_DIR "
-			"to test other Go releases\n", fixture("vers"));
+		fprintf(stderr,
+			"test_goelf: no %s: run tests/unit/build-go-fixtures.sh BUILD_DIR "
+			"to test other Go releases\n",
+			fixture("vers"));
 		skip();
 	}
 	while ((de = readdir(d)) && n < 64) {
@@ -677,7 +711,8 @@ static void test_other_go_versions(void **state)
 	}
 	closedir(d);
 	if (!n) {
-		fprintf(stderr, "test_goelf: %s is empty: no other Go releases tested\n", fixture("vers"));
+		fprintf(stderr, "test_goelf: %s is empty: no other Go releases tested\n",
+			fixture("vers"));
 		skip();
 	}
 	qsort(vers, n, sizeof(vers[0]), cmp_str);

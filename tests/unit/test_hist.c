@@ -48,13 +48,15 @@ static void test_percentiles(void **state)
 	(void)state;
 	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.5) == 0);
 	slots[4] = 100; /* 16..31 */
-	/* p50 with counts {0..1: 1, 16..31: 3} in test_json: rank 2 is a third into 16..31 = 21.3. */
+	/* p50 with counts {0..1: 1, 16..31: 3} in test_json: rank 2 is a third into 16..31 = 21.3.
+	 */
 	/* Linear within the bucket: the median of 100 values spread over 16..31 is at 16 + 16/2. */
 	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.5) == 24.0);
 	assert_true(hist_percentile(slots, LOG2_SLOTS, 1.0) == 32.0);
 	slots[10] = 100; /* 1024..2047 */
 	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.5) == 32.0);
-	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.99) > 1024 && hist_percentile(slots, LOG2_SLOTS, 0.99) < 2048);
+	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.99) > 1024 &&
+		    hist_percentile(slots, LOG2_SLOTS, 0.99) < 2048);
 	assert_int_equal(hist_total(slots, LOG2_SLOTS), 200);
 }
 
@@ -81,12 +83,12 @@ static void test_print(void **state)
 	slots[1] = 5;
 	slots[3] = 10;
 	out = print_to_string(slots);
-	assert_string_equal(out,
-			    "  size (bytes) : count    distribution\n"
-			    "    0 -> 1     : 0        |                                        |\n"
-			    "    2 -> 3     : 5        |********************                    |\n"
-			    "    4 -> 7     : 0        |                                        |\n"
-			    "    8 -> 15    : 10       |****************************************|\n");
+	assert_string_equal(
+		out, "  size (bytes) : count    distribution\n"
+		     "    0 -> 1     : 0        |                                        |\n"
+		     "    2 -> 3     : 5        |********************                    |\n"
+		     "    4 -> 7     : 0        |                                        |\n"
+		     "    8 -> 15    : 10       |****************************************|\n");
 	free(out);
 }
 
@@ -104,14 +106,17 @@ static void test_json(void **state)
 	fputc(' ', f);
 	json_str(f, "a\"b\\c\n\x01");
 	fclose(f);
-	assert_string_equal(buf, "\"type\":\"hist\",\"name\":\"malloc_size\",\"unit\":\"bytes\",\"pid\":null,"
-				 "\"buckets\":[{\"lo\":0,\"hi\":1,\"count\":1},{\"lo\":16,\"hi\":31,\"count\":3}],"
-				 "\"count\":4,\"sum\":61,\"mean\":15.2,\"p50\":21.3,\"p99\":31.8 "
-				 "\"a\\\"b\\\\c\\n\\u0001\"");
+	assert_string_equal(
+		buf,
+		"\"type\":\"hist\",\"name\":\"malloc_size\",\"unit\":\"bytes\",\"pid\":null,"
+		"\"buckets\":[{\"lo\":0,\"hi\":1,\"count\":1},{\"lo\":16,\"hi\":31,\"count\":3}],"
+		"\"count\":4,\"sum\":61,\"mean\":15.2,\"p50\":21.3,\"p99\":31.8 "
+		"\"a\\\"b\\\\c\\n\\u0001\"");
 	free(buf);
 }
 
-/* The smallest class that holds each request, checked against a linear scan for every small size. */
+/* The smallest class that holds each request, checked against a linear scan for every small size.
+ */
 static void test_go_size_class(void **state)
 {
 	(void)state;
@@ -134,9 +139,12 @@ static void test_go_size_class(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_log2_slot_edges), cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_percentiles),     cmocka_unit_test(test_print),
-		cmocka_unit_test(test_json),           cmocka_unit_test(test_go_size_class),
+		cmocka_unit_test(test_log2_slot_edges),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_percentiles),
+		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_go_size_class),
 	};
 
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);

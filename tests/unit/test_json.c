@@ -53,9 +53,10 @@ static void test_nested_and_summary(void **state)
 	json_field_u64(f, "after", 7);
 	json_end(f);
 	fclose(f);
-	assert_string_equal(buf, "{\"type\":\"summary\",\"command\":\"thr\",\"events\":9,\"lost\":1,"
-				 "\"duration_s\":0.500,\"end\":\"duration\","
-				 "\"goroutines\":{\"created\":3,\"lost\":0},\"empty\":{},\"after\":7}\n");
+	assert_string_equal(
+		buf, "{\"type\":\"summary\",\"command\":\"thr\",\"events\":9,\"lost\":1,"
+		     "\"duration_s\":0.500,\"end\":\"duration\","
+		     "\"goroutines\":{\"created\":3,\"lost\":0},\"empty\":{},\"after\":7}\n");
 }
 
 int main(void)

@@ -1,7 +1,7 @@
 /* ELF symbol resolution and library discovery against binaries the build makes (testprog/alloc.c in
  * PIE, non-PIE, static and stripped form) and the system's libc. An offset is checked by an
- * independent path: the bytes at the file offset (from the PT_LOAD segments) must equal the bytes of
- * the section holding the symbol's address (from the section headers). */
+ * independent path: the bytes at the file offset (from the PT_LOAD segments) must equal the bytes
+ * of the section holding the symbol's address (from the section headers). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -34,7 +34,9 @@ static void section_bytes(struct objfile *ef, uint64_t vaddr, unsigned char *out
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
 			continue;
 		if (vaddr >= sh.sh_addr && vaddr + n <= sh.sh_addr + sh.sh_size) {
-			assert_int_equal(pread(ef->fd, out, n, (off_t)(sh.sh_offset + vaddr - sh.sh_addr)), n);
+			assert_int_equal(
+				pread(ef->fd, out, n, (off_t)(sh.sh_offset + vaddr - sh.sh_addr)),
+				n);
 			return;
 		}
 	}
@@ -131,7 +133,8 @@ static void test_image_from_pid(void **state)
 	snprintf(self, sizeof(self), "/proc/%d/exe", getpid());
 	assert_string_equal(img.paths[0], self);
 	for (int i = 1; i < img.n; i++) {
-		assert_true(strncmp(img.paths[i], "/proc/", 6) == 0); /* read through /proc/PID/root */
+		assert_true(strncmp(img.paths[i], "/proc/", 6) ==
+			    0); /* read through /proc/PID/root */
 		libc += strstr(img.paths[i], "/libc.so.6") != NULL;
 	}
 	assert_int_equal(libc, 1);
@@ -179,9 +182,12 @@ static void test_search_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pie_nopie_static),     cmocka_unit_test(test_stripped_has_only_dynsym),
-		cmocka_unit_test(test_libc_versioned_symbols), cmocka_unit_test(test_image_from_pid),
-		cmocka_unit_test(test_bad_files),            cmocka_unit_test(test_search_path),
+		cmocka_unit_test(test_pie_nopie_static),
+		cmocka_unit_test(test_stripped_has_only_dynsym),
+		cmocka_unit_test(test_libc_versioned_symbols),
+		cmocka_unit_test(test_image_from_pid),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_search_path),
 	};
 
 	return cmocka_run_group_tests_name("objfile", tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* Probe placement on instructions the kernel emulates (user/binary/probe_site.c), on glibc-like preambles. */
+/* Probe placement on instructions the kernel emulates (user/binary/probe_site.c), on glibc-like
+ * preambles. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,8 +9,8 @@
 
 static void test_entry_kept_when_emulated(void **state)
 {
-	const uint8_t push_r12[] = { 0x41, 0x54, 0x55, 0x53 };            /* malloc: push %r12 */
-	const uint8_t nop5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00, 0xc3 };    /* nopl 0(%rax,%rax) */
+	const uint8_t push_r12[] = { 0x41, 0x54, 0x55, 0x53 };         /* malloc: push %r12 */
+	const uint8_t nop5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00, 0xc3 }; /* nopl 0(%rax,%rax) */
 
 	(void)state;
 	assert_int_equal(probe_site_emulated_bytes(push_r12, sizeof(push_r12), 0x1000), 0x1000);
@@ -24,8 +25,10 @@ static void test_flag_only_preamble_skipped(void **state)
 	const uint8_t memalign_entry[] = { 0x80, 0x3d, 0x01, 0x02, 0x14, 0x00, 0x00, 0x41, 0x54 };
 
 	(void)state;
-	assert_int_equal(probe_site_emulated_bytes(free_entry, sizeof(free_entry), 0x98ef0), 0x98ef3);
-	assert_int_equal(probe_site_emulated_bytes(memalign_entry, sizeof(memalign_entry), 0x9a280), 0x9a287);
+	assert_int_equal(probe_site_emulated_bytes(free_entry, sizeof(free_entry), 0x98ef0),
+			 0x98ef3);
+	assert_int_equal(probe_site_emulated_bytes(memalign_entry, sizeof(memalign_entry), 0x9a280),
+			 0x9a287);
 }
 
 static void test_entry_kept_when_registers_change(void **state)

@@ -1,5 +1,5 @@
-/* test_procinfo.c - unit tests for user/proc/procinfo.h: /proc readers, formatting, sockets, -n matching,
- * checked against this test process itself. */
+/* test_procinfo.c - unit tests for user/proc/procinfo.h: /proc readers, formatting, sockets, -n
+ * matching, checked against this test process itself. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -131,8 +131,8 @@ static int listen_inet(int family, const char *ip, int type, int *port)
 		assert_int_equal(listen(fd, 1), 0);
 	len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
-	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
-				      ((struct sockaddr_in6 *)&ss)->sin6_port);
+	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					: ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;
 }
 
@@ -150,7 +150,9 @@ static void test_listening_sockets(void **state)
 	fds[2] = socket(AF_UNIX, SOCK_STREAM, 0);
 	/* Abstract: "@" and the name after the leading NUL. */
 	memcpy(un.sun_path, "\0rtmon-procinfo-test", 20);
-	assert_int_equal(bind(fds[2], (struct sockaddr *)&un, offsetof(struct sockaddr_un, sun_path) + 20), 0);
+	assert_int_equal(
+		bind(fds[2], (struct sockaddr *)&un, offsetof(struct sockaddr_un, sun_path) + 20),
+		0);
 	assert_int_equal(listen(fds[2], 1), 0);
 	fds[3] = socket(AF_INET6, SOCK_STREAM, 0);
 	fds[4] = -1;

@@ -85,8 +85,10 @@ static int group_setup(void **state)
 	snprintf(g_build, sizeof(g_build), "%s", b && *b ? b : "build");
 	if (!exists(path_in("%s/testprog/go/goroutines-stripped", g_build)) ||
 	    !exists(path_in("%s/testprog/alloc", g_build))) {
-		fprintf(stderr, "test_runtime_id: test programs missing in %s: run `make testprogs` and set "
-			"RTMON_BUILD\n", g_build);
+		fprintf(stderr,
+			"test_runtime_id: test programs missing in %s: run `make testprogs` and "
+			"set RTMON_BUILD\n",
+			g_build);
 		return -1;
 	}
 	if (go && *go)
@@ -113,11 +115,13 @@ static void check_go(const char *path)
 	if (!g_go[0])
 		return;
 	/* "PATH: go1.22.3" */
-	assert_int_equal(run_line(ref, sizeof(ref), NULL, "'%s' version '%s' 2>/dev/null", g_go, path), 0);
+	assert_int_equal(
+		run_line(ref, sizeof(ref), NULL, "'%s' version '%s' 2>/dev/null", g_go, path), 0);
 	assert_non_null(strrchr(ref, ' '));
 	assert_string_equal(id.version, strrchr(ref, ' ') + 1);
 	/* "\tmod\tPATH\t(devel)\t" */
-	if (!run_line(mod, sizeof(mod), "\tmod\t", "'%s' version -m '%s' 2>/dev/null", g_go, path)) {
+	if (!run_line(mod, sizeof(mod), "\tmod\t", "'%s' version -m '%s' 2>/dev/null", g_go,
+		      path)) {
 		char *p = strstr(mod, "mod\t") + 4;
 
 		p[strcspn(p, "\t")] = 0;
@@ -152,7 +156,7 @@ static void test_go_versions(void **state)
 		char want[64];
 
 		snprintf(want, sizeof(want), "%s", v);
-		want[strcspn(want, "-")] = 0;   /* "go1.20.14-stripped" -> "go1.20.14" */
+		want[strcspn(want, "-")] = 0; /* "go1.20.14-stripped" -> "go1.20.14" */
 		assert_int_equal(runtime_identify(g.gl_pathv[i], 0, &id, NULL, 0), 0);
 		assert_int_equal(id.kind, RUNTIME_GO);
 		assert_string_equal(id.version, want);
@@ -164,12 +168,14 @@ static void test_go_versions(void **state)
 
 static void test_native(void **state)
 {
-	static const char *const names[] = { "alloc", "alloc-nopie", "alloc-stripped", "alloc-static" };
+	static const char *const names[] = { "alloc", "alloc-nopie", "alloc-stripped",
+					     "alloc-static" };
 	struct runtime_id id;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		assert_int_equal(runtime_identify(path_in("%s/testprog/%s", g_build, names[i]), 0, &id, NULL, 0),
+		assert_int_equal(runtime_identify(path_in("%s/testprog/%s", g_build, names[i]), 0,
+						  &id, NULL, 0),
 				 0);
 		assert_int_equal(id.kind, RUNTIME_NATIVE);
 		assert_string_equal(runtime_kind_name(id.kind), "native");
@@ -191,7 +197,8 @@ static void test_bad_files(void **state)
 	char err[512] = "";
 
 	(void)state;
-	assert_int_equal(runtime_identify("/nonexistent/rtmon-test", 0, &id, err, sizeof(err)), -ENOENT);
+	assert_int_equal(runtime_identify("/nonexistent/rtmon-test", 0, &id, err, sizeof(err)),
+			 -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/rtmon-test"));
 	assert_int_equal(runtime_identify("/etc/passwd", 0, &id, err, sizeof(err)), -ENOEXEC);
 	assert_non_null(strstr(err, "not an ELF"));
@@ -217,8 +224,9 @@ static void test_boehm(void **state)
 	snprintf(own, sizeof(own), "%s/own-gc", dir);
 	f = fopen(src, "w");
 	assert_non_null(f);
-	fputs("void GC_gcollect(void);\nint main(int c, char **v) { (void)v; if (c > 5) GC_gcollect(); "
-	      "return 0; }\n", f);
+	fputs("void GC_gcollect(void);\n"
+	      "int main(int c, char **v) { (void)v; if (c > 5) GC_gcollect(); return 0; }\n",
+	      f);
 	fclose(f);
 	if (!exists("/usr/lib/x86_64-linux-gnu/libgc.so.1") ||
 	    system(path_in("cc -o '%s' '%s' -l:libgc.so.1 2>/dev/null", exe, src))) {
@@ -236,7 +244,8 @@ static void test_boehm(void **state)
 	assert_int_equal(system(path_in("cc -o '%s' '%s'", own, src)), 0);
 	assert_int_equal(runtime_identify(own, 0, &id, NULL, 0), 0);
 	assert_true(id.boehm);
-	assert_int_equal(runtime_identify(path_in("%s/testprog/alloc", g_build), 0, &id, NULL, 0), 0);
+	assert_int_equal(runtime_identify(path_in("%s/testprog/alloc", g_build), 0, &id, NULL, 0),
+			 0);
 	assert_false(id.boehm);
 	system(path_in("rm -rf '%s'", dir));
 }
@@ -245,8 +254,11 @@ static void test_boehm(void **state)
 
 static void python_ref_version(const char *interp, char *out, size_t len)
 {
-	assert_int_equal(run_line(out, len, NULL, "'%s' -c 'import platform; print(platform.python_version())'"
-				  " 2>/dev/null", interp), 0);
+	assert_int_equal(run_line(out, len, NULL,
+				  "'%s' -c 'import platform; print(platform.python_version())'"
+				  " 2>/dev/null",
+				  interp),
+			 0);
 }
 
 /* Debian's python3.11: libpython inside the executable, USDT probes. */
@@ -272,7 +284,8 @@ static void test_python_debian(void **state)
 	assert_true(usdt_probe_exists(DEBIAN_PYTHON, "python", NULL));
 	assert_false(usdt_probe_exists(DEBIAN_PYTHON, "python", "no__such__probe"));
 	assert_false(usdt_probe_exists(DEBIAN_PYTHON, "hotspot", NULL));
-	/* Through a symlink (/usr/bin/python3 -> python3.11) the name still gives the same answer. */
+	/* Through a symlink (/usr/bin/python3 -> python3.11) the name still gives the same answer.
+	 */
 	if (exists("/usr/bin/python3")) {
 		assert_int_equal(runtime_identify("/usr/bin/python3", 0, &id, NULL, 0), 0);
 		assert_string_equal(id.version, ref);
@@ -288,8 +301,9 @@ static void test_python_pyenv(void **state)
 	int checked = 0;
 
 	(void)state;
-	if (glob(path_in("%s/versions/*/bin/python[23].*[0-9]", root && *root ? root : "/root/.pyenv"), 0, NULL,
-		 &g)) {
+	if (glob(path_in("%s/versions/*/bin/python[23].*[0-9]",
+			 root && *root ? root : "/root/.pyenv"),
+		 0, NULL, &g)) {
 		skip();
 		return;
 	}
@@ -304,7 +318,8 @@ static void test_python_pyenv(void **state)
 		assert_int_equal(runtime_identify(interp, 0, &id, err, sizeof(err)), 0);
 		assert_int_equal(id.kind, RUNTIME_PYTHON);
 		if (strcmp(id.version, ref))
-			fail_msg("%s: identified %s, the interpreter says %s", interp, id.version, ref);
+			fail_msg("%s: identified %s, the interpreter says %s", interp, id.version,
+				 ref);
 		assert_non_null(strstr(id.lib, "python"));
 		checked++;
 	}
@@ -324,8 +339,9 @@ static void test_python_pid(void **state)
 	bool loaded = false;
 
 	(void)state;
-	if (glob(path_in("%s/versions/3.1*/bin/python3.1[0-9]", root && *root ? root : "/root/.pyenv"), 0,
-		 NULL, &g)) {
+	if (glob(path_in("%s/versions/3.1*/bin/python3.1[0-9]",
+			 root && *root ? root : "/root/.pyenv"),
+		 0, NULL, &g)) {
 		skip();
 		return;
 	}
@@ -355,7 +371,8 @@ static void test_python_pid(void **state)
 	waitpid(pid, NULL, 0);
 	assert_int_equal(id.kind, RUNTIME_PYTHON);
 	assert_string_equal(id.version, ref);
-	assert_true(!strncmp(id.lib, path_in("/proc/%d/root/", pid), strlen(path_in("/proc/%d/root/", pid))));
+	assert_true(!strncmp(id.lib, path_in("/proc/%d/root/", pid),
+			     strlen(path_in("/proc/%d/root/", pid))));
 	assert_non_null(strstr(id.lib, "libpython"));
 	assert_false(id.usdt);
 }
@@ -367,7 +384,8 @@ static void java_ref_version(const char *java, char *out, size_t len)
 {
 	char line[512], *q;
 
-	assert_int_equal(run_line(line, sizeof(line), " version \"", "'%s' -version 2>&1", java), 0);
+	assert_int_equal(run_line(line, sizeof(line), " version \"", "'%s' -version 2>&1", java),
+			 0);
 	q = strchr(line, '"') + 1;
 	q[strcspn(q, "\"")] = 0;
 	snprintf(out, len, "%s", q);
@@ -387,7 +405,8 @@ static void test_java(void **state)
 		struct runtime_id id;
 		char ref[64], real[PATH_MAX];
 
-		/* Debian's java-17-openjdk-amd64 and its versioned alias are the same JDK: once is enough. */
+		/* Debian's java-17-openjdk-amd64 and its versioned alias are the same JDK: once is
+		 * enough. */
 		if (!realpath(g.gl_pathv[i], real) || strcmp(real, g.gl_pathv[i]))
 			continue;
 		java_ref_version(g.gl_pathv[i], ref, sizeof(ref));
@@ -421,14 +440,10 @@ static void test_java(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_go_fixtures),
-		cmocka_unit_test(test_go_versions),
-		cmocka_unit_test(test_native),
-		cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_boehm),
-		cmocka_unit_test(test_python_debian),
-		cmocka_unit_test(test_python_pyenv),
-		cmocka_unit_test(test_python_pid),
+		cmocka_unit_test(test_go_fixtures),  cmocka_unit_test(test_go_versions),
+		cmocka_unit_test(test_native),       cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_boehm),        cmocka_unit_test(test_python_debian),
+		cmocka_unit_test(test_python_pyenv), cmocka_unit_test(test_python_pid),
 		cmocka_unit_test(test_java),
 	};
 

@@ -74,20 +74,22 @@ int objfile_open(struct objfile *ef, const char *path, char *err, size_t errlen)
 	}
 	ef->size = (size_t)st.st_size;
 	if (pread(ef->fd, magic, 4, 0) != 4 || memcmp(magic, ELFMAG, SELFMAG)) {
-		snprintf(err, errlen, "%s is not an ELF file: give a compiled executable or library", path);
+		snprintf(err, errlen,
+			 "%s is not an ELF file: give a compiled executable or library", path);
 		rc = -ENOEXEC;
 		goto fail;
 	}
 	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
 	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &ef->ehdr) ||
 	    !headers_fit(ef)) {
-		snprintf(err, errlen, "%s is a truncated or corrupt ELF file: rebuild or copy it again", path);
+		snprintf(err, errlen,
+			 "%s is a truncated or corrupt ELF file: rebuild or copy it again", path);
 		rc = -ENOEXEC;
 		goto fail;
 	}
 	if (ef->ehdr.e_machine != EM_X86_64 && ef->ehdr.e_machine != EM_AARCH64) {
-		snprintf(err, errlen, "%s is an ELF file for another architecture (e_machine %u)", path,
-			 ef->ehdr.e_machine);
+		snprintf(err, errlen, "%s is an ELF file for another architecture (e_machine %u)",
+			 path, ef->ehdr.e_machine);
 		rc = -ENOEXEC;
 		goto fail;
 	}
@@ -133,7 +135,8 @@ int objfile_vaddr_to_offset(struct objfile *ef, uint64_t vaddr, uint64_t *offset
 
 		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		if (!elf_segment_vaddr_to_offset(ph.p_vaddr, ph.p_memsz, ph.p_offset, vaddr, offset))
+		if (!elf_segment_vaddr_to_offset(ph.p_vaddr, ph.p_memsz, ph.p_offset, vaddr,
+						 offset))
 			return 0;
 	}
 	return -ENOENT;
@@ -181,7 +184,8 @@ static int for_each_sym(struct objfile *ef, Elf64_Word table_type, bool (*want)(
 			const char *name;
 			int t, rc;
 
-			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    !sym.st_value)
 				continue;
 			t = GELF_ST_TYPE(sym.st_info);
 			if (!want(t))
@@ -205,7 +209,7 @@ static bool is_object(int type)
 }
 
 int objfile_for_each_func(struct objfile *ef, Elf64_Word table_type,
-		      int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx)
+			  int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx)
 {
 	return for_each_sym(ef, table_type, is_func, fn, ctx);
 }
@@ -226,7 +230,8 @@ static int match_func(const GElf_Sym *sym, const char *name, void *ctx)
 	return 1;
 }
 
-static int find_in_table(struct objfile *ef, Elf64_Word type, const char *name, struct objfile_sym *out)
+static int find_in_table(struct objfile *ef, Elf64_Word type, const char *name,
+			 struct objfile_sym *out)
 {
 	struct func_query q = { .name = name, .len = strlen(name) };
 
@@ -257,7 +262,7 @@ int objfile_find_object(struct objfile *ef, const char *name, struct objfile_sym
 }
 
 int objfile_dynamic_info(struct objfile *ef, void (*fn)(const char *needed, void *ctx), void *ctx,
-		     char *runpath, size_t runpath_len)
+			 char *runpath, size_t runpath_len)
 {
 	runpath[0] = '\0';
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
@@ -275,7 +280,8 @@ int objfile_dynamic_info(struct objfile *ef, void (*fn)(const char *needed, void
 
 			if (!gelf_getdyn(data, (int)i, &dyn))
 				break;
-			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RUNPATH && dyn.d_tag != DT_RPATH)
+			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RUNPATH &&
+			    dyn.d_tag != DT_RPATH)
 				continue;
 			s = elf_strptr(ef->elf, sh.sh_link, dyn.d_un.d_val);
 			if (!s)

@@ -1,6 +1,6 @@
 /* ELF files for uprobes: validation, function symbols to file offsets, DT_NEEDED. Built on libelf.
- * libbpf 1.1's own resolver refuses versioned symbols that share an address (pthread_create@GLIBC_2.2.5
- * and @@GLIBC_2.34), so rtmon resolves offsets itself. */
+ * libbpf 1.1's own resolver refuses versioned symbols that share an address
+ * (pthread_create@GLIBC_2.2.5 and @@GLIBC_2.34), so rtmon resolves offsets itself. */
 #ifndef RTMON_OBJFILE_H
 #define RTMON_OBJFILE_H
 
@@ -13,16 +13,16 @@ struct objfile {
 	int fd;
 	Elf *elf;
 	GElf_Ehdr ehdr;
-	size_t size;        /* file size */
-	bool is_static;     /* no PT_INTERP and no PT_DYNAMIC */
-	bool has_symtab;    /* .symtab present (not stripped) */
+	size_t size;     /* file size */
+	bool is_static;  /* no PT_INTERP and no PT_DYNAMIC */
+	bool has_symtab; /* .symtab present (not stripped) */
 	char path[4096];
 };
 
 struct objfile_sym {
-	uint64_t vaddr;     /* st_value */
-	uint64_t size;      /* st_size */
-	uint64_t offset;    /* file offset for the uprobe */
+	uint64_t vaddr;  /* st_value */
+	uint64_t size;   /* st_size */
+	uint64_t offset; /* file offset for the uprobe */
 };
 
 /* Opens and validates an ELF file: the error names a missing file, a directory, a non-ELF file, a
@@ -34,15 +34,15 @@ void objfile_close(struct objfile *ef);
  * 0, -ENOENT when absent. */
 int objfile_find_func(struct objfile *ef, const char *name, struct objfile_sym *out);
 
-/* The same for a defined data object (STT_OBJECT), e.g. a version constant: offset is where its bytes
- * are in the file. 0, -ENOENT when absent. */
+/* The same for a defined data object (STT_OBJECT), e.g. a version constant: offset is where its
+ * bytes are in the file. 0, -ENOENT when absent. */
 int objfile_find_object(struct objfile *ef, const char *name, struct objfile_sym *out);
 
-/* Calls fn for each defined function (STT_FUNC, STT_GNU_IFUNC, non-zero address) in the symbol tables
- * of the given type (SHT_SYMTAB or SHT_DYNSYM). A non-zero return from fn stops the walk and is
- * returned. */
+/* Calls fn for each defined function (STT_FUNC, STT_GNU_IFUNC, non-zero address) in the symbol
+ * tables of the given type (SHT_SYMTAB or SHT_DYNSYM). A non-zero return from fn stops the walk and
+ * is returned. */
 int objfile_for_each_func(struct objfile *ef, Elf64_Word table_type,
-		      int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx);
+			  int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx);
 
 /* The section named name, or NULL (no such section, or no section name table); fills *sh. */
 Elf_Scn *objfile_section(struct objfile *ef, const char *name, GElf_Shdr *sh);
@@ -53,6 +53,6 @@ int objfile_vaddr_to_offset(struct objfile *ef, uint64_t vaddr, uint64_t *offset
 /* Calls fn for each DT_NEEDED entry in order, then returns DT_RUNPATH (or DT_RPATH) in runpath
  * ("" when none). */
 int objfile_dynamic_info(struct objfile *ef, void (*fn)(const char *needed, void *ctx), void *ctx,
-		     char *runpath, size_t runpath_len);
+			 char *runpath, size_t runpath_len);
 
 #endif

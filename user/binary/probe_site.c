@@ -23,7 +23,8 @@ static bool kernel_emulates(csh cs, const cs_insn *insn)
 		break;
 	}
 	if (cs_insn_group(cs, insn, CS_GRP_JUMP) || cs_insn_group(cs, insn, CS_GRP_CALL))
-		return x86->op_count == 1 && x86->operands[0].type == X86_OP_IMM; /* direct, rel8/rel32 */
+		return x86->op_count == 1 &&
+		       x86->operands[0].type == X86_OP_IMM; /* direct, rel8/rel32 */
 	return false;
 }
 

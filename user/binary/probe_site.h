@@ -1,8 +1,8 @@
-/* Where exactly to put a uprobe in a function. On x86 the kernel emulates a few instructions at a probe
- * (push of a register, direct jmp/jcc/call, nop); any other instruction is single-stepped out of line,
- * which costs about 30 us a hit on a KVM guest instead of about 0.6 us. glibc's free begins with
- * `test %rdi,%rdi`, memalign/valloc/pvalloc/posix_memalign with a `cmpb`: probing their first
- * emulated instruction instead makes tracing free 25x cheaper (docs/PERFORMANCE.md). */
+/* Where exactly to put a uprobe in a function. On x86 the kernel emulates a few instructions at a
+ * probe (push of a register, direct jmp/jcc/call, nop); any other instruction is single-stepped out
+ * of line, which costs about 30 us a hit on a KVM guest instead of about 0.6 us. glibc's free
+ * begins with `test %rdi,%rdi`, memalign/valloc/pvalloc/posix_memalign with a `cmpb`: probing their
+ * first emulated instruction instead makes tracing free 25x cheaper (docs/PERFORMANCE.md). */
 #ifndef RTMON_PROBE_SITE_H
 #define RTMON_PROBE_SITE_H
 
@@ -11,8 +11,9 @@
 #include <stdint.h>
 
 /* The file offset of the first instruction at or after `offset` that the kernel emulates, provided
- * every instruction before it only sets flags (test, cmp): each call still reaches it, with its argument
- * registers untouched. Otherwise (or when the bytes cannot be read or decoded) `offset` itself. */
+ * every instruction before it only sets flags (test, cmp): each call still reaches it, with its
+ * argument registers untouched. Otherwise (or when the bytes cannot be read or decoded) `offset`
+ * itself. */
 uint64_t probe_site_emulated(const char *path, uint64_t offset);
 
 /* Whether the kernel emulates the instruction at offset (false when it single-steps it, or when the

@@ -12,7 +12,7 @@
 #include "binary/objfile.h"
 #include "binary/symbolize.h"
 
-#define MAX_SEGS 32
+#define MAX_SEGS  32
 #define CACHE_MAX 4096
 /* Symbols sharing an address, or a nearer one that does not contain the address (a size-0 label):
  * how many groups below the address are tried before giving up. */
@@ -21,7 +21,7 @@
 struct sym {
 	uint64_t addr;
 	uint64_t size;
-	unsigned seq;   /* order found: .symtab before .dynsym, so ties prefer the fuller table */
+	unsigned seq; /* order found: .symtab before .dynsym, so ties prefer the fuller table */
 	char *name;
 };
 
@@ -32,12 +32,13 @@ struct seg {
 struct symfile {
 	uint32_t kdev;
 	uint64_t ino;
-	/* Held open from the moment the file is known: paths like /proc/PID/exe or /proc/PID/root/... stop
-	 * working when the process exits, and reports often come after that. */
+	/* Held open from the moment the file is known: paths like /proc/PID/exe or
+	 * /proc/PID/root/... stop working when the process exits, and reports often come after
+	 * that. */
 	int fd;
 	char path[PATH_MAX];
-	char base[256];  /* file name for "file+0x..." */
-	bool loaded;     /* symbols read (or reading failed: nsyms 0) */
+	char base[256]; /* file name for "file+0x..." */
+	bool loaded;    /* symbols read (or reading failed: nsyms 0) */
 	struct sym *syms;
 	size_t nsyms;
 	struct seg segs[MAX_SEGS];
@@ -104,7 +105,8 @@ struct symbolizer *symbolizer_new(const struct image *img)
 	for (int i = 0; img && i < img->n; i++) {
 		struct stat st;
 
-		if (!stat(img->paths[i], &st) && !add_file(s, kernel_dev(st.st_dev), st.st_ino, img->paths[i])) {
+		if (!stat(img->paths[i], &st) &&
+		    !add_file(s, kernel_dev(st.st_dev), st.st_ino, img->paths[i])) {
 			symbolizer_free(s);
 			return NULL;
 		}
@@ -259,7 +261,8 @@ static const struct sym *find_containing(const struct symfile *f, uint64_t vaddr
 	for (int tries = 0; i >= 0 && tries < MAX_BACKTRACK; tries++) {
 		const struct sym *best = NULL;
 
-		for (size_t j = (size_t)i; j < f->nsyms && f->syms[j].addr == f->syms[i].addr; j++) {
+		for (size_t j = (size_t)i; j < f->nsyms && f->syms[j].addr == f->syms[i].addr;
+		     j++) {
 			const struct sym *c = &f->syms[j];
 
 			if (vaddr == c->addr || vaddr < c->addr + c->size) {
@@ -277,7 +280,8 @@ static const struct sym *find_containing(const struct symfile *f, uint64_t vaddr
 }
 
 /* The C++ runtime's demangler (libstdc++, the Itanium ABI every Linux C++ compiler uses): a JVM's
- * threads start in _ZL19thread_native_entryP6Thread, which users read as thread_native_entry(Thread*). */
+ * threads start in _ZL19thread_native_entryP6Thread, which users read as
+ * thread_native_entry(Thread*). */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
@@ -287,8 +291,11 @@ static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
 
 	load_file(f);
 	if (offset_to_vaddr(f, off, &vaddr) && (sym = find_containing(f, vaddr))) {
-		/* Only names that are mangled: demangling is done once per address (the caller caches). */
-		char *plain = strncmp(sym->name, "_Z", 2) ? NULL : __cxa_demangle(sym->name, NULL, NULL, NULL);
+		/* Only names that are mangled: demangling is done once per address (the caller
+		 * caches). */
+		char *plain = strncmp(sym->name, "_Z", 2)
+				      ? NULL
+				      : __cxa_demangle(sym->name, NULL, NULL, NULL);
 		const char *name = plain ? plain : sym->name;
 
 		if (vaddr == sym->addr)
@@ -314,8 +321,9 @@ static bool parse_maps_line(const char *line, struct maps_line *m)
 	unsigned maj, min;
 	int n = 0;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %x:%x %" SCNu64 " %n", &m->start, &m->end,
-		   &m->pgoff, &maj, &min, &m->ino, &n) < 6 || !n)
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %x:%x %" SCNu64 " %n", &m->start,
+		   &m->end, &m->pgoff, &maj, &min, &m->ino, &n) < 6 ||
+	    !n)
 		return false;
 	m->kdev = (uint32_t)(maj << 20 | min);
 	snprintf(m->path, sizeof(m->path), "%s", line + n);
@@ -324,7 +332,8 @@ static bool parse_maps_line(const char *line, struct maps_line *m)
 }
 
 /* Finds a mapping of pid by (kdev, ino), or holding addr when ino is 0. */
-static bool find_mapping(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t addr, struct maps_line *out)
+static bool find_mapping(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t addr,
+			 struct maps_line *out)
 {
 	char path[64], line[PATH_MAX + 128];
 	bool found = false;
@@ -355,7 +364,8 @@ static struct symfile *file_for(struct symbolizer *s, pid_t pid, uint32_t kdev, 
 			return &s->files[i];
 	if (pid <= 0 || !find_mapping(pid, kdev, ino, 0, &m))
 		return NULL;
-	/* Through the process's root, so that a file in a container is read from its own filesystem. */
+	/* Through the process's root, so that a file in a container is read from its own
+	 * filesystem. */
 	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m.path);
 	return add_file(s, kdev, ino, path);
 }
@@ -382,8 +392,8 @@ static void cache_add(struct symbolizer *s, uint32_t kdev, uint64_t ino, uint64_
 	snprintf(e->name, sizeof(e->name), "%s", name);
 }
 
-int symbolize_file_offset(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino, uint64_t off,
-			  char *out, size_t len)
+int symbolize_file_offset(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino,
+			  uint64_t off, char *out, size_t len)
 {
 	struct cache_ent *c = cache_find(s, kdev, ino, off);
 	struct symfile *f;
@@ -409,7 +419,8 @@ int symbolize_addr(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, si
 	struct maps_line m;
 
 	if (pid > 0 && find_mapping(pid, 0, 0, addr, &m))
-		return symbolize_file_offset(s, pid, m.kdev, m.ino, addr - m.start + m.pgoff, out, len);
+		return symbolize_file_offset(s, pid, m.kdev, m.ino, addr - m.start + m.pgoff, out,
+					     len);
 	snprintf(out, len, "0x%" PRIx64, addr);
 	return -ENOENT;
 }

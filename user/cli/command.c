@@ -7,8 +7,8 @@
 #include "trace/loop.h"
 #include "trace/probe.h"
 
-int command_start(const struct argp *argp, int argc, char **argv, struct common_opts *co, void *input,
-		  struct target *t)
+int command_start(const struct argp *argp, int argc, char **argv, struct common_opts *co,
+		  void *input, struct target *t)
 {
 	char err[1024];
 	int rc = parse_command_line(argp, argc, argv, co, input);
@@ -21,7 +21,8 @@ int command_start(const struct argp *argp, int argc, char **argv, struct common_
 		return 1;
 	}
 	if (loop_block_signals()) {
-		fprintf(stderr, "%s: cannot set up signal handling: %s\n", argv[0], strerror(errno));
+		fprintf(stderr, "%s: cannot set up signal handling: %s\n", argv[0],
+			strerror(errno));
 		return 1;
 	}
 	if (target_open(t, co, err, sizeof(err))) {
@@ -53,7 +54,8 @@ int command_trace(const struct trace_steps *s, const struct common_opts *co, str
 		goto fail;
 	*ran = true;
 	end = loop_run(co, t, ops);
-	/* The loop drains every 10 ms: what the last events of an exiting target left is read here. */
+	/* The loop drains every 10 ms: what the last events of an exiting target left is read here.
+	 */
 	if (ops->rb)
 		ring_buffer__consume(ops->rb);
 	s->report(s->ctx, end, loop_now_s() - start_s);

@@ -1,4 +1,5 @@
-/* The command table: each command is one user/CMD.c (and one bpf/CMD.bpf.c). argv[0] is "rtmon CMD". */
+/* The command table: each command is one user/CMD.c (and one bpf/CMD.bpf.c). argv[0] is "rtmon
+ * CMD". */
 #ifndef RTMON_COMMANDS_H
 #define RTMON_COMMANDS_H
 

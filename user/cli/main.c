@@ -17,10 +17,12 @@ static const struct command commands[] = {
 	{ "malloc", cmd_malloc, "allocation sizes as a log2 histogram, counts and bytes" },
 	{ "thr", cmd_thr, "threads created and exited: name, start routine, parent, lifetime" },
 	{ "lat", cmd_lat, "thread lifetimes as a log2 histogram, optionally per start routine" },
-	{ "gc", cmd_gc, "GC cycles and pauses: Go, CPython, HotSpot, Boehm GC, or --cycle SYM; pause histogram" },
+	{ "gc", cmd_gc,
+	  "GC cycles and pauses: Go, CPython, HotSpot, Boehm GC, or --cycle SYM; pause histogram" },
 	{ "ps", cmd_ps, "every process with its runtime, version, Go module; * = traced fully" },
 	{ "tree", cmd_tree, "the same processes as a tree by parent" },
-	{ "info", cmd_info, "one process: parent, threads, memory, CPU, sockets, runtime, commands" },
+	{ "info", cmd_info,
+	  "one process: parent, threads, memory, CPU, sockets, runtime, commands" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -28,31 +30,34 @@ static const struct command commands[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: rtmon COMMAND [OPTION...] {--binpath PATH | --pid PID | --name NAME | -- CMD [ARGS...]}\n"
+		"Usage: rtmon COMMAND [OPTION...] {--binpath PATH | --pid PID | --name NAME | -- "
+		"CMD [ARGS...]}\n"
 		"       rtmon {ps | tree | info PID} [OPTION...]\n"
-		"Watch what a program's runtime does, from outside, with eBPF: the program is not changed "
-		"or restarted.\n\nCommands:\n");
+		"Watch what a program's runtime does, from outside, with eBPF: the program is not "
+		"changed or restarted.\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out,
-		"\nCommon options (every tracing command): -b/--binpath PATH, -p/--pid PID, -n/--name NAME,\n"
-		"  -- CMD ARGS, -d/--duration SEC, -i/--interval SEC, --json, -v/--verbose.\n"
-		"ps, tree and info take no target. 'rtmon COMMAND --help' has the rest.\n\nExamples:\n"
-		"  rtmon ps\n"
-		"  rtmon info 1234\n"
-		"  sudo rtmon gc -n myapp\n"
-		"  sudo rtmon malloc --binpath ./app\n"
-		"  sudo rtmon malloc -p 1234 -d 10 --json\n"
-		"  sudo rtmon malloc -- ./app args\n"
-		"  sudo rtmon thr -p 1234\n"
-		"  sudo rtmon lat --by-start -- ./app args\n");
+	fprintf(out, "\nCommon options (every tracing command): -b/--binpath PATH, -p/--pid PID, "
+		     "-n/--name NAME,\n"
+		     "  -- CMD ARGS, -d/--duration SEC, -i/--interval SEC, --json, -v/--verbose.\n"
+		     "ps, tree and info take no target. 'rtmon COMMAND --help' has the "
+		     "rest.\n\nExamples:\n"
+		     "  rtmon ps\n"
+		     "  rtmon info 1234\n"
+		     "  sudo rtmon gc -n myapp\n"
+		     "  sudo rtmon malloc --binpath ./app\n"
+		     "  sudo rtmon malloc -p 1234 -d 10 --json\n"
+		     "  sudo rtmon malloc -- ./app args\n"
+		     "  sudo rtmon thr -p 1234\n"
+		     "  sudo rtmon lat --by-start -- ./app args\n");
 }
 
 int main(int argc, char **argv)
 {
 	char name[64];
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return argc < 2 ? 2 : 0;
 	}

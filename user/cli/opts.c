@@ -11,12 +11,17 @@
 enum { OPT_JSON = 0x1000 };
 
 static const struct argp_option common_options[] = {
-	{ "binpath", 'b', "PATH", 0, "Trace every process running the executable PATH, including ones "
-	  "started later", 1 },
+	{ "binpath", 'b', "PATH", 0,
+	  "Trace every process running the executable PATH, including ones "
+	  "started later",
+	  1 },
 	{ "pid", 'p', "PID", 0, "Trace the running process PID", 1 },
-	{ "name", 'n', "NAME", 0, "Trace the one running process named NAME (its name or its executable's "
-	  "file name, exactly); several matches are listed with their PIDs", 1 },
-	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds (default: until Ctrl-C or the target ends)", 2 },
+	{ "name", 'n', "NAME", 0,
+	  "Trace the one running process named NAME (its name or its executable's "
+	  "file name, exactly); several matches are listed with their PIDs",
+	  1 },
+	{ "duration", 'd', "SEC", 0,
+	  "Stop after SEC seconds (default: until Ctrl-C or the target ends)", 2 },
 	{ "interval", 'i', "SEC", 0, "Print and reset the results every SEC seconds", 2 },
 	{ "json", OPT_JSON, NULL, 0, "Print JSON lines on stdout (see docs/json.md)", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 2 },
@@ -60,26 +65,32 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case 'p':
 		if (parse_pid(arg, &co->pid)) {
-			argp_failure(state, 2, 0, "invalid PID '%s': give a positive process id", arg);
+			argp_failure(state, 2, 0, "invalid PID '%s': give a positive process id",
+				     arg);
 			return EINVAL;
 		}
 		break;
 	case 'n':
 		if (!*arg) {
-			argp_failure(state, 2, 0, "empty process name: give -n NAME as rtmon ps shows it");
+			argp_failure(state, 2, 0,
+				     "empty process name: give -n NAME as rtmon ps shows it");
 			return EINVAL;
 		}
 		co->name = arg;
 		break;
 	case 'd':
 		if (parse_seconds(arg, &co->duration)) {
-			argp_failure(state, 2, 0, "invalid duration '%s': give a positive number of seconds", arg);
+			argp_failure(state, 2, 0,
+				     "invalid duration '%s': give a positive number of seconds",
+				     arg);
 			return EINVAL;
 		}
 		break;
 	case 'i':
 		if (parse_seconds(arg, &co->interval)) {
-			argp_failure(state, 2, 0, "invalid interval '%s': give a positive number of seconds", arg);
+			argp_failure(state, 2, 0,
+				     "invalid interval '%s': give a positive number of seconds",
+				     arg);
 			return EINVAL;
 		}
 		break;
@@ -93,7 +104,8 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case ARGP_KEY_ARG:
-		argp_failure(state, 2, 0, "unexpected argument '%s': put the command to trace after --", arg);
+		argp_failure(state, 2, 0,
+			     "unexpected argument '%s': put the command to trace after --", arg);
 		return EINVAL;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -106,15 +118,15 @@ const struct argp common_argp = { common_options, parse_common, NULL, NULL, NULL
 static bool wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-?") || !strcmp(argv[i], "-h") ||
-		    !strcmp(argv[i], "--usage"))
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-?") ||
+		    !strcmp(argv[i], "-h") || !strcmp(argv[i], "--usage"))
 			return true;
 	return false;
 }
 
-/* argp reports a bad option on two lines (the problem, then "Try --help"); rtmon's rule is one line.
- * So argp runs without exiting, with stderr captured, and the first captured line is reprinted with
- * the hint appended. Help requests run argp normally: it prints and exits 0. */
+/* argp reports a bad option on two lines (the problem, then "Try --help"); rtmon's rule is one
+ * line. So argp runs without exiting, with stderr captured, and the first captured line is
+ * reprinted with the hint appended. Help requests run argp normally: it prints and exits 0. */
 static int argp_parse_one_line_errors(const struct argp *argp, int argc, char **argv, void *input)
 {
 	char buf[512] = "";
@@ -166,7 +178,8 @@ int parse_command_line(const struct argp *argp, int argc, char **argv, struct co
 		if (!strcmp(argv[i], "--")) {
 			n = i;
 			if (i + 1 >= argc) {
-				fprintf(stderr, "%s: nothing after '--': give the command to run\n", argv[0]);
+				fprintf(stderr, "%s: nothing after '--': give the command to run\n",
+					argv[0]);
 				return 2;
 			}
 			co->cmd_argv = &argv[i + 1];
@@ -178,7 +191,9 @@ int parse_command_line(const struct argp *argp, int argc, char **argv, struct co
 		return rc;
 	targets = !!co->binpath + !!co->pid + !!co->name + !!co->cmd_argv;
 	if (targets != 1) {
-		fprintf(stderr, "%s: %s: give one of --binpath PATH, --pid PID, --name NAME or -- COMMAND\n",
+		fprintf(stderr,
+			"%s: %s: give one of --binpath PATH, --pid PID, --name NAME "
+			"or -- COMMAND\n",
 			argv[0], targets ? "more than one target" : "no target");
 		return 2;
 	}

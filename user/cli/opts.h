@@ -7,14 +7,14 @@
 #include <sys/types.h>
 
 struct common_opts {
-	const char *binpath;  /* -b: every process running this executable */
-	pid_t pid;            /* -p: one process */
-	const char *name;     /* -n: the one process with this name (target.c resolves it to a PID) */
-	char **cmd_argv;      /* after --: a command rtmon starts */
-	double duration;      /* -d seconds; 0 = until Ctrl-C or the target ends */
-	double interval;      /* -i seconds; 0 = one final report */
-	bool json;            /* --json: JSON lines on stdout */
-	bool verbose;         /* -v: libbpf debug output */
+	const char *binpath; /* -b: every process running this executable */
+	pid_t pid;           /* -p: one process */
+	const char *name; /* -n: the one process with this name (target.c resolves it to a PID) */
+	char **cmd_argv;  /* after --: a command rtmon starts */
+	double duration;  /* -d seconds; 0 = until Ctrl-C or the target ends */
+	double interval;  /* -i seconds; 0 = one final report */
+	bool json;        /* --json: JSON lines on stdout */
+	bool verbose;     /* -v: libbpf debug output */
 };
 
 /* argp child parsing the common options. A command's parser hands it the struct common_opts with
@@ -32,7 +32,8 @@ static inline void common_opts_init(struct argp_state *state, struct common_opts
 int parse_command_line(const struct argp *argp, int argc, char **argv, struct common_opts *co,
 		       void *cmd_input);
 
-/* The same one-line error handling for a command without a target (ps, tree, info). 0 or exit code. */
+/* The same one-line error handling for a command without a target (ps, tree, info). 0 or exit code.
+ */
 int parse_args_only(const struct argp *argp, int argc, char **argv, void *input);
 
 /* Strict numeric parsing for option values: whole string, in range. 0 or -EINVAL. */

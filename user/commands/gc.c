@@ -1,7 +1,8 @@
 /* rtmon gc: garbage collection cycles of a managed runtime, one row (or JSON line) per phase or
  * collection, the pauses as a log2 histogram. The runtime-specific part (which probes, what their
- * events mean, the fields only that runtime has) is a struct gc_runtime (user/runtime/gc_backend.h); this file owns
- * everything else: options, target, detection order, loop, table, JSON, histogram, totals. */
+ * events mean, the fields only that runtime has) is a struct gc_runtime
+ * (user/runtime/gc_backend.h); this file owns everything else: options, target, detection order,
+ * loop, table, JSON, histogram, totals. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,8 @@
 #include "proc/target.h"
 
 /* Backends in detection order. A new runtime adds its struct gc_runtime here. */
-static const struct gc_runtime *const runtimes[] = { &gc_runtime_go, &gc_runtime_python, &gc_runtime_java,
-						      &gc_runtime_boehm };
+static const struct gc_runtime *const runtimes[] = { &gc_runtime_go, &gc_runtime_python,
+						     &gc_runtime_java, &gc_runtime_boehm };
 
 #define NRUNTIMES (sizeof(runtimes) / sizeof(runtimes[0]))
 
@@ -42,10 +43,10 @@ struct gc_out {
 	const struct common_opts *co;
 	const struct target *t;
 	const struct gc_runtime *rt;
-	uint64_t t0_ns;               /* CLOCK_MONOTONIC at attach: START(ms) counts from here */
+	uint64_t t0_ns; /* CLOCK_MONOTONIC at attach: START(ms) counts from here */
 	bool header_done;
-	__u64 slots[LOG2_SLOTS];      /* GC pauses in us, whole run */
-	__u64 islots[LOG2_SLOTS];     /* the same, since the last -i report */
+	__u64 slots[LOG2_SLOTS];  /* GC pauses in us, whole run */
+	__u64 islots[LOG2_SLOTS]; /* the same, since the last -i report */
 	uint64_t pause_sum_us, ipause_sum_us, pauses, ipauses;
 	uint64_t pause_ns, pause_max_ns;
 	uint64_t cycles, forced;
@@ -63,16 +64,21 @@ struct gc_args {
 enum { OPT_CYCLE = 0x2000, OPT_PHASE };
 
 static const struct argp_option gc_options[] = {
-	{ "cycle", OPT_CYCLE, "SYM", 0, "A native program's own collector: each call of the function SYM "
-	  "is one GC cycle, timed by entry and return probes (not for Go)", 0 },
-	{ "phase", OPT_PHASE, "NAME=SYM", 0, "With --cycle: each call of the function SYM is phase NAME of "
-	  "the cycle open on its thread; repeat for each phase", 0 },
+	{ "cycle", OPT_CYCLE, "SYM", 0,
+	  "A native program's own collector: each call of the function SYM "
+	  "is one GC cycle, timed by entry and return probes (not for Go)",
+	  0 },
+	{ "phase", OPT_PHASE, "NAME=SYM", 0,
+	  "With --cycle: each call of the function SYM is phase NAME of "
+	  "the cycle open on its thread; repeat for each phase",
+	  0 },
 	{ 0 },
 };
 
 static const char doc[] =
-	"Garbage collection in a managed runtime, found from the target's files without flags: one row per "
-	"GC phase or collection with its start and duration, and a log2 histogram of the pauses.\v"
+	"Garbage collection in a managed runtime, found from the target's files without flags: one "
+	"row per GC phase or collection with its start and duration, and a log2 histogram of the "
+	"pauses.\v"
 	"Runtimes, in the order they are tried (docs/gc.md):\n"
 	"  go      Go 1.17 to 1.26, plain, stripped or PIE: phases sweep-term, mark,\n"
 	"          mark-term and sweep; the cycle's trigger (heap, time, forced =\n"
@@ -99,7 +105,8 @@ static const char doc[] =
 	"  rtmon gc -- java -jar app.jar     a JVM's GC operations and memory pools\n"
 	"  rtmon gc --json -p 1234           JSON lines (docs/json.md, docs/gc.md)\n"
 	"  rtmon gc --cycle gc_collect --phase mark=gc_mark --phase sweep=gc_sweep -- ./app\n"
-	"                                    ./app's own collector: cycles of gc_collect(), its phases";
+	"                                    ./app's own collector: cycles of gc_collect(), its "
+	"phases";
 
 static error_t parse_gc(int key, char *arg, struct argp_state *state)
 {
@@ -163,7 +170,8 @@ static void print_header(struct gc_out *o)
 	o->header_done = true;
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8s ", "PID");
-	printf("%-6s %-8s %-24s %10s %13s", "CYCLE", "TRIGGER", "PHASE", "START(ms)", "DURATION(us)");
+	printf("%-6s %-8s %-24s %10s %13s", "CYCLE", "TRIGGER", "PHASE", "START(ms)",
+	       "DURATION(us)");
 	if (o->rt->detail_header)
 		printf("  %s", o->rt->detail_header);
 	putchar('\n');
@@ -172,15 +180,15 @@ static void print_header(struct gc_out *o)
 static void print_row(struct gc_out *o, const struct gc_record *r)
 {
 	double start_ms = r->start_ns >= o->t0_ns ? (double)(r->start_ns - o->t0_ns) / 1e6
-						   : -(double)(o->t0_ns - r->start_ns) / 1e6;
+						  : -(double)(o->t0_ns - r->start_ns) / 1e6;
 	char cyc[16];
 
 	print_header(o);
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8d ", (int)r->pid);
 	snprintf(cyc, sizeof(cyc), r->cycle ? "%u" : "-", r->cycle);
-	printf("%-6s %-8s %-24s %10.3f %13.1f", cyc, r->trigger ? r->trigger : "-", r->label, start_ms,
-	       (double)r->dur_ns / 1e3);
+	printf("%-6s %-8s %-24s %10.3f %13.1f", cyc, r->trigger ? r->trigger : "-", r->label,
+	       start_ms, (double)r->dur_ns / 1e3);
 	if (o->rt->detail_header)
 		printf("  %s", r->detail ? r->detail : "-");
 	puts(r->incomplete ? "  (end not seen)" : "");
@@ -319,7 +327,8 @@ static void print_hist(struct gc_out *o, const __u64 *slots, uint64_t n, uint64_
 {
 	if (o->co->json) {
 		putchar('{');
-		json_hist_fields(stdout, "gc_pause", "us", hist_pid(o), slots, LOG2_SLOTS, n, sum_us);
+		json_hist_fields(stdout, "gc_pause", "us", hist_pid(o), slots, LOG2_SLOTS, n,
+				 sum_us);
 		json_field_str(stdout, "runtime", o->rt->name);
 		if (o->interval_no)
 			json_field_i64(stdout, "interval", o->interval_no);
@@ -352,7 +361,8 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 
 	o->rt->counters(s, &lost, &hits);
 	if (!o->co->json)
-		printf("\n%s in %s (%s):\n", o->rt->pause_title, o->t->label, s->label[0] ? s->label : s->version);
+		printf("\n%s in %s (%s):\n", o->rt->pause_title, o->t->label,
+		       s->label[0] ? s->label : s->version);
 	o->interval_no = 0;
 	print_hist(o, o->slots, o->pauses, o->pause_sum_us);
 	if (o->co->json) {
@@ -375,9 +385,9 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		printf("cycles %llu", (unsigned long long)o->cycles);
 		if (o->rt->triggers)
 			printf(" (forced %llu)", (unsigned long long)o->forced);
-		printf(", GC pauses %llu, total %s %.1f us, max %.1f us", (unsigned long long)o->pauses,
-		       o->rt->nongc_stops ? "STW pause" : "pause", (double)o->pause_ns / 1e3,
-		       (double)o->pause_max_ns / 1e3);
+		printf(", GC pauses %llu, total %s %.1f us, max %.1f us",
+		       (unsigned long long)o->pauses, o->rt->nongc_stops ? "STW pause" : "pause",
+		       (double)o->pause_ns / 1e3, (double)o->pause_max_ns / 1e3);
 		if (o->rt->nongc_stops)
 			printf("; non-GC stops %llu (%.1f us)", (unsigned long long)o->nongc,
 			       (double)o->nongc_ns / 1e3);
@@ -392,8 +402,8 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 	fflush(stdout);
 }
 
-int gc_session_ring(struct gc_session *s, struct bpf_map *events, ring_buffer_sample_fn fn, char *err,
-		    size_t errlen)
+int gc_session_ring(struct gc_session *s, struct bpf_map *events, ring_buffer_sample_fn fn,
+		    char *err, size_t errlen)
 {
 	int rc;
 
@@ -405,9 +415,9 @@ int gc_session_ring(struct gc_session *s, struct bpf_map *events, ring_buffer_sa
 	return rc;
 }
 
-/* The first backend, in table order, that recognises the target; NULL after one error line: the runtime
- * was recognised but cannot be traced (the backend says why and what to do), or none matched (the
- * line lists the runtimes rtmon gc supports). */
+/* The first backend, in table order, that recognises the target; NULL after one error line: the
+ * runtime was recognised but cannot be traced (the backend says why and what to do), or none
+ * matched (the line lists the runtimes rtmon gc supports). */
 static const struct gc_runtime *detect_runtime(struct gc_session *s)
 {
 	char names[128] = "", kinds[256] = "", err[1024];
@@ -440,14 +450,18 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 		snprintf(names + nl, sizeof(names) - nl, "%s%s", i ? ", " : "", runtimes[i]->name);
 		snprintf(kinds + kl, sizeof(kinds) - kl, "%s%s", sep, runtimes[i]->display);
 	}
-	/* Name the executable when the label doesn't: a command found in PATH or a script's interpreter. */
+	/* Name the executable when the label doesn't: a command found in PATH or a script's
+	 * interpreter. */
 	if (s->t->kind == TARGET_CMD && strncmp(s->t->label, s->t->exe, strlen(s->t->exe)))
-		snprintf(err, sizeof(err), "%s runs %s, which is not a %s program; runtimes supported: %s; "
-			 "for a program's own collector, give --cycle SYM", s->t->label, s->t->exe, kinds,
-			 names);
+		snprintf(err, sizeof(err),
+			 "%s runs %s, which is not a %s program; runtimes supported: %s; "
+			 "for a program's own collector, give --cycle SYM",
+			 s->t->label, s->t->exe, kinds, names);
 	else
-		snprintf(err, sizeof(err), "%s is not a %s program; runtimes supported: %s; for a "
-			 "program's own collector, give --cycle SYM", s->t->label, kinds, names);
+		snprintf(err, sizeof(err),
+			 "%s is not a %s program; runtimes supported: %s; for a "
+			 "program's own collector, give --cycle SYM",
+			 s->t->label, kinds, names);
 	target_explain_attach_error(s->t, err, sizeof(err));
 	fprintf(stderr, "rtmon gc: %s\n", err);
 	return NULL;
@@ -485,8 +499,8 @@ static int trace(struct gc_session *s, struct gc_out *o)
 {
 	struct gc_trace x = { s, o };
 	struct loop_ops ops = { .ctx = o, .on_interval = on_interval };
-	const struct trace_steps steps = { "gc", "GC cycles", &x, gc_attach, gc_before_release,
-					   gc_report };
+	const struct trace_steps steps = { "gc",      "GC cycles",       &x,
+					   gc_attach, gc_before_release, gc_report };
 	bool ran;
 
 	return command_trace(&steps, s->co, s->t, &ops, &ran);

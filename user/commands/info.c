@@ -1,6 +1,6 @@
-/* rtmon info PID: one process in detail, as `gops PID` shows it (parent, threads, memory, CPU, user,
- * command line, elapsed time, listening sockets), plus its runtime and which rtmon commands apply.
- * Everything comes from /proc and the process's files; nothing is attached. */
+/* rtmon info PID: one process in detail, as `gops PID` shows it (parent, threads, memory, CPU,
+ * user, command line, elapsed time, listening sockets), plus its runtime and which rtmon commands
+ * apply. Everything comes from /proc and the process's files; nothing is attached. */
 #include <argp.h>
 #include <errno.h>
 #include <pwd.h>
@@ -83,12 +83,13 @@ static void print_runtime(pid_t pid, const struct proc_stat *st)
 		return;
 	}
 	display_lib(pid, rs.id.lib, sizeof(rs.id.lib));
-	printf(LABEL "%s%s%s\n", "runtime:", runtime_kind_name(rs.id.kind), rs.id.version[0] ? " " : "",
-	       rs.id.version);
+	printf(LABEL "%s%s%s\n", "runtime:", runtime_kind_name(rs.id.kind),
+	       rs.id.version[0] ? " " : "", rs.id.version);
 	if (rs.id.module[0])
 		printf(LABEL "%s\n", "module:", rs.id.module);
 	if (rs.id.lib[0] && rs.id.kind != RUNTIME_GO)
-		printf(LABEL "%s%s\n", "runtime file:", rs.id.lib, rs.id.usdt ? " (USDT probes)" : "");
+		printf(LABEL "%s%s\n", "runtime file:", rs.id.lib,
+		       rs.id.usdt ? " (USDT probes)" : "");
 	if (rs.id.boehm)
 		printf(LABEL "Boehm GC (libgc)\n", "collector:");
 	printf(LABEL "%s\n", "traced fully:", rs.traced ? "yes (*)" : "no");
@@ -110,7 +111,8 @@ static int show(pid_t pid, const char *cmd)
 
 	rc = proc_read_stat(pid, &st);
 	if (rc == -ENOENT || rc == -ESRCH) {
-		fprintf(stderr, "%s: no process with PID %d: check the PID with rtmon ps\n", cmd, pid);
+		fprintf(stderr, "%s: no process with PID %d: check the PID with rtmon ps\n", cmd,
+			pid);
 		return 1;
 	}
 	if (rc) {
@@ -130,8 +132,8 @@ static int show(pid_t pid, const char *cmd)
 	       total ? 100.0 * (double)st.rss / (double)total : 0.0, mem2);
 	cpu = (double)(st.utime + st.stime) / (double)tick;
 	elapsed = proc_uptime() - (double)st.start / (double)tick;
-	printf(LABEL "%.2f s (user %.2f, system %.2f), %.3f%% of one CPU since start\n", "CPU time:", cpu,
-	       (double)st.utime / (double)tick, (double)st.stime / (double)tick,
+	printf(LABEL "%.2f s (user %.2f, system %.2f), %.3f%% of one CPU since start\n",
+	       "CPU time:", cpu, (double)st.utime / (double)tick, (double)st.stime / (double)tick,
 	       elapsed > 0 ? 100.0 * cpu / elapsed : 0.0);
 	if (!proc_uid(pid, &uid)) {
 		struct passwd pw, *res = NULL;
@@ -141,7 +143,8 @@ static int show(pid_t pid, const char *cmd)
 		printf(LABEL "%s (uid %u)\n", "user:", res ? res->pw_name : "?", (unsigned)uid);
 	}
 	if (!proc_cmdline(pid, buf, sizeof(buf)))
-		printf(LABEL "%s\n", "command line:", buf[0] ? text_safe(buf, safe, sizeof(safe)) : "(none)");
+		printf(LABEL "%s\n",
+		       "command line:", buf[0] ? text_safe(buf, safe, sizeof(safe)) : "(none)");
 	proc_format_elapsed(elapsed, buf, sizeof(buf));
 	printf(LABEL "%s\n", "elapsed time:", buf);
 	if (!st.kthread) {
@@ -156,8 +159,8 @@ static int show(pid_t pid, const char *cmd)
 	if (rc == 0)
 		printf(LABEL "none\n", "listening:");
 	else if (rc < 0)
-		printf(LABEL "unknown: cannot read /proc/%d/fd: %s%s\n", "listening:", pid, strerror(-rc),
-		       rc == -EACCES ? proc_denied_hint() : "");
+		printf(LABEL "unknown: cannot read /proc/%d/fd: %s%s\n", "listening:", pid,
+		       strerror(-rc), rc == -EACCES ? proc_denied_hint() : "");
 	print_runtime(pid, &st);
 	return fflush(stdout) ? 1 : 0;
 }
@@ -173,14 +176,16 @@ static error_t parse_info(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		if (parse_pid(arg, &a->pid)) {
-			argp_failure(state, 2, 0, "invalid PID '%s': give a positive process id", arg);
+			argp_failure(state, 2, 0, "invalid PID '%s': give a positive process id",
+				     arg);
 			return EINVAL;
 		}
 		a->have_pid = true;
 		return 0;
 	case ARGP_KEY_END:
 		if (!a->have_pid) {
-			argp_failure(state, 2, 0, "no PID: give the process id to show (rtmon ps lists them)");
+			argp_failure(state, 2, 0,
+				     "no PID: give the process id to show (rtmon ps lists them)");
 			return EINVAL;
 		}
 		return 0;
@@ -190,11 +195,11 @@ static error_t parse_info(int key, char *arg, struct argp_state *state)
 }
 
 static const char info_doc[] =
-	"One process in detail: parent, threads, memory, CPU time, user, command line, elapsed time, "
-	"listening sockets (TCP in LISTEN, bound UDP, listening unix sockets), then its runtime, version "
-	"and Go module, whether rtmon traces it fully (see rtmon ps --help) and which rtmon commands "
-	"apply. Nothing is attached. Without root, another user's process shows only what /proc lets "
-	"anyone read.\v"
+	"One process in detail: parent, threads, memory, CPU time, user, command line, elapsed "
+	"time, listening sockets (TCP in LISTEN, bound UDP, listening unix sockets), then its "
+	"runtime, version and Go module, whether rtmon traces it fully (see rtmon ps --help) and "
+	"which rtmon commands apply. Nothing is attached. Without root, another user's process "
+	"shows only what /proc lets anyone read.\v"
 	"Examples:\n"
 	"  rtmon info 1234\n"
 	"  sudo rtmon info $(pgrep -n myapp)";

@@ -54,21 +54,21 @@ struct lat_run {
 	struct target *t;
 	struct thread_lifetimes_bpf *skel;
 	struct symbolizer *sym;
-	struct gr_run gr;              /* Go targets: goroutine lifetimes too */
-	struct lat_snapshot base;      /* at the last report: -i prints the difference */
+	struct gr_run gr;         /* Go targets: goroutine lifetimes too */
+	struct lat_snapshot base; /* at the last report: -i prints the difference */
 	uint64_t base_untracked;
 	int interval_no;
 };
 
 static const char doc[] =
-	"Histogram of thread lifetimes (thread creation to exit) in microseconds, in a native program, "
-	"with count, mean, p50 and p99.\v"
-	"Threads are seen by the kernel's task_newtask and sched_process_exit tracepoints (raw clone() "
-	"threads too); the histogram is kept in the kernel. --by-start gives one histogram per start "
-	"routine, taken from a uprobe on pthread_create and named from the executable's or library's "
-	"symbols. Threads that were already running when tracing began have no known lifetime and are "
-	"only counted in the summary. On a Go program (1.17 to 1.26) goroutine lifetimes get their own "
-	"histogram (per start function with --by-start).\n\n"
+	"Histogram of thread lifetimes (thread creation to exit) in microseconds, in a native "
+	"program, with count, mean, p50 and p99.\v"
+	"Threads are seen by the kernel's task_newtask and sched_process_exit tracepoints (raw "
+	"clone() threads too); the histogram is kept in the kernel. --by-start gives one histogram "
+	"per start routine, taken from a uprobe on pthread_create and named from the executable's "
+	"or library's symbols. Threads that were already running when tracing began have no known "
+	"lifetime and are only counted in the summary. On a Go program (1.17 to 1.26) goroutine "
+	"lifetimes get their own histogram (per start function with --by-start).\n\n"
 	"Examples:\n"
 	"  rtmon lat --binpath ./app         every process running ./app, also ones started later\n"
 	"  rtmon lat --by-start -p 1234      PID 1234, one histogram per start routine\n"
@@ -100,7 +100,8 @@ static error_t parse_lat(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
 static const struct argp lat_argp = { lat_options, parse_lat, NULL, doc, children, NULL, NULL };
 
-static int snapshot_push(struct lat_snapshot *s, const struct thr_start *key, const struct lat_hist *h)
+static int snapshot_push(struct lat_snapshot *s, const struct thr_start *key,
+			 const struct lat_hist *h)
 {
 	struct lat_entry *n = realloc(s->e, (s->n + 1) * sizeof(*n));
 
@@ -114,7 +115,8 @@ static int snapshot_push(struct lat_snapshot *s, const struct thr_start *key, co
 }
 
 /* Entries are never deleted in the kernel: a report reads them all and subtracts the previous
- * snapshot, so a thread ending during the read is counted in this report or the next, never lost. */
+ * snapshot, so a thread ending during the read is counted in this report or the next, never lost.
+ */
 static int snapshot_read(struct lat_run *r, struct lat_snapshot *s)
 {
 	int fd = bpf_map__fd(r->skel->maps.hists);
@@ -134,7 +136,8 @@ static int snapshot_read(struct lat_run *r, struct lat_snapshot *s)
 	return errno == ENOENT ? 0 : -errno;
 }
 
-static const struct lat_hist *snapshot_find(const struct lat_snapshot *s, const struct thr_start *key)
+static const struct lat_hist *snapshot_find(const struct lat_snapshot *s,
+					    const struct thr_start *key)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (!memcmp(&s->e[i].key, key, sizeof(*key)))
@@ -218,9 +221,11 @@ static int build_groups(struct lat_run *r, const struct lat_snapshot *cur, struc
 
 static void print_stats_text(const struct lat_hist *h)
 {
-	printf("threads %llu, mean %.1f us, p50 ~%.0f us, p99 ~%.0f us\n", (unsigned long long)h->count,
+	printf("threads %llu, mean %.1f us, p50 ~%.0f us, p99 ~%.0f us\n",
+	       (unsigned long long)h->count,
 	       h->count ? (double)h->sum_ns / 1000.0 / (double)h->count : 0.0,
-	       hist_percentile(h->slots, LOG2_SLOTS, 0.5), hist_percentile(h->slots, LOG2_SLOTS, 0.99));
+	       hist_percentile(h->slots, LOG2_SLOTS, 0.5),
+	       hist_percentile(h->slots, LOG2_SLOTS, 0.99));
 }
 
 static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, uint64_t untracked)
@@ -239,21 +244,23 @@ static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, u
 		printf("no thread exits seen\n");
 	for (size_t i = 0; i < n; i++) {
 		if (r->args->by_start)
-			printf("%sstart routine: %s\n", i ? "\n" : "", text_safe(g[i].name, sym, sizeof(sym)));
+			printf("%sstart routine: %s\n", i ? "\n" : "",
+			       text_safe(g[i].name, sym, sizeof(sym)));
 		hist_print_log2(stdout, g[i].h.slots, LOG2_SLOTS, "lifetime (us)");
 		print_stats_text(&g[i].h);
 	}
 	if (untracked)
-		printf("%llu %s not seen created (main threads, or started before tracing): lifetime "
-		       "unknown, not counted\n", (unsigned long long)untracked,
+		printf("%llu %s not seen created (main threads, or started before tracing): "
+		       "lifetime unknown, not counted\n",
+		       (unsigned long long)untracked,
 		       untracked == 1 ? "exit of a thread" : "exits of threads");
 }
 
 static void print_json_group(struct lat_run *r, const struct lat_group *g)
 {
 	putchar('{');
-	json_hist_fields(stdout, "thread_lifetime", "us", target_report_pid(r->t),
-			 g->h.slots, LOG2_SLOTS, g->h.count, g->h.sum_ns / 1000);
+	json_hist_fields(stdout, "thread_lifetime", "us", target_report_pid(r->t), g->h.slots,
+			 LOG2_SLOTS, g->h.count, g->h.sum_ns / 1000);
 	if (r->args->by_start) {
 		fputs(",\"start\":", stdout);
 		json_str(stdout, g->name);
@@ -294,8 +301,8 @@ static void report(struct lat_run *r)
 		print_json(r, g, n);
 	else
 		print_text(r, g, n, c[TC_EXITED_UNTRACKED] - r->base_untracked);
-	gr_lat_report(&r->gr, r->skel->maps.gr_hists, r->args->by_start,
-		      r->args->co.json, target_report_pid(r->t), r->t->label, r->interval_no);
+	gr_lat_report(&r->gr, r->skel->maps.gr_hists, r->args->by_start, r->args->co.json,
+		      target_report_pid(r->t), r->t->label, r->interval_no);
 	free(r->base.e);
 	r->base = cur;
 	r->base_untracked = c[TC_EXITED_UNTRACKED];
@@ -330,7 +337,8 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 		json_end(stdout);
 	} else {
 		printf("\ncreated %llu, exited %llu, lifetimes counted %llu, lost %llu, in %.1f s",
-		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED], counted, lost, secs);
+		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED], counted,
+		       lost, secs);
 		report_target_end(stdout, r->t, false);
 		putchar('\n');
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
@@ -410,7 +418,8 @@ int cmd_lat(int argc, char **argv)
 	struct lat_trace x = { .r = &r };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
-	const struct trace_steps steps = { "lat", "thread lifetimes", &x, lat_attach, NULL, lat_report };
+	const struct trace_steps steps = { "lat", "thread lifetimes", &x, lat_attach,
+					   NULL,  lat_report };
 	bool ran;
 	int rc;
 

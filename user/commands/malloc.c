@@ -28,41 +28,57 @@
 enum { OPT_BUDGET = 0x2000, OPT_LIVE };
 
 const char *const malloc_fn_names[AF_COUNT] = {
-	[AF_MALLOC] = "malloc", [AF_CALLOC] = "calloc", [AF_REALLOC] = "realloc",
-	[AF_ALIGNED_ALLOC] = "aligned_alloc", [AF_POSIX_MEMALIGN] = "posix_memalign",
-	[AF_MEMALIGN] = "memalign", [AF_VALLOC] = "valloc", [AF_PVALLOC] = "pvalloc", [AF_FREE] = "free",
+	[AF_MALLOC] = "malloc",
+	[AF_CALLOC] = "calloc",
+	[AF_REALLOC] = "realloc",
+	[AF_ALIGNED_ALLOC] = "aligned_alloc",
+	[AF_POSIX_MEMALIGN] = "posix_memalign",
+	[AF_MEMALIGN] = "memalign",
+	[AF_VALLOC] = "valloc",
+	[AF_PVALLOC] = "pvalloc",
+	[AF_FREE] = "free",
 	[AF_MALLOCGC] = "mallocgc",
 };
 
 static const char doc[] =
-	"Histogram of allocation sizes in a native program (glibc malloc and compatible allocators).\v"
-	"Probes malloc, calloc (nmemb*size), realloc, aligned_alloc, posix_memalign, memalign, valloc, "
-	"pvalloc and free in the executable (static builds) or in the library that provides malloc "
-	"(libc.so.6, or an allocator loaded before it). Counts are kept in the kernel.\n\n"
-	"Go programs (found by their build info; stripped ones too) are traced at runtime.mallocgc: sizes "
-	"as a log2 histogram and by the runtime's size classes, with allocations over 32 KiB apart.\n\n"
-	"A probe hit costs the target about 1 us (a malloc costs tens of ns). --budget PCT bounds that: "
-	"rtmon attaches and detaches its probes in duty cycles so that they take at most PCT percent of "
-	"the target's CPU time, and reports estimates scaled from what it saw (marked ~, with the sampled "
-	"fraction). Without --budget every call is traced. rtmon thr, lat and gc need no budget: their "
-	"probes fire once per thread or GC cycle, not per call (README, OVERHEAD).\n\n"
-	"--live adds return probes on the allocating functions and a table of the blocks allocated while "
-	"tracing and not freed yet (live allocations and bytes; with -i a level, not a delta). A return "
-	"probe costs about as much again as the entry probe: an allocation costs the target about twice "
-	"as much under --live (docs/malloc.md). Native programs only, and not with --budget.\n\n"
+	"Histogram of allocation sizes in a native program (glibc malloc and compatible "
+	"allocators).\v"
+	"Probes malloc, calloc (nmemb*size), realloc, aligned_alloc, posix_memalign, memalign, "
+	"valloc, pvalloc and free in the executable (static builds) or in the library that "
+	"provides malloc (libc.so.6, or an allocator loaded before it). Counts are kept in the "
+	"kernel.\n\n"
+	"Go programs (found by their build info; stripped ones too) are traced at "
+	"runtime.mallocgc: sizes as a log2 histogram and by the runtime's size classes, with "
+	"allocations over 32 KiB apart.\n\n"
+	"A probe hit costs the target about 1 us (a malloc costs tens of ns). --budget PCT bounds "
+	"that: rtmon attaches and detaches its probes in duty cycles so that they take at most PCT "
+	"percent of the target's CPU time, and reports estimates scaled from what it saw (marked "
+	"~, with the sampled fraction). Without --budget every call is traced. rtmon thr, lat and "
+	"gc need no budget: their probes fire once per thread or GC cycle, not per call (README, "
+	"OVERHEAD).\n\n"
+	"--live adds return probes on the allocating functions and a table of the blocks allocated "
+	"while tracing and not freed yet (live allocations and bytes; with -i a level, not a "
+	"delta). A return probe costs about as much again as the entry probe: an allocation costs "
+	"the target about twice as much under --live (docs/malloc.md). Native programs only, and "
+	"not with --budget.\n\n"
 	"Examples:\n"
 	"  rtmon malloc --binpath ./app      every process running ./app, also ones started later\n"
 	"  rtmon malloc -p 1234 -d 10        PID 1234 for 10 seconds\n"
 	"  rtmon malloc -i 1 -- ./app args   start ./app, print every second\n"
 	"  rtmon malloc --budget 5 -p 1234   slow PID 1234 down by at most ~5%, estimated counts\n"
-	"  rtmon malloc --live -p 1234       also the blocks allocated while tracing and not freed\n"
+	"  rtmon malloc --live -p 1234       also the blocks allocated while tracing and not "
+	"freed\n"
 	"  rtmon malloc --json -p 1234       JSON lines (docs/json.md)";
 
 static const struct argp_option malloc_options[] = {
-	{ "budget", OPT_BUDGET, "PCT", 0, "Let the probes take at most PCT percent of the target's CPU time "
-	  "(0 < PCT <= 100): duty-cycled probes, estimated counts", 0 },
-	{ "live", OPT_LIVE, NULL, 0, "Also count the blocks allocated while tracing and not freed (return "
-	  "probes: about twice the cost per allocation; native programs only)", 0 },
+	{ "budget", OPT_BUDGET, "PCT", 0,
+	  "Let the probes take at most PCT percent of the target's CPU time "
+	  "(0 < PCT <= 100): duty-cycled probes, estimated counts",
+	  0 },
+	{ "live", OPT_LIVE, NULL, 0,
+	  "Also count the blocks allocated while tracing and not freed (return "
+	  "probes: about twice the cost per allocation; native programs only)",
+	  0 },
 	{ 0 },
 };
 
@@ -76,8 +92,11 @@ static error_t parse_malloc(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	case OPT_BUDGET:
 		if (budget_parse_pct(arg, &a->budget)) {
-			argp_failure(state, 2, 0, "invalid budget '%s': give a percentage of the target's CPU time, "
-				     "more than 0 and at most 100", arg);
+			argp_failure(
+				state, 2, 0,
+				"invalid budget '%s': give a percentage of the target's CPU time, "
+				"more than 0 and at most 100",
+				arg);
 			return EINVAL;
 		}
 		return 0;
@@ -86,7 +105,8 @@ static error_t parse_malloc(int key, char *arg, struct argp_state *state)
 		return 0;
 	case ARGP_KEY_END:
 		if (a->live && a->budget) {
-			argp_failure(state, 2, 0, "--live cannot be used with --budget: live bytes need every "
+			argp_failure(state, 2, 0,
+				     "--live cannot be used with --budget: live bytes need every "
 				     "allocation and free; drop one of them");
 			return EINVAL;
 		}
@@ -97,7 +117,8 @@ static error_t parse_malloc(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
-static const struct argp malloc_argp = { malloc_options, parse_malloc, NULL, doc, children, NULL, NULL };
+static const struct argp malloc_argp = { malloc_options, parse_malloc, NULL, doc,
+					 children,       NULL,         NULL };
 
 static int read_stats(struct malloc_run *r, struct malloc_stats *sum)
 {
@@ -139,13 +160,15 @@ static void subtract(struct malloc_stats *a, const struct malloc_stats *b)
 }
 
 /* --budget: counted * own_scale + run_total * run_scale, rounded (budget.h). */
-static void estimate(struct malloc_stats *delta, const struct malloc_stats *run_total, const struct budget_span *sp)
+static void estimate(struct malloc_stats *delta, const struct malloc_stats *run_total,
+		     const struct budget_span *sp)
 {
 	__u64 *x = (__u64 *)delta;
 	const __u64 *run = (const __u64 *)run_total;
 
 	for (size_t i = 0; i < STATS_WORDS; i++)
-		x[i] = (__u64)llround((double)x[i] * sp->own_scale + (double)run[i] * sp->run_scale);
+		x[i] = (__u64)llround((double)x[i] * sp->own_scale +
+				      (double)run[i] * sp->run_scale);
 }
 
 /* budget_hooks.cost_ns: what the calls counted so far cost the target, by the kind of site hit. */
@@ -163,7 +186,8 @@ static int hits_cost_ns(void *ctx, double *ns)
 	return 0;
 }
 
-/* Prints what was counted since the last report (everything, without -i) and remembers the totals. */
+/* Prints what was counted since the last report (everything, without -i) and remembers the totals.
+ */
 static void report(struct malloc_run *r)
 {
 	struct malloc_stats cur, delta, seen;
@@ -210,15 +234,17 @@ static void on_target_exit(void *ctx)
 }
 
 /* --budget: what a hit costs on this machine, then the probes (live first), then the controller. */
-static int start_budget(struct malloc_run *r, const struct budget_hooks *hooks, char *err, size_t errlen)
+static int start_budget(struct malloc_run *r, const struct budget_hooks *hooks, char *err,
+			size_t errlen)
 {
 	bool any_stepped = false;
 	int rc;
 
 	for (int i = 0; i < r->nsites; i++)
 		any_stepped |= !r->site_emulated[r->sites[i].cookie];
-	rc = budget_calibrate(r->skel->progs.on_alloc_call, (r->go ? AF_MALLOCGC : AF_MALLOC) | AF_CALIBRATE,
-			      any_stepped, &r->costs, err, errlen);
+	rc = budget_calibrate(r->skel->progs.on_alloc_call,
+			      (r->go ? AF_MALLOCGC : AF_MALLOC) | AF_CALIBRATE, any_stepped,
+			      &r->costs, err, errlen);
 	if (rc)
 		return rc;
 	for (int i = 0; i < r->nsites; i++) {
@@ -229,7 +255,8 @@ static int start_budget(struct malloc_run *r, const struct budget_hooks *hooks, 
 	rc = malloc_attach_sites(r, err, errlen);
 	if (rc)
 		return rc;
-	return budget_new(&r->budget, r->args->budget, r->t, hooks, r->args->co.verbose, err, errlen);
+	return budget_new(&r->budget, r->args->budget, r->t, hooks, r->args->co.verbose, err,
+			  errlen);
 }
 
 int cmd_malloc(int argc, char **argv)
@@ -239,7 +266,9 @@ int cmd_malloc(int argc, char **argv)
 	struct probe_links pl = { 0 };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
-	struct budget_hooks hooks = { .ctx = &r, .attach = malloc_attach_sites, .detach = malloc_detach_sites,
+	struct budget_hooks hooks = { .ctx = &r,
+				      .attach = malloc_attach_sites,
+				      .detach = malloc_detach_sites,
 				      .cost_ns = hits_cost_ns };
 	enum loop_end end;
 	char err[1024];
@@ -253,8 +282,10 @@ int cmd_malloc(int argc, char **argv)
 	/* Go programs are recognised by their build info, which stripped binaries keep. */
 	r.go = go_read_buildinfo(t.exe, &r.gi, NULL, 0) == 0;
 	if (r.go && args.live) {
-		fprintf(stderr, "rtmon malloc: --live is for native programs: %s is a Go program, whose heap is "
-			"garbage collected; use rtmon gc for its heap\n", t.label);
+		fprintf(stderr,
+			"rtmon malloc: --live is for native programs: %s is a Go program, whose "
+			"heap is garbage collected; use rtmon gc for its heap\n",
+			t.label);
 		target_close(&t, true);
 		return 2;
 	}
@@ -264,7 +295,8 @@ int cmd_malloc(int argc, char **argv)
 	probe_prepare_sites_prog(r.skel->progs.on_alloc_call);
 	probe_prepare_sites_prog(r.skel->progs.on_alloc_return);
 	r.skel->rodata->track_live = args.live;
-	if (!args.live) { /* the tables cost nothing then (they allocate on insert), but keep them small */
+	if (!args.live) { /* the tables cost nothing then (they allocate on insert), but keep them
+			     small */
 		bpf_map__set_max_entries(r.skel->maps.live_blocks, 1);
 		bpf_map__set_max_entries(r.skel->maps.live_calls, 1);
 	}

@@ -8,7 +8,8 @@
 #include "output/hist.h"
 #include "output/json.h"
 
-static void print_calls_text(const struct malloc_run *r, const struct malloc_stats *s, const char *mark)
+static void print_calls_text(const struct malloc_run *r, const struct malloc_stats *s,
+			     const char *mark)
 {
 	bool first = true;
 
@@ -51,41 +52,52 @@ static void print_go_classes(const struct malloc_stats *s, const char *mark)
 
 		snprintf(count, sizeof(count), "%s%llu", s->go_classes[i] ? mark : "",
 			 (unsigned long long)s->go_classes[i]);
-		printf("  %10s : %-8s |%-40.*s|\n", label, count, stars, "****************************************");
+		printf("  %10s : %-8s |%-40.*s|\n", label, count, stars,
+		       "****************************************");
 	}
 	printf("large allocations (> 32 KiB): %s%llu, bytes %s%llu\n", mark,
-	       (unsigned long long)s->go_classes[GO_CLASS_LARGE], mark, (unsigned long long)s->go_large_bytes);
+	       (unsigned long long)s->go_classes[GO_CLASS_LARGE], mark,
+	       (unsigned long long)s->go_large_bytes);
 }
 
 /* Under --budget: how the counts above were obtained. */
 static void print_budget_text(const struct malloc_run *r, const struct budget_span *sp)
 {
 	if (!sp->estimated) {
-		printf("probes attached all the time under --budget %g: counts are exact\n", budget_pct(r->budget));
+		printf("probes attached all the time under --budget %g: counts are exact\n",
+		       budget_pct(r->budget));
 		return;
 	}
-	printf("sampled %.3g%% of the time, counts are estimates (~): scaled by the %.3g%% of the target's work "
-	       "(its %s) done while the probes were attached; --budget %g\n", 100 * sp->live_fraction,
-	       100 * sp->sampled_fraction, !strcmp(sp->basis, "user_cpu") ? "user CPU time" :
-	       !strcmp(sp->basis, "cpu") ? "CPU time" : "run time", budget_pct(r->budget));
+	printf("sampled %.3g%% of the time, counts are estimates (~): scaled by the %.3g%% of the "
+	       "target's work (its %s) done while the probes were attached; --budget %g\n",
+	       100 * sp->live_fraction, 100 * sp->sampled_fraction,
+	       !strcmp(sp->basis, "user_cpu") ? "user CPU time"
+	       : !strcmp(sp->basis, "cpu")    ? "CPU time"
+					      : "run time",
+	       budget_pct(r->budget));
 	if (sp->scale_uncertain)
-		printf("the probes took %.0f%% of the target's CPU while attached, so the scale of these counts is "
-		       "uncertain (their distribution is not)\n", 100 * sp->probe_share_live);
+		printf("the probes took %.0f%% of the target's CPU while attached, so the scale of "
+		       "these counts is uncertain (their distribution is not)\n",
+		       100 * sp->probe_share_live);
 }
 
-/* --live: the blocks' sums are signed (a block may be freed on another CPU than it was allocated on). */
+/* --live: the blocks' sums are signed (a block may be freed on another CPU than it was allocated
+ * on). */
 static void print_live_text(const struct malloc_stats *s)
 {
 	printf("live: %lld allocations, %lld bytes (allocated while tracing and not freed)\n",
 	       (long long)s->live_allocs, (long long)s->live_bytes);
 	if (s->frees_untracked)
-		printf("frees of memory allocated before tracing: %llu\n", (unsigned long long)s->frees_untracked);
+		printf("frees of memory allocated before tracing: %llu\n",
+		       (unsigned long long)s->frees_untracked);
 	if (s->live_table_full)
-		printf("%llu allocations not tracked: the table of live blocks (%u entries) was full; live "
-		       "figures are too low\n", (unsigned long long)s->live_table_full, LIVE_TABLE_ENTRIES);
+		printf("%llu allocations not tracked: the table of live blocks (%u entries) was "
+		       "full; live figures are too low\n",
+		       (unsigned long long)s->live_table_full, LIVE_TABLE_ENTRIES);
 }
 
-void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s, const struct budget_span *sp)
+void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
+		       const struct budget_span *sp)
 {
 	const char *mark = sp && sp->estimated ? "~" : "";
 
@@ -97,7 +109,8 @@ void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 		printf("\n%s (interval %d)\n", ts, r->interval_no);
 	}
 	if (r->go)
-		printf("Allocation sizes in %s, Go %s runtime.mallocgc:\n", r->t->label, r->gi.version);
+		printf("Allocation sizes in %s, Go %s runtime.mallocgc:\n", r->t->label,
+		       r->gi.version);
 	else
 		printf("Allocation sizes in %s, allocator %s:\n", r->t->label, r->allocator);
 	if (!s->count && !s->frees) {
@@ -113,7 +126,8 @@ void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 		print_go_classes(s, mark);
 	printf("allocations %s%llu, bytes %s%llu, mean %.1f, p50 ~%.0f, p99 ~%.0f", mark,
 	       (unsigned long long)s->count, mark, (unsigned long long)s->bytes,
-	       s->count ? (double)s->bytes / (double)s->count : 0.0, hist_percentile(s->slots, LOG2_SLOTS, 0.5),
+	       s->count ? (double)s->bytes / (double)s->count : 0.0,
+	       hist_percentile(s->slots, LOG2_SLOTS, 0.5),
 	       hist_percentile(s->slots, LOG2_SLOTS, 0.99));
 	if (r->go) {
 		putchar('\n'); /* Go has no free: the collector reclaims memory (see rtmon gc) */
@@ -171,12 +185,12 @@ static void print_json_go_classes(const struct malloc_run *r, const struct mallo
 	json_end(stdout);
 }
 
-void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s, const struct budget_span *sp,
-		       const struct malloc_stats *seen)
+void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
+		       const struct budget_span *sp, const struct malloc_stats *seen)
 {
 	putchar('{');
-	json_hist_fields(stdout, "malloc_size", "bytes", target_report_pid(r->t),
-			 s->slots, LOG2_SLOTS, s->count, s->bytes);
+	json_hist_fields(stdout, "malloc_size", "bytes", target_report_pid(r->t), s->slots,
+			 LOG2_SLOTS, s->count, s->bytes);
 	if (!r->go)
 		json_field_u64(stdout, "frees", s->frees);
 	if (r->args->live) {
@@ -230,16 +244,19 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 			json_field_u64(stdout, "windows", budget_windows(r->budget));
 			json_field_f(stdout, "cost_per_hit_ns", r->costs.emulated_ns, 0);
 			if (r->costs.stepped_ns)
-				json_field_f(stdout, "cost_per_stepped_hit_ns", r->costs.stepped_ns, 0);
+				json_field_f(stdout, "cost_per_stepped_hit_ns", r->costs.stepped_ns,
+					     0);
 		}
 		report_target_end(stdout, r->t, true);
 		json_end(stdout);
 	} else {
 		printf("\n%llu probe hits in %.1f s", events, secs);
 		if (r->budget)
-			printf(" (%llu live window%s, %.3g%% of the time; a hit costs ~%.0f ns here)",
-			       (unsigned long long)budget_windows(r->budget), budget_windows(r->budget) == 1 ? "" : "s",
-			       100 * run.live_fraction, r->costs.emulated_ns);
+			printf(" (%llu live window%s, %.3g%% of the time; "
+			       "a hit costs ~%.0f ns here)",
+			       (unsigned long long)budget_windows(r->budget),
+			       budget_windows(r->budget) == 1 ? "" : "s", 100 * run.live_fraction,
+			       r->costs.emulated_ns);
 		printf(", %llu lost", lost);
 		report_target_end(stdout, r->t, false);
 		putchar('\n');

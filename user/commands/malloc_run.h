@@ -20,22 +20,23 @@ extern const char *const malloc_fn_names[AF_COUNT];
 
 struct malloc_args {
 	struct common_opts co;
-	double budget;  /* --budget PCT; 0 = trace every call */
-	bool live;      /* --live: return probes too, and a table of the blocks not freed yet */
+	double budget; /* --budget PCT; 0 = trace every call */
+	bool live;     /* --live: return probes too, and a table of the blocks not freed yet */
 };
 
 struct malloc_run {
 	struct malloc_args *args;
 	struct target *t;
 	struct alloc_bpf *skel;
-	char allocator[4096];       /* the file whose functions are probed */
-	bool go;                    /* a Go program: runtime.mallocgc, size classes */
+	char allocator[4096]; /* the file whose functions are probed */
+	bool go;              /* a Go program: runtime.mallocgc, size classes */
 	struct go_info gi;
 	/* A function sharing its address with an earlier one (glibc's aligned_alloc is memalign) is
 	 * probed once; its calls are reported under the first name. */
 	int alias_of[AF_COUNT];
-	struct malloc_stats base;  /* totals at the last interval report */
-	__u64 total_table_full;    /* --live: base.live_table_full (the whole run's, for the summary) */
+	struct malloc_stats base; /* totals at the last interval report */
+	__u64 total_table_full;   /* --live: base.live_table_full (the whole run's, for the summary)
+				   */
 	int interval_no;
 	double start_s;
 	/* The probe sites, kept so that --budget can attach them again after each off period. */
@@ -45,12 +46,12 @@ struct malloc_run {
 	int nsites;
 	struct probe_links *pl;
 	const char *site_what;
-	struct probe_site ret_sites[AF_COUNT];  /* --live: the allocating functions' returns */
+	struct probe_site ret_sites[AF_COUNT]; /* --live: the allocating functions' returns */
 	int nret_sites;
 	/* --budget */
 	struct budget *budget;
 	struct budget_costs costs;
-	double hit_ns[AF_COUNT];   /* what one call of each function costs the target while live */
+	double hit_ns[AF_COUNT]; /* what one call of each function costs the target while live */
 };
 
 /* struct malloc_stats is read, subtracted and scaled as an array of __u64. */
@@ -68,8 +69,7 @@ void malloc_detach_sites(void *ctx);
 void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 		       const struct budget_span *sp);
 void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
-		       const struct budget_span *sp,
-		       const struct malloc_stats *seen);
+		       const struct budget_span *sp, const struct malloc_stats *seen);
 /* The last lines: events, lost, how tracing ended, and --budget's sampling. */
 void malloc_print_summary(struct malloc_run *r, enum loop_end end);
 

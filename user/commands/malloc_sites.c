@@ -11,8 +11,8 @@
 
 /* The allocator is the first file in lookup order that defines malloc: the executable itself for
  * static builds (or ones that link an allocator in), else a library. */
-static int find_allocator(struct malloc_run *r, struct objfile_sym funcs[AF_COUNT], bool found[AF_COUNT],
-			  char *err, size_t errlen)
+static int find_allocator(struct malloc_run *r, struct objfile_sym funcs[AF_COUNT],
+			  bool found[AF_COUNT], char *err, size_t errlen)
 {
 	const struct image *img = &r->t->image;
 
@@ -27,8 +27,10 @@ static int find_allocator(struct malloc_run *r, struct objfile_sym funcs[AF_COUN
 
 			objfile_close(&ef);
 			if (stripped_static) {
-				snprintf(err, errlen, "%s is static and stripped: no symbols locate its allocator; "
-					 "trace an unstripped build", r->t->label);
+				snprintf(err, errlen,
+					 "%s is static and stripped: no symbols locate its "
+					 "allocator; trace an unstripped build",
+					 r->t->label);
 				return -ENOENT;
 			}
 			continue;
@@ -41,8 +43,10 @@ static int find_allocator(struct malloc_run *r, struct objfile_sym funcs[AF_COUN
 		objfile_close(&ef);
 		return 0;
 	}
-	snprintf(err, errlen, "no allocator (malloc) in %s or its %d libraries: rtmon malloc traces programs "
-		 "that call malloc", r->t->label, img->n - 1);
+	snprintf(err, errlen,
+		 "no allocator (malloc) in %s or its %d libraries: rtmon malloc traces programs "
+		 "that call malloc",
+		 r->t->label, img->n - 1);
 	return -ENOENT;
 }
 
@@ -97,14 +101,16 @@ int malloc_find_sites(struct malloc_run *r, char *err, size_t errlen)
 	}
 	for (int i = 0; i < r->nsites; i++)
 		if (!r->go && r->sites[i].cookie != AF_FREE)
-			/* At the entry probe's offset: only flag-setting instructions come before it, so the
-			 * return address is still on top of the stack, and both share one breakpoint trap. */
+			/* At the entry probe's offset: only flag-setting instructions come before
+			 * it, so the return address is still on top of the stack, and both share
+			 * one breakpoint trap. */
 			r->ret_sites[r->nret_sites++] = r->sites[i];
 	if (!r->go)
 		r->site_what = "the allocator functions";
 	snprintf(r->site_path, sizeof(r->site_path), "%s", r->allocator);
 	for (int i = 0; i < r->nsites; i++)
-		r->site_emulated[r->sites[i].cookie] = probe_site_kernel_emulates(r->site_path, r->sites[i].offset);
+		r->site_emulated[r->sites[i].cookie] =
+			probe_site_kernel_emulates(r->site_path, r->sites[i].offset);
 	return 0;
 }
 
@@ -113,9 +119,10 @@ int malloc_attach_sites(void *ctx, char *err, size_t errlen)
 	struct malloc_run *r = ctx;
 
 	/* Returns first: an entry seen without its return would leave a stale per-thread entry. */
-	if (r->args->live && probe_attach_return_sites(r->pl, r->skel->progs.on_alloc_return,
-						       target_probe_pid(r->t), r->site_path,
-						       r->ret_sites, r->nret_sites, r->site_what, err, errlen))
+	if (r->args->live &&
+	    probe_attach_return_sites(r->pl, r->skel->progs.on_alloc_return, target_probe_pid(r->t),
+				      r->site_path, r->ret_sites, r->nret_sites, r->site_what, err,
+				      errlen))
 		return -1;
 	return probe_attach_sites(r->pl, r->skel->progs.on_alloc_call, target_probe_pid(r->t),
 				  r->site_path, r->sites, r->nsites, r->site_what, err, errlen);

@@ -1,8 +1,8 @@
 /* rtmon ps and rtmon tree: every process with its runtime, read from its executable through
- * /proc/PID/exe (so processes in other mount namespaces are read from their own files), with nothing
- * attached to any of them. Each distinct executable (device, inode) is analysed once. Processes that
- * cannot be read (kernel threads, another user's processes without root, processes that exit while
- * listed) are skipped and counted on the last line. */
+ * /proc/PID/exe (so processes in other mount namespaces are read from their own files), with
+ * nothing attached to any of them. Each distinct executable (device, inode) is analysed once.
+ * Processes that cannot be read (kernel threads, another user's processes without root, processes
+ * that exit while listed) are skipped and counted on the last line. */
 #include <argp.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,21 +19,21 @@
 struct exe_entry {
 	dev_t dev;
 	ino_t ino;
-	bool known;                 /* false: the file is not an ELF program rtmon reads (runtime "unknown") */
+	bool known; /* false: the file is not an ELF program rtmon reads (runtime "unknown") */
 	struct runtime_support rs;
 };
 
 struct ps_row {
 	pid_t pid, ppid;
 	char comm[64];
-	char *exe;                  /* the /proc/PID/exe link as the process sees it */
+	char *exe; /* the /proc/PID/exe link as the process sees it */
 	const struct exe_entry *ee;
 };
 
 struct ps_scan {
 	struct ps_row *rows;
 	size_t n;
-	struct exe_entry **exes;    /* the cache: one entry per distinct executable */
+	struct exe_entry **exes; /* the cache: one entry per distinct executable */
 	size_t nexes, capexes;
 	uint64_t kthreads, zombies, denied, exited;
 };
@@ -52,7 +52,8 @@ static struct exe_entry *cache_find(struct ps_scan *s, const struct stat *st)
 
 /* Analyses the executable of pid unless one with the same identity was. NULL when the process went
  * away meanwhile (*gone) or memory ran out. */
-static const struct exe_entry *exe_lookup(struct ps_scan *s, pid_t pid, const struct stat *st, bool *gone)
+static const struct exe_entry *exe_lookup(struct ps_scan *s, pid_t pid, const struct stat *st,
+					  bool *gone)
 {
 	struct exe_entry *ee = cache_find(s, st);
 	char exe[64], err[512];
@@ -103,8 +104,8 @@ static void count_unreadable(struct ps_scan *s, pid_t pid, int rc)
 }
 
 /* Test hook (tests/integration/test_ps.py): with RTMON_TEST_PS_PAUSE_FD=N, rtmon writes "listed\n"
- * to descriptor N once it has listed /proc and waits for one byte there before reading the processes,
- * so that a test can end a listed process at exactly that moment. */
+ * to descriptor N once it has listed /proc and waits for one byte there before reading the
+ * processes, so that a test can end a listed process at exactly that moment. */
 static void test_pause_after_listing(void)
 {
 	const char *v = getenv("RTMON_TEST_PS_PAUSE_FD");
@@ -227,9 +228,10 @@ static void print_summary(const struct ps_scan *s, const char *cmd, bool json)
 		json_end(stdout);
 		return;
 	}
-	printf("%zu processes, %zu traced fully (*); skipped %llu: %llu kernel threads, %llu zombies, "
-	       "%llu exited while listed, %llu not readable%s\n", s->n, traced, (unsigned long long)skipped(s),
-	       (unsigned long long)s->kthreads, (unsigned long long)s->zombies, (unsigned long long)s->exited,
+	printf("%zu processes, %zu traced fully (*); skipped %llu: %llu kernel threads, "
+	       "%llu zombies, %llu exited while listed, %llu not readable%s\n",
+	       s->n, traced, (unsigned long long)skipped(s), (unsigned long long)s->kthreads,
+	       (unsigned long long)s->zombies, (unsigned long long)s->exited,
 	       (unsigned long long)s->denied, s->denied ? proc_denied_hint() : "");
 }
 
@@ -270,17 +272,17 @@ static void print_table(const struct ps_scan *s)
 			wmod = width(wmod, r->ee->rs.id.module);
 		}
 	}
-	printf("  %7s %7s %-*s %-*s %-*s %-*s %s\n", "PID", "PPID", wname, "NAME", wrt, "RUNTIME", wver,
-	       "VERSION", wmod, "MODULE", "EXE");
+	printf("  %7s %7s %-*s %-*s %-*s %-*s %s\n", "PID", "PPID", wname, "NAME", wrt, "RUNTIME",
+	       wver, "VERSION", wmod, "MODULE", "EXE");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct ps_row *r = &s->rows[i];
 		const struct runtime_id *id = &r->ee->rs.id;
 		char name[128], ver[160], mod[1040], exe[TEXT_SAFE_MAX];
 
-		printf("%c %7d %7d %-*s %-*s %-*s %-*s %s\n", row_traced(r) ? '*' : ' ', r->pid, r->ppid, wname,
-		       text_safe(r->comm, name, sizeof(name)), wrt, row_runtime(r), wver,
-		       text_safe(r->ee->known ? dash(id->version) : "-", ver, sizeof(ver)), wmod,
-		       text_safe(r->ee->known ? dash(id->module) : "-", mod, sizeof(mod)),
+		printf("%c %7d %7d %-*s %-*s %-*s %-*s %s\n", row_traced(r) ? '*' : ' ', r->pid,
+		       r->ppid, wname, text_safe(r->comm, name, sizeof(name)), wrt, row_runtime(r),
+		       wver, text_safe(r->ee->known ? dash(id->version) : "-", ver, sizeof(ver)),
+		       wmod, text_safe(r->ee->known ? dash(id->module) : "-", mod, sizeof(mod)),
 		       text_safe(r->exe, exe, sizeof(exe)));
 	}
 }
@@ -291,7 +293,7 @@ struct tree {
 	const struct ps_scan *s;
 	ssize_t *first, *next, *last; /* children lists by row index, in PID order */
 	bool *seen;
-	char prefix[8192];            /* the branches drawn left of the current depth */
+	char prefix[8192]; /* the branches drawn left of the current depth */
 	size_t plen;
 };
 
@@ -324,10 +326,12 @@ static void tree_node(struct tree *t, ssize_t i, bool last, bool root)
 	if (t->seen[i])
 		return;
 	t->seen[i] = true;
-	printf("%.*s%s%d (%s) {%s%s%s}%s\n", (int)t->plen, t->prefix, root ? "" : last ? "└── " : "├── ",
+	printf("%.*s%s%d (%s) {%s%s%s}%s\n", (int)t->plen, t->prefix,
+	       root   ? ""
+	       : last ? "└── "
+		      : "├── ",
 	       r->pid, text_safe(r->comm, name, sizeof(name)), row_runtime(r), ver[0] ? " " : "",
-	       text_safe(ver, safever, sizeof(safever)),
-	       row_traced(r) ? " *" : "");
+	       text_safe(ver, safever, sizeof(safever)), row_traced(r) ? " *" : "");
 	if (!root && t->plen + 8 < sizeof(t->prefix))
 		t->plen += (size_t)snprintf(t->prefix + t->plen, sizeof(t->prefix) - t->plen, "%s",
 					    last ? "    " : "│   ");
@@ -374,9 +378,9 @@ static int print_tree(const struct ps_scan *s)
 			t->next[t->last[p]] = (ssize_t)i;
 		t->last[p] = (ssize_t)i;
 	}
-	/* Roots: processes whose parent is not listed (PID 1's parent 0, or a parent that could not be
-	 * read). A parent that exists but is not listed heads its children as a bare PID, as gops tree
-	 * does. */
+	/* Roots: processes whose parent is not listed (PID 1's parent 0, or a parent that could not
+	 * be read). A parent that exists but is not listed heads its children as a bare PID, as
+	 * gops tree does. */
 	for (size_t i = 0; i < s->n; i++) {
 		pid_t pp = s->rows[i].ppid;
 		bool done = false;
@@ -402,7 +406,8 @@ static int print_tree(const struct ps_scan *s)
 			tree_node(t, (ssize_t)k, later == s->n, false);
 		}
 	}
-	/* A parent loop (PIDs reused while listing) reaches no root: its processes still get a line. */
+	/* A parent loop (PIDs reused while listing) reaches no root: its processes still get a
+	 * line. */
 	for (size_t i = 0; i < s->n; i++)
 		if (!t->seen[i])
 			tree_node(t, (ssize_t)i, true, true);
@@ -415,7 +420,8 @@ static int print_tree(const struct ps_scan *s)
 enum { OPT_JSON = 0x1000 };
 
 static const struct argp_option ps_options[] = {
-	{ "json", OPT_JSON, NULL, 0, "One JSON object per process, then a summary (docs/ps.md)", 0 },
+	{ "json", OPT_JSON, NULL, 0, "One JSON object per process, then a summary (docs/ps.md)",
+	  0 },
 	{ 0 },
 };
 
@@ -428,8 +434,10 @@ static error_t parse_ps(int key, char *arg, struct argp_state *state)
 		a->json = true;
 		return 0;
 	case ARGP_KEY_ARG:
-		argp_failure(state, 2, 0, "unexpected argument '%s': %s takes no arguments (rtmon info PID "
-			     "shows one process)", arg, state->name);
+		argp_failure(state, 2, 0,
+			     "unexpected argument '%s': %s takes no arguments (rtmon info PID "
+			     "shows one process)",
+			     arg, state->name);
 		return EINVAL;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -437,15 +445,16 @@ static error_t parse_ps(int key, char *arg, struct argp_state *state)
 }
 
 static const char ps_doc[] =
-	"Every process with its runtime (go, python, java, native), the runtime's version, the Go module "
-	"and the executable, read from the files only: nothing is attached.\v"
-	"A '*' in the first column marks a process rtmon traces fully, where every rtmon command that "
-	"fits its runtime applies: Go with a runtime.g layout rtmon knows (Go 1.17 to 1.26, or any Go "
-	"1.17+ with DWARF), CPython and Java with their USDT probes, native programs with glibc. "
-	"rtmon info PID says what applies to one process and why.\n"
-	"Processes rtmon cannot read are skipped and counted on the last line: kernel threads, zombies, "
-	"processes that exit while listed, and, without root, other users' processes (their "
-	"/proc/PID/exe is not readable). rtmon ps needs no root for the user's own processes.\n"
+	"Every process with its runtime (go, python, java, native), the runtime's version, the Go "
+	"module and the executable, read from the files only: nothing is attached.\v"
+	"A '*' in the first column marks a process rtmon traces fully, where every rtmon command "
+	"that fits its runtime applies: Go with a runtime.g layout rtmon knows (Go 1.17 to 1.26, "
+	"or any Go 1.17+ with DWARF), CPython and Java with their USDT probes, native programs "
+	"with glibc. rtmon info PID says what applies to one process and why.\n"
+	"Processes rtmon cannot read are skipped and counted on the last line: kernel threads, "
+	"zombies, processes that exit while listed, and, without root, other users' processes "
+	"(their /proc/PID/exe is not readable). rtmon ps needs no root for the user's own "
+	"processes.\n"
 	"\n"
 	"Examples:\n"
 	"  rtmon ps                 all processes as a table\n"
@@ -455,9 +464,9 @@ static const char ps_doc[] =
 	"  sudo rtmon gc -n myapp   trace the one process named myapp";
 
 static const char tree_doc[] =
-	"The processes rtmon ps lists, as a tree by parent: PID (NAME) {RUNTIME VERSION}, '*' when rtmon "
-	"traces the process fully (see rtmon ps --help). A parent that could not be read heads its "
-	"children as a bare PID.\v"
+	"The processes rtmon ps lists, as a tree by parent: PID (NAME) {RUNTIME VERSION}, '*' when "
+	"rtmon traces the process fully (see rtmon ps --help). A parent that could not be read "
+	"heads its children as a bare PID.\v"
 	"Examples:\n"
 	"  rtmon tree\n"
 	"  sudo rtmon tree";

@@ -38,9 +38,9 @@ struct java_id {
 	char name[THR_JAVA_NAME_LEN];
 };
 
-/* Threads seen created and not yet exited, by TID: exit records carry neither parent nor start routine
- * (the kernel side keeps no per-thread map, to stay cheap), so they are joined here; so is a JVM
- * thread's Java name and id. The tid comes first: thread_table keys records by it. */
+/* Threads seen created and not yet exited, by TID: exit records carry neither parent nor start
+ * routine (the kernel side keeps no per-thread map, to stay cheap), so they are joined here; so is
+ * a JVM thread's Java name and id. The tid comes first: thread_table keys records by it. */
 struct live {
 	uint32_t tid;
 	uint32_t ptid;
@@ -53,30 +53,31 @@ _Static_assert(offsetof(struct live, tid) == 0, "thread_table keys a record by i
 
 struct thr_run {
 	struct thr_args *args;
-	struct thread_table live;  /* of struct live */
+	struct thread_table live; /* of struct live */
 	struct target *t;
 	struct thread_events_bpf *skel;
 	struct symbolizer *sym;
-	struct gr_run gr;         /* Go targets: goroutine rows */
-	struct thr_java java;     /* JVM targets: Java names and ids on the exit rows */
-	uint64_t start_ns;        /* CLOCK_MONOTONIC when tracing began: the TIME column's zero */
-	uint64_t events;          /* records consumed */
+	struct gr_run gr;     /* Go targets: goroutine rows */
+	struct thr_java java; /* JVM targets: Java names and ids on the exit rows */
+	uint64_t start_ns;    /* CLOCK_MONOTONIC when tracing began: the TIME column's zero */
+	uint64_t events;      /* records consumed */
 	uint64_t iv_created, iv_exited; /* this interval, for -i */
-	unsigned pending_lines;   /* lines in stdout's buffer: see line_done */
+	unsigned pending_lines;         /* lines in stdout's buffer: see line_done */
 	int interval_no;
 };
 
 static const char doc[] =
-	"Threads created and exited in a native program: one row per event, with the thread's name, its "
-	"start routine, its parent and, at exit, its lifetime.\v"
-	"Sees every thread, raw clone() threads too, from the kernel's task_newtask and sched_process_exit "
-	"tracepoints; a uprobe on pthread_create (in the executable or the library that provides it) adds "
-	"the start routine. Threads that return, call pthread_exit, are cancelled or end with the process "
-	"are all seen. An exit of a thread that was not seen created (it started before tracing, or it is "
-	"the main thread, TID = PID) has no lifetime. The summary counts threads created, exited, still "
-	"alive, and events lost. On a Go program (1.17 to 1.26) goroutines get rows too: goid, start "
-	"function, parent goid and lifetime. On a HotSpot JVM, the exit rows of Java threads show their Java "
-	"name, id and daemon flag (hotspot:thread__start/stop USDT probes).\n\n"
+	"Threads created and exited in a native program: one row per event, with the thread's "
+	"name, its start routine, its parent and, at exit, its lifetime.\v"
+	"Sees every thread, raw clone() threads too, from the kernel's task_newtask and "
+	"sched_process_exit tracepoints; a uprobe on pthread_create (in the executable or the "
+	"library that provides it) adds the start routine. Threads that return, call pthread_exit, "
+	"are cancelled or end with the process are all seen. An exit of a thread that was not seen "
+	"created (it started before tracing, or it is the main thread, TID = PID) has no lifetime. "
+	"The summary counts threads created, exited, still alive, and events lost. On a Go program "
+	"(1.17 to 1.26) goroutines get rows too: goid, start function, parent goid and lifetime. "
+	"On a HotSpot JVM, the exit rows of Java threads show their Java name, id and daemon flag "
+	"(hotspot:thread__start/stop USDT probes).\n\n"
 	"Examples:\n"
 	"  rtmon thr --binpath ./app      every process running ./app, also ones started later\n"
 	"  rtmon thr -p 1234 -d 10        PID 1234 for 10 seconds\n"
@@ -101,8 +102,11 @@ static const struct argp thr_argp = { NULL, parse_thr, NULL, doc, children, NULL
  * the Java identity (*java) when the thread was a Java thread. */
 static void join(struct thr_run *r, struct thr_event *e, struct java_id *java)
 {
-	struct live l = { .tid = e->tid, .ptid = e->ptid, .start_addr = e->start_addr,
-			  .has_start = e->flags & THR_F_START, .start = e->start };
+	struct live l = { .tid = e->tid,
+			  .ptid = e->ptid,
+			  .start_addr = e->start_addr,
+			  .has_start = e->flags & THR_F_START,
+			  .start = e->start };
 
 	java->known = false;
 	if (e->kind == THR_EV_CREATE) {
@@ -129,7 +133,8 @@ static void start_name(struct thr_run *r, const struct thr_event *e, char *out, 
 		out[0] = '\0';
 }
 
-static void print_json_event(const struct thr_event *e, const char *start, const struct java_id *java)
+static void print_json_event(const struct thr_event *e, const char *start,
+			     const struct java_id *java)
 {
 	bool exit = e->kind == THR_EV_EXIT;
 
@@ -173,10 +178,11 @@ static void print_text_event(const struct thr_run *r, const struct thr_event *e,
 		snprintf(life, sizeof(life), "%llu", (unsigned long long)(e->lifetime_ns / 1000));
 	printf("%-10.6f %7u %7u %-6s %7s %12s  %-16s %s", t, e->pid, e->tid,
 	       e->kind == THR_EV_EXIT ? "exit" : "create", ptid, life,
-	       text_safe(e->name, name, sizeof(name)), start[0] ? text_safe(start, sym, sizeof(sym)) : "-");
+	       text_safe(e->name, name, sizeof(name)),
+	       start[0] ? text_safe(start, sym, sizeof(sym)) : "-");
 	if (r->java.active && java->known)
-		printf("  #%lld \"%s\"%s", (long long)java->tid, text_safe(java->name, jname, sizeof(jname)),
-		       java->daemon ? " daemon" : "");
+		printf("  #%lld \"%s\"%s", (long long)java->tid,
+		       text_safe(java->name, jname, sizeof(jname)), java->daemon ? " daemon" : "");
 	else if (r->java.active)
 		fputs("  -", stdout);
 	putchar('\n');
@@ -212,8 +218,8 @@ static void on_java_event(struct thr_run *r, const void *data, size_t size)
 }
 
 /* stdout is written in whole lines, a few at a time: the target of -- CMD shares it, and a block
- * flushed mid-line would let its output land inside one of ours. 8 lines stay below PIPE_BUF (4096),
- * so each write is also atomic against the target's writes to a pipe. */
+ * flushed mid-line would let its output land inside one of ours. 8 lines stay below PIPE_BUF
+ * (4096), so each write is also atomic against the target's writes to a pipe. */
 static void line_done(struct thr_run *r)
 {
 	if (++r->pending_lines >= 8) {
@@ -319,14 +325,17 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 		report_target_end(stdout, r->t, true);
 		json_end(stdout);
 	} else {
-		printf("\ncreated %llu, exited %llu, alive %llu, lost %llu\n", created, exited, alive, lost);
+		printf("\ncreated %llu, exited %llu, alive %llu, lost %llu\n", created, exited,
+		       alive, lost);
 		if (unknown)
-			printf("%llu %s not seen created (main threads, or started before tracing): lifetime "
-			       "unknown\n", unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
+			printf("%llu %s not seen created (main threads, or started before "
+			       "tracing): lifetime unknown\n",
+			       unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
 		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
 		if (r->java.active)
-			printf("Java threads (HotSpot %s): started %llu, stopped %llu\n", r->java.version,
-			       (unsigned long long)r->java.started, (unsigned long long)r->java.stopped);
+			printf("Java threads (HotSpot %s): started %llu, stopped %llu\n",
+			       r->java.version, (unsigned long long)r->java.started,
+			       (unsigned long long)r->java.stopped);
 		printf("%llu events in %.1f s", (unsigned long long)r->events, secs);
 		report_target_end(stdout, r->t, false);
 		putchar('\n');
@@ -345,7 +354,8 @@ static int load(struct thr_run *r, char *err, size_t errlen)
 	r->skel->rodata->gr_cfg = r->gr.cfg;
 	gr_prepare(&r->gr, r->skel->progs.on_go_site);
 	thr_java_open(&r->java, "thr", r->t);
-	thr_java_prepare(&r->java, r->skel->progs.on_java_thread_start, r->skel->progs.on_java_thread_stop);
+	thr_java_prepare(&r->java, r->skel->progs.on_java_thread_start,
+			 r->skel->progs.on_java_thread_stop);
 	rc = thread_events_bpf__load(r->skel);
 	if (rc) {
 		probe_load_error("thr", rc, err, errlen);
@@ -369,15 +379,16 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 		*rb = NULL;
 	}
 	if (!r->sym || !*rb) {
-		snprintf(err, errlen, "cannot set up the event buffer: %s", strerror(errno ? errno : ENOMEM));
+		snprintf(err, errlen, "cannot set up the event buffer: %s",
+			 strerror(errno ? errno : ENOMEM));
 		return -1;
 	}
 	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
 				   r->skel->progs.on_exit };
 	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen) ||
 	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen) ||
-	    thr_java_attach(&r->java, r->skel->progs.on_java_thread_start, r->skel->progs.on_java_thread_stop,
-			    r->t, err, errlen))
+	    thr_java_attach(&r->java, r->skel->progs.on_java_thread_start,
+			    r->skel->progs.on_java_thread_stop, r->t, err, errlen))
 		return -1;
 	r->skel->bss->tt_trace_start_ns = loop_now_ns();
 	return 0;
@@ -386,15 +397,18 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 static void print_header(const struct thr_run *r)
 {
 	if (!r->args->co.json)
-		printf("%-10s %7s %7s %-6s %7s %12s  %-16s %s%s\n", "TIME(s)", "PID", "TID", "EVENT", "PTID",
-		       "LIFETIME(us)", "NAME", "START", r->java.active ? "  JAVA" : "");
+		printf("%-10s %7s %7s %-6s %7s %12s  %-16s %s%s\n", "TIME(s)", "PID", "TID",
+		       "EVENT", "PTID", "LIFETIME(us)", "NAME", "START",
+		       r->java.active ? "  JAVA" : "");
 	fflush(stdout);
 }
 
-static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *rb, bool kill_child)
+static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *rb,
+		    bool kill_child)
 {
 	probe_links_destroy(pl);
-	/* USDT links before their object: libbpf returns their spec ids to the object's USDT manager. */
+	/* USDT links before their object: libbpf returns their spec ids to the object's USDT
+	 * manager. */
 	thr_java_close(&r->java);
 	ring_buffer__free(rb);
 	thread_events_bpf__destroy(r->skel);
@@ -425,8 +439,8 @@ static void thr_before_release(void *ctx)
 {
 	struct thr_trace *x = ctx;
 
-	/* Full buffering (a pipe's default) with a buffer that 8 lines never fill: flushes come from
-	 * line_done only, between lines. A terminal stays line-buffered. */
+	/* Full buffering (a pipe's default) with a buffer that 8 lines never fill: flushes come
+	 * from line_done only, between lines. A terminal stays line-buffered. */
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	print_header(x->r);
@@ -445,8 +459,8 @@ int cmd_thr(int argc, char **argv)
 	struct thr_trace x = { .r = &r };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
-	const struct trace_steps steps = { "thr", "threads", &x, thr_attach, thr_before_release,
-					   thr_report };
+	const struct trace_steps steps = { "thr",      "threads",          &x,
+					   thr_attach, thr_before_release, thr_report };
 	bool ran;
 	int rc;
 

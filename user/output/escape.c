@@ -48,11 +48,21 @@ void json_write_str(FILE *out, const char *s)
 			continue;
 		}
 		switch (*p) {
-		case '"': fputs_unlocked("\\\"", out); break;
-		case '\\': fputs_unlocked("\\\\", out); break;
-		case '\n': fputs_unlocked("\\n", out); break;
-		case '\t': fputs_unlocked("\\t", out); break;
-		case '\r': fputs_unlocked("\\r", out); break;
+		case '"':
+			fputs_unlocked("\\\"", out);
+			break;
+		case '\\':
+			fputs_unlocked("\\\\", out);
+			break;
+		case '\n':
+			fputs_unlocked("\\n", out);
+			break;
+		case '\t':
+			fputs_unlocked("\\t", out);
+			break;
+		case '\r':
+			fputs_unlocked("\\r", out);
+			break;
 		default:
 			if (*p < 0x20)
 				fprintf(out, "\\u%04x", *p);

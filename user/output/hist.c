@@ -59,7 +59,8 @@ void hist_print_log2(FILE *out, const __u64 *slots, int nslots, const char *unit
 	hist_print_log2_marked(out, slots, nslots, unit, "");
 }
 
-void hist_print_log2_marked(FILE *out, const __u64 *slots, int nslots, const char *unit, const char *mark)
+void hist_print_log2_marked(FILE *out, const __u64 *slots, int nslots, const char *unit,
+			    const char *mark)
 {
 	int last = -1, w;
 	uint64_t max = 0;
@@ -80,7 +81,8 @@ void hist_print_log2_marked(FILE *out, const __u64 *slots, int nslots, const cha
 	for (int i = 0; i <= last; i++) {
 		char count[32];
 
-		snprintf(count, sizeof(count), "%s%llu", slots[i] ? mark : "", (unsigned long long)slots[i]);
+		snprintf(count, sizeof(count), "%s%llu", slots[i] ? mark : "",
+			 (unsigned long long)slots[i]);
 		fprintf(out, "%*llu -> %-*llu : %-8s ", w, (unsigned long long)hist_lo(i), w,
 			(unsigned long long)hist_hi(i), count);
 		print_bar(out, slots[i], max, 40);

@@ -21,6 +21,7 @@ uint64_t hist_total(const __u64 *slots, int nslots);
  * unit is the column heading, e.g. "size (bytes)". Prints nothing for an empty histogram. */
 void hist_print_log2(FILE *out, const __u64 *slots, int nslots, const char *unit);
 /* The same with mark ("~" for estimates) before each non-zero count. */
-void hist_print_log2_marked(FILE *out, const __u64 *slots, int nslots, const char *unit, const char *mark);
+void hist_print_log2_marked(FILE *out, const __u64 *slots, int nslots, const char *unit,
+			    const char *mark);
 
 #endif

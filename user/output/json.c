@@ -36,8 +36,9 @@ void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, 
 		first = false;
 	}
 	fprintf(out, "],\"count\":%llu,\"sum\":%llu,\"mean\":%.1f,\"p50\":%.1f,\"p99\":%.1f",
-		(unsigned long long)count, (unsigned long long)sum, count ? (double)sum / (double)count : 0.0,
-		hist_percentile(slots, nslots, 0.50), hist_percentile(slots, nslots, 0.99));
+		(unsigned long long)count, (unsigned long long)sum,
+		count ? (double)sum / (double)count : 0.0, hist_percentile(slots, nslots, 0.50),
+		hist_percentile(slots, nslots, 0.99));
 }
 
 void json_begin(FILE *out, const char *type)

@@ -8,13 +8,14 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* A JSON string literal, quoted and escaped; always valid UTF-8 (json_write_str, output/escape.h). */
+/* A JSON string literal, quoted and escaped; always valid UTF-8 (json_write_str, output/escape.h).
+ */
 void json_str(FILE *out, const char *s);
 
 /* A JSON object written as a stream, one field at a time: json_begin writes '{"type":"TYPE"', each
- * json_field_* writes ',"KEY":VALUE' (so a command's own fields, and report_target_end's, can follow
- * in any number), json_end writes '}' and the newline. Keys are rtmon's own; strings go through
- * json_str. */
+ * json_field_* writes ',"KEY":VALUE' (so a command's own fields, and report_target_end's, can
+ * follow in any number), json_end writes '}' and the newline. Keys are rtmon's own; strings go
+ * through json_str. */
 void json_begin(FILE *out, const char *type);
 void json_field_u64(FILE *out, const char *key, uint64_t v);
 void json_field_f(FILE *out, const char *key, double v, int decimals);

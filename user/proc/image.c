@@ -72,8 +72,12 @@ static void read_ld_so_conf(const char *file, char *out, size_t len, int depth)
 
 int loader_search_path(char *out, size_t len)
 {
-	static const char *defaults[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-					  "/lib64", "/usr/lib64", "/lib", "/usr/lib" };
+	static const char *defaults[] = { "/lib/x86_64-linux-gnu",
+					  "/usr/lib/x86_64-linux-gnu",
+					  "/lib64",
+					  "/usr/lib64",
+					  "/lib",
+					  "/usr/lib" };
 
 	out[0] = '\0';
 	read_ld_so_conf("/etc/ld.so.conf", out, len, 0);
@@ -90,8 +94,8 @@ static bool is_elf64(const char *path)
 
 	if (fd < 0)
 		return false;
-	ok = read(fd, ident, sizeof(ident)) == (ssize_t)sizeof(ident) && !memcmp(ident, ELFMAG, SELFMAG) &&
-	     ident[EI_CLASS] == ELFCLASS64;
+	ok = read(fd, ident, sizeof(ident)) == (ssize_t)sizeof(ident) &&
+	     !memcmp(ident, ELFMAG, SELFMAG) && ident[EI_CLASS] == ELFCLASS64;
 	close(fd);
 	return ok;
 }
@@ -174,7 +178,8 @@ int image_from_pid(struct image *img, pid_t pid, char *err, size_t errlen)
 	FILE *f;
 
 	img->n = 0;
-	/* /proc/PID/exe opens the executable even from another mount namespace or after it was deleted. */
+	/* /proc/PID/exe opens the executable even from another mount namespace or after it was
+	 * deleted. */
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	image_add(img, path);
 	stat(path, &exe_st);

@@ -1,5 +1,6 @@
 /* procinfo.c - /proc readers for rtmon ps, tree, info and -n NAME (procinfo.h). They are called for
- * every process on the machine, so each reads with one open/read/close and no stdio where it can. */
+ * every process on the machine, so each reads with one open/read/close and no stdio where it can.
+ */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -43,14 +44,17 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 	n = read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	/* "PID (COMM) S PPID ...": COMM may hold spaces and parentheses; it ends at the last ')'. */
+	/* "PID (COMM) S PPID ...": COMM may hold spaces and parentheses; it ends at the last ')'.
+	 */
 	open_paren = strchr(buf, '(');
 	close_paren = strrchr(buf, ')');
 	if (!open_paren || !close_paren || close_paren < open_paren)
 		return -EPROTO;
-	snprintf(st->comm, sizeof(st->comm), "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+	snprintf(st->comm, sizeof(st->comm), "%.*s", (int)(close_paren - open_paren - 1),
+		 open_paren + 1);
 	if (sscanf(close_paren + 2,
-		   "%c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld %*d %llu %llu %ld",
+		   "%c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld %*d "
+		   "%llu %llu %ld",
 		   &st->state, &ppid, &flags, &utime, &stime, &threads, &start, &vsize, &rss) != 9)
 		return -EPROTO;
 	st->pid = pid;
@@ -287,12 +291,13 @@ static bool format_inet(const char *hex, unsigned port, char *out, size_t len)
 	return false;
 }
 
-#define TCP_LISTEN 0x0A
-#define TCP_CLOSE 0x07      /* a UDP socket that is bound and not connected */
+#define TCP_LISTEN   0x0A
+#define TCP_CLOSE    0x07    /* a UDP socket that is bound and not connected */
 #define SO_ACCEPTCON 0x10000 /* a unix socket in listen() */
 
-static int inet_listeners(pid_t pid, const char *proto, unsigned want_state, const struct inode_set *s,
-			  void (*fn)(const char *, const char *, void *), void *ctx)
+static int inet_listeners(pid_t pid, const char *proto, unsigned want_state,
+			  const struct inode_set *s, void (*fn)(const char *, const char *, void *),
+			  void *ctx)
 {
 	char path[64], line[512], local[40], addr[80];
 	unsigned port, state;
@@ -305,10 +310,11 @@ static int inet_listeners(pid_t pid, const char *proto, unsigned want_state, con
 		return 0; /* no IPv6, say */
 	while (fgets(line, sizeof(line), f)) {
 		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-		if (sscanf(line, " %*d: %39[0-9A-Fa-f]:%X %*s %X %*s %*s %*s %*u %*u %lu", local, &port,
-			   &state, &ino) != 4)
+		if (sscanf(line, " %*d: %39[0-9A-Fa-f]:%X %*s %X %*s %*s %*s %*u %*u %lu", local,
+			   &port, &state, &ino) != 4)
 			continue;
-		if (state != want_state || !inode_set_has(s, ino) || !format_inet(local, port, addr, sizeof(addr)))
+		if (state != want_state || !inode_set_has(s, ino) ||
+		    !format_inet(local, port, addr, sizeof(addr)))
 			continue;
 		fn(proto, addr, ctx);
 		found++;
@@ -412,9 +418,11 @@ int proc_find_by_name(const char *name, pid_t *out, size_t max)
 
 		for (size_t k = 0; k < nmine; k++)
 			skip |= mine[k] == pids[i];
-		if (skip || proc_read_stat(pids[i], &st) || st.kthread || st.state == 'Z' || st.state == 'X')
+		if (skip || proc_read_stat(pids[i], &st) || st.kthread || st.state == 'Z' ||
+		    st.state == 'X')
 			continue;
-		if (strcmp(st.comm, name) && (!(base = exe_base(pids[i], buf, sizeof(buf))) || strcmp(base, name)))
+		if (strcmp(st.comm, name) &&
+		    (!(base = exe_base(pids[i], buf, sizeof(buf))) || strcmp(base, name)))
 			continue;
 		if ((size_t)found < max)
 			out[found] = pids[i];

@@ -14,14 +14,14 @@
 
 struct proc_stat {
 	pid_t pid, ppid;
-	char comm[64];          /* the process name (the kernel keeps 15 characters) */
-	char state;             /* R, S, D, Z, ... */
-	bool kthread;           /* a kernel thread: no executable, no user memory */
+	char comm[64]; /* the process name (the kernel keeps 15 characters) */
+	char state;    /* R, S, D, Z, ... */
+	bool kthread;  /* a kernel thread: no executable, no user memory */
 	long threads;
-	uint64_t utime, stime;  /* clock ticks */
-	uint64_t start;         /* clock ticks after boot */
-	uint64_t vsize;         /* bytes */
-	uint64_t rss;           /* bytes */
+	uint64_t utime, stime; /* clock ticks */
+	uint64_t start;        /* clock ticks after boot */
+	uint64_t vsize;        /* bytes */
+	uint64_t rss;          /* bytes */
 };
 
 /* /proc/PID/stat. */
@@ -40,7 +40,6 @@ int proc_uid(pid_t pid, uid_t *uid);
 
 /* The command line with arguments separated by spaces ("" for a kernel thread or a zombie). */
 int proc_cmdline(pid_t pid, char *out, size_t len);
-
 
 /* What to add to a "permission denied": " (run as root)", or, for root, that even root may not. */
 const char *proc_denied_hint(void);

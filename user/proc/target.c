@@ -46,7 +46,8 @@ static int set_exe_identity(struct target *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* execvp's search, done before fork so that a missing command is reported like a missing binpath. */
+/* execvp's search, done before fork so that a missing command is reported like a missing binpath.
+ */
 static int resolve_command(const char *cmd, char *out, size_t len)
 {
 	const char *path = getenv("PATH");
@@ -67,10 +68,11 @@ static int resolve_command(const char *cmd, char *out, size_t len)
 	return -ENOENT;
 }
 
-/* The kernel runs a "#!" script with its interpreter, which is then the process's executable and what
- * rtmon must read: "#!/usr/bin/python3.11", or "#!/usr/bin/env python3" looked up in PATH as env does.
- * The interpreter can be a script itself (the kernel follows a few levels). 1 and the interpreter in
- * interp when path is a script, 0 when it is not, -errno when its interpreter cannot be found. */
+/* The kernel runs a "#!" script with its interpreter, which is then the process's executable and
+ * what rtmon must read: "#!/usr/bin/python3.11", or "#!/usr/bin/env python3" looked up in PATH as
+ * env does. The interpreter can be a script itself (the kernel follows a few levels). 1 and the
+ * interpreter in interp when path is a script, 0 when it is not, -errno when its interpreter cannot
+ * be found. */
 #define SCRIPT_MAX_DEPTH 4
 
 static int script_interpreter(const char *path, char *interp, size_t len)
@@ -113,8 +115,10 @@ static int script_to_executable(const char *path, char *exe, size_t len, char *e
 		int rc = script_interpreter(cur, exe, len);
 
 		if (rc < 0) {
-			snprintf(err, errlen, "%s is a script whose interpreter (#! line) %s: fix its first line",
-				 cur, rc == -ENOENT ? "does not exist" : "is missing");
+			snprintf(
+				err, errlen,
+				"%s is a script whose interpreter (#! line) %s: fix its first line",
+				cur, rc == -ENOENT ? "does not exist" : "is missing");
 			return rc;
 		}
 		if (!rc) {
@@ -123,8 +127,8 @@ static int script_to_executable(const char *path, char *exe, size_t len, char *e
 		}
 		snprintf(cur, sizeof(cur), "%s", exe);
 	}
-	snprintf(err, errlen, "%s: scripts nest more than %d deep: give the interpreter's path", path,
-		 SCRIPT_MAX_DEPTH);
+	snprintf(err, errlen, "%s: scripts nest more than %d deep: give the interpreter's path",
+		 path, SCRIPT_MAX_DEPTH);
 	return -ELOOP;
 }
 
@@ -149,7 +153,8 @@ static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 	rc = check_executable(t->exe, err, errlen);
 	if (rc) {
 		if (rc == -ENOENT)
-			snprintf(err, errlen, "PID %d has no executable (a kernel thread, or it exited)", pid);
+			snprintf(err, errlen,
+				 "PID %d has no executable (a kernel thread, or it exited)", pid);
 		return rc;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
@@ -163,13 +168,14 @@ static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 	if (!rc)
 		rc = image_from_pid(&t->image, pid, err, errlen);
 	if (rc)
-		target_explain_attach_error(t, err, errlen);  /* it exited since the checks above */
+		target_explain_attach_error(t, err, errlen); /* it exited since the checks above */
 	return rc;
 }
 
-/* The child waits on the gate pipe before exec: rtmon attaches its probes to the child's PID first, so
- * the command is traced from its first instruction. */
-static int start_held_child(struct target *t, const char *path, char **argv, char *err, size_t errlen)
+/* The child waits on the gate pipe before exec: rtmon attaches its probes to the child's PID first,
+ * so the command is traced from its first instruction. */
+static int start_held_child(struct target *t, const char *path, char **argv, char *err,
+			    size_t errlen)
 {
 	int gate[2], errp[2];
 	sigset_t none;
@@ -232,8 +238,10 @@ static int resolve_name(const char *name, pid_t *pid, char *err, size_t errlen)
 		return n;
 	}
 	if (n == 0) {
-		snprintf(err, errlen, "no process named '%s' (process name or executable file name, exact): "
-			 "check with rtmon ps", name);
+		snprintf(err, errlen,
+			 "no process named '%s' (process name or executable file name, exact): "
+			 "check with rtmon ps",
+			 name);
 		return -ESRCH;
 	}
 	if (n == 1) {
@@ -246,16 +254,19 @@ static int resolve_name(const char *name, pid_t *pid, char *err, size_t errlen)
 
 		if (proc_read_stat(found[i], &st))
 			snprintf(st.comm, sizeof(st.comm), "exited");
-		used += (size_t)snprintf(err + used, errlen - used, "%s %d (%s)", i ? "," : "", found[i], st.comm);
+		used += (size_t)snprintf(err + used, errlen - used, "%s %d (%s)", i ? "," : "",
+					 found[i], st.comm);
 	}
 	if (used < errlen)
-		snprintf(err + used, errlen - used, "%s; choose one with -p PID", n > 16 ? ", ..." : "");
+		snprintf(err + used, errlen - used, "%s; choose one with -p PID",
+			 n > 16 ? ", ..." : "");
 	return -EEXIST;
 }
 
 int target_open(struct target *t, const struct common_opts *co, char *err, size_t errlen)
 {
-	char cmd_path[PATH_MAX]; /* -- CMD: what is executed; t->exe is what runs (a script's interpreter) */
+	char cmd_path[PATH_MAX]; /* -- CMD: what is executed; t->exe is what runs (a script's
+				    interpreter) */
 	pid_t pid = co->pid;
 	int rc;
 
@@ -273,12 +284,15 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 		snprintf(t->label, sizeof(t->label), "%s", co->binpath);
 		rc = check_executable(t->exe, err, errlen);
 		if (rc == -ENOENT)
-			snprintf(err, errlen, "%s does not exist: give the path of the executable to trace",
+			snprintf(err, errlen,
+				 "%s does not exist: give the path of the executable to trace",
 				 co->binpath);
 		/* A script never is a process's executable: its interpreter is. */
 		if (rc && !script_to_executable(co->binpath, t->exe, sizeof(t->exe), err, errlen) &&
 		    strcmp(t->exe, co->binpath))
-			snprintf(err, errlen, "%s is a script run by %s: trace --binpath %s, or run it with -- %s",
+			snprintf(err, errlen,
+				 "%s is a script run by %s: trace --binpath %s, "
+				 "or run it with -- %s",
 				 co->binpath, t->exe, t->exe, co->binpath);
 		if (!rc)
 			rc = set_exe_identity(t, err, errlen);
@@ -287,10 +301,12 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 	t->kind = TARGET_CMD;
 	if (resolve_command(co->cmd_argv[0], t->exe, sizeof(t->exe))) {
 		if (strchr(co->cmd_argv[0], '/'))
-			snprintf(err, errlen, "%s does not exist: give the path of the program to run",
+			snprintf(err, errlen,
+				 "%s does not exist: give the path of the program to run",
 				 co->cmd_argv[0]);
 		else
-			snprintf(err, errlen, "command not found: %s: give a path or a program on PATH",
+			snprintf(err, errlen,
+				 "command not found: %s: give a path or a program on PATH",
 				 co->cmd_argv[0]);
 		return -ENOENT;
 	}
@@ -324,7 +340,8 @@ int target_release(struct target *t, char *err, size_t errlen)
 	}
 	close(t->gate_fd);
 	t->gate_fd = -1;
-	/* Blocks until exec succeeds (the pipe closes on exec) or the child reports why it failed. */
+	/* Blocks until exec succeeds (the pipe closes on exec) or the child reports why it failed.
+	 */
 	if (read(t->exec_err_fd, &e, sizeof(e)) == (ssize_t)sizeof(e)) {
 		snprintf(err, errlen, "cannot run %s: %s", t->exe, strerror(e));
 		target_reap(t);
@@ -384,13 +401,15 @@ bool target_exited(const struct target *t)
 
 void target_explain_attach_error(const struct target *t, char *err, size_t errlen)
 {
-	/* An attach fails (ENOENT, ESRCH) as soon as the exiting process has dropped its memory map,
-	 * a moment before its pidfd says it exited: wait that moment (an error path only). A -- CMD
-	 * child is held at its gate until tracing starts, so it is not waited for. */
+	/* An attach fails (ENOENT, ESRCH) as soon as the exiting process has dropped its memory
+	 * map, a moment before its pidfd says it exited: wait that moment (an error path only). A
+	 * -- CMD child is held at its gate until tracing starts, so it is not waited for. */
 	if (!exited_within(t, t->kind == TARGET_PID ? 250 : 0))
 		return;
-	snprintf(err, errlen, "%s exited while rtmon was attaching to it: nothing was traced; to trace a "
-		 "short-lived program from its start, give it as -- PROGRAM ARGS", t->label);
+	snprintf(err, errlen,
+		 "%s exited while rtmon was attaching to it: nothing was traced; to trace a "
+		 "short-lived program from its start, give it as -- PROGRAM ARGS",
+		 t->label);
 }
 
 void target_filter_set(const struct target *t, __u32 *tgid, __u64 *ino, __u32 *dev)

@@ -1,5 +1,6 @@
 /* What rtmon traces: every process running a binary (--binpath), one running process (-p), or a
- * command rtmon starts (-- CMD), held before its first instruction until the probes are attached. */
+ * command rtmon starts (-- CMD), held before its first instruction until the probes are attached.
+ */
 #ifndef RTMON_TARGET_H
 #define RTMON_TARGET_H
 
@@ -16,17 +17,17 @@ enum target_kind { TARGET_BINPATH, TARGET_PID, TARGET_CMD };
 
 struct target {
 	enum target_kind kind;
-	pid_t pid;               /* the process for -p and -- CMD; 0 for --binpath */
-	char exe[PATH_MAX];      /* the executable, as a path rtmon can open */
-	char label[PATH_MAX];    /* how output names the target: "./app", "PID 1234 (app)" */
-	uint64_t exe_ino;        /* the executable's inode and device, for --binpath's BPF filter */
-	uint32_t exe_kdev;       /* device in the kernel's encoding (major << 20 | minor) */
-	struct image image;      /* the executable and its libraries */
-	int pidfd;               /* readable when the process exits; -1 for --binpath */
-	int gate_fd;             /* -- CMD: writing to it lets the held child exec; -1 otherwise */
-	int exec_err_fd;         /* -- CMD: the child reports a failed exec here */
+	pid_t pid;            /* the process for -p and -- CMD; 0 for --binpath */
+	char exe[PATH_MAX];   /* the executable, as a path rtmon can open */
+	char label[PATH_MAX]; /* how output names the target: "./app", "PID 1234 (app)" */
+	uint64_t exe_ino;     /* the executable's inode and device, for --binpath's BPF filter */
+	uint32_t exe_kdev;    /* device in the kernel's encoding (major << 20 | minor) */
+	struct image image;   /* the executable and its libraries */
+	int pidfd;            /* readable when the process exits; -1 for --binpath */
+	int gate_fd;          /* -- CMD: writing to it lets the held child exec; -1 otherwise */
+	int exec_err_fd;      /* -- CMD: the child reports a failed exec here */
 	bool exited;
-	int exit_status;         /* wait status of a -- CMD child once exited */
+	int exit_status; /* wait status of a -- CMD child once exited */
 };
 
 /* Validates the target and, for -- CMD, starts the child held before exec. 0, or -errno with one
@@ -52,19 +53,20 @@ void target_reap(struct target *t);
 /* Kills a -- CMD child still held or running (rtmon failed), and closes descriptors. */
 void target_close(struct target *t, bool kill_child);
 
-/* Sets a BPF program's target filter (bpf/target_filter.bpf.h) before load: the PID for -p and -- CMD,
- * the executable's inode and device for --binpath. Give it the skeleton's rodata fields, e.g.
+/* Sets a BPF program's target filter (bpf/target_filter.bpf.h) before load: the PID for -p and --
+ * CMD, the executable's inode and device for --binpath. Give it the skeleton's rodata fields, e.g.
  * TARGET_FILTER_SET(t, skel->rodata). */
 void target_filter_set(const struct target *t, __u32 *tgid, __u64 *ino, __u32 *dev);
-#define TARGET_FILTER_SET(t, rodata) \
+#define TARGET_FILTER_SET(t, rodata)                                                               \
 	target_filter_set((t), &(rodata)->target_tgid, &(rodata)->target_ino, &(rodata)->target_dev)
 
-/* -p and -- CMD: the process has exited (its pidfd is readable), e.g. while rtmon attached probes by
- * its PID, which then fail with ENOENT or ESRCH. false for --binpath. */
+/* -p and -- CMD: the process has exited (its pidfd is readable), e.g. while rtmon attached probes
+ * by its PID, which then fail with ENOENT or ESRCH. false for --binpath. */
 bool target_exited(const struct target *t);
 
-/* Replaces err, a failure while opening or attaching to the process, with what happened when it exited
- * meanwhile: "PID N (app) exited while rtmon was attaching to it: ...". Keeps err otherwise. */
+/* Replaces err, a failure while opening or attaching to the process, with what happened when it
+ * exited meanwhile: "PID N (app) exited while rtmon was attaching to it: ...". Keeps err otherwise.
+ */
 void target_explain_attach_error(const struct target *t, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,7 @@
-/* rtmon gc: what a runtime backend (user/runtime/go/gc_go.c, gc_python.c, gc_java.c, ...) plugs into user/commands/gc.c.
- * A backend detects its runtime in the target, loads and attaches its probes, and turns what they
- * report into struct gc_record; gc.c owns the options, the target, the loop and all output. */
+/* rtmon gc: what a runtime backend (user/runtime/go/gc_go.c, gc_python.c, gc_java.c, ...) plugs
+ * into user/commands/gc.c. A backend detects its runtime in the target, loads and attaches its
+ * probes, and turns what they report into struct gc_record; gc.c owns the options, the target, the
+ * loop and all output. */
 #ifndef RTMON_GC_RT_H
 #define RTMON_GC_RT_H
 
@@ -25,39 +26,43 @@ struct gc_field {
 		uint64_t u;
 		int64_t i;
 		bool b;
-		const char *s;  /* NULL prints null */
+		const char *s; /* NULL prints null */
 	};
 };
 
 #define GC_MAX_FIELDS 12
 
-/* One phase of a GC cycle, one whole collection, or a stop-the-world that is not GC. A cycle is what
- * the runtime collects in one go: Go's four phases, one CPython collection, one HotSpot GC operation
- * with its memory pools. */
+/* One phase of a GC cycle, one whole collection, or a stop-the-world that is not GC. A cycle is
+ * what the runtime collects in one go: Go's four phases, one CPython collection, one HotSpot GC
+ * operation with its memory pools. */
 struct gc_record {
 	pid_t pid;
-	unsigned cycle;       /* 0 when not part of a cycle (a non-GC stop-the-world) */
-	const char *trigger;  /* "heap", "time", "forced", "unknown"; NULL when not part of a cycle or
-			       * when the runtime does not say */
-	const char *phase;    /* JSON name: "sweep-term", "mark", ... "stw"; "collect", "pause", "pool" */
-	const char *label;    /* table name: "sweep-term (STW)", "stw (ReadMemStats)" */
-	const char *reason;   /* a stop-the-world's reason, NULL otherwise */
-	uint64_t start_ns;    /* CLOCK_MONOTONIC */
+	unsigned cycle;      /* 0 when not part of a cycle (a non-GC stop-the-world) */
+	const char *trigger; /* "heap", "time", "forced", "unknown"; NULL when not part of a cycle
+			      * or when the runtime does not say */
+	const char
+		*phase; /* JSON name: "sweep-term", "mark", ... "stw"; "collect", "pause", "pool" */
+	const char *label;  /* table name: "sweep-term (STW)", "stw (ReadMemStats)" */
+	const char *reason; /* a stop-the-world's reason, NULL otherwise */
+	uint64_t start_ns;  /* CLOCK_MONOTONIC */
 	uint64_t dur_ns;
-	bool stw;             /* the program was paused for dur_ns */
-	bool gc;              /* part of GC: GC pauses make the pause histogram */
-	bool cycle_start;     /* counts one cycle: its first phase, or the record that stands for it */
-	bool cycle_end;       /* the cycle's last record: its totals are reported after it (may be the
-			       * same record as cycle_start) */
-	bool incomplete;      /* cut short: the end was not seen */
-	const char *detail;   /* the table's DETAIL column (runtimes with a detail_header); NULL: "-" */
-	int nfields;          /* runtime-specific JSON fields, in order (gc_field_* below) */
+	bool stw;         /* the program was paused for dur_ns */
+	bool gc;          /* part of GC: GC pauses make the pause histogram */
+	bool cycle_start; /* counts one cycle: its first phase, or the record that stands for it */
+	bool cycle_end;   /* the cycle's last record: its totals are reported after it (may be the
+			   * same record as cycle_start) */
+	bool incomplete;  /* cut short: the end was not seen */
+	const char
+		*detail; /* the table's DETAIL column (runtimes with a detail_header); NULL: "-" */
+	int nfields;     /* runtime-specific JSON fields, in order (gc_field_* below) */
 	struct gc_field fields[GC_MAX_FIELDS];
 };
 
-static inline struct gc_field *gc_field_add(struct gc_record *r, const char *key, enum gc_field_kind k)
+static inline struct gc_field *gc_field_add(struct gc_record *r, const char *key,
+					    enum gc_field_kind k)
 {
-	struct gc_field *f = &r->fields[r->nfields < GC_MAX_FIELDS ? r->nfields++ : GC_MAX_FIELDS - 1];
+	struct gc_field *f =
+		&r->fields[r->nfields < GC_MAX_FIELDS ? r->nfields++ : GC_MAX_FIELDS - 1];
 
 	f->key = key;
 	f->kind = k;
@@ -90,12 +95,13 @@ struct gc_out;
 /* Hands one record to the output (table row or JSON line, histogram, totals). */
 void gc_out_record(struct gc_out *o, const struct gc_record *r);
 
-/* --cycle SYM [--phase NAME=SYM]...: a native program's own collector (user/runtime/native/gc_custom.c). */
-#define GC_MAX_PHASES 16
+/* --cycle SYM [--phase NAME=SYM]...: a native program's own collector
+ * (user/runtime/native/gc_custom.c). */
+#define GC_MAX_PHASES     16
 #define GC_PHASE_NAME_MAX 24
 
 struct gc_custom_args {
-	const char *cycle;                           /* NULL: no --cycle, the runtime is detected */
+	const char *cycle; /* NULL: no --cycle, the runtime is detected */
 	int nphases;
 	char phase_name[GC_MAX_PHASES][GC_PHASE_NAME_MAX];
 	const char *phase_sym[GC_MAX_PHASES];
@@ -111,18 +117,21 @@ struct gc_session {
 	const struct gc_custom_args *custom;
 	struct target *t;
 	struct gc_out *out;
-	struct runtime_id id;    /* what runtime_identify found in the target (filled before detect) */
-	struct ring_buffer *rb;  /* set by the backend's open when it reports through a ring buffer */
-	char version[64];        /* the runtime's version, e.g. "go1.26.8", "3.11.2", for messages and JSON */
-	char label[96];          /* how the text summary names the runtime ("CPython 3.11.2"); "": version */
-	const char *probe_kind;  /* JSON summary "probe": "usdt"; NULL: probe_sites_kind() (uprobe sites) */
-	void *priv;              /* the backend's own state */
+	struct runtime_id id; /* what runtime_identify found in the target (filled before detect) */
+	struct ring_buffer
+		*rb;      /* set by the backend's open when it reports through a ring buffer */
+	char version[64]; /* the runtime's version, e.g. "go1.26.8", "3.11.2", for messages and JSON
+			   */
+	char label[96]; /* how the text summary names the runtime ("CPython 3.11.2"); "": version */
+	const char *probe_kind; /* JSON summary "probe": "usdt"; NULL: probe_sites_kind() (uprobe
+				   sites) */
+	void *priv;             /* the backend's own state */
 };
 
 /* Sets s->rb to a ring buffer reading events (a BPF_MAP_TYPE_RINGBUF) with fn, which gets s as ctx:
  * gc.c's loop drains it. 0, or -errno with one line in err. */
-int gc_session_ring(struct gc_session *s, struct bpf_map *events, ring_buffer_sample_fn fn, char *err,
-		    size_t errlen);
+int gc_session_ring(struct gc_session *s, struct bpf_map *events, ring_buffer_sample_fn fn,
+		    char *err, size_t errlen);
 
 /* How a message names the traced file: "PID 1234 (python3)" for -p, else the executable's path. */
 static inline const char *gc_target_name(const struct gc_session *s)
@@ -131,21 +140,23 @@ static inline const char *gc_target_name(const struct gc_session *s)
 }
 
 struct gc_runtime {
-	const char *name;          /* JSON "runtime": "go" */
-	const char *display;       /* messages: "Go" */
-	const char *pause_title;   /* text heading of the pause histogram: "GC stop-the-world pauses" */
+	const char *name;    /* JSON "runtime": "go" */
+	const char *display; /* messages: "Go" */
+	const char
+		*pause_title; /* text heading of the pause histogram: "GC stop-the-world pauses" */
 	const char *detail_header; /* non-NULL: the table has a DETAIL column with this heading */
 	bool triggers;             /* cycles carry a trigger: the summary counts the forced ones */
-	bool nongc_stops;          /* reports stop-the-worlds that are not GC (stw && !gc records) */
-	/* 1 if the executable at exe runs this runtime (fills s->version), 0 if not, -errno if it does but
-	 * cannot be traced (a CPython built without probes): err names it and what to do instead. */
+	bool nongc_stops; /* reports stop-the-worlds that are not GC (stw && !gc records) */
+	/* 1 if the executable at exe runs this runtime (fills s->version), 0 if not, -errno if it
+	 * does but cannot be traced (a CPython built without probes): err names it and what to do
+	 * instead. */
 	int (*detect)(struct gc_session *s, const char *exe, char *err, size_t errlen);
 	/* Loads and attaches (target still held for -- CMD). 0, or -errno with one line in err. */
 	int (*open)(struct gc_session *s, char *err, size_t errlen);
 	/* Events the kernel could not hand over, and probe hits. */
 	void (*counters)(struct gc_session *s, uint64_t *lost, uint64_t *hits);
-	/* Optional: the runtime's own totals, appended to the summary: JSON fields (,"k":v,...) when
-	 * json, else whole text lines. */
+	/* Optional: the runtime's own totals, appended to the summary: JSON fields (,"k":v,...)
+	 * when json, else whole text lines. */
 	void (*summary)(struct gc_session *s, FILE *out, bool json);
 	void (*close)(struct gc_session *s);
 };
@@ -153,8 +164,9 @@ struct gc_runtime {
 extern const struct gc_runtime gc_runtime_go;
 extern const struct gc_runtime gc_runtime_python;
 extern const struct gc_runtime gc_runtime_java;
-extern const struct gc_runtime gc_runtime_boehm;   /* user/runtime/boehm/gc_boehm.c */
-extern const struct gc_runtime gc_runtime_custom;  /* user/runtime/native/gc_custom.c: chosen by --cycle */
+extern const struct gc_runtime gc_runtime_boehm; /* user/runtime/boehm/gc_boehm.c */
+extern const struct gc_runtime
+	gc_runtime_custom; /* user/runtime/native/gc_custom.c: chosen by --cycle */
 
 /* With --cycle: gc_runtime_custom, or NULL after one error line (the target is Go). */
 const struct gc_runtime *gc_custom_runtime(struct gc_session *s);

@@ -1,13 +1,13 @@
 /* runtime_id.c - which runtime a program runs, read from its ELF files only (runtime_id.h).
  *
  * Go: the build info (gobuildinfo.c). CPython: the executable defines Py_GetVersion (built with
- * libpython inside, as Debian's python3.X), or a libpython*.so is among its libraries (pyenv's shared
- * builds); the version is the Py_Version constant (3.11+), else the unique "M.m.p" string in .rodata
- * (the build's PY_VERSION), else "M.m" from the file name. Java: libjvm.so among the libraries (a
- * running JVM dlopens it), or the JDK layout around the launcher (bin/java -> lib/server/libjvm.so);
- * the version is JAVA_VERSION from the JDK's `release` file. Everything else is native.
- * This runs once per distinct executable in `rtmon ps`, so it reads little: the executable's symbol
- * tables and notes, and the names of its libraries. */
+ * libpython inside, as Debian's python3.X), or a libpython*.so is among its libraries (pyenv's
+ * shared builds); the version is the Py_Version constant (3.11+), else the unique "M.m.p" string in
+ * .rodata (the build's PY_VERSION), else "M.m" from the file name. Java: libjvm.so among the
+ * libraries (a running JVM dlopens it), or the JDK layout around the launcher (bin/java ->
+ * lib/server/libjvm.so); the version is JAVA_VERSION from the JDK's `release` file. Everything else
+ * is native. This runs once per distinct executable in `rtmon ps`, so it reads little: the
+ * executable's symbol tables and notes, and the names of its libraries. */
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -98,7 +98,8 @@ static bool is_digit(char c)
 /* CPython up to 3.10 has no Py_Version: its PY_VERSION string ("3.10.13") is somewhere in .rodata,
  * often merged into the tail of a longer string (".../Python-3.10.13"). Accepted only when exactly
  * one distinct "M.m.p[suffix]" string ends that way: a version is never guessed. */
-static bool python_version_in_rodata(struct objfile *ef, int major, int minor, char *out, size_t len)
+static bool python_version_in_rodata(struct objfile *ef, int major, int minor, char *out,
+				     size_t len)
 {
 	char prefix[16], found[32] = "";
 	GElf_Shdr sh;
@@ -208,7 +209,8 @@ static void java_version(const char *libjvm, char *out, size_t len)
 }
 
 /* The executable's real path as rtmon can open it: for a process, the link target of /proc/PID/exe
- * read inside its root (/proc/PID/root/...); for a file, realpath (/usr/bin/java -> /usr/lib/jvm/...). */
+ * read inside its root (/proc/PID/root/...); for a file, realpath (/usr/bin/java ->
+ * /usr/lib/jvm/...). */
 static bool real_exe_path(const char *exe, pid_t pid, char *out, size_t len)
 {
 	char link[PATH_MAX + 64], target[PATH_MAX], *del;
@@ -231,8 +233,8 @@ static bool real_exe_path(const char *exe, pid_t pid, char *out, size_t len)
 	return true;
 }
 
-/* A JDK launcher (java, jshell, ...) dlopens JAVA_HOME/lib/server/libjvm.so; JAVA_HOME is the parent
- * of the launcher's bin/. */
+/* A JDK launcher (java, jshell, ...) dlopens JAVA_HOME/lib/server/libjvm.so; JAVA_HOME is the
+ * parent of the launcher's bin/. */
 static bool jdk_libjvm(const char *real_exe, char *out, size_t len)
 {
 	static const char *const rel[] = { "lib/server/libjvm.so", "lib/client/libjvm.so",
@@ -241,7 +243,7 @@ static bool jdk_libjvm(const char *real_exe, char *out, size_t len)
 	char *slash;
 
 	snprintf(home, sizeof(home), "%s", real_exe);
-	for (int i = 0; i < 2; i++) {   /* strip "/java", then "/bin" */
+	for (int i = 0; i < 2; i++) { /* strip "/java", then "/bin" */
 		if (!(slash = strrchr(home, '/')) || slash == home)
 			return false;
 		if (i == 1 && strcmp(slash, "/bin"))

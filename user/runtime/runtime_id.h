@@ -1,5 +1,5 @@
-/* Which runtime a program runs, read from its files with nothing added to the process: rtmon ps, tree
- * and info name it, and gc and thr pick their backend with it. */
+/* Which runtime a program runs, read from its files with nothing added to the process: rtmon ps,
+ * tree and info name it, and gc and thr pick their backend with it. */
 #ifndef RTMON_RUNTIME_ID_H
 #define RTMON_RUNTIME_ID_H
 
@@ -12,21 +12,23 @@ enum runtime_kind { RUNTIME_NATIVE, RUNTIME_GO, RUNTIME_PYTHON, RUNTIME_JAVA };
 
 struct runtime_id {
 	enum runtime_kind kind;
-	char version[64];   /* "go1.22.3", "3.11.7" (CPython), "17.0.15" (Java); "" when unknown */
-	char module[256];   /* Go: the main module's path; "" otherwise */
-	/* The file holding the runtime's code and USDT probes, as a path rtmon can open: the executable
-	 * for Go and for a CPython built without a shared libpython, else libpython3.X.so or libjvm.so.
+	char version[64]; /* "go1.22.3", "3.11.7" (CPython), "17.0.15" (Java); "" when unknown */
+	char module[256]; /* Go: the main module's path; "" otherwise */
+	/* The file holding the runtime's code and USDT probes, as a path rtmon can open: the
+	 * executable for Go and for a CPython built without a shared libpython, else
+	 * libpython3.X.so or libjvm.so.
 	 * "" for native programs. */
 	char lib[PATH_MAX];
-	bool usdt;          /* lib carries the runtime's USDT probes (provider "python" or "hotspot") */
-	bool boehm;         /* uses Boehm GC: libgc.so among its libraries, or GC_gcollect in the executable */
-	bool libc;          /* glibc's libc.so.6 among its libraries, or a static executable defining malloc:
-			     * where rtmon malloc and thr find their functions (not filled for Go) */
+	bool usdt;  /* lib carries the runtime's USDT probes (provider "python" or "hotspot") */
+	bool boehm; /* uses Boehm GC: libgc.so among its libraries, or GC_gcollect in the executable
+		     */
+	bool libc; /* glibc's libc.so.6 among its libraries, or a static executable defining malloc:
+		    * where rtmon malloc and thr find their functions (not filled for Go) */
 };
 
-/* exe: the executable, as a path rtmon can open (/proc/PID/exe works). pid: the running process whose
- * /proc/PID/maps names its libraries (a JVM loads libjvm.so with dlopen), or 0 for a binary on disk,
- * where the libraries come from DT_NEEDED and, for a java launcher, the JDK's own layout
+/* exe: the executable, as a path rtmon can open (/proc/PID/exe works). pid: the running process
+ * whose /proc/PID/maps names its libraries (a JVM loads libjvm.so with dlopen), or 0 for a binary
+ * on disk, where the libraries come from DT_NEEDED and, for a java launcher, the JDK's own layout
  * (bin/java -> lib/server/libjvm.so). 0, or -errno with one line in err. */
 int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *err, size_t errlen);
 

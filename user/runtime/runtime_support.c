@@ -17,7 +17,8 @@ static bool go_layout_known(const char *exe, const char *version)
 	return !go_offsets_from_dwarf(exe, &off, NULL, 0) && off.g_goid > 0;
 }
 
-int runtime_support_read(const char *exe, pid_t pid, struct runtime_support *rs, char *err, size_t errlen)
+int runtime_support_read(const char *exe, pid_t pid, struct runtime_support *rs, char *err,
+			 size_t errlen)
 {
 	int rc;
 
@@ -50,42 +51,54 @@ void runtime_support_print(FILE *out, const struct runtime_support *rs, const ch
 {
 	const struct runtime_id *id = &rs->id;
 	const char *nolibc = "no glibc libc.so.6 and no malloc symbol (a static, stripped binary?)";
+	const char *python_hint = "build CPython with --with-dtrace, or use Debian's python3.X";
+	const char *java_hint =
+		"use a JDK built with DTrace probes: Debian's OpenJDK and Temurin are";
 
 	switch (id->kind) {
 	case RUNTIME_GO:
 		line(out, indent, "malloc", true, "runtime.mallocgc: sizes by Go size class");
-		line(out, indent, "thr", true, rs->go_layout ? "OS threads and goroutines" :
-		     "OS threads; no goroutines (runtime.g layout unknown for this Go version without DWARF)");
-		line(out, indent, "lat", true, rs->go_layout ? "thread and goroutine lifetimes" :
-		     "thread lifetimes; no goroutines (runtime.g layout unknown)");
+		line(out, indent, "thr", true,
+		     rs->go_layout
+			     ? "OS threads and goroutines"
+			     : "OS threads; no goroutines (runtime.g layout unknown for this Go "
+			       "version without DWARF)");
+		line(out, indent, "lat", true,
+		     rs->go_layout ? "thread and goroutine lifetimes"
+				   : "thread lifetimes; no goroutines (runtime.g layout unknown)");
 		line(out, indent, "gc", true, "GC cycles, phases and stop-the-world pauses");
 		return;
 	case RUNTIME_PYTHON:
 	case RUNTIME_JAVA:
-		line(out, indent, "malloc", id->libc, !id->libc ? nolibc : id->kind == RUNTIME_PYTHON ?
-		     "glibc malloc (pymalloc's small objects come from its own arenas)" :
-		     "glibc malloc: the JVM's native memory, not Java objects");
-		line(out, indent, "thr", true, id->kind == RUNTIME_JAVA && id->usdt ?
-		     "OS threads; Java thread names and ids on exits" : "OS threads");
+		line(out, indent, "malloc", id->libc,
+		     !id->libc ? nolibc
+		     : id->kind == RUNTIME_PYTHON
+			     ? "glibc malloc (pymalloc's small objects come from its own arenas)"
+			     : "glibc malloc: the JVM's native memory, not Java objects");
+		line(out, indent, "thr", true,
+		     id->kind == RUNTIME_JAVA && id->usdt
+			     ? "OS threads; Java thread names and ids on exits"
+			     : "OS threads");
 		line(out, indent, "lat", true, "thread lifetimes");
 		if (id->usdt)
-			line(out, indent, "gc", true, id->kind == RUNTIME_PYTHON ?
-			     "USDT python:gc__start/gc__done" : "USDT hotspot:gc__begin/gc__end");
+			line(out, indent, "gc", true,
+			     id->kind == RUNTIME_PYTHON ? "USDT python:gc__start/gc__done"
+							: "USDT hotspot:gc__begin/gc__end");
 		else
-			fprintf(out, "%s%-7s no   %s has no USDT probes (%s)\n", indent, "gc", id->lib,
-				id->kind == RUNTIME_PYTHON ?
-				"build CPython with --with-dtrace, or use Debian's python3.X" :
-				"use a JDK built with DTrace probes: Debian's OpenJDK and Temurin are");
+			fprintf(out, "%s%-7s no   %s has no USDT probes (%s)\n", indent, "gc",
+				id->lib, id->kind == RUNTIME_PYTHON ? python_hint : java_hint);
 		return;
 	case RUNTIME_NATIVE:
-		line(out, indent, "malloc", id->libc, id->libc ? "glibc malloc and friends" : nolibc);
+		line(out, indent, "malloc", id->libc,
+		     id->libc ? "glibc malloc and friends" : nolibc);
 		line(out, indent, "thr", true, "OS threads");
 		line(out, indent, "lat", true, "thread lifetimes");
 		if (id->boehm)
 			line(out, indent, "gc", true, "Boehm GC (libgc)");
 		else
 			fprintf(out, "%s%-7s %-4s %s\n", indent, "gc", "with",
-				"--cycle SYM [--phase NAME=SYM]: the program's own collector functions");
+				"--cycle SYM [--phase NAME=SYM]: the program's own collector "
+				"functions");
 		return;
 	}
 }

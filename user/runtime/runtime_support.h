@@ -1,5 +1,5 @@
-/* What rtmon can do with a program, given its runtime: the "traced fully" mark of rtmon ps and tree,
- * and the list of commands rtmon info prints. */
+/* What rtmon can do with a program, given its runtime: the "traced fully" mark of rtmon ps and
+ * tree, and the list of commands rtmon info prints. */
 #ifndef RTMON_RUNTIME_SUPPORT_H
 #define RTMON_RUNTIME_SUPPORT_H
 
@@ -9,16 +9,18 @@
 
 struct runtime_support {
 	struct runtime_id id;
-	bool go_layout; /* Go 1.17+ whose runtime.g layout rtmon knows (its table, or the binary's DWARF) */
-	/* Traced fully: every rtmon command that fits the runtime applies. Go: a known layout (malloc,
-	 * thr and lat with goroutines, gc). CPython and Java: the runtime's USDT probes (gc) on top of
-	 * glibc (malloc, thr, lat). Native: glibc's libc.so.6, or a static binary with malloc's symbol
-	 * (malloc, thr, lat; gc with libgc or --cycle). */
+	bool go_layout; /* Go 1.17+ whose runtime.g layout rtmon knows (its table, or the binary's
+			   DWARF) */
+	/* Traced fully: every rtmon command that fits the runtime applies. Go: a known layout
+	 * (malloc, thr and lat with goroutines, gc). CPython and Java: the runtime's USDT probes
+	 * (gc) on top of glibc (malloc, thr, lat). Native: glibc's libc.so.6, or a static binary
+	 * with malloc's symbol (malloc, thr, lat; gc with libgc or --cycle). */
 	bool traced;
 };
 
 /* runtime_identify (runtime_id.h) plus the two flags above. */
-int runtime_support_read(const char *exe, pid_t pid, struct runtime_support *rs, char *err, size_t errlen);
+int runtime_support_read(const char *exe, pid_t pid, struct runtime_support *rs, char *err,
+			 size_t errlen);
 
 /* One line per rtmon command, each prefixed by indent: "malloc  yes: ..." or "gc      no: ...". */
 void runtime_support_print(FILE *out, const struct runtime_support *rs, const char *indent);

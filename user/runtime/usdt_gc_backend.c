@@ -1,5 +1,6 @@
-/* rtmon gc: the part the USDT backends share (user/runtime/usdt_gc_backend.h): load bpf/usdt_gc.bpf.c with the
- * programs one runtime needs, attach them with libbpf's USDT support, read the counters. */
+/* rtmon gc: the part the USDT backends share (user/runtime/usdt_gc_backend.h): load
+ * bpf/usdt_gc.bpf.c with the programs one runtime needs, attach them with libbpf's USDT support,
+ * read the counters. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,8 @@ static bool wanted(const struct gu_probe *probes, int n, const char *prog)
 	return false;
 }
 
-static int load(struct gu_state *g, struct gc_session *s, const struct gu_probe *probes, int n, char *err,
-		size_t errlen)
+static int load(struct gu_state *g, struct gc_session *s, const struct gu_probe *probes, int n,
+		char *err, size_t errlen)
 {
 	struct bpf_program *prog;
 	int rc;
@@ -37,8 +38,8 @@ static int load(struct gu_state *g, struct gc_session *s, const struct gu_probe 
 	return rc;
 }
 
-static int attach(struct gu_state *g, struct gc_session *s, const char *provider, const struct gu_probe *p,
-		  char *err, size_t errlen)
+static int attach(struct gu_state *g, struct gc_session *s, const char *provider,
+		  const struct gu_probe *p, char *err, size_t errlen)
 {
 	struct bpf_program *prog = bpf_object__find_program_by_name(g->skel->obj, p->prog);
 	pid_t pid = target_probe_pid(s->t);
@@ -46,14 +47,15 @@ static int attach(struct gu_state *g, struct gc_session *s, const char *provider
 	int rc;
 
 	if (!prog || g->nlinks >= GU_MAX_LINKS) {
-		snprintf(err, errlen, "internal error: no program %s for %s:%s", p->prog, provider, p->name);
+		snprintf(err, errlen, "internal error: no program %s for %s:%s", p->prog, provider,
+			 p->name);
 		return -EINVAL;
 	}
 	link = bpf_program__attach_usdt(prog, pid, s->id.lib, provider, p->name, NULL);
 	rc = link ? 0 : -errno;
 	if (rc) {
-		snprintf(err, errlen, "cannot attach to the USDT probe %s:%s in %s: %s", provider, p->name,
-			 s->id.lib, strerror(-rc));
+		snprintf(err, errlen, "cannot attach to the USDT probe %s:%s in %s: %s", provider,
+			 p->name, s->id.lib, strerror(-rc));
 		return rc;
 	}
 	g->links[g->nlinks++] = link;

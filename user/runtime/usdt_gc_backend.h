@@ -1,5 +1,6 @@
-/* rtmon gc: what the USDT backends (user/runtime/python/gc_python.c, user/runtime/java/gc_java.c) share: one BPF object
- * (bpf/usdt_gc.bpf.c) whose programs they attach, through libbpf, to their runtime's probes. */
+/* rtmon gc: what the USDT backends (user/runtime/python/gc_python.c, user/runtime/java/gc_java.c)
+ * share: one BPF object (bpf/usdt_gc.bpf.c) whose programs they attach, through libbpf, to their
+ * runtime's probes. */
 #ifndef RTMON_GC_USDT_RT_H
 #define RTMON_GC_USDT_RT_H
 
@@ -9,7 +10,7 @@
 #include "usdt_gc.h"
 
 #define GU_MAX_LINKS 16
-#define GU_NSTATS 8
+#define GU_NSTATS    8
 
 struct usdt_gc_bpf;
 struct bpf_link;
@@ -19,18 +20,18 @@ struct gu_state {
 	struct usdt_gc_bpf *skel;
 	struct bpf_link *links[GU_MAX_LINKS];
 	int nlinks;
-	uint64_t stats[GU_NSTATS];  /* the backend's own totals, by its own indices */
+	uint64_t stats[GU_NSTATS]; /* the backend's own totals, by its own indices */
 };
 
 /* One USDT probe of the runtime and the program (in usdt_gc.bpf.c) that handles it. */
 struct gu_probe {
-	const char *name;   /* "gc__start" */
-	const char *prog;   /* "py_gc_start" */
+	const char *name; /* "gc__start" */
+	const char *prog; /* "py_gc_start" */
 };
 
 /* Loads usdt_gc.bpf.c with only the given programs, attaches each to provider:name in s->id.lib
- * (every location of the probe; libbpf sets semaphores), and sets up s->rb with on_event, which gets
- * the session as ctx. 0, or -errno with one line in err. */
+ * (every location of the probe; libbpf sets semaphores), and sets up s->rb with on_event, which
+ * gets the session as ctx. 0, or -errno with one line in err. */
 int gu_open(struct gc_session *s, const char *provider, const struct gu_probe *probes, int n,
 	    ring_buffer_sample_fn on_event, char *err, size_t errlen);
 

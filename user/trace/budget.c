@@ -4,15 +4,15 @@
  * planned when the cycle starts, from what earlier cycles measured: the probe CPU per live second
  * (hits times the calibrated cost of a hit), the target's own CPU per live and per off second. The
  * duty d = W / (W + off) is the largest that keeps probe CPU <= k * the target's own CPU, with
- * k = PCT / 100 times a safety margin. A balance of allowed minus spent CPU carries over between cycles:
- * a window that cost more than planned (a burst) lengthens the next off period. The off period is
- * jittered so that a periodic target cannot lock onto the windows.
+ * k = PCT / 100 times a safety margin. A balance of allowed minus spent CPU carries over between
+ * cycles: a window that cost more than planned (a burst) lengthens the next off period. The off
+ * period is jittered so that a periodic target cannot lock onto the windows.
  *
  * Estimator. Counts seen live are scaled by the share of the target's work that happened live,
- * measured by its user-mode CPU time: uprobe traps run in the kernel, so user time is the target's own
- * work whether the probes are attached or not, and an idle target (no CPU) adds nothing unseen. Wall
- * time would be wrong here: a malloc-heavy program runs 10x slower while live, so 5% of the wall time
- * can be 0.5% of its calls. */
+ * measured by its user-mode CPU time: uprobe traps run in the kernel, so user time is the target's
+ * own work whether the probes are attached or not, and an idle target (no CPU) adds nothing unseen.
+ * Wall time would be wrong here: a malloc-heavy program runs 10x slower while live, so 5% of the
+ * wall time can be 0.5% of its calls. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,24 +22,26 @@
 #include "trace/budget.h"
 #include "trace/loop.h"
 
-#define MARGIN 0.9          /* aim under the budget: the calibrated cost leaves out the BPF body */
-#define W_FIRST 0.010       /* the first window, before anything is known */
-#define W_MIN 0.010         /* a live window, when the duty allows it ... */
-#define W_FLOOR 0.002       /* ... and never shorter */
-#define P_MIN 0.200         /* a cycle: attach + detach cost rtmon ~0.15 ms CPU and ~50 ms of waiting */
-#define P_MAX 2.0
-#define OFF_DEBT_MAX 10.0   /* the longest an overspent budget keeps the probes off */
-#define FULL_REPLAN 0.050   /* while the duty is 1: how often to look again (a burst's overspend) */
-#define OFF_READ 0.050      /* while off: how often to read the target's CPU (lost if it exits) */
-#define CREDIT_S 0.5        /* unspent allowance saved: at most this many seconds' worth */
-#define MIN_MEASURE_NS 20e6 /* live CPU needed to trust a sampled fraction (5 ticks at HZ=250) */
+#define MARGIN  0.9   /* aim under the budget: the calibrated cost leaves out the BPF body */
+#define W_FIRST 0.010 /* the first window, before anything is known */
+#define W_MIN   0.010 /* a live window, when the duty allows it ... */
+#define W_FLOOR 0.002 /* ... and never shorter */
+/* A cycle: attach + detach cost rtmon ~0.15 ms CPU and ~50 ms of waiting. */
+#define P_MIN        0.200
+#define P_MAX        2.0
+#define OFF_DEBT_MAX 10.0 /* the longest an overspent budget keeps the probes off */
+/* While the duty is 1: how often to look again (a burst's overspend). */
+#define FULL_REPLAN    0.050
+#define OFF_READ       0.050 /* while off: how often to read the target's CPU (lost if it exits) */
+#define CREDIT_S       0.5   /* unspent allowance saved: at most this many seconds' worth */
+#define MIN_MEASURE_NS 20e6  /* live CPU needed to trust a sampled fraction (5 ticks at HZ=250) */
 
 struct acc {
-	double t, t_live;          /* wall ns, and of it live */
-	double user, user_live;    /* the target's user-mode CPU ns */
-	double base, base_live;    /* its CPU ns less the probes' cost */
-	double cost_live;          /* the probes' cost, ns */
-	bool off;                  /* the probes were off at some point */
+	double t, t_live;       /* wall ns, and of it live */
+	double user, user_live; /* the target's user-mode CPU ns */
+	double base, base_live; /* its CPU ns less the probes' cost */
+	double cost_live;       /* the probes' cost, ns */
+	bool off;               /* the probes were off at some point */
 };
 
 struct budget {
@@ -48,7 +50,7 @@ struct budget {
 	struct budget_hooks h;
 	struct budget_cpu *cpu;
 	bool live, stopped;
-	double live_until, cycle_end;  /* loop_now_s() times */
+	double live_until, cycle_end; /* loop_now_s() times */
 	bool cycle_has_off;
 	/* the last accounting point */
 	double mark_t;
@@ -56,7 +58,7 @@ struct budget {
 	double mark_cost;
 	/* planning sums (halved at each plan, so recent cycles weigh most) */
 	double p_cost_live, p_base_live, p_t_live, p_base_off, p_t_off;
-	double balance;            /* CPU ns the probes may still spend */
+	double balance; /* CPU ns the probes may still spend */
 	struct acc span, run;
 	uint64_t windows;
 	bool verbose;
@@ -112,7 +114,8 @@ static void acc_add(struct acc *a, bool live, double dt, double du, double dbase
 static void account(struct budget *b, double t, const struct budget_cpu_time *cpu, double cost)
 {
 	double dt = t - b->mark_t, dcost = cost - b->mark_cost;
-	double dtotal = cpu->total_ns - b->mark_cpu.total_ns, du = cpu->user_ns - b->mark_cpu.user_ns;
+	double dtotal = cpu->total_ns - b->mark_cpu.total_ns,
+	       du = cpu->user_ns - b->mark_cpu.user_ns;
 	double dbase = dtotal - dcost;
 
 	if (dt < 0)
@@ -146,8 +149,8 @@ static double jitter(struct budget *b)
 /* Plans the cycle starting now (the probes are live). */
 static void plan(struct budget *b, double now_s)
 {
-	double rho = b->p_t_live > 0 ? b->p_cost_live / b->p_t_live : 0;     /* probe CPU per live ns */
-	double bl = b->p_t_live > 0 ? b->p_base_live / b->p_t_live : 0;     /* own CPU per live ns */
+	double rho = b->p_t_live > 0 ? b->p_cost_live / b->p_t_live : 0; /* probe CPU per live ns */
+	double bl = b->p_t_live > 0 ? b->p_base_live / b->p_t_live : 0;  /* own CPU per live ns */
 	/* Before any off period: assume the threads that trapped would have worked instead. */
 	double bo = b->p_t_off > 0 ? b->p_base_off / b->p_t_off : bl + rho;
 	double d, period, w, off, rate = b->k * bo;
@@ -186,7 +189,8 @@ static void plan(struct budget *b, double now_s)
 		if (off > OFF_DEBT_MAX)
 			off = OFF_DEBT_MAX;
 	} else if (b->balance < 0) {
-		off = OFF_DEBT_MAX; /* the target does no work of its own: nothing pays the debt back */
+		off = OFF_DEBT_MAX; /* the target does no work of its own: nothing pays the debt
+				       back */
 	}
 	if (off < 0)
 		off = 0;
@@ -194,14 +198,16 @@ static void plan(struct budget *b, double now_s)
 	b->cycle_end = b->live_until + off * jitter(b);
 	b->cycle_has_off = true;
 	if (b->verbose)
-		fprintf(stderr, "rtmon: budget: probe CPU %.3f and own CPU %.3f per live s, own CPU %.3f per off s, "
-			"balance %+.1f ms: next window %.1f ms, then off %.0f ms (duty %.2f%%)\n", rho, bl, bo,
-			b->balance / 1e6, 1e3 * w, 1e3 * (b->cycle_end - b->live_until),
-			100 * w / (b->cycle_end - now_s));
+		fprintf(stderr,
+			"rtmon: budget: probe CPU %.3f and own CPU %.3f per live s, own CPU %.3f "
+			"per off s, balance %+.1f ms: next window %.1f ms, then off %.0f ms (duty "
+			"%.2f%%)\n",
+			rho, bl, bo, b->balance / 1e6, 1e3 * w,
+			1e3 * (b->cycle_end - b->live_until), 100 * w / (b->cycle_end - now_s));
 }
 
-int budget_new(struct budget **out, double pct, const struct target *t, const struct budget_hooks *hooks,
-	       bool verbose, char *err, size_t errlen)
+int budget_new(struct budget **out, double pct, const struct target *t,
+	       const struct budget_hooks *hooks, bool verbose, char *err, size_t errlen)
 {
 	struct budget *b = calloc(1, sizeof(*b));
 
@@ -213,8 +219,10 @@ int budget_new(struct budget **out, double pct, const struct target *t, const st
 	}
 	b->pct = pct;
 	b->unlimited = pct >= 100;
-	/* PCT is the probes' share of the target's CPU time, probes included: p / (1 - p) of its own. */
-	b->k = b->unlimited ? 0 : MARGIN * (pct / 100) / (1 - pct / 100); /* unlimited: never detach */
+	/* PCT is the probes' share of the target's CPU time, probes included: p / (1 - p) of its
+	 * own. */
+	b->k = b->unlimited ? 0
+			    : MARGIN * (pct / 100) / (1 - pct / 100); /* unlimited: never detach */
 	b->h = *hooks;
 	b->verbose = verbose;
 	b->live = true;
@@ -233,8 +241,9 @@ static void detach_now(struct budget *b)
 	struct budget_cpu_time cpu;
 	double t = now_ns(), cost;
 
-	/* The breakpoints go at the start of the close, which then waits ~30-70 ms for RCU: book the live
-	 * window up to now, with the counters read once the close is done (no hit can be in flight). */
+	/* The breakpoints go at the start of the close, which then waits ~30-70 ms for RCU: book
+	 * the live window up to now, with the counters read once the close is done (no hit can be
+	 * in flight). */
 	if (budget_cpu_read(b->cpu, &cpu) && !cpu.total_ns)
 		cpu = b->mark_cpu;
 	b->h.detach(b->h.ctx);
@@ -254,7 +263,9 @@ static int attach_now(struct budget *b)
 	/* The probes go live at the end of the attach (after an RCU grace period, ~8 ms here). */
 	rc = b->h.attach(b->h.ctx, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "rtmon: --budget: cannot attach the probes again, counts end here: %s\n", err);
+		fprintf(stderr,
+			"rtmon: --budget: cannot attach the probes again, counts end here: %s\n",
+			err);
 		return rc;
 	}
 	read_point(b, &cpu, &cost);
@@ -322,23 +333,25 @@ double budget_next_tick(const struct budget *b)
 }
 
 /* Which measure of the target's work a sampled fraction comes from, best first:
- * - cpu: its CPU time less the probes' calibrated cost. Needs the work while live to be measurable and
- *   at least half the probes' cost, or the calibration's error (~10%) would dominate it.
- * - user_cpu: its user-mode CPU time. Traps are kernel time, but about a quarter of their cost still
- *   shows up as user time here (tick accounting, and user code running colder after each trap): this
- *   undercounts when the probes dominate.
+ * - cpu: its CPU time less the probes' calibrated cost. Needs the work while live to be measurable
+ * and at least half the probes' cost, or the calibration's error (~10%) would dominate it.
+ * - user_cpu: its user-mode CPU time. Traps are kernel time, but about a quarter of their cost
+ * still shows up as user time here (tick accounting, and user code running colder after each trap):
+ * this undercounts when the probes dominate.
  * - time: wall time, when neither was measurable; undercounts a target the probes slow down.
- * A measure needs MIN_MEASURE_NS of it while live. When the probes took most of the target's CPU while
- * live, no measure is good: the span says so (scale_uncertain). */
+ * A measure needs MIN_MEASURE_NS of it while live. When the probes took most of the target's CPU
+ * while live, no measure is good: the span says so (scale_uncertain). */
 enum basis { BASIS_CPU, BASIS_USER, BASIS_TIME };
 static const char *const basis_names[] = { "cpu", "user_cpu", "time" };
 
-/* The measures in the order tried; the loose ones (too little of them live) leave the scale uncertain. */
+/* The measures in the order tried; the loose ones (too little of them live) leave the scale
+ * uncertain. */
 static const struct step {
 	enum basis m;
 	bool strict;
 } steps[] = {
-	{ BASIS_CPU, true }, { BASIS_USER, true }, { BASIS_USER, false }, { BASIS_CPU, false }, { BASIS_TIME, false },
+	{ BASIS_CPU, true },  { BASIS_USER, true },  { BASIS_USER, false },
+	{ BASIS_CPU, false }, { BASIS_TIME, false },
 };
 
 static bool measure(const struct acc *a, const struct step *st, double *live, double *all)
@@ -349,7 +362,8 @@ static bool measure(const struct acc *a, const struct step *st, double *live, do
 		return st->strict ? *live >= MIN_MEASURE_NS : *live > 0 && *all >= MIN_MEASURE_NS;
 	case BASIS_CPU:
 		*live = a->base_live, *all = a->base;
-		return st->strict ? *live >= MIN_MEASURE_NS && *live >= 0.5 * a->cost_live : *live > 0;
+		return st->strict ? *live >= MIN_MEASURE_NS && *live >= 0.5 * a->cost_live
+				  : *live > 0;
 	default:
 		*live = a->t_live, *all = a->t;
 		return *live > 0;
@@ -361,8 +375,9 @@ static void make_span(const struct acc *span, const struct acc *run, struct budg
 	memset(out, 0, sizeof(*out));
 	out->live_fraction = span->t > 0 ? span->t_live / span->t : 1;
 	out->estimated = span->off;
-	out->probe_share_live = span->cost_live + span->base_live > 0 ?
-		span->cost_live / (span->cost_live + span->base_live) : 0;
+	out->probe_share_live = span->cost_live + span->base_live > 0
+					? span->cost_live / (span->cost_live + span->base_live)
+					: 0;
 	out->own_scale = 1;
 	out->sampled_fraction = 1;
 	out->basis = "live";
@@ -381,8 +396,9 @@ static void make_span(const struct acc *span, const struct acc *run, struct budg
 			return;
 		}
 		if (measure(run, &steps[i], &run_live, &run_all)) {
-			/* Too little live in this span (an interval between two windows): what it counted, plus
-			 * the run's counts per unit of work times the work it did unseen. */
+			/* Too little live in this span (an interval between two windows): what it
+			 * counted, plus the run's counts per unit of work times the work it did
+			 * unseen. */
 			out->sampled_fraction = run_live < run_all ? run_live / run_all : 1;
 			out->run_scale = all > live ? (all - live) / run_live : 0;
 			return;

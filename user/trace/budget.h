@@ -1,5 +1,5 @@
-/* --budget PCT: keep the CPU that hot probes add to a target under PCT percent of the target's CPU time
- * by attaching and detaching them in duty cycles, and turn what the live windows counted into
+/* --budget PCT: keep the CPU that hot probes add to a target under PCT percent of the target's CPU
+ * time by attaching and detaching them in duty cycles, and turn what the live windows counted into
  * estimates. docs/budget.md explains the controller and the estimator; budget.c is the controller,
  * budget_cpu.c reads the target's CPU time, budget_calib.c measures what one probe hit costs. */
 #ifndef RTMON_BUDGET_H
@@ -16,22 +16,23 @@ int budget_parse_pct(const char *s, double *pct);
 
 /* What one probe hit costs the process that takes it, in CPU ns, measured on this machine. */
 struct budget_costs {
-	double emulated_ns;  /* a probe on an instruction the kernel emulates (push, jmp, ...) */
-	double stepped_ns;   /* one it single-steps out of line; 0 when not measured */
+	double emulated_ns; /* a probe on an instruction the kernel emulates (push, jmp, ...) */
+	double stepped_ns;  /* one it single-steps out of line; 0 when not measured */
 };
 
 /* Probes a function of rtmon's own with prog (loaded, prepared with probe_prepare_sites_prog) and
- * cookie (which must make prog do what a target's hit does, without counting it as one), and times calls with and without the probe: a few ms
- * (about 30 ms more with want_stepped). 0, or -errno with one line in err. */
-int budget_calibrate(struct bpf_program *prog, uint64_t cookie, bool want_stepped, struct budget_costs *out,
-		     char *err, size_t errlen);
+ * cookie (which must make prog do what a target's hit does, without counting it as one), and times
+ * calls with and without the probe: a few ms (about 30 ms more with want_stepped). 0, or -errno
+ * with one line in err. */
+int budget_calibrate(struct bpf_program *prog, uint64_t cookie, bool want_stepped,
+		     struct budget_costs *out, char *err, size_t errlen);
 
-/* The target's CPU time so far, summed over its threads (for --binpath: over the processes running the
- * executable, found by rescanning /proc at most once a second). */
+/* The target's CPU time so far, summed over its threads (for --binpath: over the processes running
+ * the executable, found by rescanning /proc at most once a second). */
 struct budget_cpu;
 struct budget_cpu_time {
-	double total_ns;  /* user + system, precise to the scheduler's last update */
-	double user_ns;   /* user mode only, sampled by the clock tick */
+	double total_ns; /* user + system, precise to the scheduler's last update */
+	double user_ns;  /* user mode only, sampled by the clock tick */
 };
 struct budget_cpu *budget_cpu_open(const struct target *t);
 /* 0, or -ESRCH once no target process is left. */
@@ -41,7 +42,7 @@ void budget_cpu_close(struct budget_cpu *c);
 /* What the controller asks of the command. */
 struct budget_hooks {
 	void *ctx;
-	int (*attach)(void *ctx, char *err, size_t errlen);  /* the hot probes, as at start */
+	int (*attach)(void *ctx, char *err, size_t errlen); /* the hot probes, as at start */
 	void (*detach)(void *ctx);
 	/* The CPU the hits counted so far have cost the target: counters times budget_costs. */
 	int (*cost_ns)(void *ctx, double *ns);
@@ -54,21 +55,22 @@ struct budget_hooks {
 struct budget_span {
 	double own_scale;
 	double run_scale;
-	double sampled_fraction;  /* the share of the target's work seen live, (0, 1] */
-	double live_fraction;     /* the share of the wall time the probes were attached */
-	bool estimated;           /* the probes were detached for part of the span */
-	const char *basis;        /* what sampled_fraction was measured by: "cpu", "user_cpu" or "time" */
-	double probe_share_live;  /* the probes' share of the target's CPU while live */
-	bool scale_uncertain;     /* that share was so high that the scale is uncertain (budget.c) */
+	double sampled_fraction; /* the share of the target's work seen live, (0, 1] */
+	double live_fraction;    /* the share of the wall time the probes were attached */
+	bool estimated;          /* the probes were detached for part of the span */
+	const char *basis; /* what sampled_fraction was measured by: "cpu", "user_cpu" or "time" */
+	double probe_share_live; /* the probes' share of the target's CPU while live */
+	bool scale_uncertain;    /* that share was so high that the scale is uncertain (budget.c) */
 };
 
 struct budget;
 
-/* pct as parsed; hooks->attach must have been called already (tracing starts live). verbose: one stderr
- * line per cycle (what the window saw and cost, what comes next). */
-int budget_new(struct budget **out, double pct, const struct target *t, const struct budget_hooks *hooks,
-	       bool verbose, char *err, size_t errlen);
-/* For the loop (loop_ops.on_tick / next_tick): the duty cycle's next step. Returns when to call again. */
+/* pct as parsed; hooks->attach must have been called already (tracing starts live). verbose: one
+ * stderr line per cycle (what the window saw and cost, what comes next). */
+int budget_new(struct budget **out, double pct, const struct target *t,
+	       const struct budget_hooks *hooks, bool verbose, char *err, size_t errlen);
+/* For the loop (loop_ops.on_tick / next_tick): the duty cycle's next step. Returns when to call
+ * again. */
 double budget_tick(void *budget);
 double budget_next_tick(const struct budget *b);
 /* For loop_ops.on_target_exit: the last reading of the target's CPU, before it is reaped. */

@@ -1,8 +1,9 @@
-/* What one probe hit costs on this machine, measured at start-up for --budget: rtmon probes a function
- * of its own with the command's BPF program (attached the same way, uprobe_multi or classic) and times
- * calls of it with and without the probe. Two functions, one per kind of probed instruction: the kernel
- * emulates a push (about 0.5 us a hit here) and single-steps a test out of line (about 30 us). The
- * cookie makes the program do all a target's hit does, counting apart (bpf/alloc.h AF_CALIBRATE). */
+/* What one probe hit costs on this machine, measured at start-up for --budget: rtmon probes a
+ * function of its own with the command's BPF program (attached the same way, uprobe_multi or
+ * classic) and times calls of it with and without the probe. Two functions, one per kind of probed
+ * instruction: the kernel emulates a push (about 0.5 us a hit here) and single-steps a test out of
+ * line (about 30 us). The cookie makes the program do all a target's hit does, counting apart
+ * (bpf/alloc.h AF_CALIBRATE). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -102,8 +103,8 @@ static void destroy_later(struct probe_links *pl)
 }
 
 /* One link for both functions: each attach waits for an RCU grace period (about 8 ms here). */
-int budget_calibrate(struct bpf_program *prog, uint64_t cookie, bool want_stepped, struct budget_costs *out,
-		     char *err, size_t errlen)
+int budget_calibrate(struct bpf_program *prog, uint64_t cookie, bool want_stepped,
+		     struct budget_costs *out, char *err, size_t errlen)
 {
 	void (*fns[2])(void) = { rtmon_calib_emulated, rtmon_calib_stepped };
 	/* 8 x 500 emulated hits, about 4 ms; 4 x 100 single-stepped ones, about 12 ms. */
@@ -117,9 +118,11 @@ int budget_calibrate(struct bpf_program *prog, uint64_t cookie, bool want_steppe
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < n; i++) {
 		sites[i].cookie = cookie;
-		rc = self_offset(fns[i], path, sizeof(path), &sites[i].offset); /* one file: rtmon */
+		rc = self_offset(fns[i], path, sizeof(path),
+				 &sites[i].offset); /* one file: rtmon */
 		if (rc) {
-			snprintf(err, errlen, "cannot find rtmon's own code in /proc/self/maps: %s", strerror(-rc));
+			snprintf(err, errlen, "cannot find rtmon's own code in /proc/self/maps: %s",
+				 strerror(-rc));
 			return rc;
 		}
 		off[i] = ns_per_call(fns[i], calls[i], blocks[i]);
@@ -129,7 +132,8 @@ int budget_calibrate(struct bpf_program *prog, uint64_t cookie, bool want_steppe
 		snprintf(err, errlen, "cannot calibrate: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	rc = probe_attach_sites(pl, prog, getpid(), path, sites, n, "rtmon's calibration functions", err, errlen);
+	rc = probe_attach_sites(pl, prog, getpid(), path, sites, n, "rtmon's calibration functions",
+				err, errlen);
 	if (rc) {
 		free(pl);
 		return rc;

@@ -1,7 +1,7 @@
-/* The target's CPU time for --budget, from the kernel's per-process CPU clocks. clock_gettime on another
- * process's clock sums all its threads, in ns, with no /proc parsing: CPUCLOCK_SCHED (user + system,
- * the scheduler's runtime) and CPUCLOCK_VIRT (user mode only). Uprobe traps run in the kernel, so they
- * are in the first and not in the second: budget.c uses that. */
+/* The target's CPU time for --budget, from the kernel's per-process CPU clocks. clock_gettime on
+ * another process's clock sums all its threads, in ns, with no /proc parsing: CPUCLOCK_SCHED (user
+ * + system, the scheduler's runtime) and CPUCLOCK_VIRT (user mode only). Uprobe traps run in the
+ * kernel, so they are in the first and not in the second: budget.c uses that. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,15 +14,16 @@
 #include "trace/loop.h"
 
 /* include/linux/posix-timers.h: a process clock id. */
-#define CPUCLOCK_VIRT 1
-#define CPUCLOCK_SCHED 2
+#define CPUCLOCK_VIRT                1
+#define CPUCLOCK_SCHED               2
 #define PROCESS_CPUCLOCK(pid, which) ((clockid_t)((~(unsigned int)(pid) << 3) | (which)))
 
 #define RESCAN_NS 1000000000ULL
 
 struct proc_cpu {
 	pid_t pid;
-	struct budget_cpu_time base;  /* its reading when first seen (0 for processes started later) */
+	struct budget_cpu_time
+		base; /* its reading when first seen (0 for processes started later) */
 	struct budget_cpu_time last;
 };
 
@@ -30,7 +31,7 @@ struct budget_cpu {
 	const struct target *t;
 	struct proc_cpu *procs;
 	int n, cap;
-	struct budget_cpu_time gone;  /* what processes that exited had used while seen */
+	struct budget_cpu_time gone; /* what processes that exited had used while seen */
 	uint64_t last_scan_ns;
 	bool scanned;
 };
@@ -79,7 +80,8 @@ static void rescan(struct budget_cpu *c)
 		long pid = strtol(de->d_name, &end, 10);
 		struct proc_cpu p = { .pid = (pid_t)pid };
 
-		if (*end || pid <= 0 || known(c, p.pid) || !runs_target(c->t, p.pid) || read_clocks(p.pid, &p.last))
+		if (*end || pid <= 0 || known(c, p.pid) || !runs_target(c->t, p.pid) ||
+		    read_clocks(p.pid, &p.last))
 			continue;
 		if (!c->scanned)
 			p.base = p.last;

@@ -8,8 +8,8 @@
 #include <unistd.h>
 #include "trace/loop.h"
 
-/* How often a ring buffer is drained: the BPF side only wakes the consumer when the ring fills past a
- * threshold, so the loop polls it on this period. */
+/* How often a ring buffer is drained: the BPF side only wakes the consumer when the ring fills past
+ * a threshold, so the loop polls it on this period. */
 #define DRAIN_MS 10
 
 static int signal_fd = -1;
@@ -72,7 +72,8 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 		if (t->pidfd >= 0)
 			pfd[nfd++] = (struct pollfd){ .fd = t->pidfd, .events = POLLIN };
 		if (ops->rb)
-			pfd[nfd++] = (struct pollfd){ .fd = ring_buffer__epoll_fd(ops->rb), .events = POLLIN };
+			pfd[nfd++] = (struct pollfd){ .fd = ring_buffer__epoll_fd(ops->rb),
+						      .events = POLLIN };
 		rc = poll(pfd, nfd, timeout_ms);
 		if (rc < 0 && errno != EINTR) {
 			fprintf(stderr, "rtmon: poll failed: %s\n", strerror(errno));
@@ -113,9 +114,13 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 const char *loop_end_name(enum loop_end end)
 {
 	switch (end) {
-	case END_SIGNAL: return "signal";
-	case END_DURATION: return "duration";
-	case END_TARGET_EXIT: return "target-exit";
-	default: return "error";
+	case END_SIGNAL:
+		return "signal";
+	case END_DURATION:
+		return "duration";
+	case END_TARGET_EXIT:
+		return "target-exit";
+	default:
+		return "error";
 	}
 }

@@ -12,18 +12,20 @@ enum loop_end { END_SIGNAL, END_DURATION, END_TARGET_EXIT, END_ERROR };
 
 struct loop_ops {
 	void *ctx;
-	struct ring_buffer *rb;          /* NULL when the command aggregates in the kernel only */
-	void (*on_interval)(void *ctx);  /* -i: print and reset */
-	/* Optional timer (rtmon malloc --budget's duty cycle): called once its time (loop_now_s) has come;
-	 * returns the time of the next call, 0 for none. next_tick is the first one, 0 for none. */
+	struct ring_buffer *rb;         /* NULL when the command aggregates in the kernel only */
+	void (*on_interval)(void *ctx); /* -i: print and reset */
+	/* Optional timer (rtmon malloc --budget's duty cycle): called once its time (loop_now_s)
+	 * has come; returns the time of the next call, 0 for none. next_tick is the first one, 0
+	 * for none. */
 	double (*on_tick)(void *ctx);
 	double next_tick;
-	/* Optional: a -p / -- CMD target has just exited and is not reaped yet (its CPU clocks still read). */
+	/* Optional: a -p / -- CMD target has just exited and is not reaped yet (its CPU clocks
+	 * still read). */
 	void (*on_target_exit)(void *ctx);
 };
 
-/* Blocks SIGINT and SIGTERM so the loop can take them from a signalfd. Call before target_open, so that
- * a started command inherits a known mask (the child clears it before exec). */
+/* Blocks SIGINT and SIGTERM so the loop can take them from a signalfd. Call before target_open, so
+ * that a started command inherits a known mask (the child clears it before exec). */
 int loop_block_signals(void);
 
 /* Runs until a signal, -d, or the end of a -p / -- CMD target. Returns how it ended. */

@@ -7,8 +7,9 @@
 #include <unistd.h>
 #include "trace/min_btf.h"
 
-/* The kernel build id note (name "GNU", type NT_GNU_BUILD_ID) identifies the kernel image, and with it
- * the BTF the image carries. Without one, rtmon cannot tell kernels apart and never uses the cut BTF. */
+/* The kernel build id note (name "GNU", type NT_GNU_BUILD_ID) identifies the kernel image, and with
+ * it the BTF the image carries. Without one, rtmon cannot tell kernels apart and never uses the cut
+ * BTF. */
 static bool same_kernel_as_build(void)
 {
 	size_t len = (size_t)(build_kernel_notes_end - build_kernel_notes);
@@ -39,7 +40,8 @@ const char *min_btf_path(const char *name)
 
 		if (strcmp(b->name, name) || !len)
 			continue;
-		/* libbpf takes a path: hand it an anonymous file, kept open for the process's life. */
+		/* libbpf takes a path: hand it an anonymous file, kept open for the process's life.
+		 */
 		fd = memfd_create("rtmon-min-btf", MFD_CLOEXEC);
 		if (fd < 0)
 			return NULL;

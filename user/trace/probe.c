@@ -47,20 +47,25 @@ static bool has_cap(int cap)
 
 int probe_check_system(char *err, size_t errlen)
 {
-	if (geteuid() != 0 && !(has_cap(CAP_BPF) && has_cap(CAP_PERFMON)) && !has_cap(CAP_SYS_ADMIN)) {
-		snprintf(err, errlen, "rtmon needs root (or CAP_BPF and CAP_PERFMON): run it with sudo");
+	if (geteuid() != 0 && !(has_cap(CAP_BPF) && has_cap(CAP_PERFMON)) &&
+	    !has_cap(CAP_SYS_ADMIN)) {
+		snprintf(err, errlen,
+			 "rtmon needs root (or CAP_BPF and CAP_PERFMON): run it with sudo");
 		return -EPERM;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		snprintf(err, errlen, "this kernel has no BTF (/sys/kernel/btf/vmlinux: %s): use a kernel built "
-			 "with CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
+		snprintf(err, errlen,
+			 "this kernel has no BTF (/sys/kernel/btf/vmlinux: %s): use a kernel built "
+			 "with CONFIG_DEBUG_INFO_BTF=y",
+			 strerror(errno));
 		return -ENOTSUP;
 	}
 	return 0;
 }
 
-int probe_attach_uprobe(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
-			uint64_t offset, bool retprobe, const char *what, char *err, size_t errlen)
+int probe_attach_uprobe(struct probe_links *pl, struct bpf_program *prog, pid_t pid,
+			const char *path, uint64_t offset, bool retprobe, const char *what,
+			char *err, size_t errlen)
 {
 	struct bpf_link *link;
 	int rc;
@@ -74,8 +79,8 @@ int probe_attach_uprobe(struct probe_links *pl, struct bpf_program *prog, pid_t 
 	if (!link && !rc)
 		rc = -errno;
 	if (rc) {
-		snprintf(err, errlen, "cannot attach a uprobe to %s in %s (offset 0x%llx): %s", what, path,
-			 (unsigned long long)offset, strerror(-rc));
+		snprintf(err, errlen, "cannot attach a uprobe to %s in %s (offset 0x%llx): %s",
+			 what, path, (unsigned long long)offset, strerror(-rc));
 		return rc;
 	}
 	pl->links[pl->n++] = link;
@@ -174,12 +179,13 @@ const char *probe_sites_kind(void)
 void probe_prepare_sites_prog(struct bpf_program *prog)
 {
 	if (probe_uprobe_multi_supported())
-		bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)RTMON_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(
+			prog, (enum bpf_attach_type)RTMON_BPF_TRACE_UPROBE_MULTI);
 }
 
-static int attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
-			const struct probe_site *sites, int n, bool retprobe, const char *what, char *err,
-			size_t errlen)
+static int attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid,
+			const char *path, const struct probe_site *sites, int n, bool retprobe,
+			const char *what, char *err, size_t errlen)
 {
 	__u64 offsets[PROBE_MAX_LINKS], cookies[PROBE_MAX_LINKS];
 	int fd;
@@ -190,16 +196,19 @@ static int attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t 
 	}
 	if (!probe_uprobe_multi_supported()) {
 		for (int i = 0; i < n; i++) {
-			LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = sites[i].cookie, .retprobe = retprobe);
+			LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = sites[i].cookie,
+				    .retprobe = retprobe);
 			struct bpf_link *link;
 			int rc;
 
 			if (pl->n >= PROBE_MAX_LINKS)
 				return -E2BIG;
-			link = bpf_program__attach_uprobe_opts(prog, pid, path, sites[i].offset, &opts);
+			link = bpf_program__attach_uprobe_opts(prog, pid, path, sites[i].offset,
+							       &opts);
 			rc = link ? 0 : -errno;
 			if (rc) {
-				snprintf(err, errlen, "cannot attach a %s to %s in %s (offset 0x%llx): %s",
+				snprintf(err, errlen,
+					 "cannot attach a %s to %s in %s (offset 0x%llx): %s",
 					 retprobe ? "uretprobe" : "uprobe", what, path,
 					 (unsigned long long)sites[i].offset, strerror(-rc));
 				return rc;
@@ -217,30 +226,32 @@ static int attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t 
 	fd = uprobe_multi_link_create(bpf_program__fd(prog), path, offsets, cookies, (__u32)n, pid,
 				      retprobe ? RTMON_UPROBE_MULTI_RETURN : 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot attach %s to %s in %s: %s", retprobe ? "uretprobes" : "uprobes",
-			 what, path, strerror(-fd));
+		snprintf(err, errlen, "cannot attach %s to %s in %s: %s",
+			 retprobe ? "uretprobes" : "uprobes", what, path, strerror(-fd));
 		return fd;
 	}
 	pl->fds[pl->nfds++] = fd;
 	return 0;
 }
 
-int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
-		       const struct probe_site *sites, int n, const char *what, char *err, size_t errlen)
+int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid,
+		       const char *path, const struct probe_site *sites, int n, const char *what,
+		       char *err, size_t errlen)
 {
 	return attach_sites(pl, prog, pid, path, sites, n, false, what, err, errlen);
 }
 
 int probe_attach_return_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid,
-			      const char *path, const struct probe_site *sites, int n, const char *what,
-			      char *err, size_t errlen)
+			      const char *path, const struct probe_site *sites, int n,
+			      const char *what, char *err, size_t errlen)
 {
 	return attach_sites(pl, prog, pid, path, sites, n, true, what, err, errlen);
 }
 
 void probe_load_error(const char *cmd, int err, char *buf, size_t len)
 {
-	snprintf(buf, len, "cannot load the %s BPF program: %s (run with -v for the verifier's log)", cmd,
+	snprintf(buf, len,
+		 "cannot load the %s BPF program: %s (run with -v for the verifier's log)", cmd,
 		 strerror(err > 0 ? err : -err));
 }
 

@@ -1,5 +1,5 @@
-/* Loading and attaching: the checks that come before (root, BTF), libbpf's log, and uprobes placed at
- * file offsets rtmon resolved itself. */
+/* Loading and attaching: the checks that come before (root, BTF), libbpf's log, and uprobes placed
+ * at file offsets rtmon resolved itself. */
 #ifndef RTMON_PROBE_H
 #define RTMON_PROBE_H
 
@@ -12,9 +12,9 @@
 
 struct probe_links {
 	int n;
-	struct bpf_link *links[PROBE_MAX_LINKS];  /* classic uprobes, through libbpf */
+	struct bpf_link *links[PROBE_MAX_LINKS]; /* classic uprobes, through libbpf */
 	int nfds;
-	int fds[PROBE_MAX_LINKS];                 /* uprobe_multi links rtmon created itself */
+	int fds[PROBE_MAX_LINKS]; /* uprobe_multi links rtmon created itself */
 };
 
 /* One place to probe in a file, and the cookie its BPF program reads with bpf_get_attach_cookie. */
@@ -31,8 +31,9 @@ int probe_check_system(char *err, size_t errlen);
 
 /* A uprobe (or uretprobe, for native code only) on path at a file offset; pid -1 for every process.
  * The error names the function, the file and libbpf's reason. */
-int probe_attach_uprobe(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
-			uint64_t offset, bool retprobe, const char *what, char *err, size_t errlen);
+int probe_attach_uprobe(struct probe_links *pl, struct bpf_program *prog, pid_t pid,
+			const char *path, uint64_t offset, bool retprobe, const char *what,
+			char *err, size_t errlen);
 
 /* uprobe_multi links (kernel 6.6+) cost about 10% less per hit and attach many sites in one call;
  * libbpf 1.1 cannot create them, so rtmon does. RTMON_NO_UPROBE_MULTI=1 forces classic uprobes. */
@@ -43,14 +44,16 @@ void probe_prepare_sites_prog(struct bpf_program *prog);
 
 /* Attaches prog (prepared above) at every site of one file: one uprobe_multi link, or one classic
  * uprobe per site carrying the same cookies. pid -1 for every process. */
-int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid, const char *path,
-		       const struct probe_site *sites, int n, const char *what, char *err, size_t errlen);
+int probe_attach_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid,
+		       const char *path, const struct probe_site *sites, int n, const char *what,
+		       char *err, size_t errlen);
 
 /* The same with return probes (uretprobes), which fire as each call returns. Native code only: a
- * uretprobe on Go code crashes the program (Go moves stacks). The sites must be function entries. */
+ * uretprobe on Go code crashes the program (Go moves stacks). The sites must be function entries.
+ */
 int probe_attach_return_sites(struct probe_links *pl, struct bpf_program *prog, pid_t pid,
-			      const char *path, const struct probe_site *sites, int n, const char *what,
-			      char *err, size_t errlen);
+			      const char *path, const struct probe_site *sites, int n,
+			      const char *what, char *err, size_t errlen);
 
 /* "uprobe_multi" or "uprobe": what probe_attach_sites uses. */
 const char *probe_sites_kind(void);

@@ -1,6 +1,6 @@
-/* One way to open a BPF object's skeleton, for every command: with the minimal kernel BTF cut for it
- * at build time (trace/min_btf.h: less memory and a faster load on the build kernel), and with the
- * target filter (bpf/target_filter.bpf.h) set from the target. Each command then sets its own
+/* One way to open a BPF object's skeleton, for every command: with the minimal kernel BTF cut for
+ * it at build time (trace/min_btf.h: less memory and a faster load on the build kernel), and with
+ * the target filter (bpf/target_filter.bpf.h) set from the target. Each command then sets its own
  * read-only configuration and loads. */
 #ifndef RTMON_SKEL_OPEN_H
 #define RTMON_SKEL_OPEN_H
@@ -15,7 +15,8 @@
  * with errno set and a one-line message for command cmd in err. */
 #define SKEL_OPEN(NAME, t, cmd, err, errlen)                                                       \
 	({                                                                                         \
-		LIBBPF_OPTS(bpf_object_open_opts, skel_opts_, .btf_custom_path = min_btf_path(#NAME)); \
+		LIBBPF_OPTS(bpf_object_open_opts, skel_opts_,                                      \
+			    .btf_custom_path = min_btf_path(#NAME));                               \
 		struct NAME##_bpf *skel_ = NAME##_bpf__open_opts(&skel_opts_);                     \
 		if (skel_) {                                                                       \
 			TARGET_FILTER_SET((t), skel_->rodata);                                     \

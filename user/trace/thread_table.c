@@ -83,9 +83,9 @@ bool thread_table_take(struct thread_table *t, uint32_t tid, void *out)
 	if (!t->cap || !tid || !tid_at(t, i = find_slot(t, tid)))
 		return false;
 	memcpy(out, rec_at(t, i), t->esize);
-	/* Backward-shift deletion: walk the rest of the chain (up to the next empty slot) and move each
-	 * record that could not be found past the hole at i (its home is not cyclically in (i, j]) into
-	 * the hole, which moves the hole to j. */
+	/* Backward-shift deletion: walk the rest of the chain (up to the next empty slot) and move
+	 * each record that could not be found past the hole at i (its home is not cyclically in (i,
+	 * j]) into the hole, which moves the hole to j. */
 	for (j = (i + 1) & (t->cap - 1); tid_at(t, j); j = (j + 1) & (t->cap - 1)) {
 		size_t home = home_slot(t, tid_at(t, j));
 

@@ -7,8 +7,9 @@
 #include "binary/objfile.h"
 #include "trace/thread_track.h"
 
-/* The first file in the loader's lookup order that defines pthread_create: the executable for static
- * builds, else libc.so.6 (glibc 2.34+) or libpthread.so.0. Returns -ENOENT when none does. */
+/* The first file in the loader's lookup order that defines pthread_create: the executable for
+ * static builds, else libc.so.6 (glibc 2.34+) or libpthread.so.0. Returns -ENOENT when none does.
+ */
 static int find_pthread_create(const struct target *t, char *path, size_t pathlen, uint64_t *offset)
 {
 	for (int i = 0; i < t->image.n; i++) {
@@ -19,8 +20,8 @@ static int find_pthread_create(const struct target *t, char *path, size_t pathle
 
 		if (objfile_open(&ef, t->image.paths[i], e2, sizeof(e2)))
 			continue;
-		/* objfile_find_func, not libbpf's resolver: glibc exports two versions of pthread_create at one
-		 * address, which libbpf 1.1 rejects as ambiguous. */
+		/* objfile_find_func, not libbpf's resolver: glibc exports two versions of
+		 * pthread_create at one address, which libbpf 1.1 rejects as ambiguous. */
 		rc = objfile_find_func(&ef, "pthread_create", &fn);
 		objfile_close(&ef);
 		if (!rc) {
@@ -47,7 +48,8 @@ static int attach_tp(struct probe_links *pl, struct bpf_program *prog, const cha
 	if (!link && !rc)
 		rc = -errno;
 	if (rc) {
-		snprintf(err, errlen, "cannot attach to the %s tracepoint: %s", what, strerror(-rc));
+		snprintf(err, errlen, "cannot attach to the %s tracepoint: %s", what,
+			 strerror(-rc));
 		return rc;
 	}
 	pl->links[pl->n++] = link;
@@ -67,14 +69,16 @@ int tt_attach(const char *cmd, const struct target *t, const struct tt_progs *p,
 	if (rc || !want_start)
 		return rc;
 	if (find_pthread_create(t, lib, sizeof(lib), &off)) {
-		fprintf(stderr, "rtmon %s: note: no pthread_create in %s or its libraries: threads are "
-			"shown without start routines\n", cmd, t->label);
+		fprintf(stderr,
+			"rtmon %s: note: no pthread_create in %s or its libraries: threads are "
+			"shown without start routines\n",
+			cmd, t->label);
 		return 0;
 	}
-	/* Tracepoints first: a thread created between the two attaches is then still seen, only without
-	 * its start routine. */
-	return probe_attach_uprobe(pl, p->pthread_create, target_probe_pid(t), lib, off,
-				   false, "pthread_create", err, errlen);
+	/* Tracepoints first: a thread created between the two attaches is then still seen, only
+	 * without its start routine. */
+	return probe_attach_uprobe(pl, p->pthread_create, target_probe_pid(t), lib, off, false,
+				   "pthread_create", err, errlen);
 }
 
 int tt_read_counters(struct bpf_map *map, uint64_t out[TC_COUNT])
@@ -82,11 +86,11 @@ int tt_read_counters(struct bpf_map *map, uint64_t out[TC_COUNT])
 	return probe_sum_percpu_counters(map, TC_COUNT, out);
 }
 
-void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, char *out, size_t len)
+void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, char *out,
+		   size_t len)
 {
 	if (st->ino)
 		symbolize_file_offset(s, pid, st->dev, st->ino, st->off, out, len);
 	else
 		symbolize_addr(s, (pid_t)st->tgid, st->off, out, len);
 }
-

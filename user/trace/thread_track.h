@@ -1,5 +1,6 @@
-/* Userspace side of the thread tracking that rtmon thr and rtmon lat share (bpf/thread_track.bpf.h):
- * attaching its three programs, reading its counters, naming start routines. */
+/* Userspace side of the thread tracking that rtmon thr and rtmon lat share
+ * (bpf/thread_track.bpf.h): attaching its three programs, reading its counters, naming start
+ * routines. */
 #ifndef RTMON_THREAD_TRACK_H
 #define RTMON_THREAD_TRACK_H
 
@@ -30,9 +31,10 @@ int tt_attach(const char *cmd, const struct target *t, const struct tt_progs *p,
 int tt_read_counters(struct bpf_map *map, uint64_t out[TC_COUNT]);
 
 /* Names a start routine: "worker_fn", "worker_fn+0x10", "app+0x1139" (no symbol), or "0x7f..." when
- * not found. pid (0 if unknown) is a live process where files outside the target's image are looked for
- * (a library loaded with dlopen). */
-void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, char *out, size_t len);
+ * not found. pid (0 if unknown) is a live process where files outside the target's image are looked
+ * for (a library loaded with dlopen). */
+void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, char *out,
+		   size_t len);
 
 /* CLOCK_MONOTONIC in ns and in seconds: the clock of bpf_ktime_get_ns(). */
 

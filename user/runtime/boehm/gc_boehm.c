@@ -1,11 +1,11 @@
 /* rtmon gc, Boehm GC (libgc, bdwgc): programs linked with libgc.so or a static libgc, found by the
- * file that defines GC_gcollect. Debian's libgc exports no function that every collection enters and
- * leaves (GC_stop_world, GC_try_to_collect_inner are hidden), so (docs/gc.md):
- *   - the collections the program asks for are timed by entry and return probes on the exported entry
- *     points GC_gcollect, GC_gcollect_and_unmap and GC_try_to_collect;
+ * file that defines GC_gcollect. Debian's libgc exports no function that every collection enters
+ * and leaves (GC_stop_world, GC_try_to_collect_inner are hidden), so (docs/gc.md):
+ *   - the collections the program asks for are timed by entry and return probes on the exported
+ * entry points GC_gcollect, GC_gcollect_and_unmap and GC_try_to_collect;
  *   - every collection, also those that start inside allocation or GC_init, passes once through the
- *     exported GC_push_finalizer_structures while it pushes its roots: an entry probe there sees its
- *     start, and GC_gc_no (an exported variable: the collector's own count) numbers it and tells a
+ *     exported GC_push_finalizer_structures while it pushes its roots: an entry probe there sees
+ * its start, and GC_gc_no (an exported variable: the collector's own count) numbers it and tells a
  *     second root push of the same collection (after a mark stack overflow) from a new one. */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +32,8 @@ static const struct native_spec boehm_spec = {
 	},
 };
 
-/* GC_get_version() is `mov $VERSION,%eax; ret` on x86-64 (checked in libgc 8.2.2): "8.2.2", or "" when
- * its code looks different. */
+/* GC_get_version() is `mov $VERSION,%eax; ret` on x86-64 (checked in libgc 8.2.2): "8.2.2", or ""
+ * when its code looks different. */
 static void read_version(const char *path, char *out, size_t len)
 {
 	struct objfile ef;
@@ -45,7 +45,8 @@ static void read_version(const char *path, char *out, size_t len)
 	out[0] = '\0';
 	if (objfile_open(&ef, path, e2, sizeof(e2)))
 		return;
-	if (!objfile_find_func(&ef, "GC_get_version", &fn) && pread(ef.fd, b, sizeof(b), (off_t)fn.offset) == 6)
+	if (!objfile_find_func(&ef, "GC_get_version", &fn) &&
+	    pread(ef.fd, b, sizeof(b), (off_t)fn.offset) == 6)
 		ok = b[0] == 0xb8 && b[5] == 0xc3;
 	objfile_close(&ef);
 	if (ok)
@@ -61,7 +62,8 @@ static int boehm_detect(struct gc_session *s, const char *exe, char *err, size_t
 	int file;
 
 	/* A -- CMD child is still rtmon's fork: its maps are not the command's yet. */
-	if (runtime_identify(exe, t->kind == TARGET_PID ? t->pid : 0, &id, err, errlen) || !id.boehm)
+	if (runtime_identify(exe, t->kind == TARGET_PID ? t->pid : 0, &id, err, errlen) ||
+	    !id.boehm)
 		return 0;
 	file = native_find_func(t, "GC_gcollect");
 	if (file >= 0) {

@@ -17,9 +17,9 @@
 
 #include "runtime/go/goelf_int.h"
 
-#define BI_MAGIC "\xff Go buildinf:"
+#define BI_MAGIC     "\xff Go buildinf:"
 #define BI_MAGIC_LEN 14
-#define BI_SCAN_MAX (64u << 20) /* how much of a data segment to search */
+#define BI_SCAN_MAX  (64u << 20) /* how much of a data segment to search */
 
 int go_parse_version(const char *s, int *major, int *minor, int *patch)
 {
@@ -152,8 +152,10 @@ int go_read_buildinfo(const char *path, struct go_info *gi, char *err, size_t er
 		return ret;
 	b = find_blob(&ge, &avail);
 	if (!b) {
-		goelf_err(err, errlen, "%s: no Go build info (not a Go binary, or built by Go older "
-			  "than 1.13)", path);
+		goelf_err(err, errlen,
+			  "%s: no Go build info (not a Go binary, or built by Go older "
+			  "than 1.13)",
+			  path);
 		ret = -ENOEXEC;
 		goto out;
 	}
@@ -186,8 +188,10 @@ int go_read_buildinfo(const char *path, struct go_info *gi, char *err, size_t er
 	ret = 0;
 	goto out;
 bad:
-	goelf_err(err, errlen, "%s: Go build info is malformed or of an unknown format (report it "
-		  "with the output of `go version -m %s`)", path, path);
+	goelf_err(err, errlen,
+		  "%s: Go build info is malformed or of an unknown format (report it "
+		  "with the output of `go version -m %s`)",
+		  path, path);
 	ret = -EPROTO;
 out:
 	goelf_close(&ge);

@@ -1,6 +1,7 @@
-/* rtmon gc, Go backend: probes in the Go runtime's GC functions (bpf/go_gc.bpf.c), events turned into
- * struct gc_record for user/commands/gc.c. Go binaries here are static (CGO_ENABLED=0): every probe goes in
- * the executable. No uretprobe ever: "return" probes sit on the function's RET instructions. */
+/* rtmon gc, Go backend: probes in the Go runtime's GC functions (bpf/go_gc.bpf.c), events turned
+ * into struct gc_record for user/commands/gc.c. Go binaries here are static (CGO_ENABLED=0): every
+ * probe goes in the executable. No uretprobe ever: "return" probes sit on the function's RET
+ * instructions. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +15,14 @@
 #include "trace/probe.h"
 
 /* More RETs than any of these functions has (Go 1.17 to 1.26: at most a handful each). */
-#define MAX_RETS 64
+#define MAX_RETS  64
 #define MAX_SITES (8 + 2 * MAX_RETS)
 
 struct go_gc {
 	struct go_gc_bpf *skel;
 	struct probe_links pl;
 	struct go_info gi;
-	bool legacy;  /* Go <= 1.20: no stwReason argument */
+	bool legacy; /* Go <= 1.20: no stwReason argument */
 };
 
 /* Where each site is: the function, and whether the probe goes on its body or its RETs. */
@@ -30,7 +31,7 @@ struct go_site_spec {
 	const char *func;
 	bool rets;
 	bool required;
-	bool legacy_only;  /* Go <= 1.20 only */
+	bool legacy_only; /* Go <= 1.20 only */
 };
 
 static const struct go_site_spec site_specs[] = {
@@ -73,13 +74,18 @@ static const struct {
 #define NREASONS (sizeof(stw_reasons) / sizeof(stw_reasons[0]))
 
 static const char *const phase_json[GP_COUNT] = {
-	[GP_SWEEP_TERM] = "sweep-term", [GP_MARK] = "mark", [GP_MARK_TERM] = "mark-term",
-	[GP_SWEEP] = "sweep", [GP_MARK_RESTART] = "mark-term-restart", [GP_STW] = "stw",
+	[GP_SWEEP_TERM] = "sweep-term",
+	[GP_MARK] = "mark",
+	[GP_MARK_TERM] = "mark-term",
+	[GP_SWEEP] = "sweep",
+	[GP_MARK_RESTART] = "mark-term-restart",
+	[GP_STW] = "stw",
 };
 
 static const char *const phase_label[GP_COUNT] = {
-	[GP_SWEEP_TERM] = "sweep-term (STW)", [GP_MARK] = "mark", [GP_MARK_TERM] = "mark-term (STW)",
-	[GP_SWEEP] = "sweep", [GP_MARK_RESTART] = "mark-restart (STW)", [GP_STW] = "stw",
+	[GP_SWEEP_TERM] = "sweep-term (STW)",     [GP_MARK] = "mark",
+	[GP_MARK_TERM] = "mark-term (STW)",       [GP_SWEEP] = "sweep",
+	[GP_MARK_RESTART] = "mark-restart (STW)", [GP_STW] = "stw",
 };
 
 static int go_detect(struct gc_session *s, const char *exe, char *err, size_t errlen)
@@ -97,14 +103,19 @@ static int go_detect(struct gc_session *s, const char *exe, char *err, size_t er
 static const char *trigger_name(__u8 t)
 {
 	switch (t) {
-	case GT_HEAP: return "heap";
-	case GT_TIME: return "time";
-	case GT_CYCLE: return "forced";
-	default: return "unknown";
+	case GT_HEAP:
+		return "heap";
+	case GT_TIME:
+		return "time";
+	case GT_CYCLE:
+		return "forced";
+	default:
+		return "unknown";
 	}
 }
 
-/* The name a stop-the-world's reason has in the table: Go 1.21+ gives a number, older Go a string. */
+/* The name a stop-the-world's reason has in the table: Go 1.21+ gives a number, older Go a string.
+ */
 static const char *reason_name(const struct gc_event *e, char *buf, size_t len)
 {
 	if (e->reason == STW_REASON_STRING) {
@@ -138,8 +149,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	r.dur_ns = e->dur_ns;
 	r.phase = phase_json[e->phase];
 	r.label = phase_label[e->phase];
-	r.stw = e->phase == GP_SWEEP_TERM || e->phase == GP_MARK_TERM || e->phase == GP_MARK_RESTART ||
-		e->phase == GP_STW;
+	r.stw = e->phase == GP_SWEEP_TERM || e->phase == GP_MARK_TERM ||
+		e->phase == GP_MARK_RESTART || e->phase == GP_STW;
 	r.gc = e->phase != GP_STW;
 	r.cycle_start = e->phase == GP_SWEEP_TERM;
 	r.cycle_end = e->phase == GP_SWEEP;
@@ -182,8 +193,8 @@ static int add_sites(struct go_symtab *st, const struct go_site_spec *sp, struct
 	return 0;
 }
 
-static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *sites, int *n, char *err,
-			 size_t errlen)
+static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *sites, int *n,
+			 char *err, size_t errlen)
 {
 	struct go_symtab *st;
 	int rc = go_symtab_open(exe, &st, err, errlen);
@@ -199,14 +210,18 @@ static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *si
 			continue;
 		rc = add_sites(st, sp, sites, n, e2, sizeof(e2));
 		if (rc && sp->required) {
-			snprintf(err, errlen, "cannot probe %s in %s (%s): %s; rtmon gc supports Go 1.17 to 1.26",
-				 sp->func, exe, g->gi.version, e2);
+			snprintf(
+				err, errlen,
+				"cannot probe %s in %s (%s): %s; rtmon gc supports Go 1.17 to 1.26",
+				sp->func, exe, g->gi.version, e2);
 			go_symtab_close(st);
 			return rc;
 		}
 		if (rc)
-			fprintf(stderr, "rtmon gc: warning: %s not probed (%s): sweeps end when the next "
-				"cycle begins\n", sp->func, e2);
+			fprintf(stderr,
+				"rtmon gc: warning: %s not probed (%s): sweeps end when the next "
+				"cycle begins\n",
+				sp->func, e2);
 	}
 	go_symtab_close(st);
 	return 0;

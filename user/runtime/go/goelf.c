@@ -39,7 +39,8 @@ void goelf_close(struct goelf *ge)
 void goelf_release_pages(const struct goelf *ge)
 {
 	if (ge->map)
-		madvise((void *)ge->map, ge->size, MADV_DONTNEED); /* read-only private mapping: no data lost */
+		madvise((void *)ge->map, ge->size,
+			MADV_DONTNEED); /* read-only private mapping: no data lost */
 }
 
 int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen)
@@ -58,13 +59,17 @@ int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen)
 	ge->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (ge->fd < 0) {
 		ret = -errno;
-		goelf_err(err, errlen, "cannot open %s: %s (check the path; for a process in another "
-			  "mount namespace use /proc/PID/root/...)", path, strerror(errno));
+		goelf_err(err, errlen,
+			  "cannot open %s: %s (check the path; for a process in another "
+			  "mount namespace use /proc/PID/root/...)",
+			  path, strerror(errno));
 		goelf_close(ge);
 		return ret;
 	}
-	if (fstat(ge->fd, &stb) < 0 || !S_ISREG(stb.st_mode) || stb.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-		goelf_err(err, errlen, "%s is not an ELF file (not a regular file or too small)", path);
+	if (fstat(ge->fd, &stb) < 0 || !S_ISREG(stb.st_mode) ||
+	    stb.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+		goelf_err(err, errlen, "%s is not an ELF file (not a regular file or too small)",
+			  path);
 		goelf_close(ge);
 		return -ENOEXEC;
 	}
@@ -104,8 +109,11 @@ int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen)
 		if (ph.p_filesz > ge->size - ph.p_offset)
 			ph.p_filesz = ge->size - ph.p_offset;
 		ge->segs[ge->nsegs++] = (struct goelf_seg){
-			.vaddr = ph.p_vaddr, .memsz = ph.p_memsz, .off = ph.p_offset,
-			.filesz = ph.p_filesz, .flags = ph.p_flags,
+			.vaddr = ph.p_vaddr,
+			.memsz = ph.p_memsz,
+			.off = ph.p_offset,
+			.filesz = ph.p_filesz,
+			.flags = ph.p_flags,
 		};
 	}
 	return 0;

@@ -88,7 +88,7 @@ struct go_offsets {
 	int g_m;            /* runtime.g.m */
 	int m_procid;       /* runtime.m.procid (the OS thread id) */
 	int g_atomicstatus; /* runtime.g.atomicstatus */
-	/* -1 if unknown */
+			    /* -1 if unknown */
 };
 
 /* From DWARF (runtime.g / runtime.m members) when the binary has it, else

@@ -36,15 +36,16 @@ struct go_func {
 struct go_symtab {
 	struct goelf ge;
 	char *path;
-	int source; /* enum go_syms_source */
+	int source;            /* enum go_syms_source */
 	struct go_func *funcs; /* sorted by entry */
 	size_t nfuncs;
 	uint32_t *by_name; /* indexes into funcs, sorted by (name, entry) */
-	char *names; /* .symtab names with ".abi0" cut off */
+	char *names;       /* .symtab names with ".abi0" cut off */
 };
 
 /* One-line error message into err (if any). */
-void goelf_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void goelf_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Drops the mapped file's pages from this process (they are read again from the page cache when
  * touched): a pass over a 100 MB binary's tables then does not hold its pages. */

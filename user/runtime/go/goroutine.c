@@ -15,9 +15,10 @@
 #include "binary/probe_site.h"
 
 /* File offset of the `call runtime.runqput` in newproc's closure (runtime.newproc.func1, Go 1.17 to
- * 1.26): there newproc1 has returned the new g, with its goid, in RAX, now moved to RBX. A direct call
- * is an instruction the kernel emulates at a probe. */
-static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *site, char *err, size_t errlen)
+ * 1.26): there newproc1 has returned the new g, with its goid, in RAX, now moved to RBX. A direct
+ * call is an instruction the kernel emulates at a probe. */
+static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *site, char *err,
+			     size_t errlen)
 {
 	uint64_t entry, end, off, rq;
 	const uint8_t *p;
@@ -41,7 +42,8 @@ static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *si
 	code = malloc(end - entry);
 	fd = open(exe, O_RDONLY | O_CLOEXEC);
 	if (!code || fd < 0 || pread(fd, code, end - entry, (off_t)off) != (ssize_t)(end - entry)) {
-		snprintf(err, errlen, "cannot read runtime.newproc.func1: %s", strerror(errno ? errno : EIO));
+		snprintf(err, errlen, "cannot read runtime.newproc.func1: %s",
+			 strerror(errno ? errno : EIO));
 		free(code);
 		if (fd >= 0)
 			close(fd);
@@ -73,7 +75,8 @@ static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *si
 	disasm_close(&h);
 	free(code);
 	if (!found) {
-		snprintf(err, errlen, "no call to runtime.runqput in runtime.newproc.func1 (inlined?)");
+		snprintf(err, errlen,
+			 "no call to runtime.runqput in runtime.newproc.func1 (inlined?)");
 		return -ENOENT;
 	}
 	return 0;
@@ -97,8 +100,9 @@ static int find_sites(struct gr_run *g, const char *exe, char *err, size_t errle
 	rc = go_symtab_open(exe, &g->st, err, errlen);
 	if (rc)
 		return rc;
-	/* newproc1's body: after the stack check (a morestack re-run is not a second call), moved on to
-	 * the first emulated instruction (push rbp); its link-time address gives the load bias. */
+	/* newproc1's body: after the stack check (a morestack re-run is not a second call), moved
+	 * on to the first emulated instruction (push rbp); its link-time address gives the load
+	 * bias. */
 	rc = go_func_body_site(g->st, "runtime.newproc1", &off, err, errlen);
 	if (rc || (rc = go_func_by_name(g->st, "runtime.newproc1", &entry, NULL, &entry_off)))
 		return rc;
@@ -112,7 +116,8 @@ static int find_sites(struct gr_run *g, const char *exe, char *err, size_t errle
 	rc = go_func_body_site(g->st, "runtime.goexit1", &off, err, errlen);
 	if (rc)
 		return rc;
-	g->sites[2] = (struct probe_site){ .offset = probe_site_emulated(exe, off), .cookie = GR_SITE_GOEXIT1 };
+	g->sites[2] = (struct probe_site){ .offset = probe_site_emulated(exe, off),
+					   .cookie = GR_SITE_GOEXIT1 };
 	g->nsites = 3;
 	return 0;
 }
@@ -125,8 +130,8 @@ void gr_open(struct gr_run *g, const char *cmd, const struct target *t)
 	if (go_read_buildinfo(t->exe, &g->gi, NULL, 0))
 		return; /* not Go */
 	if (find_sites(g, t->exe, err, sizeof(err))) {
-		fprintf(stderr, "rtmon %s: warning: goroutines not traced in %s (%s): %s\n", cmd, t->label,
-			g->gi.version, err);
+		fprintf(stderr, "rtmon %s: warning: goroutines not traced in %s (%s): %s\n", cmd,
+			t->label, g->gi.version, err);
 		go_symtab_close(g->st);
 		g->st = NULL;
 		return;
@@ -142,13 +147,13 @@ void gr_prepare(struct gr_run *g, struct bpf_program *prog)
 		bpf_program__set_autoload(prog, false);
 }
 
-int gr_attach(struct gr_run *g, struct bpf_program *prog, const struct target *t, struct probe_links *pl,
-	      char *err, size_t errlen)
+int gr_attach(struct gr_run *g, struct bpf_program *prog, const struct target *t,
+	      struct probe_links *pl, char *err, size_t errlen)
 {
 	if (!g->active)
 		return 0;
-	return probe_attach_sites(pl, prog, target_probe_pid(t), t->exe, g->sites,
-				  g->nsites, "the Go runtime's goroutine functions", err, errlen);
+	return probe_attach_sites(pl, prog, target_probe_pid(t), t->exe, g->sites, g->nsites,
+				  "the Go runtime's goroutine functions", err, errlen);
 }
 
 void gr_close(struct gr_run *g)
@@ -211,8 +216,9 @@ void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json,
 		snprintf(pgid, sizeof(pgid), "g%llu", (unsigned long long)e->parent_goid);
 	if (exit && known)
 		snprintf(life, sizeof(life), "%llu", (unsigned long long)(e->lifetime_ns / 1000));
-	printf("%-10.6f %7u %7s %-6s %7s %12s  %-16s %s\n", t, e->pid, gid, exit ? "exit" : "create", pgid,
-	       life, "goroutine", start[0] ? text_safe(start, sym, sizeof(sym)) : "-");
+	printf("%-10.6f %7u %7s %-6s %7s %12s  %-16s %s\n", t, e->pid, gid,
+	       exit ? "exit" : "create", pgid, life, "goroutine",
+	       start[0] ? text_safe(start, sym, sizeof(sym)) : "-");
 }
 
 void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, bool json)
@@ -238,8 +244,9 @@ void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, bool jso
 		json_field_u64(stdout, "lost", lost);
 		json_object_close(stdout);
 	} else {
-		printf("goroutines: created %llu, exited %llu, alive %llu, lost %llu%s\n", created, exited, alive,
-		       lost, unknown ? " (exits of goroutines not seen created have no lifetime)" : "");
+		printf("goroutines: created %llu, exited %llu, alive %llu, lost %llu%s\n", created,
+		       exited, alive, lost,
+		       unknown ? " (exits of goroutines not seen created have no lifetime)" : "");
 	}
 }
 
@@ -275,8 +282,8 @@ static int cmp_group(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start,
-		   bool json, pid_t pid, const char *label, int interval)
+void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool json, pid_t pid,
+		   const char *label, int interval)
 {
 	int fd = bpf_map__fd(hists);
 	struct gr_snap_entry *cur = NULL, *ne;
@@ -299,8 +306,8 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start,
 		cur[ncur].key = key;
 		cur[ncur++].h = h;
 	}
-	/* Differences from the last report, merged by name (start PCs differ by process only without
-	 * symbols), busiest first. */
+	/* Differences from the last report, merged by name (start PCs differ by process only
+	 * without symbols), busiest first. */
 	for (size_t i = 0; i < ncur; i++) {
 		const struct gr_hist *old = base_find(g, cur[i].key);
 		struct gr_hist d = cur[i].h;
@@ -339,8 +346,8 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start,
 			const struct gr_group *x = ngrp ? &grp[i] : &empty;
 
 			putchar('{');
-			json_hist_fields(stdout, "goroutine_lifetime", "us", pid, x->h.slots, LOG2_SLOTS, x->h.count,
-					 x->h.sum_ns / 1000);
+			json_hist_fields(stdout, "goroutine_lifetime", "us", pid, x->h.slots,
+					 LOG2_SLOTS, x->h.count, x->h.sum_ns / 1000);
 			if (by_start) {
 				fputs(",\"start\":", stdout);
 				json_str(stdout, x->name);
@@ -365,7 +372,8 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start,
 			printf("goroutines %llu, mean %.1f us, p50 ~%.0f us, p99 ~%.0f us\n",
 			       (unsigned long long)x->count,
 			       x->count ? (double)x->sum_ns / 1000.0 / (double)x->count : 0.0,
-			       hist_percentile(x->slots, LOG2_SLOTS, 0.5), hist_percentile(x->slots, LOG2_SLOTS, 0.99));
+			       hist_percentile(x->slots, LOG2_SLOTS, 0.5),
+			       hist_percentile(x->slots, LOG2_SLOTS, 0.99));
 		}
 	}
 	free(grp);

@@ -1,5 +1,6 @@
-/* Goroutines in rtmon thr and rtmon lat (Go targets): finding the probe sites, attaching them, naming
- * start functions, printing rows and histograms. BPF side: bpf/goroutine.bpf.h. docs/thr.md. */
+/* Goroutines in rtmon thr and rtmon lat (Go targets): finding the probe sites, attaching them,
+ * naming start functions, printing rows and histograms. BPF side: bpf/goroutine.bpf.h. docs/thr.md.
+ */
 #ifndef RTMON_GOROUTINE_USER_H
 #define RTMON_GOROUTINE_USER_H
 
@@ -19,10 +20,10 @@ struct gr_snap_entry {
 };
 
 struct gr_run {
-	bool active;             /* the target is a Go program and the sites were found */
+	bool active; /* the target is a Go program and the sites were found */
 	struct go_info gi;
-	struct go_symtab *st;    /* names start PCs */
-	struct gr_config cfg;    /* for the BPF side's gr_cfg */
+	struct go_symtab *st; /* names start PCs */
+	struct gr_config cfg; /* for the BPF side's gr_cfg */
 	struct probe_site sites[3];
 	int nsites;
 	/* lat: the histograms at the last report (-i prints differences) */
@@ -30,14 +31,14 @@ struct gr_run {
 	size_t nbase;
 };
 
-/* Looks at t->exe: not Go -> 0 with g->active false. Go -> finds the sites; if that fails, a warning
- * on stderr and g->active false (threads are still traced). Then, before the skeleton's load: copy
- * g->cfg into its rodata gr_cfg and call gr_prepare on its on_go_site program. */
+/* Looks at t->exe: not Go -> 0 with g->active false. Go -> finds the sites; if that fails, a
+ * warning on stderr and g->active false (threads are still traced). Then, before the skeleton's
+ * load: copy g->cfg into its rodata gr_cfg and call gr_prepare on its on_go_site program. */
 void gr_open(struct gr_run *g, const char *cmd, const struct target *t);
 void gr_prepare(struct gr_run *g, struct bpf_program *prog);
 /* After load: every site on one link. 0 or -errno with err set. No-op when not active. */
-int gr_attach(struct gr_run *g, struct bpf_program *prog, const struct target *t, struct probe_links *pl,
-	      char *err, size_t errlen);
+int gr_attach(struct gr_run *g, struct bpf_program *prog, const struct target *t,
+	      struct probe_links *pl, char *err, size_t errlen);
 void gr_close(struct gr_run *g);
 
 /* Sums the per-CPU counters (enum gr_counter). 0 or -errno. */
@@ -49,12 +50,13 @@ void gr_start_name(const struct gr_run *g, uint64_t pc, char *out, size_t len);
 /* rtmon thr: one goroutine record, as a JSON line or a table row (columns of thr's table: TID is
  * "g<goid>", PTID "g<parent>", NAME "goroutine"). t0_ns is the TIME column's zero. */
 void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json, uint64_t t0_ns);
-/* rtmon thr's summary: JSON adds ,"goroutines":{...}; text prints a line. Nothing when not active. */
+/* rtmon thr's summary: JSON adds ,"goroutines":{...}; text prints a line. Nothing when not active.
+ */
 void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, bool json);
 
 /* rtmon lat: the goroutine lifetime histograms since the last call (one per start function with
  * by_start), text or JSON; pid 0 for --binpath; interval 0 without -i. */
-void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start,
-		   bool json, pid_t pid, const char *label, int interval);
+void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool json, pid_t pid,
+		   const char *label, int interval);
 
 #endif

@@ -92,7 +92,8 @@ int go_offsets_from_dwarf(const char *path, struct go_offsets *out, char *err, s
 	dw = dwarf_begin(fd, DWARF_C_READ);
 	if (!dw) {
 		close(fd);
-		goelf_err(err, errlen, "%s has no DWARF (built with -ldflags=-w or stripped)", path);
+		goelf_err(err, errlen, "%s has no DWARF (built with -ldflags=-w or stripped)",
+			  path);
 		return -ENODATA;
 	}
 	/* Types are top-level DIEs of some CU: look only at those. */
@@ -103,7 +104,8 @@ int go_offsets_from_dwarf(const char *path, struct go_offsets *out, char *err, s
 			do {
 				const char *n;
 
-				if (dwarf_tag(&die) != DW_TAG_structure_type || !(n = dwarf_diename(&die)))
+				if (dwarf_tag(&die) != DW_TAG_structure_type ||
+				    !(n = dwarf_diename(&die)))
 					continue;
 				if (!found_g && !strcmp(n, "runtime.g")) {
 					read_struct(&die, 1, out);
@@ -119,8 +121,10 @@ int go_offsets_from_dwarf(const char *path, struct go_offsets *out, char *err, s
 	dwarf_end(dw);
 	close(fd);
 	if (out->g_goid < 0) {
-		goelf_err(err, errlen, "%s: DWARF has no runtime.g with a goid member (not a Go "
-			  "binary?)", path);
+		goelf_err(err, errlen,
+			  "%s: DWARF has no runtime.g with a goid member (not a Go "
+			  "binary?)",
+			  path);
 		return -ENOENT;
 	}
 	return 0;
@@ -156,10 +160,12 @@ int go_offsets_get(const char *path, const struct go_info *gi, struct go_offsets
 	if (ret != -ENODATA && ret != -ENOENT)
 		return ret;
 	if (!have_tab) {
-		goelf_err(err, errlen, "%s: Go %s has no DWARF and its runtime.g layout is not in "
-			  "rtmon's table (Go 1.17 to 1.26): rebuild without -ldflags=-w, or add the "
-			  "version to user/runtime/go/offsets.c after checking it", path,
-			  gi->version[0] ? gi->version : "(unknown version)");
+		goelf_err(
+			err, errlen,
+			"%s: Go %s has no DWARF and its runtime.g layout is not in "
+			"rtmon's table (Go 1.17 to 1.26): rebuild without -ldflags=-w, or add the "
+			"version to user/runtime/go/offsets.c after checking it",
+			path, gi->version[0] ? gi->version : "(unknown version)");
 		return -ENOTSUP;
 	}
 	*out = tab;

@@ -24,7 +24,8 @@ static int func_code(struct go_symtab *st, const char *name, const uint8_t **cod
 	uint64_t end;
 
 	if (st->ge.ehdr.e_machine != EM_X86_64) {
-		goelf_err(err, errlen, "%s: probe sites are only found in x86-64 code (ELF machine %u)",
+		goelf_err(err, errlen,
+			  "%s: probe sites are only found in x86-64 code (ELF machine %u)",
 			  st->path, st->ge.ehdr.e_machine);
 		return -ENOTSUP;
 	}

@@ -133,7 +133,9 @@ static int load_elf_symtab(struct go_symtab *st, char *err, size_t errlen)
 			used += l - 4;
 		}
 		st->funcs[st->nfuncs++] = (struct go_func){
-			.entry = sym.st_value, .end = sym.st_value + sym.st_size, .name = name,
+			.entry = sym.st_value,
+			.end = sym.st_value + sym.st_size,
+			.name = name,
 		};
 	}
 	if (!st->nfuncs) {
@@ -219,8 +221,8 @@ static int pcln_check(const struct goelf *ge, const uint8_t *p, size_t size, str
 }
 
 /* Searches [p, p+size) for a valid header, 8-byte aligned relative to base vaddr. */
-static int pcln_scan(const struct goelf *ge, const uint8_t *p, size_t size, uint64_t vaddr, struct pcln *h,
-		     uint64_t *hdr_vaddr)
+static int pcln_scan(const struct goelf *ge, const uint8_t *p, size_t size, uint64_t vaddr,
+		     struct pcln *h, uint64_t *hdr_vaddr)
 {
 	for (size_t o = (8 - (vaddr & 7)) & 7; o + 8 <= size; o += 8)
 		if (p[o] >= 0xf0 && p[o + 1] == 0xff && p[o + 2] == 0xff && p[o + 3] == 0xff &&
@@ -282,8 +284,10 @@ static int load_pclntab(struct go_symtab *st, char *err, size_t errlen)
 	GElf_Shdr sh;
 
 	if (pcln_find(&st->ge, &h)) {
-		goelf_err(err, errlen, "%s: no .symtab and no Go function table (.gopclntab): not a "
-			  "Go binary, or a Go version older than 1.16", st->path);
+		goelf_err(err, errlen,
+			  "%s: no .symtab and no Go function table (.gopclntab): not a "
+			  "Go binary, or a Go version older than 1.16",
+			  st->path);
 		return -ENOEXEC;
 	}
 	fs = h.magic == 0xfffffffa ? h.ptrsz : 4;
@@ -295,8 +299,10 @@ static int load_pclntab(struct go_symtab *st, char *err, size_t errlen)
 		if (!text)
 			text = text_from_entry(&st->ge, &h);
 		if (!text) {
-			goelf_err(err, errlen, "%s: cannot tell where Go's text starts (no .text section "
-				  "and no textStart in .gopclntab)", st->path);
+			goelf_err(err, errlen,
+				  "%s: cannot tell where Go's text starts (no .text section "
+				  "and no textStart in .gopclntab)",
+				  st->path);
 			return -EPROTO;
 		}
 	}
@@ -305,8 +311,9 @@ static int load_pclntab(struct go_symtab *st, char *err, size_t errlen)
 		goelf_err(err, errlen, "out of memory for the function table of %s", st->path);
 		return -ENOMEM;
 	}
-	/* A 100 MB binary has 100,000 functions: let go of the pages each pass touched (the check above,
-	 * then every few thousand functions), or they would all count in rtmon's peak RSS. */
+	/* A 100 MB binary has 100,000 functions: let go of the pages each pass touched (the check
+	 * above, then every few thousand functions), or they would all count in rtmon's peak RSS.
+	 */
 	goelf_release_pages(&st->ge);
 	for (uint64_t i = 0; i < h.nfunc; i++) {
 		const uint8_t *e = h.p + h.pcln + i * 2 * fs;

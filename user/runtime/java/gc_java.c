@@ -22,14 +22,16 @@ static int java_detect(struct gc_session *s, const char *exe, char *err, size_t 
 	(void)exe;
 	if (s->id.kind != RUNTIME_JAVA)
 		return 0;
-	snprintf(s->version, sizeof(s->version), "%s", s->id.version[0] ? s->id.version : "unknown");
+	snprintf(s->version, sizeof(s->version), "%s",
+		 s->id.version[0] ? s->id.version : "unknown");
 	snprintf(s->label, sizeof(s->label), "HotSpot JVM %s", s->version);
 	if (usdt_probe_exists(s->id.lib, "hotspot", "gc__begin") &&
 	    usdt_probe_exists(s->id.lib, "hotspot", "mem__pool__gc__begin"))
 		return 1;
-	snprintf(err, errlen, "%s is a JVM (%s, %s) without HotSpot's USDT probes (--enable-dtrace); use a "
-		 "JDK built with them, e.g. Debian's openjdk-17-jre-headless", gc_target_name(s), s->version,
-		 s->id.lib);
+	snprintf(err, errlen,
+		 "%s is a JVM (%s, %s) without HotSpot's USDT probes (--enable-dtrace); use a "
+		 "JDK built with them, e.g. Debian's openjdk-17-jre-headless",
+		 gc_target_name(s), s->version, s->id.lib);
 	return -ENOTSUP;
 }
 
@@ -46,8 +48,8 @@ static void human(uint64_t b, char *out, size_t len)
 		snprintf(out, len, "%llu", (unsigned long long)b);
 }
 
-static void pool_record(struct gc_session *s, const struct gu_event *e, struct gc_record *r, char *detail,
-			size_t dlen)
+static void pool_record(struct gc_session *s, const struct gu_event *e, struct gc_record *r,
+			char *detail, size_t dlen)
 {
 	struct gu_state *g = s->priv;
 	char before[16], after[16];
@@ -110,7 +112,8 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static int java_open(struct gc_session *s, char *err, size_t errlen)
 {
-	return gu_open(s, "hotspot", probes, sizeof(probes) / sizeof(probes[0]), on_event, err, errlen);
+	return gu_open(s, "hotspot", probes, sizeof(probes) / sizeof(probes[0]), on_event, err,
+		       errlen);
 }
 
 static void java_summary(struct gc_session *s, FILE *out, bool json)

@@ -17,8 +17,10 @@ void thr_java_open(struct thr_java *j, const char *cmd, const struct target *t)
 		return;
 	if (!usdt_probe_exists(id.lib, "hotspot", "thread__start") ||
 	    !usdt_probe_exists(id.lib, "hotspot", "thread__stop")) {
-		fprintf(stderr, "rtmon %s: note: %s has no hotspot:thread__start/stop probes: Java threads are "
-			"shown without their Java names and ids\n", cmd, id.lib);
+		fprintf(stderr,
+			"rtmon %s: note: %s has no hotspot:thread__start/stop probes: Java threads "
+			"are shown without their Java names and ids\n",
+			cmd, id.lib);
 		return;
 	}
 	snprintf(j->lib, sizeof(j->lib), "%s", id.lib);
@@ -40,11 +42,13 @@ int thr_java_attach(struct thr_java *j, struct bpf_program *start, struct bpf_pr
 	pid_t pid = target_probe_pid(t);
 
 	for (int i = 0; j->active && i < 2; i++) {
-		j->links[i] = bpf_program__attach_usdt(progs[i], pid, j->lib, "hotspot", names[i], NULL);
+		j->links[i] =
+			bpf_program__attach_usdt(progs[i], pid, j->lib, "hotspot", names[i], NULL);
 		if (!j->links[i]) {
 			int rc = -errno;
 
-			snprintf(err, errlen, "cannot attach to the USDT probe hotspot:%s in %s: %s", names[i],
+			snprintf(err, errlen,
+				 "cannot attach to the USDT probe hotspot:%s in %s: %s", names[i],
 				 j->lib, strerror(-rc));
 			return rc;
 		}

@@ -1,6 +1,7 @@
 /* rtmon gc --cycle SYM [--phase NAME=SYM]...: a native program's own collector. Each call of SYM is
- * one GC cycle, each call of a phase function one phase of the cycle open on its thread, all timed by
- * entry and return probes (user/runtime/native/gc_native.c). Refused on Go, where return probes crash the program. */
+ * one GC cycle, each call of a phase function one phase of the cycle open on its thread, all timed
+ * by entry and return probes (user/runtime/native/gc_native.c). Refused on Go, where return probes
+ * crash the program. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -17,8 +18,10 @@ static int custom_detect(struct gc_session *s, const char *exe, char *err, size_
 	struct go_info gi;
 
 	if (!go_read_buildinfo(exe, &gi, NULL, 0)) {
-		snprintf(err, errlen, "%s is a Go program (%s): --cycle and --phase put return probes on "
-			 "functions, which crash Go code; run rtmon gc without them to follow Go's own GC",
+		snprintf(err, errlen,
+			 "%s is a Go program (%s): --cycle and --phase put return probes on "
+			 "functions, which crash Go code; run rtmon gc without them to follow Go's "
+			 "own GC",
 			 s->t->label, gi.version);
 		return -EPERM;
 	}
@@ -36,7 +39,8 @@ static int custom_open(struct gc_session *s, char *err, size_t errlen)
 	sp->cycle_phase = "cycle";
 	sp->funcs[sp->nfuncs++] = (struct native_func){ a->cycle, NR_CYCLE, NULL, true };
 	for (int i = 0; i < a->nphases && sp->nfuncs < NATIVE_MAX_SITES; i++)
-		sp->funcs[sp->nfuncs++] = (struct native_func){ a->phase_sym[i], NR_PHASE, a->phase_name[i], true };
+		sp->funcs[sp->nfuncs++] =
+			(struct native_func){ a->phase_sym[i], NR_PHASE, a->phase_name[i], true };
 	return native_open(s, sp, err, errlen);
 }
 
@@ -81,12 +85,15 @@ int gc_custom_add_phase(struct gc_custom_args *a, const char *arg, char *err, si
 	size_t nlen = eq ? (size_t)(eq - arg) : 0;
 
 	if (!eq || !eq[1]) {
-		snprintf(err, errlen, "invalid --phase '%s': give NAME=SYM, e.g. --phase mark=gc_mark", arg);
+		snprintf(err, errlen,
+			 "invalid --phase '%s': give NAME=SYM, e.g. --phase mark=gc_mark", arg);
 		return -EINVAL;
 	}
 	if (!valid_name(arg, nlen) || (nlen == 5 && !strncmp(arg, "cycle", 5))) {
-		snprintf(err, errlen, "invalid phase name in --phase '%s': 1 to %d letters, digits, '_', '-' "
-			 "or '.', not \"cycle\"", arg, GC_PHASE_NAME_MAX - 1);
+		snprintf(err, errlen,
+			 "invalid phase name in --phase '%s': 1 to %d letters, digits, '_', '-' "
+			 "or '.', not \"cycle\"",
+			 arg, GC_PHASE_NAME_MAX - 1);
 		return -EINVAL;
 	}
 	if (a->nphases >= GC_MAX_PHASES) {
@@ -102,7 +109,8 @@ int gc_custom_add_phase(struct gc_custom_args *a, const char *arg, char *err, si
 int gc_custom_check(const struct gc_custom_args *a, char *err, size_t errlen)
 {
 	if (a->nphases && !a->cycle) {
-		snprintf(err, errlen, "--phase needs --cycle SYM: the function each call of which is one cycle");
+		snprintf(err, errlen,
+			 "--phase needs --cycle SYM: the function each call of which is one cycle");
 		return -EINVAL;
 	}
 	if (a->cycle && !a->cycle[0]) {
@@ -111,14 +119,19 @@ int gc_custom_check(const struct gc_custom_args *a, char *err, size_t errlen)
 	}
 	for (int i = 0; i < a->nphases; i++) {
 		if (!strcmp(a->phase_sym[i], a->cycle)) {
-			snprintf(err, errlen, "--phase %s=%s: %s is the --cycle function", a->phase_name[i],
-				 a->phase_sym[i], a->cycle);
+			snprintf(err, errlen, "--phase %s=%s: %s is the --cycle function",
+				 a->phase_name[i], a->phase_sym[i], a->cycle);
 			return -EINVAL;
 		}
 		for (int k = 0; k < i; k++) {
-			if (!strcmp(a->phase_name[k], a->phase_name[i]) || !strcmp(a->phase_sym[k], a->phase_sym[i])) {
-				snprintf(err, errlen, "--phase %s=%s repeats a phase name or function of --phase %s=%s",
-					 a->phase_name[i], a->phase_sym[i], a->phase_name[k], a->phase_sym[k]);
+			if (!strcmp(a->phase_name[k], a->phase_name[i]) ||
+			    !strcmp(a->phase_sym[k], a->phase_sym[i])) {
+				snprintf(
+					err, errlen,
+					"--phase %s=%s repeats a phase name or function of --phase "
+					"%s=%s",
+					a->phase_name[i], a->phase_sym[i], a->phase_name[k],
+					a->phase_sym[k]);
 				return -EINVAL;
 			}
 		}

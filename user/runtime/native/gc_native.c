@@ -1,5 +1,5 @@
-/* rtmon gc on native code: resolves the backend's functions in the target's files, puts an entry and
- * (for cycle and phase functions) a return probe on each, and turns the events of
+/* rtmon gc on native code: resolves the backend's functions in the target's files, puts an entry
+ * and (for cycle and phase functions) a return probe on each, and turns the events of
  * bpf/native_gc.bpf.c into struct gc_record for user/commands/gc.c. */
 #include <errno.h>
 #include <stdio.h>
@@ -16,9 +16,10 @@
 #include "binary/probe_site.h"
 
 struct native_site {
-	int file;            /* index in the target's image; -1: not found */
-	uint64_t offset;     /* file offset of the probe: the function's entry, or just past its test/cmp */
-	uint64_t vaddr;      /* the probe's address in the file's own layout */
+	int file;        /* index in the target's image; -1: not found */
+	uint64_t offset; /* file offset of the probe: the function's entry, or just past its
+			    test/cmp */
+	uint64_t vaddr;  /* the probe's address in the file's own layout */
 };
 
 struct native_gc {
@@ -28,11 +29,11 @@ struct native_gc {
 	struct native_site sites[NATIVE_MAX_SITES];
 	bool has_count;
 	/* Totals for the summary, from the events. */
-	uint64_t mark_only;       /* collections seen only by their mark */
-	uint64_t no_collection;   /* cycle calls during which the collector's count did not move */
-	uint64_t outside;         /* phases called outside any cycle */
-	uint64_t no_count;        /* cycle calls whose collector count could not be read */
-	uint64_t timed;           /* cycle calls reported */
+	uint64_t mark_only;     /* collections seen only by their mark */
+	uint64_t no_collection; /* cycle calls during which the collector's count did not move */
+	uint64_t outside;       /* phases called outside any cycle */
+	uint64_t no_count;      /* cycle calls whose collector count could not be read */
+	uint64_t timed;         /* cycle calls reported */
 };
 
 int native_find_func(const struct target *t, const char *sym)
@@ -53,8 +54,10 @@ int native_find_func(const struct target *t, const char *sym)
 	return -ENOENT;
 }
 
-/* The loader's lookup order: the first file that defines a function is the one the program calls. */
-static void resolve_in_file(struct native_gc *g, struct objfile *ef, int file, uint64_t *count_vaddr)
+/* The loader's lookup order: the first file that defines a function is the one the program calls.
+ */
+static void resolve_in_file(struct native_gc *g, struct objfile *ef, int file,
+			    uint64_t *count_vaddr)
 {
 	const struct native_spec *sp = g->spec;
 
@@ -64,11 +67,14 @@ static void resolve_in_file(struct native_gc *g, struct objfile *ef, int file, u
 
 		if (g->sites[f].file >= 0 || objfile_find_func(ef, sp->funcs[f].sym, &fn))
 			continue;
-		/* Past leading test/cmp instructions (which the kernel would single-step, ~30 us a hit) to
-		 * the first one it emulates: every call still reaches it, with the stack pointer as at
-		 * entry, so the return address is still where a return probe expects it. */
+		/* Past leading test/cmp instructions (which the kernel would single-step, ~30 us a
+		 * hit) to the first one it emulates: every call still reaches it, with the stack
+		 * pointer as at entry, so the return address is still where a return probe expects
+		 * it. */
 		off = probe_site_emulated(ef->path, fn.offset);
-		g->sites[f] = (struct native_site){ .file = file, .offset = off, .vaddr = fn.vaddr + off - fn.offset };
+		g->sites[f] = (struct native_site){ .file = file,
+						    .offset = off,
+						    .vaddr = fn.vaddr + off - fn.offset };
 		if (f == 0 && sp->count_sym)
 			*count_vaddr = objfile_find_object(ef, sp->count_sym, &fn) ? 0 : fn.vaddr;
 	}
@@ -85,10 +91,13 @@ static void name_absent(const struct target *t, const char *sym, char *err, size
 		objfile_close(&ef);
 	}
 	if (stripped)
-		snprintf(err, errlen, "no function %s in %s or its %d libraries: %s is stripped (no .symtab); "
-			 "trace a build with symbols", sym, t->exe, t->image.n - 1, t->exe);
+		snprintf(err, errlen,
+			 "no function %s in %s or its %d libraries: %s is stripped (no .symtab); "
+			 "trace a build with symbols",
+			 sym, t->exe, t->image.n - 1, t->exe);
 	else
-		snprintf(err, errlen, "no function %s in %s or its %d libraries: check the name (nm %s)", sym,
+		snprintf(err, errlen,
+			 "no function %s in %s or its %d libraries: check the name (nm %s)", sym,
 			 t->exe, t->image.n - 1, t->exe);
 }
 
@@ -99,8 +108,10 @@ static int refuse_go(const struct target *t, int file, const char *sym, char *er
 
 	if (go_read_buildinfo(t->image.paths[file], &gi, NULL, 0))
 		return 0;
-	snprintf(err, errlen, "%s is Go code (%s, %s): rtmon never puts return probes on Go; trace Go's "
-		 "own GC with rtmon gc and no --cycle", sym, t->image.paths[file], gi.version);
+	snprintf(err, errlen,
+		 "%s is Go code (%s, %s): rtmon never puts return probes on Go; trace Go's "
+		 "own GC with rtmon gc and no --cycle",
+		 sym, t->image.paths[file], gi.version);
 	return -EPERM;
 }
 
@@ -132,9 +143,11 @@ static int resolve(struct native_gc *g, const struct target *t, uint64_t *count_
 		if (s->file >= 0 && (rc = refuse_go(t, s->file, sp->funcs[f].sym, err, errlen)))
 			return rc;
 		for (int k = 0; k < f; k++) {
-			if (s->file < 0 || g->sites[k].file != s->file || g->sites[k].offset != s->offset)
+			if (s->file < 0 || g->sites[k].file != s->file ||
+			    g->sites[k].offset != s->offset)
 				continue;
-			snprintf(err, errlen, "%s and %s are the same function (one address): give it once",
+			snprintf(err, errlen,
+				 "%s and %s are the same function (one address): give it once",
 				 sp->funcs[k].sym, sp->funcs[f].sym);
 			return -EINVAL;
 		}
@@ -186,17 +199,18 @@ static int attach(struct native_gc *g, struct gc_session *s, char *err, size_t e
 		for (int f = 0; f < sp->nfuncs; f++) {
 			if (g->sites[f].file != i)
 				continue;
-			entries[ne++] = (struct probe_site){ .offset = g->sites[f].offset, .cookie = (uint64_t)f };
+			entries[ne++] = (struct probe_site){ .offset = g->sites[f].offset,
+							     .cookie = (uint64_t)f };
 			if (sp->funcs[f].role != NR_MARK)
 				returns[nr++] = entries[ne - 1];
 		}
 		if (ne && (rc = probe_attach_sites(&g->pl, g->skel->progs.on_native_entry, pid,
-						   t->image.paths[i], entries, ne, "the GC functions", err,
-						   errlen)))
+						   t->image.paths[i], entries, ne,
+						   "the GC functions", err, errlen)))
 			return rc;
-		if (nr && (rc = probe_attach_return_sites(&g->pl, g->skel->progs.on_native_return, pid,
-							  t->image.paths[i], returns, nr, "the GC functions",
-							  err, errlen)))
+		if (nr && (rc = probe_attach_return_sites(&g->pl, g->skel->progs.on_native_return,
+							  pid, t->image.paths[i], returns, nr,
+							  "the GC functions", err, errlen)))
 			return rc;
 	}
 	return 0;
@@ -229,7 +243,8 @@ static int on_event(void *ctx, void *data, size_t size)
 			g->no_count++;
 		r.phase = r.label = sp->cycle_phase;
 		r.trigger = sp->forced_trigger;
-		/* The program waits in the collector for the whole call: that is the pause it sees. */
+		/* The program waits in the collector for the whole call: that is the pause it sees.
+		 */
 		r.stw = true;
 		r.cycle_start = r.cycle_end = true;
 		g->timed++;
@@ -280,8 +295,10 @@ int native_open(struct gc_session *s, const struct native_spec *spec, char *err,
 			spec->count_sym, spec->funcs[0].sym);
 	for (int f = 0; f < spec->nfuncs; f++)
 		if (spec->funcs[f].role == NR_MARK && (g->sites[f].file < 0 || !count_vaddr))
-			fprintf(stderr, "rtmon gc: warning: no %s: collections the program did not ask for are "
-				"not seen\n", g->sites[f].file < 0 ? spec->funcs[f].sym : spec->count_sym);
+			fprintf(stderr,
+				"rtmon gc: warning: no %s: collections the program did not ask for "
+				"are not seen\n",
+				g->sites[f].file < 0 ? spec->funcs[f].sym : spec->count_sym);
 	rc = load(g, s, count_vaddr, err, errlen);
 	if (!rc)
 		rc = attach(g, s, err, errlen);
@@ -345,23 +362,29 @@ void native_summary(struct gc_session *s, FILE *out, bool json)
 		return;
 	}
 	if (sp->mark_trigger)
-		fprintf(out, "collections the program did not ask for (allocation, GC_init) %llu: start seen, "
-			"not timed\n", (unsigned long long)g->mark_only);
-	/* The mark probe relies on the collector pushing its own roots in every collection (libgc 8.2
-	 * does; older releases only in some configurations): say so when it never fired. */
+		fprintf(out,
+			"collections the program did not ask for (allocation, GC_init) %llu: start "
+			"seen, not timed\n",
+			(unsigned long long)g->mark_only);
+	/* The mark probe relies on the collector pushing its own roots in every collection
+	 * (libgc 8.2 does; older releases only in some configurations): say so when it never fired.
+	 */
 	if (sp->mark_trigger && g->timed && !c[NC_MARKS])
-		fprintf(out, "warning: %s never ran during %llu collections: collections the program did not "
-			"ask for are not seen with this collector build\n",
+		fprintf(out,
+			"warning: %s never ran during %llu collections: collections the program "
+			"did not ask for are not seen with this collector build\n",
 			mark_func(sp), (unsigned long long)g->timed);
 	if (sp->count_sym && (g->no_collection || g->no_count))
-		fprintf(out, "calls that collected nothing (collector disabled or stopped) %llu; count "
-			"unreadable %llu\n", (unsigned long long)g->no_collection,
-			(unsigned long long)g->no_count);
+		fprintf(out,
+			"calls that collected nothing (collector disabled or stopped) %llu; count "
+			"unreadable %llu\n",
+			(unsigned long long)g->no_collection, (unsigned long long)g->no_count);
 	if (g->outside || c[NC_NESTED] || c[NC_UNRETURNED] || c[NC_TOO_DEEP])
-		fprintf(out, "phases outside a cycle %llu; nested calls (part of the outer call) %llu; "
-			"returns not seen %llu; calls too deep to time %llu\n", (unsigned long long)g->outside,
-			(unsigned long long)c[NC_NESTED], (unsigned long long)c[NC_UNRETURNED],
-			(unsigned long long)c[NC_TOO_DEEP]);
+		fprintf(out,
+			"phases outside a cycle %llu; nested calls (part of the outer call) %llu; "
+			"returns not seen %llu; calls too deep to time %llu\n",
+			(unsigned long long)g->outside, (unsigned long long)c[NC_NESTED],
+			(unsigned long long)c[NC_UNRETURNED], (unsigned long long)c[NC_TOO_DEEP]);
 }
 
 void native_close(struct gc_session *s)

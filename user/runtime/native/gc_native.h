@@ -1,7 +1,8 @@
-/* rtmon gc on native code: entry and return probes on a program's own functions (bpf/native_gc.bpf.c),
- * each call of a cycle function one GC cycle, each call of a phase function one phase of the cycle
- * open on its thread. Two backends share it: Boehm GC (user/runtime/boehm/gc_boehm.c: built-in function names)
- * and --cycle/--phase (user/runtime/native/gc_custom.c: the user's). Never for Go code: return probes crash it. */
+/* rtmon gc on native code: entry and return probes on a program's own functions
+ * (bpf/native_gc.bpf.c), each call of a cycle function one GC cycle, each call of a phase function
+ * one phase of the cycle open on its thread. Two backends share it: Boehm GC
+ * (user/runtime/boehm/gc_boehm.c: built-in function names) and --cycle/--phase
+ * (user/runtime/native/gc_custom.c: the user's). Never for Go code: return probes crash it. */
 #ifndef RTMON_GC_NATIVE_RT_H
 #define RTMON_GC_NATIVE_RT_H
 
@@ -12,24 +13,25 @@
 #include "runtime/gc_backend.h"
 
 struct native_func {
-	const char *sym;       /* the function's symbol */
+	const char *sym; /* the function's symbol */
 	enum native_role role;
-	const char *phase;     /* NR_PHASE: the phase's name (JSON "phase") */
-	bool required;         /* absent: an error naming it; otherwise it is left out */
+	const char *phase; /* NR_PHASE: the phase's name (JSON "phase") */
+	bool required;     /* absent: an error naming it; otherwise it is left out */
 };
 
 struct native_spec {
 	const char *cycle_phase;    /* JSON "phase" of a cycle record: "collect", "cycle" */
-	const char *forced_trigger; /* trigger of a cycle call ("forced"), NULL when the runtime has none */
+	const char *forced_trigger; /* trigger of a cycle call ("forced"), NULL when the runtime has
+				       none */
 	const char *mark_trigger;   /* trigger of a collection seen only by its mark ("auto") */
-	const char *count_sym;      /* a data symbol with the collector's count of collections, in the
-				     * file of the first function (Boehm: GC_gc_no); NULL: none */
+	const char *count_sym; /* a data symbol with the collector's count of collections, in the
+				* file of the first function (Boehm: GC_gc_no); NULL: none */
 	int nfuncs;
 	struct native_func funcs[NATIVE_MAX_SITES];
 };
 
-/* Which file of the target's image (executable first, then its libraries in load order) defines sym:
- * its index, or -ENOENT. */
+/* Which file of the target's image (executable first, then its libraries in load order) defines
+ * sym: its index, or -ENOENT. */
 int native_find_func(const struct target *t, const char *sym);
 
 /* Resolves every function in the target's files, loads the BPF program and attaches. spec must live

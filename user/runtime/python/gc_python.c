@@ -38,14 +38,17 @@ static int py_detect(struct gc_session *s, const char *exe, char *err, size_t er
 	(void)exe;
 	if (s->id.kind != RUNTIME_PYTHON)
 		return 0;
-	snprintf(s->version, sizeof(s->version), "%s", s->id.version[0] ? s->id.version : "unknown");
+	snprintf(s->version, sizeof(s->version), "%s",
+		 s->id.version[0] ? s->id.version : "unknown");
 	snprintf(s->label, sizeof(s->label), "CPython %s", s->version);
 	if (usdt_probe_exists(s->id.lib, "python", "gc__start") &&
 	    usdt_probe_exists(s->id.lib, "python", "gc__done"))
 		return 1;
 	suggest(&s->id, other, sizeof(other));
-	snprintf(err, errlen, "%s is CPython %s built without USDT probes (--with-dtrace); use a build with "
-		 "them, e.g. Debian's %s", gc_target_name(s), s->version, other);
+	snprintf(err, errlen,
+		 "%s is CPython %s built without USDT probes (--with-dtrace); use a build with "
+		 "them, e.g. Debian's %s",
+		 gc_target_name(s), s->version, other);
 	return -ENOTSUP;
 }
 
@@ -69,8 +72,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	r.gc = true;
 	r.cycle_start = true;
 	r.cycle_end = true;
-	snprintf(detail, sizeof(detail), "generation %lld, %lld collected", (long long)e->generation,
-		 (long long)e->collected);
+	snprintf(detail, sizeof(detail), "generation %lld, %lld collected",
+		 (long long)e->generation, (long long)e->collected);
 	r.detail = detail;
 	gc_field_i64(&r, "generation", e->generation);
 	gc_field_i64(&r, "collected", e->collected);
@@ -84,7 +87,8 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static int py_open(struct gc_session *s, char *err, size_t errlen)
 {
-	return gu_open(s, "python", probes, sizeof(probes) / sizeof(probes[0]), on_event, err, errlen);
+	return gu_open(s, "python", probes, sizeof(probes) / sizeof(probes[0]), on_event, err,
+		       errlen);
 }
 
 static void py_summary(struct gc_session *s, FILE *out, bool json)
@@ -99,7 +103,9 @@ static void py_summary(struct gc_session *s, FILE *out, bool json)
 		json_field_u64(out, "collected", st[PS_COLLECTED]);
 		json_field_u64(out, "unpaired", gu_unpaired(s));
 	} else
-		fprintf(out, "collections by generation: 0: %llu, 1: %llu, 2: %llu; objects collected %llu\n",
+		fprintf(out,
+			"collections by generation: 0: %llu, 1: %llu, 2: %llu; objects collected "
+			"%llu\n",
 			(unsigned long long)st[PS_GEN0], (unsigned long long)st[PS_GEN1],
 			(unsigned long long)st[PS_GEN2], (unsigned long long)st[PS_COLLECTED]);
 }
