@@ -142,7 +142,7 @@ int objfile_vaddr_to_offset(struct objfile *ef, uint64_t vaddr, uint64_t *offset
 	return -ENOENT;
 }
 
-Elf_Scn *objfile_section(struct objfile *ef, const char *name, GElf_Shdr *sh)
+Elf_Scn *objfile_section(const struct objfile *ef, const char *name, GElf_Shdr *sh)
 {
 	size_t shstrndx;
 

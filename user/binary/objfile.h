@@ -45,7 +45,7 @@ int objfile_for_each_func(struct objfile *ef, Elf64_Word table_type,
 			  int (*fn)(const GElf_Sym *sym, const char *name, void *ctx), void *ctx);
 
 /* The section named name, or NULL (no such section, or no section name table); fills *sh. */
-Elf_Scn *objfile_section(struct objfile *ef, const char *name, GElf_Shdr *sh);
+Elf_Scn *objfile_section(const struct objfile *ef, const char *name, GElf_Shdr *sh);
 
 /* File offset of a virtual address, through the PT_LOAD segment holding it. */
 int objfile_vaddr_to_offset(struct objfile *ef, uint64_t vaddr, uint64_t *offset);

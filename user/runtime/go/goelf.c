@@ -1,15 +1,14 @@
-/* goelf.c - the ELF plumbing under the Go analysis layer: map a file, find
- * sections, translate link-time addresses to file offsets (PT_LOAD). */
+/* goelf.c - the ELF plumbing under the Go analysis layer: a struct objfile (the one ELF file type:
+ * validation, sections) with a mapping of the whole file and its PT_LOAD segments, to read bytes at
+ * link-time addresses. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "binary/elf_segment.h"
+#include "binary/objfile.h"
 #include "runtime/go/goelf_int.h"
 
 void goelf_err(char *err, size_t errlen, const char *fmt, ...)
@@ -25,83 +24,37 @@ void goelf_err(char *err, size_t errlen, const char *fmt, ...)
 
 void goelf_close(struct goelf *ge)
 {
-	if (ge->elf)
-		elf_end(ge->elf);
-	if (ge->map && ge->map != MAP_FAILED)
+	if (ge->map)
 		munmap((void *)ge->map, ge->size);
-	if (ge->fd >= 0)
-		close(ge->fd);
+	objfile_close(&ge->of);
 	free(ge->segs);
-	memset(ge, 0, sizeof(*ge));
-	ge->fd = -1;
+	ge->map = NULL;
+	ge->segs = NULL;
+	ge->nsegs = 0;
 }
 
 void goelf_release_pages(const struct goelf *ge)
 {
-	if (ge->map)
-		madvise((void *)ge->map, ge->size,
-			MADV_DONTNEED); /* read-only private mapping: no data lost */
+	if (ge->map) /* read-only private mapping: no data lost */
+		madvise((void *)ge->map, ge->size, MADV_DONTNEED);
 }
 
-int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen)
+/* The segments' file parts, for the readers that take bytes at a link-time address. */
+static int load_segments(struct goelf *ge, char *err, size_t errlen)
 {
-	struct stat stb;
 	size_t phnum;
-	int ret;
 
-	memset(ge, 0, sizeof(*ge));
-	ge->fd = -1;
-	ge->path = path;
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		goelf_err(err, errlen, "libelf initialisation failed: %s", elf_errmsg(-1));
-		return -ENOTSUP;
-	}
-	ge->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (ge->fd < 0) {
-		ret = -errno;
-		goelf_err(err, errlen,
-			  "cannot open %s: %s (check the path; for a process in another "
-			  "mount namespace use /proc/PID/root/...)",
-			  path, strerror(errno));
-		goelf_close(ge);
-		return ret;
-	}
-	if (fstat(ge->fd, &stb) < 0 || !S_ISREG(stb.st_mode) ||
-	    stb.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-		goelf_err(err, errlen, "%s is not an ELF file (not a regular file or too small)",
-			  path);
-		goelf_close(ge);
-		return -ENOEXEC;
-	}
-	ge->size = stb.st_size;
-	ge->map = mmap(NULL, ge->size, PROT_READ, MAP_PRIVATE, ge->fd, 0);
-	if (ge->map == MAP_FAILED) {
-		ret = -errno;
-		ge->map = NULL;
-		goelf_err(err, errlen, "cannot map %s: %s", path, strerror(-ret));
-		goelf_close(ge);
-		return ret;
-	}
-	ge->elf = elf_begin(ge->fd, ELF_C_READ_MMAP, NULL);
-	if (!ge->elf || elf_kind(ge->elf) != ELF_K_ELF || !gelf_getehdr(ge->elf, &ge->ehdr)) {
-		goelf_err(err, errlen, "%s is not an ELF file", path);
-		goelf_close(ge);
-		return -ENOEXEC;
-	}
-	if (elf_getshdrstrndx(ge->elf, &ge->shstrndx) < 0)
-		ge->shstrndx = 0;
-	if (elf_getphdrnum(ge->elf, &phnum) < 0)
+	if (elf_getphdrnum(ge->of.elf, &phnum) < 0)
 		phnum = 0;
 	ge->segs = calloc(phnum ? phnum : 1, sizeof(*ge->segs));
 	if (!ge->segs) {
-		goelf_err(err, errlen, "out of memory reading %s", path);
-		goelf_close(ge);
+		goelf_err(err, errlen, "out of memory reading %s", ge->of.path);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
 
-		if (!gelf_getphdr(ge->elf, i, &ph) || ph.p_type != PT_LOAD)
+		if (!gelf_getphdr(ge->of.elf, i, &ph) || ph.p_type != PT_LOAD)
 			continue;
 		/* Keep only the part of a segment that is really in the file. */
 		if (ph.p_offset > ge->size)
@@ -119,22 +72,34 @@ int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen)
+{
+	int ret;
+
+	memset(ge, 0, sizeof(*ge));
+	ret = objfile_open(&ge->of, path, err, errlen);
+	if (ret)
+		return ret;
+	ge->size = ge->of.size;
+	/* The Go readers walk tables of the whole file: one read-only mapping of it, whose pages
+	 * they can drop again (goelf_release_pages), apart from libelf's own. */
+	ge->map = mmap(NULL, ge->size, PROT_READ, MAP_PRIVATE, ge->of.fd, 0);
+	if (ge->map == MAP_FAILED) {
+		ret = -errno;
+		ge->map = NULL;
+		goelf_err(err, errlen, "cannot map %s: %s", path, strerror(-ret));
+		goelf_close(ge);
+		return ret;
+	}
+	ret = load_segments(ge, err, errlen);
+	if (ret)
+		goelf_close(ge);
+	return ret;
+}
+
 Elf_Scn *goelf_section(const struct goelf *ge, const char *name, GElf_Shdr *sh)
 {
-	Elf_Scn *scn = NULL;
-
-	if (!ge->shstrndx)
-		return NULL;
-	while ((scn = elf_nextscn(ge->elf, scn))) {
-		const char *n;
-
-		if (!gelf_getshdr(scn, sh))
-			continue;
-		n = elf_strptr(ge->elf, ge->shstrndx, sh->sh_name);
-		if (n && !strcmp(n, name))
-			return scn;
-	}
-	return NULL;
+	return objfile_section(&ge->of, name, sh);
 }
 
 int goelf_vaddr_to_off(const struct goelf *ge, uint64_t vaddr, uint64_t *off)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "binary/objfile.h"
 #include "runtime/go/goelf.h"
 
 struct goelf_seg {
@@ -15,15 +16,11 @@ struct goelf_seg {
 	uint32_t flags; /* PF_R | PF_W | PF_X */
 };
 
-/* An ELF file mapped read-only, with its PT_LOAD segments. */
+/* An ELF file (struct objfile) mapped read-only, with its PT_LOAD segments. */
 struct goelf {
-	const char *path;
-	int fd;
+	struct objfile of;
 	const uint8_t *map; /* whole file */
 	size_t size;
-	Elf *elf;
-	GElf_Ehdr ehdr;
-	size_t shstrndx;
 	struct goelf_seg *segs;
 	size_t nsegs;
 };
@@ -51,7 +48,8 @@ void goelf_err(char *err, size_t errlen, const char *fmt, ...)
  * touched): a pass over a 100 MB binary's tables then does not hold its pages. */
 void goelf_release_pages(const struct goelf *ge);
 
-/* Opens and maps path. -errno from open/mmap, -ENOEXEC if not ELF. */
+/* Opens path with objfile_open (its checks and messages) and maps it. -errno, -ENOEXEC if not a
+ * usable ELF file. */
 int goelf_open(struct goelf *ge, const char *path, char *err, size_t errlen);
 void goelf_close(struct goelf *ge);
 

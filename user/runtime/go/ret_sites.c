@@ -23,10 +23,10 @@ static int func_code(struct go_symtab *st, const char *name, const uint8_t **cod
 {
 	uint64_t end;
 
-	if (st->ge.ehdr.e_machine != EM_X86_64) {
+	if (st->ge.of.ehdr.e_machine != EM_X86_64) {
 		goelf_err(err, errlen,
 			  "%s: probe sites are only found in x86-64 code (ELF machine %u)",
-			  st->path, st->ge.ehdr.e_machine);
+			  st->path, st->ge.of.ehdr.e_machine);
 		return -ENOTSUP;
 	}
 	if (go_func_by_name(st, name, entry, &end, off)) {

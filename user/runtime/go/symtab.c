@@ -104,7 +104,7 @@ static int load_elf_symtab(struct go_symtab *st, char *err, size_t errlen)
 		size_t l;
 
 		if (gelf_getsym(d, i, &sym) && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
-		    (name = elf_strptr(st->ge.elf, sh.sh_link, sym.st_name)) &&
+		    (name = elf_strptr(st->ge.of.elf, sh.sh_link, sym.st_name)) &&
 		    (l = strlen(name)) > 5 && !strcmp(name + l - 5, ".abi0"))
 			pool += l - 4;
 	}
@@ -122,7 +122,7 @@ static int load_elf_symtab(struct go_symtab *st, char *err, size_t errlen)
 		if (!gelf_getsym(d, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
 		    sym.st_shndx == SHN_UNDEF || !sym.st_value || !sym.st_size)
 			continue;
-		name = elf_strptr(st->ge.elf, sh.sh_link, sym.st_name);
+		name = elf_strptr(st->ge.of.elf, sh.sh_link, sym.st_name);
 		if (!name || !*name)
 			continue;
 		size_t l = strlen(name);
@@ -270,8 +270,8 @@ static uint64_t text_from_entry(const struct goelf *ge, const struct pcln *h)
 		uint32_t nameoff = (uint32_t)goelf_rd(h->p + h->pcln + foff + 4, 4, 0);
 
 		if (!strcmp((const char *)h->p + h->funcname + nameoff, "_rt0_amd64_linux") &&
-		    ge->ehdr.e_entry > off)
-			return ge->ehdr.e_entry - off;
+		    ge->of.ehdr.e_entry > off)
+			return ge->of.ehdr.e_entry - off;
 	}
 	return 0;
 }
