@@ -15,6 +15,7 @@
 #include "runtime/gc_backend.h"
 #include "output/hist.h"
 #include "output/json.h"
+#include "output/summary.h"
 #include "trace/loop.h"
 #include "cli/opts.h"
 #include "trace/probe.h"
@@ -365,8 +366,17 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		       s->label[0] ? s->label : s->version);
 	o->interval_no = 0;
 	print_hist(o, o->slots, o->pauses, o->pause_sum_us);
-	if (o->co->json) {
-		json_summary_begin(stdout, "gc", o->events, lost, secs, loop_end_name(end));
+	struct summary sum = { .out = stdout,
+			       .json = o->co->json,
+			       .command = "gc",
+			       .events = o->events,
+			       .lost = lost,
+			       .secs = secs,
+			       .end = loop_end_name(end),
+			       .t = o->t };
+
+	summary_begin(&sum);
+	if (sum.json) {
 		json_field_str(stdout, "runtime", o->rt->name);
 		json_field_str(stdout, "version", s->version);
 		json_field_u64(stdout, "cycles", o->cycles);
@@ -377,10 +387,6 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		json_field_u64(stdout, "nongc_stw_ns", o->nongc_ns);
 		json_field_u64(stdout, "probe_hits", hits);
 		json_field_str(stdout, "probe", s->probe_kind ? s->probe_kind : probe_sites_kind());
-		if (o->rt->summary)
-			o->rt->summary(s, stdout, true);
-		report_target_end(stdout, o->t, true);
-		json_end(stdout);
 	} else {
 		printf("cycles %llu", (unsigned long long)o->cycles);
 		if (o->rt->triggers)
@@ -392,14 +398,10 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 			printf("; non-GC stops %llu (%.1f us)", (unsigned long long)o->nongc,
 			       (double)o->nongc_ns / 1e3);
 		putchar('\n');
-		if (o->rt->summary)
-			o->rt->summary(s, stdout, false);
-		printf("%llu events in %.1f s, %llu lost", (unsigned long long)o->events, secs,
-		       (unsigned long long)lost);
-		report_target_end(stdout, o->t, false);
-		putchar('\n');
 	}
-	fflush(stdout);
+	if (o->rt->summary)
+		o->rt->summary(s, stdout, sum.json);
+	summary_end(&sum, NULL);
 }
 
 int gc_session_ring(struct gc_session *s, struct bpf_map *events, ring_buffer_sample_fn fn,

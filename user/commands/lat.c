@@ -14,6 +14,7 @@
 #include "output/escape.h"
 #include "output/hist.h"
 #include "output/json.h"
+#include "output/summary.h"
 #include "thread_lifetimes.skel.h"
 #include "trace/skel_open.h"
 #include "trace/loop.h"
@@ -326,24 +327,22 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 	}
 	counted = c[TC_EXITED] - c[TC_EXITED_UNTRACKED];
 	lost = c[TC_TRACK_FULL] + c[TC_HIST_FULL];
-	if (r->args->co.json) {
-		json_summary_begin(stdout, "lat", c[TC_CREATED] + c[TC_EXITED], lost, secs,
-				   loop_end_name(end));
-		json_field_u64(stdout, "created", c[TC_CREATED]);
-		json_field_u64(stdout, "exited", c[TC_EXITED]);
-		json_field_u64(stdout, "exited_unknown_lifetime", c[TC_EXITED_UNTRACKED]);
-		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
-		report_target_end(stdout, r->t, true);
-		json_end(stdout);
-	} else {
-		printf("\ncreated %llu, exited %llu, lifetimes counted %llu, lost %llu, in %.1f s",
-		       (unsigned long long)c[TC_CREATED], (unsigned long long)c[TC_EXITED], counted,
-		       lost, secs);
-		report_target_end(stdout, r->t, false);
-		putchar('\n');
-		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
-	}
-	fflush(stdout);
+	struct summary s = { .out = stdout,
+			     .json = r->args->co.json,
+			     .command = "lat",
+			     .events = c[TC_CREATED] + c[TC_EXITED],
+			     .lost = lost,
+			     .secs = secs,
+			     .end = loop_end_name(end),
+			     .t = r->t };
+
+	summary_begin(&s);
+	summary_count(&s, "created", "created", c[TC_CREATED]);
+	summary_count(&s, "exited", "exited", c[TC_EXITED]);
+	summary_count(&s, NULL, "lifetimes counted", counted);
+	summary_count(&s, "exited_unknown_lifetime", NULL, c[TC_EXITED_UNTRACKED]);
+	gr_print_summary(&r->gr, r->skel->maps.gr_counters, &s);
+	summary_end(&s, NULL);
 }
 
 static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t errlen)

@@ -7,6 +7,7 @@
 #include "commands/malloc_run.h"
 #include "output/hist.h"
 #include "output/json.h"
+#include "output/summary.h"
 
 static void print_calls_text(const struct malloc_run *r, const struct malloc_stats *s,
 			     const char *mark)
@@ -237,29 +238,30 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 		events += r->base.calls[f];
 	if (r->budget)
 		budget_run_span(r->budget, &run);
-	if (r->args->co.json) {
-		json_summary_begin(stdout, "malloc", events, lost, secs, loop_end_name(end));
-		if (r->budget) {
-			print_json_budget(r, &run);
-			json_field_u64(stdout, "windows", budget_windows(r->budget));
-			json_field_f(stdout, "cost_per_hit_ns", r->costs.emulated_ns, 0);
-			if (r->costs.stepped_ns)
-				json_field_f(stdout, "cost_per_stepped_hit_ns", r->costs.stepped_ns,
-					     0);
-		}
-		report_target_end(stdout, r->t, true);
-		json_end(stdout);
-	} else {
-		printf("\n%llu probe hits in %.1f s", events, secs);
-		if (r->budget)
-			printf(" (%llu live window%s, %.3g%% of the time; "
-			       "a hit costs ~%.0f ns here)",
-			       (unsigned long long)budget_windows(r->budget),
-			       budget_windows(r->budget) == 1 ? "" : "s", 100 * run.live_fraction,
-			       r->costs.emulated_ns);
-		printf(", %llu lost", lost);
-		report_target_end(stdout, r->t, false);
-		putchar('\n');
+	struct summary sum = { .out = stdout,
+			       .json = r->args->co.json,
+			       .command = "malloc",
+			       .events_noun = "probe hits",
+			       .events = events,
+			       .lost = lost,
+			       .secs = secs,
+			       .end = loop_end_name(end),
+			       .t = r->t };
+	char detail[160] = "";
+
+	summary_begin(&sum);
+	if (r->budget && sum.json) {
+		print_json_budget(r, &run);
+		json_field_u64(stdout, "windows", budget_windows(r->budget));
+		json_field_f(stdout, "cost_per_hit_ns", r->costs.emulated_ns, 0);
+		if (r->costs.stepped_ns)
+			json_field_f(stdout, "cost_per_stepped_hit_ns", r->costs.stepped_ns, 0);
+	} else if (r->budget) {
+		snprintf(detail, sizeof(detail),
+			 " (%llu live window%s, %.3g%% of the time; a hit costs ~%.0f ns here)",
+			 (unsigned long long)budget_windows(r->budget),
+			 budget_windows(r->budget) == 1 ? "" : "s", 100 * run.live_fraction,
+			 r->costs.emulated_ns);
 	}
-	fflush(stdout);
+	summary_end(&sum, detail);
 }

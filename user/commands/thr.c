@@ -14,6 +14,7 @@
 #include "runtime/go/goroutine.h"
 #include "output/escape.h"
 #include "output/json.h"
+#include "output/summary.h"
 #include "trace/loop.h"
 #include "cli/opts.h"
 #include "trace/probe.h"
@@ -311,36 +312,35 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 	}
 	/* Threads seen created whose exit was not seen yet. */
 	alive = created > exited - unknown ? created - (exited - unknown) : 0;
-	if (r->args->co.json) {
-		json_summary_begin(stdout, "thr", r->events, lost, secs, loop_end_name(end));
-		json_field_u64(stdout, "created", created);
-		json_field_u64(stdout, "exited", exited);
-		json_field_u64(stdout, "alive", alive);
-		json_field_u64(stdout, "exited_unknown_lifetime", unknown);
-		gr_print_summary(&r->gr, r->skel->maps.gr_counters, true);
-		if (r->java.active) {
-			json_field_u64(stdout, "java_threads_started", r->java.started);
-			json_field_u64(stdout, "java_threads_stopped", r->java.stopped);
-		}
-		report_target_end(stdout, r->t, true);
-		json_end(stdout);
-	} else {
-		printf("\ncreated %llu, exited %llu, alive %llu, lost %llu\n", created, exited,
-		       alive, lost);
-		if (unknown)
-			printf("%llu %s not seen created (main threads, or started before "
-			       "tracing): lifetime unknown\n",
-			       unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
-		gr_print_summary(&r->gr, r->skel->maps.gr_counters, false);
-		if (r->java.active)
-			printf("Java threads (HotSpot %s): started %llu, stopped %llu\n",
-			       r->java.version, (unsigned long long)r->java.started,
-			       (unsigned long long)r->java.stopped);
-		printf("%llu events in %.1f s", (unsigned long long)r->events, secs);
-		report_target_end(stdout, r->t, false);
-		putchar('\n');
+	struct summary s = { .out = stdout,
+			     .json = r->args->co.json,
+			     .command = "thr",
+			     .events = r->events,
+			     .lost = lost,
+			     .secs = secs,
+			     .end = loop_end_name(end),
+			     .t = r->t };
+
+	summary_begin(&s);
+	summary_count(&s, "created", "created", created);
+	summary_count(&s, "exited", "exited", exited);
+	summary_count(&s, "alive", "alive", alive);
+	summary_count(&s, NULL, "lost", lost);
+	summary_count(&s, "exited_unknown_lifetime", NULL, unknown);
+	summary_line_end(&s);
+	if (unknown && !s.json)
+		printf("%llu %s not seen created (main threads, or started before "
+		       "tracing): lifetime unknown\n",
+		       unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
+	gr_print_summary(&r->gr, r->skel->maps.gr_counters, &s);
+	if (r->java.active && s.json) {
+		json_field_u64(stdout, "java_threads_started", r->java.started);
+		json_field_u64(stdout, "java_threads_stopped", r->java.stopped);
+	} else if (r->java.active) {
+		printf("Java threads (HotSpot %s): started %llu, stopped %llu\n", r->java.version,
+		       (unsigned long long)r->java.started, (unsigned long long)r->java.stopped);
 	}
-	fflush(stdout);
+	summary_end(&s, NULL);
 }
 
 static int load(struct thr_run *r, char *err, size_t errlen)

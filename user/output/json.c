@@ -162,14 +162,3 @@ void json_end(FILE *out)
 	first_in_object = false;
 	fputs_unlocked("}\n", out);
 }
-
-void json_summary_begin(FILE *out, const char *command, uint64_t events, uint64_t lost, double secs,
-			const char *end)
-{
-	json_begin(out, "summary");
-	json_field_str(out, "command", command);
-	json_field_u64(out, "events", events);
-	json_field_u64(out, "lost", lost);
-	json_field_f(out, "duration_s", secs, 3);
-	json_field_str(out, "end", end);
-}

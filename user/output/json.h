@@ -37,11 +37,6 @@ void json_field_u64_array(FILE *out, const char *key, const uint64_t *v, size_t 
 /* A double with 6 significant digits (printf's %g): fractions and percentages. */
 void json_field_g(FILE *out, const char *key, double v);
 
-/* What every tracing command's summary starts with (docs/json.md, summary):
- * {"type":"summary","command":CMD,"events":N,"lost":N,"duration_s":S,"end":END ... */
-void json_summary_begin(FILE *out, const char *command, uint64_t events, uint64_t lost, double secs,
-			const char *end);
-
 /* The fields every "hist" object has, without braces, so a command can add its own:
  * "type":"hist","name":..,"unit":..,"pid":P|null,"buckets":[{"lo":..,"hi":..,"count":..},..],
  * "count":N,"sum":S,"mean":..,"p50":..,"p99":.. (empty buckets are left out). */

@@ -221,10 +221,10 @@ void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json,
 	       start[0] ? text_safe(start, sym, sizeof(sym)) : "-");
 }
 
-void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, bool json)
+void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, struct summary *s)
 {
 	uint64_t c[GRC_COUNT];
-	unsigned long long created, exited, unknown, lost, alive;
+	uint64_t created, exited, unknown, alive;
 
 	if (!g->active)
 		return;
@@ -233,21 +233,15 @@ void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, bool jso
 	created = c[GRC_CREATED];
 	exited = c[GRC_EXITED];
 	unknown = c[GRC_EXITED_UNTRACKED];
-	lost = c[GRC_LOST] + c[GRC_TRACK_FULL] + c[GRC_HIST_FULL];
 	alive = created > exited - unknown ? created - (exited - unknown) : 0;
-	if (json) {
-		json_object_open(stdout, "goroutines");
-		json_field_u64(stdout, "created", created);
-		json_field_u64(stdout, "exited", exited);
-		json_field_u64(stdout, "alive", alive);
-		json_field_u64(stdout, "exited_unknown_lifetime", unknown);
-		json_field_u64(stdout, "lost", lost);
-		json_object_close(stdout);
-	} else {
-		printf("goroutines: created %llu, exited %llu, alive %llu, lost %llu%s\n", created,
-		       exited, alive, lost,
-		       unknown ? " (exits of goroutines not seen created have no lifetime)" : "");
-	}
+	summary_group_open(s, "goroutines", "goroutines: ");
+	summary_count(s, "created", "created", created);
+	summary_count(s, "exited", "exited", exited);
+	summary_count(s, "alive", "alive", alive);
+	summary_count(s, "exited_unknown_lifetime", NULL, unknown);
+	summary_count(s, "lost", "lost", c[GRC_LOST] + c[GRC_TRACK_FULL] + c[GRC_HIST_FULL]);
+	summary_group_close(s, unknown ? " (exits of goroutines not seen created have no lifetime)"
+				       : NULL);
 }
 
 /* ---- rtmon lat ---- */

@@ -13,6 +13,7 @@
 #include "goroutines.h"
 #include "trace/probe.h"
 #include "proc/target.h"
+#include "output/summary.h"
 
 struct gr_snap_entry {
 	__u64 key;
@@ -50,9 +51,9 @@ void gr_start_name(const struct gr_run *g, uint64_t pc, char *out, size_t len);
 /* rtmon thr: one goroutine record, as a JSON line or a table row (columns of thr's table: TID is
  * "g<goid>", PTID "g<parent>", NAME "goroutine"). t0_ns is the TIME column's zero. */
 void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json, uint64_t t0_ns);
-/* rtmon thr's summary: JSON adds ,"goroutines":{...}; text prints a line. Nothing when not active.
- */
-void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, bool json);
+/* The goroutines' part of thr's and lat's summary: JSON "goroutines":{...}, text a line
+ * "goroutines: created N, ...". Nothing when not active. */
+void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, struct summary *s);
 
 /* rtmon lat: the goroutine lifetime histograms since the last call (one per start function with
  * by_start), text or JSON; pid 0 for --binpath; interval 0 without -i. */
