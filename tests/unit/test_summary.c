@@ -1,5 +1,5 @@
-/* The summary writer (user/output/summary.h): the same calls give the text line and the JSON object,
- * with the counts, groups and the end of a -- CMD target in both. */
+/* The summary writer (user/output/summary.h): the same calls give the text line and the JSON
+ * object, with the counts, groups and the end of a -- CMD target in both. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +16,14 @@ static char buf[1024];
 static void write_summary(bool json, const struct target *t)
 {
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
-	struct summary s = { .out = f, .json = json, .command = "thr", .events = 23, .lost = 2,
-			     .secs = 0.25, .end = "target-exit", .t = t };
+	struct summary s = { .out = f,
+			     .json = json,
+			     .command = "thr",
+			     .events = 23,
+			     .lost = 2,
+			     .secs = 0.25,
+			     .end = "target-exit",
+			     .t = t };
 
 	assert_non_null(f);
 	summary_begin(&s);
@@ -50,9 +56,10 @@ static void test_text(void **state)
 
 	(void)state;
 	write_summary(false, &t);
-	assert_string_equal(buf, "\ncreated 11, exited 12, lost 2\n"
-				 "goroutines: created 18446744073709551615 (note)\n"
-				 "23 events in 0.2 s, 2 lost; ./app?[7m (PID 7) exited with status 3\n");
+	assert_string_equal(buf,
+			    "\ncreated 11, exited 12, lost 2\n"
+			    "goroutines: created 18446744073709551615 (note)\n"
+			    "23 events in 0.2 s, 2 lost; ./app?[7m (PID 7) exited with status 3\n");
 }
 
 static void test_json(void **state)
@@ -61,11 +68,12 @@ static void test_json(void **state)
 
 	(void)state;
 	write_summary(true, &t);
-	assert_string_equal(buf, "{\"type\":\"summary\",\"command\":\"thr\",\"events\":23,\"lost\":2,"
-				 "\"duration_s\":0.250,\"end\":\"target-exit\",\"created\":11,"
-				 "\"exited\":12,\"exited_unknown_lifetime\":1,"
-				 "\"goroutines\":{\"created\":18446744073709551615},"
-				 "\"target_exit\":3}\n");
+	assert_string_equal(buf,
+			    "{\"type\":\"summary\",\"command\":\"thr\",\"events\":23,\"lost\":2,"
+			    "\"duration_s\":0.250,\"end\":\"target-exit\",\"created\":11,"
+			    "\"exited\":12,\"exited_unknown_lifetime\":1,"
+			    "\"goroutines\":{\"created\":18446744073709551615},"
+			    "\"target_exit\":3}\n");
 }
 
 /* A -p target: no end clause; malloc's noun and detail. */
@@ -73,8 +81,13 @@ static void test_text_detail(void **state)
 {
 	struct target t;
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
-	struct summary s = { .out = f, .command = "malloc", .events_noun = "probe hits",
-			     .events = 5, .secs = 1.04, .end = "duration", .t = &t };
+	struct summary s = { .out = f,
+			     .command = "malloc",
+			     .events_noun = "probe hits",
+			     .events = 5,
+			     .secs = 1.04,
+			     .end = "duration",
+			     .t = &t };
 
 	(void)state;
 	memset(&t, 0, sizeof(t));

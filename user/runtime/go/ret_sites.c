@@ -1,4 +1,4 @@
-/* goret.c - uprobe sites inside a Go function (x86-64), found by decoding its
+/* ret_sites.c - uprobe sites inside a Go function (x86-64), found by decoding its
  * bytes with capstone:
  *  - every RET, for "return" probes (uretprobes crash Go programs: the
  *    runtime's stack copying and unwinding meet the rewritten return address);
@@ -12,6 +12,7 @@
  *    mov r12, rsp; sub r12, N; jb L; cmp r12, [r14+0x10]; jbe L   huge frames
  * and the pre-1.17 forms that first load g with mov rcx, fs:[-8]. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "binary/disasm.h"
@@ -43,52 +44,75 @@ static int func_code(struct go_symtab *st, const char *name, const uint8_t **cod
 	return 0;
 }
 
-static int open_cs(csh *h, const char *path, char *err, size_t errlen)
+/* A pass over one function's instructions: its code, a disassembler and the cursor. */
+struct code_walk {
+	csh h;
+	cs_insn *insn;
+	const uint8_t *p; /* next byte to decode */
+	size_t left;
+	uint64_t addr;  /* its address */
+	uint64_t entry; /* the function's */
+	uint64_t off;   /* the entry's file offset */
+};
+
+static int walk_open(struct code_walk *w, struct go_symtab *st, const char *name, char *err,
+		     size_t errlen)
 {
-	int ret = disasm_open(h);
+	int ret = func_code(st, name, &w->p, &w->left, &w->entry, &w->off, err, errlen);
 
 	if (ret)
-		goelf_err(err, errlen, "%s: capstone cannot open an x86-64 disassembler", path);
-	return ret;
+		return ret;
+	w->addr = w->entry;
+	if (disasm_open(&w->h)) {
+		goelf_err(err, errlen, "%s: capstone cannot open an x86-64 disassembler", st->path);
+		return -ENOTSUP;
+	}
+	w->insn = cs_malloc(w->h);
+	if (!w->insn) {
+		disasm_close(&w->h);
+		goelf_err(err, errlen, "out of memory decoding %s", name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The next instruction in w->insn; false at the end or at bytes that do not decode. */
+static bool walk_next(struct code_walk *w)
+{
+	return w->left && cs_disasm_iter(w->h, &w->p, &w->left, &w->addr, w->insn);
+}
+
+static void walk_close(struct code_walk *w)
+{
+	cs_free(w->insn, 1);
+	disasm_close(&w->h);
 }
 
 int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, int max, int *n,
 		      char *err, size_t errlen)
 {
-	const uint8_t *code, *p;
-	size_t len, left;
-	uint64_t entry, off, addr;
-	cs_insn *insn;
-	csh h;
+	struct code_walk w;
 	int ret, count = 0;
 
 	*n = 0;
-	ret = func_code(st, name, &code, &len, &entry, &off, err, errlen);
+	ret = walk_open(&w, st, name, err, errlen);
 	if (ret)
 		return ret;
-	ret = open_cs(&h, st->path, err, errlen);
-	if (ret)
-		return ret;
-	insn = cs_malloc(h);
-	p = code;
-	left = len;
-	addr = entry;
-	while (left) {
-		if (!cs_disasm_iter(h, &p, &left, &addr, insn)) {
+	while (w.left) {
+		if (!walk_next(&w)) {
 			/* Undecodable byte (data or padding): step over it. */
-			p++;
-			left--;
-			addr++;
+			w.p++;
+			w.left--;
+			w.addr++;
 			continue;
 		}
-		if (insn->id == X86_INS_RET) {
+		if (w.insn->id == X86_INS_RET) {
 			if (count < max && offs)
-				offs[count] = off + (insn->address - entry);
+				offs[count] = w.off + (w.insn->address - w.entry);
 			count++;
 		}
 	}
-	cs_free(insn, 1);
-	disasm_close(&h);
+	walk_close(&w);
 	*n = count;
 	if (count > max) {
 		goelf_err(err, errlen, "%s: %s has %d RET instructions, more than the %d asked for",
@@ -114,32 +138,22 @@ static int is_stackguard(const cs_x86_op *o, x86_reg g)
 int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, char *err,
 		      size_t errlen)
 {
-	const uint8_t *code, *p;
-	size_t len, left;
-	uint64_t entry, foff, addr;
 	x86_reg g = X86_REG_R14, sp = X86_REG_RSP;
-	cs_insn *insn;
-	csh h;
+	struct code_walk w;
 	int ret, state = 0; /* 1: after the cmp */
 
-	ret = func_code(st, name, &code, &len, &entry, &foff, err, errlen);
+	ret = walk_open(&w, st, name, err, errlen);
 	if (ret)
 		return ret;
-	*off = foff; /* no prologue: the entry itself */
-	ret = open_cs(&h, st->path, err, errlen);
-	if (ret)
-		return ret;
-	insn = cs_malloc(h);
-	p = code;
-	left = len;
-	addr = entry;
-	for (int i = 0; i < 8 && cs_disasm_iter(h, &p, &left, &addr, insn); i++) {
+	*off = w.off; /* no prologue: the entry itself */
+	for (int i = 0; i < 8 && walk_next(&w); i++) {
+		const cs_insn *insn = w.insn;
 		const cs_x86 *x = &insn->detail->x86;
 		const cs_x86_op *o = x->operands;
 
 		if (state == 1) {
 			if (insn->id == X86_INS_JBE)
-				*off = foff + (addr - entry); /* addr: next instruction */
+				*off = w.off + (w.addr - w.entry); /* w.addr: next instruction */
 			break;
 		}
 		if (insn->id == X86_INS_CMP && x->op_count == 2 && is_reg(&o[0], sp) &&
@@ -163,7 +177,6 @@ int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, cha
 			break; /* not a prologue instruction: NOSPLIT, no check */
 		}
 	}
-	cs_free(insn, 1);
-	disasm_close(&h);
+	walk_close(&w);
 	return 0;
 }
