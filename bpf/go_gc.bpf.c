@@ -62,10 +62,7 @@ struct gc_state {
 	char stw_reason_str[STW_REASON_LEN];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, RING_BYTES);
-} events SEC(".maps");
+RINGBUF_MAP(events, RING_BYTES);
 
 /* LRU: processes that exit leave their record behind; old ones are evicted, never block new ones.
  */
@@ -77,11 +74,6 @@ struct {
 } states SEC(".maps");
 
 PERCPU_COUNTERS(counters, GC_NCOUNTERS);
-
-static __always_inline void count(__u32 idx)
-{
-	counter_inc(&counters, idx);
-}
 
 static __always_inline struct gc_state *state_get(__u32 tgid, bool create)
 {
@@ -247,7 +239,7 @@ int on_gc_site(struct pt_regs *ctx)
 	st = state_get(tgid, create);
 	if (!st)
 		return 0;
-	count(GC_HITS);
+	counter_inc(&counters, GC_HITS);
 	now = bpf_ktime_get_ns();
 	switch (site) {
 	case GS_GCSTART:

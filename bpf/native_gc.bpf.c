@@ -55,10 +55,7 @@ struct proc_state {
 	__u64 open_cycle; /* the cycle open in the process, for phases that run on another thread */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, RING_BYTES);
-} events SEC(".maps");
+RINGBUF_MAP(events, RING_BYTES);
 
 /* LRU: threads and processes that exit leave their records behind; old ones are evicted. */
 struct {
@@ -77,11 +74,6 @@ struct {
 
 PERCPU_COUNTERS(counters, NC_COUNT);
 
-static __always_inline void count(__u32 idx)
-{
-	counter_inc(&counters, idx);
-}
-
 static __always_inline struct proc_state *proc_get(__u32 tgid)
 {
 	static const struct proc_state zero;
@@ -93,7 +85,7 @@ static __always_inline bool read_count(__u64 addr, __u64 *val)
 {
 	if (!bpf_probe_read_user(val, sizeof(*val), (const void *)addr))
 		return true;
-	count(NC_NO_COUNT);
+	counter_inc(&counters, NC_NO_COUNT);
 	return false;
 }
 
@@ -107,7 +99,7 @@ static __always_inline void drop_returned(struct thread_frames *th, __u64 sp)
 		    th->f[(d - 1) & (NATIVE_MAX_FRAMES - 1)].sp >= sp)
 			break;
 		th->depth = d - 1;
-		count(NC_UNRETURNED);
+		counter_inc(&counters, NC_UNRETURNED);
 	}
 }
 
@@ -154,7 +146,7 @@ static __always_inline void on_mark(struct pt_regs *ctx, __u64 id, __u16 site, _
 	/* The count moves when the collection ends: during the mark it is the previous
 	 * collection's. */
 	if (ps->last_mark == cnt + 1) {
-		count(NC_DUP_MARK);
+		counter_inc(&counters, NC_DUP_MARK);
 		return;
 	}
 	ps->last_mark = cnt + 1;
@@ -205,11 +197,11 @@ int on_native_entry(struct pt_regs *ctx)
 
 	if (site >= NATIVE_MAX_SITES || !current_is_target())
 		return 0;
-	count(NC_HITS);
+	counter_inc(&counters, NC_HITS);
 	now = bpf_ktime_get_ns();
 	role = site_role[site];
 	if (role == NR_MARK) {
-		count(NC_MARKS);
+		counter_inc(&counters, NC_MARKS);
 		on_mark(ctx, id, (__u16)site, now);
 		return 0;
 	}
@@ -224,13 +216,13 @@ int on_native_entry(struct pt_regs *ctx)
 		if (i >= th->depth)
 			break;
 		if (th->f[i].site == site || (role == NR_CYCLE && th->f[i].role == NR_CYCLE)) {
-			count(NC_NESTED);
+			counter_inc(&counters, NC_NESTED);
 			return 0;
 		}
 	}
 	d = th->depth;
 	if (d >= NATIVE_MAX_FRAMES) {
-		count(NC_TOO_DEEP);
+		counter_inc(&counters, NC_TOO_DEEP);
 		return 0;
 	}
 	fr = &th->f[d & (NATIVE_MAX_FRAMES - 1)];
@@ -260,7 +252,7 @@ int on_native_return(struct pt_regs *ctx)
 
 	if (site >= NATIVE_MAX_SITES || !current_is_target())
 		return 0;
-	count(NC_HITS);
+	counter_inc(&counters, NC_HITS);
 	th = bpf_map_lookup_elem(&threads, &id);
 	if (!th)
 		return 0;

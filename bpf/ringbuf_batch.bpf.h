@@ -13,6 +13,13 @@
 
 #include "percpu_counters.bpf.h"
 
+/* A ring buffer map of the given size in bytes (a power of two, a multiple of the page size). */
+#define RINGBUF_MAP(name, bytes)                                                                   \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);                                                \
+		__uint(max_entries, bytes);                                                        \
+	} name SEC(".maps")
+
 /* Reserves size bytes in ring rb; on failure (the ring is full) counts one lost event under key
  * lost_idx of the per-CPU counter map counters, and returns NULL. */
 static __always_inline void *rb_reserve(void *rb, __u64 size, void *counters, __u32 lost_idx)

@@ -14,10 +14,7 @@
 /* Past this much unread data the consumer is woken at once instead of at its next 10 ms poll. */
 #define WAKE_BYTES (RING_BYTES / 8)
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, RING_BYTES);
-} events SEC(".maps");
+RINGBUF_MAP(events, RING_BYTES);
 
 static __always_inline struct thr_event *reserve(void)
 {
@@ -143,10 +140,7 @@ int BPF_USDT(on_java_thread_stop, void *name, long len, long java_tid, long os_t
 
 /* Go targets: goroutine records, in a ring of their own (bpf/goroutine.bpf.h). 4 MiB holds about
  * 70,000. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
-} gr_events SEC(".maps");
+RINGBUF_MAP(gr_events, 4 << 20);
 
 /* Past this much unread goroutine data the consumer is woken at once. */
 #define GR_WAKE_BYTES (512 << 10)

@@ -47,10 +47,7 @@ struct pool_begin {
 	__u32 cycle;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, RING_BYTES);
-} events SEC(".maps");
+RINGBUF_MAP(events, RING_BYTES);
 
 /* LRU: a thread that dies between begin and end leaves its entry behind; old ones are evicted. */
 struct {
@@ -78,17 +75,12 @@ struct {
 
 PERCPU_COUNTERS(counters, GU_NCOUNTERS);
 
-static __always_inline void count(__u32 idx)
-{
-	counter_inc(&counters, idx);
-}
-
 /* Counts the hit of a traced process; false for others (--binpath attaches to every process). */
 static __always_inline bool hit(void)
 {
 	if (!current_is_target())
 		return false;
-	count(GU_HITS);
+	counter_inc(&counters, GU_HITS);
 	return true;
 }
 
@@ -141,7 +133,7 @@ static __always_inline struct gu_event *end_collection(__u8 kind)
 	struct gu_event *e;
 
 	if (!b) {
-		count(GU_UNPAIRED);
+		counter_inc(&counters, GU_UNPAIRED);
 		return NULL;
 	}
 	e = reserve(kind, b->ts);
@@ -243,7 +235,7 @@ int BPF_USDT(jvm_pool_end, void *mgr, long mgr_len, void *pool, long pool_len, _
 		return 0;
 	pb = bpf_map_lookup_elem(&pool_begins, &k);
 	if (!pb) {
-		count(GU_UNPAIRED);
+		counter_inc(&counters, GU_UNPAIRED);
 		return 0;
 	}
 	e = reserve(GU_JVM_POOL, pb->ts);
