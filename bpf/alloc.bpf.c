@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include "alloc.h"
 #include "target_filter.bpf.h"
+#include "extremes.bpf.h"
 
 /* --live: also track which blocks are still allocated (return probes on the allocating functions).
  */
@@ -44,6 +45,7 @@ static __always_inline struct malloc_stats *record_alloc(__u64 fn, __u64 size, b
 	s->count++;
 	s->bytes += size;
 	s->slots[log2_slot(size) & (LOG2_SLOTS - 1)]++;
+	extremes_add_percpu(&s->size_max, &s->size_min_inv, size);
 	return s;
 }
 

@@ -31,6 +31,8 @@ struct malloc_stats {
 	__u64 slots[LOG2_SLOTS]; /* allocating calls by log2 of the requested size */
 	__u64 count;             /* allocating calls */
 	__u64 bytes;             /* requested bytes */
+	__u64 size_max;          /* the largest request, and the smallest as its complement (a */
+	__u64 size_min_inv;      /* zeroed entry: none yet), bounding the percentiles */
 	__u64 calls[AF_COUNT];   /* per function, allocating or not */
 	__u64 frees;             /* free(p) with p != NULL, realloc(p, 0) */
 	__u64 go_classes[GO_NUM_SIZE_CLASSES + 1]; /* Go: by size class; last = large (> 32 KiB) */

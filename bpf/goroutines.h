@@ -70,12 +70,4 @@ struct gr_live {
 	__u64 parent_goid;
 };
 
-/* rtmon lat: goroutine lifetime histogram, keyed by start PC (link-time: the same in every process
- * of one binary), 0 without --by-start. Same layout as struct lat_hist. */
-struct gr_hist {
-	__u64 slots[LOG2_SLOTS];
-	__u64 count;
-	__u64 sum_ns;
-};
-
 #endif

@@ -7,6 +7,7 @@
 #include "thread_track.bpf.h"
 #include "goroutine.bpf.h"
 #include "map_helpers.bpf.h"
+#include "extremes.bpf.h"
 
 /* Set by userspace before load: key histograms by start routine. */
 const volatile bool by_start = false;
@@ -18,12 +19,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct thr_start);
-	__type(value, struct lat_hist);
+	__type(value, struct lifetime_hist);
 } hists SEC(".maps");
 
-static __always_inline struct lat_hist *hist_for(const struct thr_start *key)
+static __always_inline struct lifetime_hist *hist_for(const struct thr_start *key)
 {
-	static const struct lat_hist zero;
+	static const struct lifetime_hist zero;
 
 	return lookup_or_init(&hists, key, &zero);
 }
@@ -47,7 +48,7 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 {
 	struct thr_start key = {};
-	struct lat_hist *h;
+	struct lifetime_hist *h;
 	__u64 lifetime;
 	bool known;
 
@@ -68,6 +69,7 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 	__sync_fetch_and_add(&h->slots[log2_slot(lifetime / 1000) & (LOG2_SLOTS - 1)], 1);
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->sum_ns, lifetime);
+	extremes_add_atomic(&h->max_ns, &h->min_ns_inv, lifetime);
 	return 0;
 }
 
@@ -76,15 +78,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, struct gr_hist);
+	__type(value, struct lifetime_hist);
 } gr_hists SEC(".maps");
 
 SEC("uprobe")
 int on_go_site(struct pt_regs *ctx)
 {
-	static const struct gr_hist zero;
+	static const struct lifetime_hist zero;
 	struct gr_event e = {};
-	struct gr_hist *h;
+	struct lifetime_hist *h;
 	__u64 key;
 
 	if (gr_handle(ctx, &e) != GR_EV_EXIT || !(e.flags & GR_F_KNOWN))
@@ -98,6 +100,7 @@ int on_go_site(struct pt_regs *ctx)
 	__sync_fetch_and_add(&h->slots[log2_slot(e.lifetime_ns / 1000) & (LOG2_SLOTS - 1)], 1);
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->sum_ns, e.lifetime_ns);
+	extremes_add_atomic(&h->max_ns, &h->min_ns_inv, e.lifetime_ns);
 	return 0;
 }
 

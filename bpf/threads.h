@@ -70,11 +70,4 @@ enum thr_counter {
 	TC_COUNT,
 };
 
-/* rtmon lat: one histogram per key; the key is all zero unless --by-start. */
-struct lat_hist {
-	__u64 slots[LOG2_SLOTS]; /* lifetimes by log2 of microseconds */
-	__u64 count;
-	__u64 sum_ns;
-};
-
 #endif

@@ -119,6 +119,12 @@ def test_agrees_with_thr():
         expected.setdefault(e["start"], {}).setdefault(lo, 0)
         expected[e["start"]][lo] += 1
     assert {h["start"]: buckets(h) for h in hists} == expected
+    # Percentiles stay within the extremes the kernel kept, and those are the run's: thr's own
+    # lifetimes of the same threads (its timestamps are its own, so microseconds apart).
+    for h in hists:
+        lives = [e["lifetime_ns"] / 1000 for e in exits if e["start"] == h["start"]]
+        assert h["min"] <= h["p50"] <= h["p99"] <= h["max"], h
+        assert abs(h["min"] - min(lives)) < 500 and abs(h["max"] - max(lives)) < 500, (h, lives)
 
 
 def test_churn_10000():

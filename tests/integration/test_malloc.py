@@ -28,6 +28,10 @@ def check_rounds(hist, rounds):
     assert hist["sum"] == BYTES * rounds
     assert hist["frees"] == FREES * rounds
     assert hist["calls"] == {k: v * rounds for k, v in CALLS.items()}
+    # The extremes of the requests (malloc(8), valloc(5000)) bound the percentiles: the p99 falls
+    # in the bucket 4096..8191, whose interpolation alone would give about 7,900.
+    assert (hist["min"], hist["max"]) == (8, 5000)
+    assert 8 <= hist["p50"] <= hist["p99"] <= 5000
 
 
 def records(out):

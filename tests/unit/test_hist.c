@@ -92,6 +92,38 @@ static void test_print(void **state)
 	free(out);
 }
 
+/* The extremes bound the interpolation: four values of about 102.8 ms in the bucket 65536..131071
+ * us gave a p50 of ~98304 and a p99 of ~130417 without them. */
+static void test_percentile_in_range(void **state)
+{
+	__u64 slots[LOG2_SLOTS] = { 0 };
+	struct lifetime_hist a = { 0 }, b = { 0 };
+	struct hist_range r;
+
+	(void)state;
+	slots[16] = 4;
+	r = hist_range_of(102900000, ~(uint64_t)102700000, 1e-3);
+	assert_true(r.known);
+	assert_true(hist_percentile(slots, LOG2_SLOTS, 0.5) < 102700);
+	assert_true(hist_percentile_in(slots, LOG2_SLOTS, 0.5, &r) == 102700.0);
+	assert_true(hist_percentile_in(slots, LOG2_SLOTS, 0.99, &r) == 102900.0);
+	/* Not known (zeroed entry): the interpolation as it is. */
+	r = hist_range_of(0, 0, 1);
+	assert_false(r.known);
+	assert_true(hist_percentile_in(slots, LOG2_SLOTS, 0.5, &r) ==
+		    hist_percentile(slots, LOG2_SLOTS, 0.5));
+	/* Merging keys combines extremes; subtracting a snapshot keeps them. */
+	a.count = 1, a.max_ns = 50, a.min_ns_inv = ~(uint64_t)50;
+	b.count = 1, b.max_ns = 900, b.min_ns_inv = ~(uint64_t)7;
+	lifetime_hist_add(&a, &b, 1);
+	assert_int_equal(a.count, 2);
+	assert_int_equal(a.max_ns, 900);
+	assert_int_equal(~a.min_ns_inv, 7);
+	lifetime_hist_add(&a, &b, -1);
+	assert_int_equal(a.count, 1);
+	assert_int_equal(a.max_ns, 900);
+}
+
 static void test_json(void **state)
 {
 	__u64 slots[LOG2_SLOTS] = { 0 };
@@ -102,7 +134,7 @@ static void test_json(void **state)
 	(void)state;
 	slots[0] = 1;
 	slots[4] = 3;
-	json_hist_fields(f, "malloc_size", "bytes", 0, slots, LOG2_SLOTS, 4, 61);
+	json_hist_fields(f, "malloc_size", "bytes", 0, slots, LOG2_SLOTS, 4, 61, NULL);
 	fputc(' ', f);
 	json_str(f, "a\"b\\c\n\x01");
 	fclose(f);
@@ -144,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_percentiles),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_percentile_in_range),
 		cmocka_unit_test(test_go_size_class),
 	};
 

@@ -50,6 +50,8 @@ struct gc_out {
 	__u64 islots[LOG2_SLOTS]; /* the same, since the last -i report */
 	uint64_t pause_sum_us, ipause_sum_us, pauses, ipauses;
 	uint64_t pause_ns, pause_max_ns;
+	/* the pauses' extremes (ns), of the run and since the last -i report (0: none yet) */
+	uint64_t pause_min_ns, ipause_min_ns, ipause_max_ns;
 	uint64_t cycles, forced;
 	uint64_t nongc, nongc_ns;
 	uint64_t events;
@@ -279,6 +281,12 @@ static void count_pause(struct gc_out *o, const struct gc_record *r)
 	o->pause_ns += r->dur_ns;
 	if (r->dur_ns > o->pause_max_ns)
 		o->pause_max_ns = r->dur_ns;
+	if (!o->pause_min_ns || r->dur_ns < o->pause_min_ns)
+		o->pause_min_ns = r->dur_ns;
+	if (r->dur_ns > o->ipause_max_ns)
+		o->ipause_max_ns = r->dur_ns;
+	if (!o->ipause_min_ns || r->dur_ns < o->ipause_min_ns)
+		o->ipause_min_ns = r->dur_ns;
 }
 
 /* Per-cycle totals: the cycle's first record opens it, the one marked cycle_end closes it. */
@@ -324,12 +332,15 @@ void gc_out_record(struct gc_out *o, const struct gc_record *r)
 	fflush(stdout);
 }
 
-static void print_hist(struct gc_out *o, const __u64 *slots, uint64_t n, uint64_t sum_us)
+static void print_hist(struct gc_out *o, const __u64 *slots, uint64_t n, uint64_t sum_us,
+		       uint64_t min_ns, uint64_t max_ns)
 {
+	struct hist_range range = { .known = n > 0, .min = min_ns / 1e3, .max = max_ns / 1e3 };
+
 	if (o->co->json) {
 		putchar('{');
 		json_hist_fields(stdout, "gc_pause", "us", hist_pid(o), slots, LOG2_SLOTS, n,
-				 sum_us);
+				 sum_us, &range);
 		json_field_str(stdout, "runtime", o->rt->name);
 		if (o->interval_no)
 			json_field_i64(stdout, "interval", o->interval_no);
@@ -341,6 +352,10 @@ static void print_hist(struct gc_out *o, const __u64 *slots, uint64_t n, uint64_
 		return;
 	}
 	hist_print_log2(stdout, slots, LOG2_SLOTS, "pause (us)");
+	printf("pauses %llu, mean %.1f us, p50 ~%.1f us, p99 ~%.1f us, min %.1f us, max %.1f us\n",
+	       (unsigned long long)n, (double)sum_us / (double)n,
+	       hist_percentile_in(slots, LOG2_SLOTS, 0.5, &range),
+	       hist_percentile_in(slots, LOG2_SLOTS, 0.99, &range), range.min, range.max);
 }
 
 static void on_interval(void *ctx)
@@ -350,9 +365,9 @@ static void on_interval(void *ctx)
 	o->interval_no++;
 	if (!o->co->json)
 		printf("\nGC pauses in interval %d:\n", o->interval_no);
-	print_hist(o, o->islots, o->ipauses, o->ipause_sum_us);
+	print_hist(o, o->islots, o->ipauses, o->ipause_sum_us, o->ipause_min_ns, o->ipause_max_ns);
 	memset(o->islots, 0, sizeof(o->islots));
-	o->ipauses = o->ipause_sum_us = 0;
+	o->ipauses = o->ipause_sum_us = o->ipause_min_ns = o->ipause_max_ns = 0;
 	fflush(stdout);
 }
 
@@ -365,7 +380,7 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		printf("\n%s in %s (%s):\n", o->rt->pause_title, o->t->label,
 		       s->label[0] ? s->label : s->version);
 	o->interval_no = 0;
-	print_hist(o, o->slots, o->pauses, o->pause_sum_us);
+	print_hist(o, o->slots, o->pauses, o->pause_sum_us, o->pause_min_ns, o->pause_max_ns);
 	struct summary sum = { .out = stdout,
 			       .json = o->co->json,
 			       .command = "gc",

@@ -35,7 +35,7 @@ struct lat_args {
 /* One kernel histogram as read at a report. */
 struct lat_entry {
 	struct thr_start key;
-	struct lat_hist h;
+	struct lifetime_hist h;
 };
 
 struct lat_snapshot {
@@ -47,7 +47,7 @@ struct lat_snapshot {
  * share it; addresses of one routine in different processes differ). */
 struct lat_group {
 	char name[256];
-	struct lat_hist h;
+	struct lifetime_hist h;
 };
 
 struct lat_run {
@@ -102,7 +102,7 @@ static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 
 static const struct argp lat_argp = { lat_options, parse_lat, NULL, doc, children, NULL, NULL };
 
 static int snapshot_push(struct lat_snapshot *s, const struct thr_start *key,
-			 const struct lat_hist *h)
+			 const struct lifetime_hist *h)
 {
 	struct lat_entry *n = realloc(s->e, (s->n + 1) * sizeof(*n));
 
@@ -122,7 +122,7 @@ static int snapshot_read(struct lat_run *r, struct lat_snapshot *s)
 {
 	int fd = bpf_map__fd(r->skel->maps.hists);
 	struct thr_start key, next, *prev = NULL;
-	struct lat_hist h;
+	struct lifetime_hist h;
 
 	s->e = NULL;
 	s->n = 0;
@@ -137,21 +137,13 @@ static int snapshot_read(struct lat_run *r, struct lat_snapshot *s)
 	return errno == ENOENT ? 0 : -errno;
 }
 
-static const struct lat_hist *snapshot_find(const struct lat_snapshot *s,
-					    const struct thr_start *key)
+static const struct lifetime_hist *snapshot_find(const struct lat_snapshot *s,
+						 const struct thr_start *key)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (!memcmp(&s->e[i].key, key, sizeof(*key)))
 			return &s->e[i].h;
 	return NULL;
-}
-
-static void hist_add(struct lat_hist *a, const struct lat_hist *b, int sign)
-{
-	for (int i = 0; i < LOG2_SLOTS; i++)
-		a->slots[i] += sign * b->slots[i];
-	a->count += sign * b->count;
-	a->sum_ns += sign * b->sum_ns;
 }
 
 static void key_name(struct lat_run *r, const struct thr_start *key, char *out, size_t len)
@@ -166,13 +158,14 @@ static void key_name(struct lat_run *r, const struct thr_start *key, char *out, 
 		tt_start_name(r->sym, key, r->t->pid, out, len);
 }
 
-static int group_add(struct lat_group **g, size_t *n, const char *name, const struct lat_hist *h)
+static int group_add(struct lat_group **g, size_t *n, const char *name,
+		     const struct lifetime_hist *h)
 {
 	struct lat_group *ng;
 
 	for (size_t i = 0; i < *n; i++) {
 		if (!strcmp((*g)[i].name, name)) {
-			hist_add(&(*g)[i].h, h, 1);
+			lifetime_hist_add(&(*g)[i].h, h, 1);
 			return 0;
 		}
 	}
@@ -182,7 +175,7 @@ static int group_add(struct lat_group **g, size_t *n, const char *name, const st
 	*g = ng;
 	memset(&ng[*n], 0, sizeof(ng[*n]));
 	snprintf(ng[*n].name, sizeof(ng[*n].name), "%s", name);
-	hist_add(&ng[*n].h, h, 1);
+	lifetime_hist_add(&ng[*n].h, h, 1);
 	(*n)++;
 	return 0;
 }
@@ -203,12 +196,12 @@ static int build_groups(struct lat_run *r, const struct lat_snapshot *cur, struc
 	*g = NULL;
 	*n = 0;
 	for (size_t i = 0; i < cur->n; i++) {
-		const struct lat_hist *old = snapshot_find(&r->base, &cur->e[i].key);
-		struct lat_hist d = cur->e[i].h;
+		const struct lifetime_hist *old = snapshot_find(&r->base, &cur->e[i].key);
+		struct lifetime_hist d = cur->e[i].h;
 		char name[256];
 
 		if (old)
-			hist_add(&d, old, -1);
+			lifetime_hist_add(&d, old, -1);
 		if (!d.count)
 			continue;
 		key_name(r, &cur->e[i].key, name, sizeof(name));
@@ -220,13 +213,10 @@ static int build_groups(struct lat_run *r, const struct lat_snapshot *cur, struc
 	return 0;
 }
 
-static void print_stats_text(const struct lat_hist *h)
+static void print_stats_text(const struct lifetime_hist *h)
 {
-	printf("threads %llu, mean %.1f us, p50 ~%.0f us, p99 ~%.0f us\n",
-	       (unsigned long long)h->count,
-	       h->count ? (double)h->sum_ns / 1000.0 / (double)h->count : 0.0,
-	       hist_percentile(h->slots, LOG2_SLOTS, 0.5),
-	       hist_percentile(h->slots, LOG2_SLOTS, 0.99));
+	printf("threads %llu, ", (unsigned long long)h->count);
+	hist_print_lifetime_stats(stdout, h);
 }
 
 static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, uint64_t untracked)
@@ -260,8 +250,10 @@ static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, u
 static void print_json_group(struct lat_run *r, const struct lat_group *g)
 {
 	putchar('{');
+	struct hist_range range = lifetime_hist_range(&g->h);
+
 	json_hist_fields(stdout, "thread_lifetime", "us", target_report_pid(r->t), g->h.slots,
-			 LOG2_SLOTS, g->h.count, g->h.sum_ns / 1000);
+			 LOG2_SLOTS, g->h.count, g->h.sum_ns / 1000, &range);
 	if (r->args->by_start) {
 		fputs(",\"start\":", stdout);
 		json_str(stdout, g->name);

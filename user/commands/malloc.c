@@ -143,8 +143,12 @@ static int read_stats(struct malloc_run *r, struct malloc_stats *sum)
 	for (int c = 0; c < ncpu; c++) {
 		const __u64 *w = (const __u64 *)&percpu[c];
 
-		for (size_t i = 0; i < STATS_WORDS; i++)
-			out[i] += w[i];
+		for (size_t i = 0; i < STATS_WORDS; i++) {
+			if (!stats_word_is_extreme(i))
+				out[i] += w[i];
+			else if (w[i] > out[i])
+				out[i] = w[i];
+		}
 	}
 	free(percpu);
 	return 0;
@@ -156,7 +160,8 @@ static void subtract(struct malloc_stats *a, const struct malloc_stats *b)
 	const __u64 *y = (const __u64 *)b;
 
 	for (size_t i = 0; i < STATS_WORDS; i++)
-		x[i] -= y[i];
+		if (!stats_word_is_extreme(i))
+			x[i] -= y[i];
 }
 
 /* --budget: counted * own_scale + run_total * run_scale, rounded (budget.h). */
@@ -167,8 +172,9 @@ static void estimate(struct malloc_stats *delta, const struct malloc_stats *run_
 	const __u64 *run = (const __u64 *)run_total;
 
 	for (size_t i = 0; i < STATS_WORDS; i++)
-		x[i] = (__u64)llround((double)x[i] * sp->own_scale +
-				      (double)run[i] * sp->run_scale);
+		if (!stats_word_is_extreme(i))
+			x[i] = (__u64)llround((double)x[i] * sp->own_scale +
+					      (double)run[i] * sp->run_scale);
 }
 
 /* budget_hooks.cost_ns: what the calls counted so far cost the target, by the kind of site hit. */

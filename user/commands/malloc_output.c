@@ -125,11 +125,15 @@ void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 	hist_print_log2_marked(stdout, s->slots, LOG2_SLOTS, "size (bytes)", mark);
 	if (r->go)
 		print_go_classes(s, mark);
+	struct hist_range range = hist_range_of(s->size_max, s->size_min_inv, 1);
+
 	printf("allocations %s%llu, bytes %s%llu, mean %.1f, p50 ~%.0f, p99 ~%.0f", mark,
 	       (unsigned long long)s->count, mark, (unsigned long long)s->bytes,
 	       s->count ? (double)s->bytes / (double)s->count : 0.0,
-	       hist_percentile(s->slots, LOG2_SLOTS, 0.5),
-	       hist_percentile(s->slots, LOG2_SLOTS, 0.99));
+	       hist_percentile_in(s->slots, LOG2_SLOTS, 0.5, &range),
+	       hist_percentile_in(s->slots, LOG2_SLOTS, 0.99, &range));
+	if (range.known)
+		printf(", min %s%.0f, max %s%.0f", mark, range.min, mark, range.max);
 	if (r->go) {
 		putchar('\n'); /* Go has no free: the collector reclaims memory (see rtmon gc) */
 	} else {
@@ -190,8 +194,10 @@ void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
 		       const struct budget_span *sp, const struct malloc_stats *seen)
 {
 	putchar('{');
+	struct hist_range range = hist_range_of(s->size_max, s->size_min_inv, 1);
+
 	json_hist_fields(stdout, "malloc_size", "bytes", target_report_pid(r->t), s->slots,
-			 LOG2_SLOTS, s->count, s->bytes);
+			 LOG2_SLOTS, s->count, s->bytes, &range);
 	if (!r->go)
 		json_field_u64(stdout, "frees", s->frees);
 	if (r->args->live) {

@@ -58,6 +58,14 @@ struct malloc_run {
 #define STATS_WORDS (sizeof(struct malloc_stats) / sizeof(__u64))
 _Static_assert(sizeof(struct malloc_stats) % sizeof(__u64) == 0, "malloc_stats holds __u64 only");
 
+/* The words holding the size extremes: combined by maximum over CPUs, never subtracted or scaled
+ * (they are since tracing began, and exact). */
+static inline bool stats_word_is_extreme(size_t i)
+{
+	return i == offsetof(struct malloc_stats, size_max) / sizeof(__u64) ||
+	       i == offsetof(struct malloc_stats, size_min_inv) / sizeof(__u64);
+}
+
 /* Finds the allocator (static executable, else the first library defining malloc in the loader's
  * order) or Go's runtime.mallocgc, and the probe site of each function. 0, or -1 with err. */
 int malloc_find_sites(struct malloc_run *r, char *err, size_t errlen);

@@ -42,6 +42,60 @@ double hist_percentile(const __u64 *slots, int nslots, double p)
 	return (double)hist_hi(nslots - 1);
 }
 
+struct hist_range hist_range_of(uint64_t max, uint64_t min_inv, double scale)
+{
+	struct hist_range r = { .known = min_inv != 0 };
+
+	if (r.known) {
+		r.min = (double)~min_inv * scale;
+		r.max = (double)max * scale;
+	}
+	return r;
+}
+
+double hist_percentile_in(const __u64 *slots, int nslots, double p, const struct hist_range *r)
+{
+	double v = hist_percentile(slots, nslots, p);
+
+	if (!r || !r->known || !hist_total(slots, nslots))
+		return v;
+	if (v < r->min)
+		return r->min;
+	return v > r->max ? r->max : v;
+}
+
+void lifetime_hist_add(struct lifetime_hist *a, const struct lifetime_hist *b, int sign)
+{
+	for (int i = 0; i < LOG2_SLOTS; i++)
+		a->slots[i] += sign * b->slots[i];
+	a->count += sign * b->count;
+	a->sum_ns += sign * b->sum_ns;
+	if (sign > 0) {
+		if (b->max_ns > a->max_ns)
+			a->max_ns = b->max_ns;
+		if (b->min_ns_inv > a->min_ns_inv)
+			a->min_ns_inv = b->min_ns_inv;
+	}
+}
+
+struct hist_range lifetime_hist_range(const struct lifetime_hist *h)
+{
+	return hist_range_of(h->max_ns, h->min_ns_inv, 1e-3);
+}
+
+void hist_print_lifetime_stats(FILE *out, const struct lifetime_hist *h)
+{
+	struct hist_range r = lifetime_hist_range(h);
+
+	fprintf(out, "mean %.1f us, p50 ~%.0f us, p99 ~%.0f us",
+		h->count ? (double)h->sum_ns / 1000.0 / (double)h->count : 0.0,
+		hist_percentile_in(h->slots, LOG2_SLOTS, 0.5, &r),
+		hist_percentile_in(h->slots, LOG2_SLOTS, 0.99, &r));
+	if (r.known && h->count)
+		fprintf(out, ", min %.0f us, max %.0f us", r.min, r.max);
+	fputc('\n', out);
+}
+
 static void print_bar(FILE *out, uint64_t v, uint64_t max, int width)
 {
 	int stars = max ? (int)((v * (uint64_t)width + max - 1) / max) : 0;

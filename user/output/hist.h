@@ -2,6 +2,7 @@
 #ifndef RTMON_HIST_H
 #define RTMON_HIST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/types.h>
 #include <stdio.h>
@@ -16,6 +17,30 @@ uint64_t hist_hi(int slot);
 double hist_percentile(const __u64 *slots, int nslots, double p);
 
 uint64_t hist_total(const __u64 *slots, int nslots);
+
+/* The smallest and largest value seen, in the buckets' unit; known is false before any value. */
+struct hist_range {
+	bool known;
+	double min, max;
+};
+
+/* From the kernel's extremes (log2.h: the minimum as its complement), times scale (1e-3: ns to the
+ * buckets' us). */
+struct hist_range hist_range_of(uint64_t max, uint64_t min_inv, double scale);
+
+/* hist_percentile kept within the range when it is known: a bucket spans a factor of two, so its
+ * interpolation alone can land above the largest value seen or below the smallest. */
+double hist_percentile_in(const __u64 *slots, int nslots, double p, const struct hist_range *r);
+
+/* a += b (merging two keys' histograms: extremes combined), or with sign -1 a -= b (an earlier
+ * snapshot of the same key: a keeps its extremes, which are since tracing began). */
+void lifetime_hist_add(struct lifetime_hist *a, const struct lifetime_hist *b, int sign);
+
+/* A lifetime histogram's extremes in its buckets' unit (us). */
+struct hist_range lifetime_hist_range(const struct lifetime_hist *h);
+
+/* "mean M us, p50 ~A us, p99 ~B us, min X us, max Y us\n" (threads' and goroutines' lines). */
+void hist_print_lifetime_stats(FILE *out, const struct lifetime_hist *h);
 
 /* Prints buckets 0..last non-empty, with a 40-column bar scaled to the largest bucket.
  * unit is the column heading, e.g. "size (bytes)". Prints nothing for an empty histogram. */

@@ -13,7 +13,7 @@ void json_str(FILE *out, const char *s)
 }
 
 void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, const __u64 *slots,
-		      int nslots, uint64_t count, uint64_t sum)
+		      int nslots, uint64_t count, uint64_t sum, const struct hist_range *range)
 {
 	bool first = true;
 
@@ -37,8 +37,11 @@ void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, 
 	}
 	fprintf(out, "],\"count\":%llu,\"sum\":%llu,\"mean\":%.1f,\"p50\":%.1f,\"p99\":%.1f",
 		(unsigned long long)count, (unsigned long long)sum,
-		count ? (double)sum / (double)count : 0.0, hist_percentile(slots, nslots, 0.50),
-		hist_percentile(slots, nslots, 0.99));
+		count ? (double)sum / (double)count : 0.0,
+		hist_percentile_in(slots, nslots, 0.50, range),
+		hist_percentile_in(slots, nslots, 0.99, range));
+	if (range && range->known && count)
+		fprintf(out, ",\"min\":%.1f,\"max\":%.1f", range->min, range->max);
 }
 
 void json_begin(FILE *out, const char *type)

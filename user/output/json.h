@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include <stdio.h>
+#include "output/hist.h"
 #include <sys/types.h>
 
 /* A JSON string literal, quoted and escaped; always valid UTF-8 (json_write_str, output/escape.h).
@@ -39,8 +40,9 @@ void json_field_g(FILE *out, const char *key, double v);
 
 /* The fields every "hist" object has, without braces, so a command can add its own:
  * "type":"hist","name":..,"unit":..,"pid":P|null,"buckets":[{"lo":..,"hi":..,"count":..},..],
- * "count":N,"sum":S,"mean":..,"p50":..,"p99":.. (empty buckets are left out). */
+ * "count":N,"sum":S,"mean":..,"p50":..,"p99":.., and "min":..,"max":.. when range is known
+ * (may be NULL; the percentiles are kept within it). Empty buckets are left out. */
 void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, const __u64 *slots,
-		      int nslots, uint64_t count, uint64_t sum);
+		      int nslots, uint64_t count, uint64_t sum, const struct hist_range *range);
 
 #endif

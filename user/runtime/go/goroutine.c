@@ -248,18 +248,10 @@ void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, struct s
 
 struct gr_group {
 	char name[256];
-	struct gr_hist h;
+	struct lifetime_hist h;
 };
 
-static void hist_add(struct gr_hist *a, const struct gr_hist *b, int sign)
-{
-	for (int i = 0; i < LOG2_SLOTS; i++)
-		a->slots[i] += sign * b->slots[i];
-	a->count += sign * b->count;
-	a->sum_ns += sign * b->sum_ns;
-}
-
-static const struct gr_hist *base_find(const struct gr_run *g, __u64 key)
+static const struct lifetime_hist *base_find(const struct gr_run *g, __u64 key)
 {
 	for (size_t i = 0; i < g->nbase; i++)
 		if (g->base[i].key == key)
@@ -284,7 +276,7 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 	struct gr_group *grp = NULL, *ng;
 	size_t ncur = 0, ngrp = 0;
 	__u64 key, next, *prev = NULL;
-	struct gr_hist h;
+	struct lifetime_hist h;
 
 	if (!g->active)
 		return;
@@ -303,13 +295,13 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 	/* Differences from the last report, merged by name (start PCs differ by process only
 	 * without symbols), busiest first. */
 	for (size_t i = 0; i < ncur; i++) {
-		const struct gr_hist *old = base_find(g, cur[i].key);
-		struct gr_hist d = cur[i].h;
+		const struct lifetime_hist *old = base_find(g, cur[i].key);
+		struct lifetime_hist d = cur[i].h;
 		char name[256];
 		size_t j;
 
 		if (old)
-			hist_add(&d, old, -1);
+			lifetime_hist_add(&d, old, -1);
 		if (!d.count)
 			continue;
 		if (by_start)
@@ -329,7 +321,7 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 			snprintf(grp[ngrp].name, sizeof(grp[ngrp].name), "%s", name);
 			ngrp++;
 		}
-		hist_add(&grp[j].h, &d, 1);
+		lifetime_hist_add(&grp[j].h, &d, 1);
 	}
 	if (ngrp > 1)
 		qsort(grp, ngrp, sizeof(*grp), cmp_group);
@@ -340,8 +332,10 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 			const struct gr_group *x = ngrp ? &grp[i] : &empty;
 
 			putchar('{');
+			struct hist_range range = lifetime_hist_range(&x->h);
+
 			json_hist_fields(stdout, "goroutine_lifetime", "us", pid, x->h.slots,
-					 LOG2_SLOTS, x->h.count, x->h.sum_ns / 1000);
+					 LOG2_SLOTS, x->h.count, x->h.sum_ns / 1000, &range);
 			if (by_start) {
 				fputs(",\"start\":", stdout);
 				json_str(stdout, x->name);
@@ -357,17 +351,14 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 		if (!ngrp)
 			printf("no goroutine exits seen\n");
 		for (size_t i = 0; i < ngrp; i++) {
-			const struct gr_hist *x = &grp[i].h;
+			const struct lifetime_hist *x = &grp[i].h;
 
 			if (by_start)
 				printf("%sstart function: %s\n", i ? "\n" : "",
 				       text_safe(grp[i].name, sym, sizeof(sym)));
 			hist_print_log2(stdout, x->slots, LOG2_SLOTS, "lifetime (us)");
-			printf("goroutines %llu, mean %.1f us, p50 ~%.0f us, p99 ~%.0f us\n",
-			       (unsigned long long)x->count,
-			       x->count ? (double)x->sum_ns / 1000.0 / (double)x->count : 0.0,
-			       hist_percentile(x->slots, LOG2_SLOTS, 0.5),
-			       hist_percentile(x->slots, LOG2_SLOTS, 0.99));
+			printf("goroutines %llu, ", (unsigned long long)x->count);
+			hist_print_lifetime_stats(stdout, x);
 		}
 	}
 	free(grp);

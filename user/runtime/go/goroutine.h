@@ -17,7 +17,7 @@
 
 struct gr_snap_entry {
 	__u64 key;
-	struct gr_hist h;
+	struct lifetime_hist h;
 };
 
 struct gr_run {
