@@ -213,10 +213,10 @@ static int build_groups(struct lat_run *r, const struct lat_snapshot *cur, struc
 	return 0;
 }
 
-static void print_stats_text(const struct lifetime_hist *h)
+static void print_stats_text(const struct lifetime_hist *h, bool extremes)
 {
 	printf("threads %llu, ", (unsigned long long)h->count);
-	hist_print_lifetime_stats(stdout, h);
+	hist_print_lifetime_stats(stdout, h, extremes);
 }
 
 static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, uint64_t untracked)
@@ -238,7 +238,7 @@ static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, u
 			printf("%sstart routine: %s\n", i ? "\n" : "",
 			       text_safe(g[i].name, sym, sizeof(sym)));
 		hist_print_log2(stdout, g[i].h.slots, LOG2_SLOTS, "lifetime (us)");
-		print_stats_text(&g[i].h);
+		print_stats_text(&g[i].h, !r->interval_no);
 	}
 	if (untracked)
 		printf("%llu %s not seen created (main threads, or started before tracing): "
@@ -252,6 +252,7 @@ static void print_json_group(struct lat_run *r, const struct lat_group *g)
 	putchar('{');
 	struct hist_range range = lifetime_hist_range(&g->h);
 
+	range.bound_only = r->interval_no > 0;
 	json_hist_fields(stdout, "thread_lifetime", "us", target_report_pid(r->t), g->h.slots,
 			 LOG2_SLOTS, g->h.count, g->h.sum_ns / 1000, &range);
 	if (r->args->by_start) {

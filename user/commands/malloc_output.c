@@ -127,12 +127,14 @@ void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 		print_go_classes(s, mark);
 	struct hist_range range = hist_range_of(s->size_max, s->size_min_inv, 1);
 
+	range.bound_only = r->interval_no > 0; /* the kernel's extremes are of the whole run */
+
 	printf("allocations %s%llu, bytes %s%llu, mean %.1f, p50 ~%.0f, p99 ~%.0f", mark,
 	       (unsigned long long)s->count, mark, (unsigned long long)s->bytes,
 	       s->count ? (double)s->bytes / (double)s->count : 0.0,
 	       hist_percentile_in(s->slots, LOG2_SLOTS, 0.5, &range),
 	       hist_percentile_in(s->slots, LOG2_SLOTS, 0.99, &range));
-	if (range.known)
+	if (range.known && !range.bound_only)
 		printf(", min %s%.0f, max %s%.0f", mark, range.min, mark, range.max);
 	if (r->go) {
 		putchar('\n'); /* Go has no free: the collector reclaims memory (see rtmon gc) */
@@ -195,6 +197,8 @@ void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
 {
 	putchar('{');
 	struct hist_range range = hist_range_of(s->size_max, s->size_min_inv, 1);
+
+	range.bound_only = r->interval_no > 0; /* the kernel's extremes are of the whole run */
 
 	json_hist_fields(stdout, "malloc_size", "bytes", target_report_pid(r->t), s->slots,
 			 LOG2_SLOTS, s->count, s->bytes, &range);

@@ -83,7 +83,7 @@ struct hist_range lifetime_hist_range(const struct lifetime_hist *h)
 	return hist_range_of(h->max_ns, h->min_ns_inv, 1e-3);
 }
 
-void hist_print_lifetime_stats(FILE *out, const struct lifetime_hist *h)
+void hist_print_lifetime_stats(FILE *out, const struct lifetime_hist *h, bool extremes)
 {
 	struct hist_range r = lifetime_hist_range(h);
 
@@ -91,7 +91,7 @@ void hist_print_lifetime_stats(FILE *out, const struct lifetime_hist *h)
 		h->count ? (double)h->sum_ns / 1000.0 / (double)h->count : 0.0,
 		hist_percentile_in(h->slots, LOG2_SLOTS, 0.5, &r),
 		hist_percentile_in(h->slots, LOG2_SLOTS, 0.99, &r));
-	if (r.known && h->count)
+	if (extremes && r.known && h->count)
 		fprintf(out, ", min %.0f us, max %.0f us", r.min, r.max);
 	fputc('\n', out);
 }

@@ -21,6 +21,8 @@ uint64_t hist_total(const __u64 *slots, int nslots);
 /* The smallest and largest value seen, in the buckets' unit; known is false before any value. */
 struct hist_range {
 	bool known;
+	bool bound_only; /* of the whole run, in a report of one -i interval: it bounds the
+			  * percentiles but is not printed as the interval's min and max */
 	double min, max;
 };
 
@@ -39,8 +41,9 @@ void lifetime_hist_add(struct lifetime_hist *a, const struct lifetime_hist *b, i
 /* A lifetime histogram's extremes in its buckets' unit (us). */
 struct hist_range lifetime_hist_range(const struct lifetime_hist *h);
 
-/* "mean M us, p50 ~A us, p99 ~B us, min X us, max Y us\n" (threads' and goroutines' lines). */
-void hist_print_lifetime_stats(FILE *out, const struct lifetime_hist *h);
+/* "mean M us, p50 ~A us, p99 ~B us, min X us, max Y us\n" (threads' and goroutines' lines).
+ * Without extremes (an -i report: the kernel's are of the whole run) min and max are left out. */
+void hist_print_lifetime_stats(FILE *out, const struct lifetime_hist *h, bool extremes);
 
 /* Prints buckets 0..last non-empty, with a 40-column bar scaled to the largest bucket.
  * unit is the column heading, e.g. "size (bytes)". Prints nothing for an empty histogram. */

@@ -40,7 +40,7 @@ void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, 
 		count ? (double)sum / (double)count : 0.0,
 		hist_percentile_in(slots, nslots, 0.50, range),
 		hist_percentile_in(slots, nslots, 0.99, range));
-	if (range && range->known && count)
+	if (range && range->known && !range->bound_only && count)
 		fprintf(out, ",\"min\":%.1f,\"max\":%.1f", range->min, range->max);
 }
 

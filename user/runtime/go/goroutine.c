@@ -334,6 +334,7 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 			putchar('{');
 			struct hist_range range = lifetime_hist_range(&x->h);
 
+			range.bound_only = interval > 0;
 			json_hist_fields(stdout, "goroutine_lifetime", "us", pid, x->h.slots,
 					 LOG2_SLOTS, x->h.count, x->h.sum_ns / 1000, &range);
 			if (by_start) {
@@ -358,7 +359,7 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 				       text_safe(grp[i].name, sym, sizeof(sym)));
 			hist_print_log2(stdout, x->slots, LOG2_SLOTS, "lifetime (us)");
 			printf("goroutines %llu, ", (unsigned long long)x->count);
-			hist_print_lifetime_stats(stdout, x);
+			hist_print_lifetime_stats(stdout, x, !interval);
 		}
 	}
 	free(grp);
