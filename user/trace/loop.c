@@ -40,10 +40,13 @@ double loop_now_s(void)
 	return (double)loop_now_ns() / 1e9;
 }
 
+/* Consumes what the ring holds. The records print whole lines; what they printed goes out after
+ * each drain, so that a reader at the end of a pipe (where stdout is fully buffered) sees an event
+ * within one drain period, not when a buffer fills. */
 static void drain(const struct loop_ops *ops)
 {
-	if (ops->rb)
-		ring_buffer__consume(ops->rb);
+	if (ops->rb && ring_buffer__consume(ops->rb) > 0)
+		fflush(stdout);
 }
 
 enum loop_end loop_run(const struct common_opts *co, struct target *t, const struct loop_ops *ops)
