@@ -71,8 +71,9 @@ static error_t parse_serve(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
-static const struct argp serve_argp = { serve_options, parse_serve, NULL, doc, children, NULL,
-					NULL };
+static const struct argp serve_argp = {
+	serve_options, parse_serve, NULL, doc, children, NULL, NULL
+};
 
 /* The paths served: one handler each. The pprof ones name what they wait for. */
 #define MAX_ROUTES 8
@@ -100,8 +101,8 @@ static void add_routes(struct serve_run *r)
 		{ "/debug/pprof/goroutine", "Go goroutine stacks (issues 12 and 13)" },
 	};
 
-	r->routes[r->nroutes++] = (struct http_route){ "/metrics", serve_metrics_handler,
-						       &r->metrics };
+	r->routes[r->nroutes++] =
+		(struct http_route){ "/metrics", serve_metrics_handler, &r->metrics };
 	if (r->args->no_pprof)
 		return;
 	for (size_t i = 0; i < sizeof(pprof) / sizeof(pprof[0]); i++)
@@ -113,12 +114,15 @@ static void add_routes(struct serve_run *r)
  * so its pid is empty. */
 static int make_labels(struct serve_run *r)
 {
-	char pid[16] = "";
+	char pid[16] = "", exe[PATH_MAX];
 	const char *kv[6];
 
 	if (r->t->kind != TARGET_BINPATH)
 		snprintf(pid, sizeof(pid), "%d", (int)r->t->pid);
-	kv[0] = "pid", kv[1] = pid, kv[2] = "exe", kv[3] = r->t->exe, kv[4] = "runtime",
+	/* the file's own path, whether it was given relative or as /proc/PID/exe */
+	if (!realpath(r->t->exe, exe))
+		snprintf(exe, sizeof(exe), "%s", r->t->exe);
+	kv[0] = "pid", kv[1] = pid, kv[2] = "exe", kv[3] = exe, kv[4] = "runtime",
 	kv[5] = r->c.runtime;
 	r->metrics.labels = prom_labels(kv, 3);
 	return r->metrics.labels ? 0 : -1;
@@ -190,8 +194,8 @@ int cmd_serve(int argc, char **argv)
 	struct target t;
 	struct serve_run *r;
 	struct loop_ops ops = { 0 };
-	struct trace_steps steps = { "serve", "runtime metrics", NULL, serve_attach, NULL,
-				     serve_report };
+	struct trace_steps steps = { "serve", "runtime metrics", NULL, serve_attach,
+				     NULL,    serve_report };
 	unsigned long long served = 0;
 	char err[1024];
 	double start_s;

@@ -88,8 +88,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			route = &s->routes[i];
 	if (!route) {
 		/* the path is the client's: only its length is bounded here, it is not echoed */
-		if (http_reply_text(&rp, MHD_HTTP_NOT_FOUND,
-				    "not found: rtmon serve answers /metrics (and /debug/pprof/...)"))
+		if (http_reply_text(
+			    &rp, MHD_HTTP_NOT_FOUND,
+			    "not found: rtmon serve answers /metrics (and /debug/pprof/...)"))
 			return MHD_NO;
 		return queue(c, &rp, NULL);
 	}
@@ -157,7 +158,8 @@ int http_listen(const char *addr, int *fd_out, char *bound, size_t boundlen, cha
 
 	if (split_addr(addr, host, sizeof(host), port, sizeof(port))) {
 		snprintf(err, errlen,
-			 "bad --listen address '%.200s': give ADDR:PORT, e.g. 127.0.0.1:9477", addr);
+			 "bad --listen address '%.200s': give ADDR:PORT, e.g. 127.0.0.1:9477",
+			 addr);
 		return -EINVAL;
 	}
 	rc = getaddrinfo(host, port, &hints, &ai);

@@ -11,8 +11,9 @@ enum prom_format prom_format_for_accept(const char *accept)
 
 const char *prom_content_type(enum prom_format fmt)
 {
-	return fmt == PROM_OPENMETRICS ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-				       : "text/plain; version=0.0.4; charset=utf-8";
+	return fmt == PROM_OPENMETRICS
+		       ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+		       : "text/plain; version=0.0.4; charset=utf-8";
 }
 
 void prom_write_label_value(FILE *out, const char *s)

@@ -17,7 +17,8 @@ enum prom_type { PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM };
 struct prom_writer {
 	FILE *out;
 	enum prom_format fmt;
-	const char *labels; /* put on every sample: 'pid="1",exe="/bin/x"' from prom_labels, or "" */
+	const char
+		*labels; /* put on every sample: 'pid="1",exe="/bin/x"' from prom_labels, or "" */
 };
 
 /* OpenMetrics when the Accept header names application/openmetrics-text, else the text format. */
