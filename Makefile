@@ -29,7 +29,7 @@ CFLAGS ?= -O2 -g
 # -Wno-format-truncation: error and label strings are bounded on purpose; a cut message is fine.
 CFLAGS += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP $(SANFLAGS)
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
-LDLIBS += -lbpf -lelf -ldw -lz -lcapstone -lm -lpthread -lstdc++
+LDLIBS += -lbpf -lelf -ldw -lz -lcapstone -lm -lpthread -lstdc++ -lmicrohttpd
 LDFLAGS += $(SANFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux -Ibpf -MMD -MP
 # <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> lives in the multiarch directory.

@@ -3,6 +3,10 @@
 #ifndef RTMON_LOG2_H
 #define RTMON_LOG2_H
 
+#ifndef __bpf__
+#include <linux/types.h> /* the BPF side has __u64 from vmlinux.h */
+#endif
+
 #define LOG2_SLOTS 64
 
 /* A lifetime histogram (rtmon lat: threads and goroutines): log2 buckets of microseconds, with the

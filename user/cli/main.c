@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "tree", cmd_tree, "the same processes as a tree by parent" },
 	{ "info", cmd_info,
 	  "one process: parent, threads, memory, CPU, sockets, runtime, commands" },
+	{ "serve", cmd_serve, "an exporter: GC, thread and goroutine metrics for Prometheus" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

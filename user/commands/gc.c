@@ -13,6 +13,8 @@
 #include "output/target_report.h"
 #include "cli/commands.h"
 #include "runtime/gc_backend.h"
+#include "runtime/gc_detect.h"
+#include "runtime/gc_stats.h"
 #include "output/hist.h"
 #include "output/json.h"
 #include "output/summary.h"
@@ -20,12 +22,6 @@
 #include "cli/opts.h"
 #include "trace/probe.h"
 #include "proc/target.h"
-
-/* Backends in detection order. A new runtime adds its struct gc_runtime here. */
-static const struct gc_runtime *const runtimes[] = { &gc_runtime_go, &gc_runtime_python,
-						     &gc_runtime_java, &gc_runtime_boehm };
-
-#define NRUNTIMES (sizeof(runtimes) / sizeof(runtimes[0]))
 
 /* Cycles whose phases are still arriving, per process (--binpath may trace several). */
 #define MAX_OPEN_CYCLES 64
@@ -40,21 +36,16 @@ struct open_cycle {
 	bool used;
 };
 
-struct gc_out {
+/* rtmon gc's sink for the backend's records: the table or JSON lines, histogram and totals. */
+struct gc_print {
+	struct gc_out sink; /* first: the backend hands records to it */
 	const struct common_opts *co;
 	const struct target *t;
 	const struct gc_runtime *rt;
 	uint64_t t0_ns; /* CLOCK_MONOTONIC at attach: START(ms) counts from here */
 	bool header_done;
-	__u64 slots[LOG2_SLOTS];  /* GC pauses in us, whole run */
-	__u64 islots[LOG2_SLOTS]; /* the same, since the last -i report */
-	uint64_t pause_sum_us, ipause_sum_us, pauses, ipauses;
-	uint64_t pause_ns, pause_max_ns;
-	/* the pauses' extremes (ns), of the run and since the last -i report (0: none yet) */
-	uint64_t pause_min_ns, ipause_min_ns, ipause_max_ns;
-	uint64_t cycles, forced;
-	uint64_t nongc, nongc_ns;
-	uint64_t events;
+	struct gc_stats all; /* whole run */
+	struct gc_stats iv;  /* since the last -i report: only its pause histogram is printed */
 	int interval_no;
 	struct open_cycle open[MAX_OPEN_CYCLES];
 };
@@ -141,12 +132,12 @@ static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 
 static const struct argp gc_argp = { gc_options, parse_gc, NULL, doc, children, NULL, NULL };
 
 /* -p and -- CMD report the process; --binpath's JSON says null (several processes together). */
-static pid_t hist_pid(const struct gc_out *o)
+static pid_t hist_pid(const struct gc_print *o)
 {
 	return target_report_pid(o->t);
 }
 
-static struct open_cycle *find_cycle(struct gc_out *o, pid_t pid, unsigned cycle, bool add)
+static struct open_cycle *find_cycle(struct gc_print *o, pid_t pid, unsigned cycle, bool add)
 {
 	struct open_cycle *free_slot = NULL;
 
@@ -166,7 +157,7 @@ static struct open_cycle *find_cycle(struct gc_out *o, pid_t pid, unsigned cycle
 	return add ? free_slot : NULL;
 }
 
-static void print_header(struct gc_out *o)
+static void print_header(struct gc_print *o)
 {
 	if (o->header_done || o->co->json)
 		return;
@@ -180,7 +171,7 @@ static void print_header(struct gc_out *o)
 	putchar('\n');
 }
 
-static void print_row(struct gc_out *o, const struct gc_record *r)
+static void print_row(struct gc_print *o, const struct gc_record *r)
 {
 	double start_ms = r->start_ns >= o->t0_ns ? (double)(r->start_ns - o->t0_ns) / 1e6
 						  : -(double)(o->t0_ns - r->start_ns) / 1e6;
@@ -197,7 +188,7 @@ static void print_row(struct gc_out *o, const struct gc_record *r)
 	puts(r->incomplete ? "  (end not seen)" : "");
 }
 
-static void json_head(const struct gc_out *o, const char *type, pid_t pid)
+static void json_head(const struct gc_print *o, const char *type, pid_t pid)
 {
 	json_begin(stdout, type);
 	json_field_i64(stdout, "pid", pid);
@@ -230,7 +221,7 @@ static void print_fields(const struct gc_record *r)
 	}
 }
 
-static void print_json(struct gc_out *o, const struct gc_record *r)
+static void print_json(struct gc_print *o, const struct gc_record *r)
 {
 	json_head(o, "gc", r->pid);
 	if (r->cycle)
@@ -253,7 +244,7 @@ static void print_json(struct gc_out *o, const struct gc_record *r)
 	json_end(stdout);
 }
 
-static void print_cycle_json(const struct gc_out *o, const struct open_cycle *c, uint64_t end_ns)
+static void print_cycle_json(const struct gc_print *o, const struct open_cycle *c, uint64_t end_ns)
 {
 	json_head(o, "gc_cycle", c->pid);
 	json_field_u64(stdout, "cycle", c->cycle);
@@ -267,30 +258,8 @@ static void print_cycle_json(const struct gc_out *o, const struct open_cycle *c,
 	json_end(stdout);
 }
 
-static void count_pause(struct gc_out *o, const struct gc_record *r)
-{
-	uint64_t us = r->dur_ns / 1000;
-	unsigned slot = log2_slot(us) & (LOG2_SLOTS - 1);
-
-	o->slots[slot]++;
-	o->islots[slot]++;
-	o->pauses++;
-	o->ipauses++;
-	o->pause_sum_us += us;
-	o->ipause_sum_us += us;
-	o->pause_ns += r->dur_ns;
-	if (r->dur_ns > o->pause_max_ns)
-		o->pause_max_ns = r->dur_ns;
-	if (!o->pause_min_ns || r->dur_ns < o->pause_min_ns)
-		o->pause_min_ns = r->dur_ns;
-	if (r->dur_ns > o->ipause_max_ns)
-		o->ipause_max_ns = r->dur_ns;
-	if (!o->ipause_min_ns || r->dur_ns < o->ipause_min_ns)
-		o->ipause_min_ns = r->dur_ns;
-}
-
 /* Per-cycle totals: the cycle's first record opens it, the one marked cycle_end closes it. */
-static void track_cycle(struct gc_out *o, const struct gc_record *r)
+static void track_cycle(struct gc_print *o, const struct gc_record *r)
 {
 	struct open_cycle *c = find_cycle(o, r->pid, r->cycle, true);
 
@@ -301,11 +270,6 @@ static void track_cycle(struct gc_out *o, const struct gc_record *r)
 		c->stw_ns += r->dur_ns;
 		c->stw_count++;
 	}
-	if (r->cycle_start) {
-		o->cycles++;
-		if (r->trigger && !strcmp(r->trigger, "forced"))
-			o->forced++;
-	}
 	if (r->cycle_end) {
 		if (o->co->json)
 			print_cycle_json(o, c, r->start_ns + r->dur_ns);
@@ -313,15 +277,12 @@ static void track_cycle(struct gc_out *o, const struct gc_record *r)
 	}
 }
 
-void gc_out_record(struct gc_out *o, const struct gc_record *r)
+static void print_record(struct gc_out *sink, const struct gc_record *r)
 {
-	o->events++;
-	if (r->gc && r->stw)
-		count_pause(o, r);
-	if (!r->gc && r->stw) {
-		o->nongc++;
-		o->nongc_ns += r->dur_ns;
-	}
+	struct gc_print *o = (struct gc_print *)sink;
+
+	gc_stats_add(&o->all, r);
+	gc_stats_add(&o->iv, r);
 	if (o->co->json)
 		print_json(o, r);
 	else
@@ -332,15 +293,18 @@ void gc_out_record(struct gc_out *o, const struct gc_record *r)
 	fflush(stdout);
 }
 
-static void print_hist(struct gc_out *o, const __u64 *slots, uint64_t n, uint64_t sum_us,
-		       uint64_t min_ns, uint64_t max_ns)
+static void print_hist(struct gc_print *o, const struct gc_stats *st)
 {
-	struct hist_range range = { .known = n > 0, .min = min_ns / 1e3, .max = max_ns / 1e3 };
+	const __u64 *slots = st->slots;
+	uint64_t n = st->pauses;
+	struct hist_range range = { .known = n > 0,
+				    .min = (double)st->pause_min_ns / 1e3,
+				    .max = (double)st->pause_max_ns / 1e3 };
 
 	if (o->co->json) {
 		putchar('{');
 		json_hist_fields(stdout, "gc_pause", "us", hist_pid(o), slots, LOG2_SLOTS, n,
-				 sum_us, &range);
+				 st->pause_sum_us, &range);
 		json_field_str(stdout, "runtime", o->rt->name);
 		if (o->interval_no)
 			json_field_i64(stdout, "interval", o->interval_no);
@@ -353,25 +317,24 @@ static void print_hist(struct gc_out *o, const __u64 *slots, uint64_t n, uint64_
 	}
 	hist_print_log2(stdout, slots, LOG2_SLOTS, "pause (us)");
 	printf("pauses %llu, mean %.1f us, p50 ~%.1f us, p99 ~%.1f us, min %.1f us, max %.1f us\n",
-	       (unsigned long long)n, (double)sum_us / (double)n,
+	       (unsigned long long)n, (double)st->pause_sum_us / (double)n,
 	       hist_percentile_in(slots, LOG2_SLOTS, 0.5, &range),
 	       hist_percentile_in(slots, LOG2_SLOTS, 0.99, &range), range.min, range.max);
 }
 
 static void on_interval(void *ctx)
 {
-	struct gc_out *o = ctx;
+	struct gc_print *o = ctx;
 
 	o->interval_no++;
 	if (!o->co->json)
 		printf("\nGC pauses in interval %d:\n", o->interval_no);
-	print_hist(o, o->islots, o->ipauses, o->ipause_sum_us, o->ipause_min_ns, o->ipause_max_ns);
-	memset(o->islots, 0, sizeof(o->islots));
-	o->ipauses = o->ipause_sum_us = o->ipause_min_ns = o->ipause_max_ns = 0;
+	print_hist(o, &o->iv);
+	memset(&o->iv, 0, sizeof(o->iv));
 	fflush(stdout);
 }
 
-static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end end, double secs)
+static void print_final(struct gc_print *o, struct gc_session *s, enum loop_end end, double secs)
 {
 	uint64_t lost = 0, hits = 0;
 
@@ -380,11 +343,11 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 		printf("\n%s in %s (%s):\n", o->rt->pause_title, o->t->label,
 		       s->label[0] ? s->label : s->version);
 	o->interval_no = 0;
-	print_hist(o, o->slots, o->pauses, o->pause_sum_us, o->pause_min_ns, o->pause_max_ns);
+	print_hist(o, &o->all);
 	struct summary sum = { .out = stdout,
 			       .json = o->co->json,
 			       .command = "gc",
-			       .events = o->events,
+			       .events = o->all.events,
 			       .lost = lost,
 			       .secs = secs,
 			       .end = loop_end_name(end),
@@ -394,24 +357,25 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 	if (sum.json) {
 		json_field_str(stdout, "runtime", o->rt->name);
 		json_field_str(stdout, "version", s->version);
-		json_field_u64(stdout, "cycles", o->cycles);
-		json_field_u64(stdout, "gc_pauses", o->pauses);
-		json_field_u64(stdout, "stw_total_ns", o->pause_ns);
-		json_field_u64(stdout, "stw_max_ns", o->pause_max_ns);
-		json_field_u64(stdout, "nongc_stw", o->nongc);
-		json_field_u64(stdout, "nongc_stw_ns", o->nongc_ns);
+		json_field_u64(stdout, "cycles", o->all.cycles);
+		json_field_u64(stdout, "gc_pauses", o->all.pauses);
+		json_field_u64(stdout, "stw_total_ns", o->all.pause_ns);
+		json_field_u64(stdout, "stw_max_ns", o->all.pause_max_ns);
+		json_field_u64(stdout, "nongc_stw", o->all.nongc);
+		json_field_u64(stdout, "nongc_stw_ns", o->all.nongc_ns);
 		json_field_u64(stdout, "probe_hits", hits);
 		json_field_str(stdout, "probe", s->probe_kind ? s->probe_kind : probe_sites_kind());
 	} else {
-		printf("cycles %llu", (unsigned long long)o->cycles);
+		printf("cycles %llu", (unsigned long long)o->all.cycles);
 		if (o->rt->triggers)
-			printf(" (forced %llu)", (unsigned long long)o->forced);
+			printf(" (forced %llu)", (unsigned long long)o->all.forced);
 		printf(", GC pauses %llu, total %s %.1f us, max %.1f us",
-		       (unsigned long long)o->pauses, o->rt->nongc_stops ? "STW pause" : "pause",
-		       (double)o->pause_ns / 1e3, (double)o->pause_max_ns / 1e3);
+		       (unsigned long long)o->all.pauses,
+		       o->rt->nongc_stops ? "STW pause" : "pause", (double)o->all.pause_ns / 1e3,
+		       (double)o->all.pause_max_ns / 1e3);
 		if (o->rt->nongc_stops)
-			printf("; non-GC stops %llu (%.1f us)", (unsigned long long)o->nongc,
-			       (double)o->nongc_ns / 1e3);
+			printf("; non-GC stops %llu (%.1f us)", (unsigned long long)o->all.nongc,
+			       (double)o->all.nongc_ns / 1e3);
 		putchar('\n');
 	}
 	if (o->rt->summary)
@@ -419,66 +383,34 @@ static void print_final(struct gc_out *o, struct gc_session *s, enum loop_end en
 	summary_end(&sum, NULL);
 }
 
-int gc_session_ring(struct gc_session *s, struct bpf_map *events, ring_buffer_sample_fn fn,
-		    char *err, size_t errlen)
-{
-	int rc;
-
-	s->rb = ring_buffer__new(bpf_map__fd(events), fn, s, NULL);
-	if (s->rb)
-		return 0;
-	rc = -errno;
-	snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
-	return rc;
-}
-
 /* The first backend, in table order, that recognises the target; NULL after one error line: the
  * runtime was recognised but cannot be traced (the backend says why and what to do), or none
  * matched (the line lists the runtimes rtmon gc supports). */
 static const struct gc_runtime *detect_runtime(struct gc_session *s)
 {
-	char names[128] = "", kinds[256] = "", err[1024];
-	/* A running process names its libraries in /proc/PID/maps (a JVM dlopens libjvm.so); a held
-	 * -- CMD child has not exec'd yet, so its file's own dependencies and layout are read. */
-	pid_t pid = s->t->kind == TARGET_PID ? s->t->pid : 0;
+	char names[128], kinds[256], err[1024];
+	const struct gc_runtime *rt;
+	int rc = gc_detect(s, &rt, err, sizeof(err));
 
-	if (runtime_identify(s->t->exe, pid, &s->id, err, sizeof(err))) {
-		target_explain_attach_error(s->t, err, sizeof(err));
-		fprintf(stderr, "rtmon gc: %s\n", err);
-		return NULL;
+	if (rc > 0)
+		return rt;
+	if (!rc) {
+		gc_runtimes_describe(names, sizeof(names), kinds, sizeof(kinds));
+		/* Name the executable when the label doesn't: a command found in PATH or a script's
+		 * interpreter. */
+		if (s->t->kind == TARGET_CMD && strncmp(s->t->label, s->t->exe, strlen(s->t->exe)))
+			snprintf(err, sizeof(err),
+				 "%s runs %s, which is not a %s program; runtimes supported: %s; "
+				 "for a program's own collector, give --cycle SYM",
+				 s->t->label, s->t->exe, kinds, names);
+		else
+			snprintf(err, sizeof(err),
+				 "%s is not a %s program; runtimes supported: %s; for a "
+				 "program's own collector, give --cycle SYM",
+				 s->t->label, kinds, names);
 	}
-	for (size_t i = 0; i < NRUNTIMES; i++) {
-		int rc = runtimes[i]->detect(s, s->t->exe, err, sizeof(err));
-
-		if (rc > 0)
-			return runtimes[i];
-		if (rc < 0) {
-			/* a -p target that exits while its files are read looks like one without
-			 * the runtime's probes: say that it exited instead */
-			target_explain_attach_error(s->t, err, sizeof(err));
-			fprintf(stderr, "rtmon gc: %s\n", err);
-			return NULL;
-		}
-	}
-	for (size_t i = 0; i < NRUNTIMES; i++) {
-		size_t nl = strlen(names), kl = strlen(kinds);
-		const char *sep = !i ? "" : i + 1 == NRUNTIMES ? " or " : ", ";
-
-		snprintf(names + nl, sizeof(names) - nl, "%s%s", i ? ", " : "", runtimes[i]->name);
-		snprintf(kinds + kl, sizeof(kinds) - kl, "%s%s", sep, runtimes[i]->display);
-	}
-	/* Name the executable when the label doesn't: a command found in PATH or a script's
-	 * interpreter. */
-	if (s->t->kind == TARGET_CMD && strncmp(s->t->label, s->t->exe, strlen(s->t->exe)))
-		snprintf(err, sizeof(err),
-			 "%s runs %s, which is not a %s program; runtimes supported: %s; "
-			 "for a program's own collector, give --cycle SYM",
-			 s->t->label, s->t->exe, kinds, names);
-	else
-		snprintf(err, sizeof(err),
-			 "%s is not a %s program; runtimes supported: %s; for a "
-			 "program's own collector, give --cycle SYM",
-			 s->t->label, kinds, names);
+	/* a -p target that exits while its files are read looks like one without the runtime's
+	 * probes: say that it exited instead */
 	target_explain_attach_error(s->t, err, sizeof(err));
 	fprintf(stderr, "rtmon gc: %s\n", err);
 	return NULL;
@@ -487,7 +419,7 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 /* The steps command_trace takes for gc; the session is closed by the caller. */
 struct gc_trace {
 	struct gc_session *s;
-	struct gc_out *o;
+	struct gc_print *o;
 };
 
 static int gc_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
@@ -512,7 +444,7 @@ static void gc_report(void *ctx, enum loop_end end, double secs)
 	print_final(x->o, x->s, end, secs);
 }
 
-static int trace(struct gc_session *s, struct gc_out *o)
+static int trace(struct gc_session *s, struct gc_print *o)
 {
 	struct gc_trace x = { s, o };
 	struct loop_ops ops = { .ctx = o, .on_interval = on_interval };
@@ -528,7 +460,7 @@ int cmd_gc(int argc, char **argv)
 	struct gc_args args = { 0 };
 	struct target t;
 	struct gc_session s = { .co = &args.co, .custom = &args.custom, .t = &t };
-	struct gc_out *o;
+	struct gc_print *o;
 	int rc;
 
 	rc = command_start(&gc_argp, argc, argv, &args.co, &args, &t);
@@ -540,9 +472,10 @@ int cmd_gc(int argc, char **argv)
 		target_close(&t, true);
 		return 1;
 	}
+	o->sink.record = print_record;
 	o->co = &args.co;
 	o->t = &t;
-	s.out = o;
+	s.out = &o->sink;
 	o->rt = args.custom.cycle ? gc_custom_runtime(&s) : detect_runtime(&s);
 	if (!o->rt) {
 		free(o);

@@ -15,8 +15,6 @@
 #include "output/hist.h"
 #include "output/json.h"
 #include "output/summary.h"
-#include "thread_lifetimes.skel.h"
-#include "trace/skel_open.h"
 #include "trace/loop.h"
 #include "cli/opts.h"
 #include "trace/probe.h"
@@ -24,6 +22,8 @@
 #include "proc/target.h"
 #include "threads.h"
 #include "trace/thread_track.h"
+#include "trace/lifetimes.h"
+#include "thread_lifetimes.skel.h"
 
 enum { OPT_BY_START = 0x2000 };
 
@@ -53,9 +53,8 @@ struct lat_group {
 struct lat_run {
 	struct lat_args *args;
 	struct target *t;
-	struct thread_lifetimes_bpf *skel;
+	struct lifetimes lt; /* the BPF object, and on Go targets goroutine lifetimes too */
 	struct symbolizer *sym;
-	struct gr_run gr;         /* Go targets: goroutine lifetimes too */
 	struct lat_snapshot base; /* at the last report: -i prints the difference */
 	uint64_t base_untracked;
 	int interval_no;
@@ -120,7 +119,7 @@ static int snapshot_push(struct lat_snapshot *s, const struct thr_start *key,
  */
 static int snapshot_read(struct lat_run *r, struct lat_snapshot *s)
 {
-	int fd = bpf_map__fd(r->skel->maps.hists);
+	int fd = bpf_map__fd(r->lt.skel->maps.hists);
 	struct thr_start key, next, *prev = NULL;
 	struct lifetime_hist h;
 
@@ -283,7 +282,7 @@ static void report(struct lat_run *r)
 	size_t n = 0;
 
 	if (snapshot_read(r, &cur) || build_groups(r, &cur, &g, &n) ||
-	    tt_read_counters(r->skel->maps.tt_counters, c)) {
+	    tt_read_counters(r->lt.skel->maps.tt_counters, c)) {
 		fprintf(stderr, "rtmon lat: cannot read the histograms: %s\n", strerror(errno));
 		free(cur.e);
 		free(g);
@@ -295,7 +294,7 @@ static void report(struct lat_run *r)
 		print_json(r, g, n);
 	else
 		print_text(r, g, n, c[TC_EXITED_UNTRACKED] - r->base_untracked);
-	gr_lat_report(&r->gr, r->skel->maps.gr_hists, r->args->by_start, r->args->co.json,
+	gr_lat_report(&r->lt.gr, r->lt.skel->maps.gr_hists, r->args->by_start, r->args->co.json,
 		      target_report_pid(r->t), r->t->label, r->interval_no);
 	free(r->base.e);
 	r->base = cur;
@@ -314,7 +313,7 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 	uint64_t c[TC_COUNT];
 	unsigned long long counted, lost;
 
-	if (tt_read_counters(r->skel->maps.tt_counters, c)) {
+	if (tt_read_counters(r->lt.skel->maps.tt_counters, c)) {
 		fprintf(stderr, "rtmon lat: cannot read the counters: %s\n", strerror(errno));
 		return;
 	}
@@ -334,49 +333,27 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 	summary_count(&s, "exited", "exited", c[TC_EXITED]);
 	summary_count(&s, NULL, "lifetimes counted", counted);
 	summary_count(&s, "exited_unknown_lifetime", NULL, c[TC_EXITED_UNTRACKED]);
-	gr_print_summary(&r->gr, r->skel->maps.gr_counters, &s);
+	gr_print_summary(&r->lt.gr, r->lt.skel->maps.gr_counters, &s);
 	summary_end(&s, NULL);
 }
 
 static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t errlen)
 {
-	struct tt_progs progs;
-	int rc;
-
-	r->skel = SKEL_OPEN(thread_lifetimes, r->t, "lat", err, errlen);
-	if (!r->skel)
+	if (lifetimes_open(&r->lt, "lat", r->t, r->args->by_start, pl, err, errlen))
 		return -1;
-	r->skel->rodata->by_start = r->args->by_start;
-	gr_open(&r->gr, "lat", r->t);
-	r->skel->rodata->gr_cfg = r->gr.cfg;
-	gr_prepare(&r->gr, r->skel->progs.on_go_site);
-	rc = thread_lifetimes_bpf__load(r->skel);
-	if (rc) {
-		probe_load_error("lat", rc, err, errlen);
-		return -1;
-	}
 	r->sym = symbolizer_new(&r->t->image);
 	if (!r->sym) {
 		snprintf(err, errlen, "cannot set up symbols: %s", strerror(ENOMEM));
 		return -1;
 	}
-	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
-				   r->skel->progs.on_exit };
-	/* Without --by-start the start routine is not needed: no uprobe, so nothing is added to
-	 * pthread_create. */
-	if (tt_attach("lat", r->t, &progs, r->args->by_start, pl, err, errlen) ||
-	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen))
-		return -1;
-	r->skel->bss->tt_trace_start_ns = loop_now_ns();
 	return 0;
 }
 
 static void cleanup(struct lat_run *r, struct probe_links *pl, bool kill_child)
 {
 	probe_links_destroy(pl);
-	thread_lifetimes_bpf__destroy(r->skel);
+	lifetimes_close(&r->lt);
 	symbolizer_free(r->sym);
-	gr_close(&r->gr);
 	free(r->base.e);
 	target_close(r->t, kill_child);
 }

@@ -90,10 +90,17 @@ static inline void gc_field_str(struct gc_record *r, const char *key, const char
 	gc_field_add(r, key, GF_STR)->s = v;
 }
 
-struct gc_out;
+/* Where a backend's records go: rtmon gc's table and JSON (user/commands/gc.c), or rtmon serve's
+ * counters (user/commands/serve_collect.c). A sink embeds this as its first member. */
+struct gc_out {
+	void (*record)(struct gc_out *o, const struct gc_record *r);
+};
 
 /* Hands one record to the output (table row or JSON line, histogram, totals). */
-void gc_out_record(struct gc_out *o, const struct gc_record *r);
+static inline void gc_out_record(struct gc_out *o, const struct gc_record *r)
+{
+	o->record(o, r);
+}
 
 /* --cycle SYM [--phase NAME=SYM]...: a native program's own collector
  * (user/runtime/native/gc_custom.c). */

@@ -1,0 +1,3 @@
+module rtmon/testprog/servego
+
+go 1.17

@@ -1,0 +1,243 @@
+/* rtmon serve: an exporter. The collectors of serve_collect.c run on the target while an HTTP
+ * server in its own thread answers GET /metrics (serve_metrics.c) and the /debug/pprof/ paths
+ * (serve_pprof.c). A target that ends leaves its last values served until Ctrl-C or SIGTERM, so a
+ * scraper sees how it ended. docs/serve.md. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli/command.h"
+#include "cli/commands.h"
+#include "commands/serve_collect.h"
+#include "commands/serve_metrics.h"
+#include "commands/serve_pprof.h"
+#include "http/server.h"
+#include "output/prom.h"
+#include "trace/loop.h"
+
+/* How often the loop publishes what the collectors counted: a scrape sees values this old. */
+#define PUBLISH_S 0.1
+
+enum { OPT_LISTEN = 0x2000, OPT_NO_PPROF };
+
+struct serve_args {
+	struct common_opts co;
+	const char *listen;
+	bool no_pprof;
+};
+
+static const struct argp_option serve_options[] = {
+	{ "listen", OPT_LISTEN, "ADDR:PORT", 0,
+	  "Where to serve (default 127.0.0.1:9477; ':PORT' or 'PORT' is 127.0.0.1, port 0 picks a "
+	  "free one)",
+	  0 },
+	{ "no-pprof", OPT_NO_PPROF, NULL, 0, "No /debug/pprof/ paths (they answer 404)", 0 },
+	{ 0 },
+};
+
+static const char doc[] =
+	"Serves the target's runtime metrics for Prometheus: GC cycles and pauses, threads and (on "
+	"Go) goroutines created and exited with their lifetimes, and rtmon's own process.\v"
+	"GET /metrics answers in the Prometheus text format, or OpenMetrics when the Accept header "
+	"asks for application/openmetrics-text. Every family is labelled pid, exe and runtime. "
+	"When the target ends, its last values are served until Ctrl-C or SIGTERM. docs/serve.md "
+	"has the families, a scrape config and PromQL.\n\n"
+	"Examples:\n"
+	"  rtmon serve -p 1234                          127.0.0.1:9477/metrics\n"
+	"  rtmon serve --listen 0.0.0.0:9477 -n myapp   on every address\n"
+	"  rtmon serve --listen :0 -- ./app args        a free port, named on stderr";
+
+static error_t parse_serve(int key, char *arg, struct argp_state *state)
+{
+	struct serve_args *a = state->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		common_opts_init(state, &a->co);
+		return ARGP_ERR_UNKNOWN;
+	case OPT_LISTEN:
+		a->listen = arg;
+		return 0;
+	case OPT_NO_PPROF:
+		a->no_pprof = true;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+static const struct argp serve_argp = {
+	serve_options, parse_serve, NULL, doc, children, NULL, NULL
+};
+
+/* The paths served: one handler each. The pprof ones name what they wait for. */
+#define MAX_ROUTES 8
+
+struct serve_run {
+	struct serve_args *args;
+	struct target *t;
+	struct serve_collect c;
+	struct serve_metrics metrics;
+	struct http_route routes[MAX_ROUTES];
+	size_t nroutes;
+	int fd;
+	char bound[300];
+	struct http_server *http;
+	enum loop_end end;
+};
+
+static void add_routes(struct serve_run *r)
+{
+	static const struct {
+		const char *path, *missing;
+	} pprof[] = {
+		{ "/debug/pprof/profile", "CPU call stacks (issue 12)" },
+		{ "/debug/pprof/heap", "Go heap inspection (issue 13)" },
+		{ "/debug/pprof/goroutine", "Go goroutine stacks (issues 12 and 13)" },
+	};
+
+	r->routes[r->nroutes++] =
+		(struct http_route){ "/metrics", serve_metrics_handler, &r->metrics };
+	if (r->args->no_pprof)
+		return;
+	for (size_t i = 0; i < sizeof(pprof) / sizeof(pprof[0]); i++)
+		r->routes[r->nroutes++] = (struct http_route){ pprof[i].path, serve_pprof_missing,
+							       (void *)pprof[i].missing };
+}
+
+/* pid, exe, runtime on every target series; --binpath counts every process of the file together,
+ * so its pid is empty. */
+static int make_labels(struct serve_run *r)
+{
+	char pid[16] = "", exe[PATH_MAX];
+	const char *kv[6];
+
+	if (r->t->kind != TARGET_BINPATH)
+		snprintf(pid, sizeof(pid), "%d", (int)r->t->pid);
+	/* the file's own path, whether it was given relative or as /proc/PID/exe */
+	if (!realpath(r->t->exe, exe))
+		snprintf(exe, sizeof(exe), "%s", r->t->exe);
+	kv[0] = "pid", kv[1] = pid, kv[2] = "exe", kv[3] = exe, kv[4] = "runtime",
+	kv[5] = r->c.runtime;
+	r->metrics.labels = prom_labels(kv, 3);
+	return r->metrics.labels ? 0 : -1;
+}
+
+static int serve_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
+{
+	struct serve_run *r = ctx;
+
+	if (serve_collect_attach(&r->c, ops, err, errlen))
+		return -1;
+	if (make_labels(r)) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -1;
+	}
+	ops->next_tick = loop_now_s() + PUBLISH_S;
+	serve_collect_publish(&r->c);
+	r->http = http_serve(r->fd, r->routes, r->nroutes, err, errlen);
+	if (!r->http)
+		return -1;
+	r->fd = -1; /* the server owns it now */
+	fprintf(stderr, "rtmon serve: serving http://%s/metrics\n", r->bound);
+	return 0;
+}
+
+static double serve_tick(void *ctx)
+{
+	struct serve_run *r = ctx;
+
+	serve_collect_publish(&r->c);
+	return loop_now_s() + PUBLISH_S;
+}
+
+static void serve_report(void *ctx, enum loop_end end, double secs)
+{
+	struct serve_run *r = ctx;
+
+	(void)secs;
+	serve_collect_publish(&r->c);
+	r->end = end;
+}
+
+/* After the target ended: its last values stay served until a signal (or the end of -d). */
+static void linger(const struct serve_run *r, double start_s)
+{
+	sigset_t set;
+	double left = r->args->co.duration ? start_s + r->args->co.duration - loop_now_s() : 0;
+
+	fprintf(stderr, "rtmon serve: %s ended; serving its last values until Ctrl-C\n",
+		r->t->label);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (!r->args->co.duration) {
+		while (sigwaitinfo(&set, NULL) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	if (left > 0) {
+		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+
+		sigtimedwait(&set, NULL, &ts);
+	}
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_args args = { .listen = "127.0.0.1:9477" };
+	struct target t;
+	struct serve_run *r;
+	struct loop_ops ops = { 0 };
+	struct trace_steps steps = { "serve", "runtime metrics", NULL, serve_attach,
+				     NULL,    serve_report };
+	unsigned long long served = 0;
+	char err[1024];
+	double start_s;
+	bool ran = false;
+	int rc;
+
+	rc = command_start(&serve_argp, argc, argv, &args.co, &args, &t);
+	if (rc)
+		return rc;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		fprintf(stderr, "rtmon serve: %s\n", strerror(ENOMEM));
+		target_close(&t, true);
+		return 1;
+	}
+	r->args = &args;
+	r->t = &t;
+	r->metrics.c = &r->c;
+	add_routes(r);
+	rc = http_listen(args.listen, &r->fd, r->bound, sizeof(r->bound), err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "rtmon serve: %s\n", err);
+		target_close(&t, true);
+		free(r);
+		return rc == -EINVAL ? 2 : 1;
+	}
+	serve_collect_init(&r->c, &args.co, &t);
+	steps.ctx = r;
+	ops.ctx = r;
+	ops.on_tick = serve_tick;
+	start_s = loop_now_s();
+	rc = command_trace(&steps, &args.co, &t, &ops, &ran);
+	if (!rc && ran && r->end == END_TARGET_EXIT)
+		linger(r, start_s);
+	http_stop(r->http, &served);
+	if (r->fd >= 0)
+		close(r->fd);
+	if (ran)
+		fprintf(stderr, "rtmon serve: %llu requests answered\n", served);
+	serve_collect_close(&r->c);
+	target_close(&t, !ran);
+	free((char *)r->metrics.labels);
+	free(r);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/* rtmon serve's collectors, run together on one target: GC cycles and pauses (the same backends as
+ * rtmon gc, counted with struct gc_stats) and thread and goroutine lifetimes (the same BPF object
+ * as rtmon lat). The event loop publishes what they counted into a snapshot under a mutex; a
+ * scrape copies the snapshot, so neither waits for the other longer than a copy. */
+#ifndef RTMON_SERVE_COLLECT_H
+#define RTMON_SERVE_COLLECT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include "runtime/gc_backend.h"
+#include "runtime/gc_stats.h"
+#include "trace/lifetimes.h"
+#include "trace/loop.h"
+
+struct serve_snapshot {
+	bool have_gc; /* a GC backend traces the target */
+	bool have_go; /* goroutines are traced */
+	struct gc_stats gc;
+	uint64_t gc_lost, gc_hits;
+	struct lifetime_hist threads;
+	uint64_t tc[TC_COUNT];
+	struct lifetime_hist goroutines;
+	uint64_t grc[GRC_COUNT];
+};
+
+struct serve_collect {
+	struct gc_out sink; /* first: the GC backend's records arrive here */
+	struct gc_session s;
+	const struct gc_runtime *rt; /* NULL: no GC collector */
+	struct gc_stats gc;          /* the loop's own, published by copy */
+	struct lifetimes lt;
+	struct probe_links pl;
+	char runtime[16]; /* the runtime label: "go", "python", "native", ... */
+	pthread_mutex_t mu;
+	struct serve_snapshot snap; /* under mu */
+};
+
+/* Before attach: finds the GC backend (none is fine: a note on stderr says why when the runtime was
+ * recognised but cannot be traced). */
+void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t);
+/* Loads and attaches every collector; ops->rb gets the GC ring. 0, or -1 with one line in err. */
+int serve_collect_attach(struct serve_collect *c, struct loop_ops *ops, char *err, size_t errlen);
+/* On the loop's thread: what the collectors counted so far, into the snapshot. */
+void serve_collect_publish(struct serve_collect *c);
+/* On any thread: a copy of the last snapshot. */
+void serve_collect_read(struct serve_collect *c, struct serve_snapshot *out);
+void serve_collect_close(struct serve_collect *c);
+
+#endif
