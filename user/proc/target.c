@@ -173,9 +173,11 @@ static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 }
 
 /* The child waits on the gate pipe before exec: rtmon attaches its probes to the child's PID first,
- * so the command is traced from its first instruction. */
-static int start_held_child(struct target *t, const char *path, char **argv, char *err,
-			    size_t errlen)
+ * so the command is traced from its first instruction. With stdout_to_stderr (--json) the
+ * command's stdout goes to rtmon's stderr: rtmon's stdout is the JSON stream, and nothing else may
+ * be written there (docs/json.md). */
+static int start_held_child(struct target *t, const char *path, char **argv, bool stdout_to_stderr,
+			    char *err, size_t errlen)
 {
 	int gate[2], errp[2];
 	sigset_t none;
@@ -204,6 +206,8 @@ static int start_held_child(struct target *t, const char *path, char **argv, cha
 		close(errp[0]);
 		if (read(gate[0], &go, 1) != 1)
 			_exit(127); /* rtmon gave up: never run the command untraced */
+		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
 		execv(path, argv);
 		e = errno;
 		if (write(errp[1], &e, sizeof(e)) < 0)
@@ -320,7 +324,7 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 	if (!rc)
 		rc = image_from_binary(&t->image, t->exe, err, errlen);
 	if (!rc)
-		rc = start_held_child(t, cmd_path, co->cmd_argv, err, errlen);
+		rc = start_held_child(t, cmd_path, co->cmd_argv, co->json, err, errlen);
 	if (!rc)
 		snprintf(t->label, sizeof(t->label), "%s (PID %d)", co->cmd_argv[0], t->pid);
 	return rc;
