@@ -54,7 +54,7 @@ def check_goroutines(events, pid, summary):
             assert x["lifetime_ns"] > 0 and x["ts_ns"] >= c["ts_ns"]
             assert bucket_lo(x["lifetime_ns"] / 1000) >= lo, x
     for e in exits:
-        assert set(e) == {"type", "event", "pid", "tid", "goid", "parent_goid", "start", "ts_ns",
+        assert set(e) == {"type", "time", "event", "pid", "tid", "goid", "parent_goid", "start", "ts_ns",
                           "lifetime_ns"}
     g = summary["goroutines"]
     assert g["lost"] == 0 and summary["lost"] == 0

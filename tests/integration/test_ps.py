@@ -202,7 +202,7 @@ def test_json_summary_counts(held):
                                   summary["not_permitted"] + summary["exited"])
     assert summary["traced"] == sum(1 for r in rows.values() if r["traced"])
     assert summary["kernel_threads"] > 0  # kthreadd's children are never listed
-    assert all(set(r) == {"type", "pid", "ppid", "name", "runtime", "version", "module", "exe", "traced"}
+    assert all(set(r) == {"type", "time", "pid", "ppid", "name", "runtime", "version", "module", "exe", "traced"}
                for r in rows.values())
 
 

@@ -62,7 +62,8 @@ def test_command(version):
     assert r.returncode == 0, r.stderr
     lines = json_lines(r.stdout)
     threads = [o for o in lines if o["type"] == "thread"]
-    summary = check(lines, printed(r.stdout), threads[0]["pid"], seen_created=True)
+    # with --json the program's stdout goes to rtmon's stderr
+    summary = check(lines, printed(r.stderr), threads[0]["pid"], seen_created=True)
     assert summary["end"] == "target-exit" and summary["target_exit"] == 0
     # The JVM's own Java threads are named too (Reference Handler is in every JDK).
     assert any(o.get("java_name") == "Reference Handler" and o["java_daemon"] for o in threads)

@@ -134,13 +134,14 @@ static void test_json(void **state)
 	(void)state;
 	slots[0] = 1;
 	slots[4] = 3;
-	json_hist_fields(f, "malloc_size", "bytes", 0, slots, LOG2_SLOTS, 4, 61, NULL);
+	json_set_fixed_time(0);
+	json_hist_begin(f, "malloc_size", "bytes", 0, slots, LOG2_SLOTS, 4, 61, NULL);
 	fputc(' ', f);
 	json_str(f, "a\"b\\c\n\x01");
 	fclose(f);
 	assert_string_equal(
 		buf,
-		"\"type\":\"hist\",\"name\":\"malloc_size\",\"unit\":\"bytes\",\"pid\":null,"
+		"{\"type\":\"hist\",\"time\":\"1970-01-01T00:00:00.000000Z\",\"name\":\"malloc_size\",\"unit\":\"bytes\",\"pid\":null,"
 		"\"buckets\":[{\"lo\":0,\"hi\":1,\"count\":1},{\"lo\":16,\"hi\":31,\"count\":3}],"
 		"\"count\":4,\"sum\":61,\"mean\":15.2,\"p50\":21.3,\"p99\":31.8 "
 		"\"a\\\"b\\\\c\\n\\u0001\"");

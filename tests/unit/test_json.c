@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <cmocka.h>
 #include "output/json.h"
 
@@ -12,6 +13,8 @@ static char buf[512];
 static FILE *open_buf(void)
 {
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	json_set_fixed_time(0);
 
 	assert_non_null(f);
 	return f;
@@ -33,9 +36,11 @@ static void test_fields(void **state)
 	json_field_null(f, "none");
 	json_end(f);
 	fclose(f);
-	assert_string_equal(buf, "{\"type\":\"thread\",\"zero\":0,\"max\":18446744073709551615,"
-				 "\"neg\":-9223372036854775808,\"pos\":42,\"secs\":1.235,"
-				 "\"name\":\"a\\\"b\\ufffd\",\"t\":true,\"none\":null}\n");
+	assert_string_equal(
+		buf,
+		"{\"type\":\"thread\",\"time\":\"1970-01-01T00:00:00.000000Z\",\"zero\":0,\"max\":18446744073709551615,"
+		"\"neg\":-9223372036854775808,\"pos\":42,\"secs\":1.235,"
+		"\"name\":\"a\\\"b\\ufffd\",\"t\":true,\"none\":null}\n");
 }
 
 /* Nested objects, an empty one, and a field after them (the summary writer, output/summary.c, is
@@ -57,8 +62,37 @@ static void test_nested(void **state)
 	json_end(f);
 	fclose(f);
 	assert_string_equal(
-		buf, "{\"type\":\"summary\",\"command\":\"thr\","
-		     "\"goroutines\":{\"created\":3,\"lost\":0},\"empty\":{},\"after\":7}\n");
+		buf,
+		"{\"type\":\"summary\",\"time\":\"1970-01-01T00:00:00.000000Z\",\"command\":\"thr\","
+		"\"goroutines\":{\"created\":3,\"lost\":0},\"empty\":{},\"after\":7}\n");
+}
+
+/* An event's record carries the event's own wall-clock time: its monotonic stamp moved onto the
+ * wall clock, not the time it was written. */
+static void test_time_of_event(void **state)
+{
+	struct timespec mono, wall;
+	struct tm tm = { 0 };
+	int usec = -1;
+	char *end;
+	time_t t;
+
+	(void)state;
+	json_set_fixed_time(-1);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	json_begin_at(f, "thread", (uint64_t)(mono.tv_sec - 100) * 1000000000 + mono.tv_nsec);
+	json_end(f);
+	fclose(f);
+	end = strptime(buf, "{\"type\":\"thread\",\"time\":\"%Y-%m-%dT%H:%M:%S", &tm);
+	assert_non_null(end);
+	assert_int_equal(sscanf(end, ".%6dZ\"}", &usec), 1);
+	assert_true(usec >= 0 && usec < 1000000);
+	t = timegm(&tm);
+	/* 100 s before now, give or take the second the two clock reads straddle */
+	assert_true(t >= wall.tv_sec - 101 && t <= wall.tv_sec - 99);
 }
 
 int main(void)
@@ -66,6 +100,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_nested),
+		cmocka_unit_test(test_time_of_event),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

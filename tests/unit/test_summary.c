@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include "output/json.h"
 #include "output/summary.h"
 
 static char buf[1024];
@@ -26,6 +27,7 @@ static void write_summary(bool json, const struct target *t)
 			     .t = t };
 
 	assert_non_null(f);
+	json_set_fixed_time(0);
 	summary_begin(&s);
 	summary_count(&s, "created", "created", 11);
 	summary_count(&s, "exited", "exited", 12);
@@ -68,12 +70,13 @@ static void test_json(void **state)
 
 	(void)state;
 	write_summary(true, &t);
-	assert_string_equal(buf,
-			    "{\"type\":\"summary\",\"command\":\"thr\",\"events\":23,\"lost\":2,"
-			    "\"duration_s\":0.250,\"end\":\"target-exit\",\"created\":11,"
-			    "\"exited\":12,\"exited_unknown_lifetime\":1,"
-			    "\"goroutines\":{\"created\":18446744073709551615},"
-			    "\"target_exit\":3}\n");
+	assert_string_equal(
+		buf,
+		"{\"type\":\"summary\",\"time\":\"1970-01-01T00:00:00.000000Z\",\"command\":\"thr\",\"events\":23,\"lost\":2,"
+		"\"duration_s\":0.250,\"end\":\"target-exit\",\"created\":11,"
+		"\"exited\":12,\"exited_unknown_lifetime\":1,"
+		"\"goroutines\":{\"created\":18446744073709551615},"
+		"\"target_exit\":3}\n");
 }
 
 /* A -p target: no end clause; malloc's noun and detail. */

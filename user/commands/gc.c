@@ -188,9 +188,10 @@ static void print_row(struct gc_print *o, const struct gc_record *r)
 	puts(r->incomplete ? "  (end not seen)" : "");
 }
 
-static void json_head(const struct gc_print *o, const char *type, pid_t pid)
+/* mono_ns: when it began (CLOCK_MONOTONIC, as the BPF side stamps it): the record's "time". */
+static void json_head(const struct gc_print *o, const char *type, pid_t pid, uint64_t mono_ns)
 {
-	json_begin(stdout, type);
+	json_begin_at(stdout, type, mono_ns);
 	json_field_i64(stdout, "pid", pid);
 	json_field_str(stdout, "runtime", o->rt->name);
 }
@@ -223,7 +224,7 @@ static void print_fields(const struct gc_record *r)
 
 static void print_json(struct gc_print *o, const struct gc_record *r)
 {
-	json_head(o, "gc", r->pid);
+	json_head(o, "gc", r->pid, r->start_ns);
 	if (r->cycle)
 		json_field_u64(stdout, "cycle", r->cycle);
 	else
@@ -246,7 +247,7 @@ static void print_json(struct gc_print *o, const struct gc_record *r)
 
 static void print_cycle_json(const struct gc_print *o, const struct open_cycle *c, uint64_t end_ns)
 {
-	json_head(o, "gc_cycle", c->pid);
+	json_head(o, "gc_cycle", c->pid, c->start_ns);
 	json_field_u64(stdout, "cycle", c->cycle);
 	/* Runtimes whose probes do not tell the trigger leave it out. */
 	if (o->rt->triggers)
@@ -302,9 +303,8 @@ static void print_hist(struct gc_print *o, const struct gc_stats *st)
 				    .max = (double)st->pause_max_ns / 1e3 };
 
 	if (o->co->json) {
-		putchar('{');
-		json_hist_fields(stdout, "gc_pause", "us", hist_pid(o), slots, LOG2_SLOTS, n,
-				 st->pause_sum_us, &range);
+		json_hist_begin(stdout, "gc_pause", "us", hist_pid(o), slots, LOG2_SLOTS, n,
+				st->pause_sum_us, &range);
 		json_field_str(stdout, "runtime", o->rt->name);
 		if (o->interval_no)
 			json_field_i64(stdout, "interval", o->interval_no);

@@ -248,12 +248,11 @@ static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, u
 
 static void print_json_group(struct lat_run *r, const struct lat_group *g)
 {
-	putchar('{');
 	struct hist_range range = lifetime_hist_range(&g->h);
 
 	range.bound_only = r->interval_no > 0;
-	json_hist_fields(stdout, "thread_lifetime", "us", target_report_pid(r->t), g->h.slots,
-			 LOG2_SLOTS, g->h.count, g->h.sum_ns / 1000, &range);
+	json_hist_begin(stdout, "thread_lifetime", "us", target_report_pid(r->t), g->h.slots,
+			LOG2_SLOTS, g->h.count, g->h.sum_ns / 1000, &range);
 	if (r->args->by_start) {
 		fputs(",\"start\":", stdout);
 		json_str(stdout, g->name);

@@ -195,13 +195,12 @@ static void print_json_go_classes(const struct malloc_run *r, const struct mallo
 void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
 		       const struct budget_span *sp, const struct malloc_stats *seen)
 {
-	putchar('{');
 	struct hist_range range = hist_range_of(s->size_max, s->size_min_inv, 1);
 
 	range.bound_only = r->interval_no > 0; /* the kernel's extremes are of the whole run */
 
-	json_hist_fields(stdout, "malloc_size", "bytes", target_report_pid(r->t), s->slots,
-			 LOG2_SLOTS, s->count, s->bytes, &range);
+	json_hist_begin(stdout, "malloc_size", "bytes", target_report_pid(r->t), s->slots,
+			LOG2_SLOTS, s->count, s->bytes, &range);
 	if (!r->go)
 		json_field_u64(stdout, "frees", s->frees);
 	if (r->args->live) {

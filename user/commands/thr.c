@@ -139,7 +139,7 @@ static void print_json_event(const struct thr_event *e, const char *start,
 {
 	bool exit = e->kind == THR_EV_EXIT;
 
-	json_begin(stdout, "thread");
+	json_begin_at(stdout, "thread", e->ts_ns);
 	json_field_str(stdout, "event", exit ? "exit" : "create");
 	json_field_u64(stdout, "pid", e->pid);
 	json_field_u64(stdout, "tid", e->tid);

@@ -1,4 +1,6 @@
 #include <stdbool.h>
+#include <string.h>
+#include <time.h>
 #include "output/hist.h"
 #include "output/escape.h"
 #include "output/json.h"
@@ -12,13 +14,13 @@ void json_str(FILE *out, const char *s)
 	json_write_str(out, s);
 }
 
-void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, const __u64 *slots,
-		      int nslots, uint64_t count, uint64_t sum, const struct hist_range *range)
+void json_hist_begin(FILE *out, const char *name, const char *unit, pid_t pid, const __u64 *slots,
+		     int nslots, uint64_t count, uint64_t sum, const struct hist_range *range)
 {
 	bool first = true;
 
-	first_in_object = false;
-	fputs("\"type\":\"hist\",\"name\":", out);
+	json_begin(out, "hist");
+	fputs(",\"name\":", out);
 	json_str(out, name);
 	fputs(",\"unit\":", out);
 	json_str(out, unit);
@@ -44,11 +46,57 @@ void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, 
 		fprintf(out, ",\"min\":%.1f,\"max\":%.1f", range->min, range->max);
 }
 
-void json_begin(FILE *out, const char *type)
+static int64_t fixed_time_ns = -1; /* json_set_fixed_time: tests */
+
+void json_set_fixed_time(int64_t ns)
+{
+	fixed_time_ns = ns;
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ,"time":"2026-12-02T15:20:01.123456Z" (RFC 3339, UTC, microseconds). The date and second are
+ * formatted once per second: a stream of events pays for the microseconds only. */
+static void write_time(FILE *out, int64_t ns)
+{
+	static time_t cached_sec = -1;
+	static char prefix[32];
+	time_t sec = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (sec != cached_sec) {
+		gmtime_r(&sec, &tm);
+		strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_sec = sec;
+	}
+	fprintf(out, ",\"time\":\"%s.%06dZ\"", prefix, (int)(ns % 1000000000 / 1000));
+}
+
+static void begin_at_wall(FILE *out, const char *type, int64_t wall_ns)
 {
 	first_in_object = false;
 	fputs_unlocked("{\"type\":", out);
 	json_str(out, type);
+	write_time(out, fixed_time_ns >= 0 ? fixed_time_ns : wall_ns);
+}
+
+void json_begin(FILE *out, const char *type)
+{
+	begin_at_wall(out, type, clock_ns(CLOCK_REALTIME));
+}
+
+void json_begin_at(FILE *out, const char *type, uint64_t mono_ns)
+{
+	/* The wall clock now, less how long ago the event was on the monotonic clock. */
+	int64_t ago = clock_ns(CLOCK_MONOTONIC) - (int64_t)mono_ns;
+
+	begin_at_wall(out, type, clock_ns(CLOCK_REALTIME) - (ago > 0 ? ago : 0));
 }
 
 /* Keys are rtmon's own literals (plain ASCII, nothing to escape): written as they are, which keeps

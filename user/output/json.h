@@ -13,11 +13,17 @@
  */
 void json_str(FILE *out, const char *s);
 
-/* A JSON object written as a stream, one field at a time: json_begin writes '{"type":"TYPE"', each
+/* A JSON object written as a stream, one field at a time: json_begin writes '{"type":"TYPE"' and
+ * the record's wall-clock time, ',"time":"2026-12-02T15:20:01.123456Z"' (RFC 3339, UTC), each
  * json_field_* writes ',"KEY":VALUE' (so a command's own fields, and report_target_end's, can
  * follow in any number), json_end writes '}' and the newline. Keys are rtmon's own; strings go
  * through json_str. */
 void json_begin(FILE *out, const char *type);
+/* The same for an event that happened at mono_ns on CLOCK_MONOTONIC (bpf_ktime_get_ns): its own
+ * time, not when it was written. */
+void json_begin_at(FILE *out, const char *type, uint64_t mono_ns);
+/* Tests: every record gets this time (ns since the epoch); -1 for the clock again. */
+void json_set_fixed_time(int64_t ns);
 void json_field_u64(FILE *out, const char *key, uint64_t v);
 void json_field_f(FILE *out, const char *key, double v, int decimals);
 void json_field_str(FILE *out, const char *key, const char *s);
@@ -38,11 +44,12 @@ void json_field_u64_array(FILE *out, const char *key, const uint64_t *v, size_t 
 /* A double with 6 significant digits (printf's %g): fractions and percentages. */
 void json_field_g(FILE *out, const char *key, double v);
 
-/* The fields every "hist" object has, without braces, so a command can add its own:
- * "type":"hist","name":..,"unit":..,"pid":P|null,"buckets":[{"lo":..,"hi":..,"count":..},..],
- * "count":N,"sum":S,"mean":..,"p50":..,"p99":.., and "min":..,"max":.. when range is known
- * (may be NULL; the percentiles are kept within it). Empty buckets are left out. */
-void json_hist_fields(FILE *out, const char *name, const char *unit, pid_t pid, const __u64 *slots,
-		      int nslots, uint64_t count, uint64_t sum, const struct hist_range *range);
+/* Begins a "hist" object (json_begin) with the fields every histogram has, so a command can add
+ * its own and json_end it: "name":..,"unit":..,"pid":P|null,
+ * "buckets":[{"lo":..,"hi":..,"count":..},..],"count":N,"sum":S,"mean":..,"p50":..,"p99":.., and
+ * "min":..,"max":.. when range is known (may be NULL; the percentiles are kept within it). Empty
+ * buckets are left out. */
+void json_hist_begin(FILE *out, const char *name, const char *unit, pid_t pid, const __u64 *slots,
+		     int nslots, uint64_t count, uint64_t sum, const struct hist_range *range);
 
 #endif

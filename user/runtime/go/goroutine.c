@@ -187,7 +187,7 @@ void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json,
 
 	gr_start_name(g, known ? e->start_pc : 0, start, sizeof(start));
 	if (json) {
-		json_begin(stdout, "goroutine");
+		json_begin_at(stdout, "goroutine", e->ts_ns);
 		json_field_str(stdout, "event", exit ? "exit" : "create");
 		json_field_u64(stdout, "pid", e->pid);
 		json_field_u64(stdout, "tid", e->tid);
@@ -331,12 +331,11 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 		for (size_t i = 0; i < (ngrp ? ngrp : (by_start ? 0 : 1)); i++) {
 			const struct gr_group *x = ngrp ? &grp[i] : &empty;
 
-			putchar('{');
 			struct hist_range range = lifetime_hist_range(&x->h);
 
 			range.bound_only = interval > 0;
-			json_hist_fields(stdout, "goroutine_lifetime", "us", pid, x->h.slots,
-					 LOG2_SLOTS, x->h.count, x->h.sum_ns / 1000, &range);
+			json_hist_begin(stdout, "goroutine_lifetime", "us", pid, x->h.slots,
+					LOG2_SLOTS, x->h.count, x->h.sum_ns / 1000, &range);
 			if (by_start) {
 				fputs(",\"start\":", stdout);
 				json_str(stdout, x->name);
