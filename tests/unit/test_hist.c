@@ -141,7 +141,8 @@ static void test_json(void **state)
 	fclose(f);
 	assert_string_equal(
 		buf,
-		"{\"type\":\"hist\",\"time\":\"1970-01-01T00:00:00.000000Z\",\"name\":\"malloc_size\",\"unit\":\"bytes\",\"pid\":null,"
+		"{\"type\":\"hist\",\"time\":\"1970-01-01T00:00:00.000000Z\","
+		"\"name\":\"malloc_size\",\"unit\":\"bytes\",\"pid\":null,"
 		"\"buckets\":[{\"lo\":0,\"hi\":1,\"count\":1},{\"lo\":16,\"hi\":31,\"count\":3}],"
 		"\"count\":4,\"sum\":61,\"mean\":15.2,\"p50\":21.3,\"p99\":31.8 "
 		"\"a\\\"b\\\\c\\n\\u0001\"");

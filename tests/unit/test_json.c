@@ -36,11 +36,10 @@ static void test_fields(void **state)
 	json_field_null(f, "none");
 	json_end(f);
 	fclose(f);
-	assert_string_equal(
-		buf,
-		"{\"type\":\"thread\",\"time\":\"1970-01-01T00:00:00.000000Z\",\"zero\":0,\"max\":18446744073709551615,"
-		"\"neg\":-9223372036854775808,\"pos\":42,\"secs\":1.235,"
-		"\"name\":\"a\\\"b\\ufffd\",\"t\":true,\"none\":null}\n");
+	assert_string_equal(buf, "{\"type\":\"thread\",\"time\":\"1970-01-01T00:00:00.000000Z\","
+				 "\"zero\":0,\"max\":18446744073709551615,"
+				 "\"neg\":-9223372036854775808,\"pos\":42,\"secs\":1.235,"
+				 "\"name\":\"a\\\"b\\ufffd\",\"t\":true,\"none\":null}\n");
 }
 
 /* Nested objects, an empty one, and a field after them (the summary writer, output/summary.c, is
@@ -62,9 +61,9 @@ static void test_nested(void **state)
 	json_end(f);
 	fclose(f);
 	assert_string_equal(
-		buf,
-		"{\"type\":\"summary\",\"time\":\"1970-01-01T00:00:00.000000Z\",\"command\":\"thr\","
-		"\"goroutines\":{\"created\":3,\"lost\":0},\"empty\":{},\"after\":7}\n");
+		buf, "{\"type\":\"summary\",\"time\":\"1970-01-01T00:00:00.000000Z\","
+		     "\"command\":\"thr\","
+		     "\"goroutines\":{\"created\":3,\"lost\":0},\"empty\":{},\"after\":7}\n");
 }
 
 /* An event's record carries the event's own wall-clock time: its monotonic stamp moved onto the

@@ -70,13 +70,12 @@ static void test_json(void **state)
 
 	(void)state;
 	write_summary(true, &t);
-	assert_string_equal(
-		buf,
-		"{\"type\":\"summary\",\"time\":\"1970-01-01T00:00:00.000000Z\",\"command\":\"thr\",\"events\":23,\"lost\":2,"
-		"\"duration_s\":0.250,\"end\":\"target-exit\",\"created\":11,"
-		"\"exited\":12,\"exited_unknown_lifetime\":1,"
-		"\"goroutines\":{\"created\":18446744073709551615},"
-		"\"target_exit\":3}\n");
+	assert_string_equal(buf, "{\"type\":\"summary\",\"time\":\"1970-01-01T00:00:00.000000Z\","
+				 "\"command\":\"thr\",\"events\":23,\"lost\":2,"
+				 "\"duration_s\":0.250,\"end\":\"target-exit\",\"created\":11,"
+				 "\"exited\":12,\"exited_unknown_lifetime\":1,"
+				 "\"goroutines\":{\"created\":18446744073709551615},"
+				 "\"target_exit\":3}\n");
 }
 
 /* A -p target: no end clause; malloc's noun and detail. */
