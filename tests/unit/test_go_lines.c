@@ -150,6 +150,14 @@ static int check_stacks(struct go_symtab *st, const struct run *r, const char *p
 						 cl[j].file ? cl[j].file : "?", cl[j].line,
 						 fr->func, fr->file, fr->line);
 			}
+			/* The stack layer's way in: the frame as a file offset. */
+			struct code_line co[CODE_LINES_MAX];
+			uint64_t off;
+
+			assert_int_equal(go_vaddr_to_off(st, sk->f[i].pc - bias, &off), 0);
+			assert_int_equal(go_offset_lines(st, off, 1, co, CODE_LINES_MAX), k);
+			for (int j = 0; j < k; j++)
+				assert_true(co[j].func == cl[j].func && co[j].line == cl[j].line);
 			inlined += k > 1;
 			i += k;
 		}
@@ -224,9 +232,9 @@ static void check_build(const char *plain, const char *strip, const char *pie, c
 			 * stripped build has no symbols (and its own layout): its inlined
 			 * levels above are what shows that it was found. */
 			if (g_go[0] && i != 1)
-				assert_int_equal(go_symtab_gofunc(st),
-						 nm_addr(paths[i], minor >= 20 ? "go:func.*"
-									       : "go.func.*"));
+				assert_int_equal(
+					go_symtab_gofunc(st),
+					nm_addr(paths[i], minor >= 20 ? "go:func.*" : "go.func.*"));
 			assert_true(go_symtab_gofunc(st) != 0);
 		}
 		go_symtab_close(st);
@@ -336,7 +344,7 @@ static void pclntab_section(const char *path, uint64_t *off, uint64_t *size, uin
 	close(fd);
 	*lo = *off + w[4];
 	*hi = *off + w[7];
-	assert_true(*lo < *hi && *hi - *lo > 4096);
+	assert_true(*lo<*hi && * hi - *lo> 4096);
 }
 
 /* Every function's every 7th byte, through a table whose cutab, filetab and pcvalue tables are
@@ -391,7 +399,8 @@ static void test_corrupt_tables(void **state)
 				found += k > 0;
 			}
 		}
-		fprintf(stderr, "test_go_lines: corrupt table (fill %#x): %zu PCs named, %zu errors\n",
+		fprintf(stderr,
+			"test_go_lines: corrupt table (fill %#x): %zu PCs named, %zu errors\n",
 			fills[f], found, errors);
 		assert_true(errors > 0);
 		go_symtab_close(st);

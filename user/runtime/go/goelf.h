@@ -97,6 +97,14 @@ const char *go_symtab_path(const struct go_symtab *st);
  * -EPROTO/-ELOOP for a corrupt table. Reads the tables on first use; not thread-safe. */
 int go_pc_lines(struct go_symtab *st, uint64_t pc, struct code_line *out, int max);
 
+/* The same for the stack layer, which has a frame's address as a file offset in this binary (from
+ * the process's mapping: address - mapping start + mapping offset). return_address: the address is
+ * where a call returns to (every frame but the innermost, unless a signal interrupted it), so the
+ * call instruction before it is looked up, as the runtime does. Same returns as go_pc_lines; 0 also
+ * when no PT_LOAD segment maps off. */
+int go_offset_lines(struct go_symtab *st, uint64_t file_off, int return_address,
+		    struct code_line *out, int max);
+
 /* moduledata.gofunc (go:func.*), the base of Go 1.18+'s funcdata; 0 for Go 1.16/1.17 or when not
  * found (then no inlining is shown). For the tests. */
 uint64_t go_symtab_gofunc(struct go_symtab *st);

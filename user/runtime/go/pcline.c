@@ -284,9 +284,9 @@ static int lines_open(struct go_symtab *st)
 	if (!l->old)
 		l->gofunc = find_gofunc(&st->ge, &l->h);
 	st->lines = l;
-	/* FuncIDWrapper's value differs between releases; the linker gives it to runtime.deferreturn
-	 * in every one of them (cmd/internal/objabi/funcid.go, 1.17 to 1.26): read it from there
-	 * rather than from a table of versions. */
+	/* FuncIDWrapper's value differs between releases; the linker gives it to
+	 * runtime.deferreturn in every one of them (cmd/internal/objabi/funcid.go, 1.17 to 1.26):
+	 * read it from there rather than from a table of versions. */
 	l->wrapper_id = funcid_of(st, l, "runtime.deferreturn");
 	if (l->wrapper_id <= 0)
 		l->wrapper_id = -1;
@@ -348,10 +348,11 @@ int go_pc_lines(struct go_symtab *st, uint64_t pc, struct code_line *out, int ma
 				return -EPROTO;
 			break;
 		}
-		const uint8_t *ic = (uint32_t)ix < INLTREE_MAX
-					    ? goelf_at_vaddr(&st->ge, tree + (uint64_t)ix * l->inl_size,
-							     l->inl_size)
-					    : NULL;
+		const uint8_t *ic =
+			(uint32_t)ix < INLTREE_MAX
+				? goelf_at_vaddr(&st->ge, tree + (uint64_t)ix * l->inl_size,
+						 l->inl_size)
+				: NULL;
 		if (!ic)
 			return -EPROTO;
 		if (l->inl_size == 16) {
@@ -375,8 +376,20 @@ int go_pc_lines(struct go_symtab *st, uint64_t pc, struct code_line *out, int ma
 		callee = id;
 	}
 	for (int i = kept > max ? kept - max : 0, j = 0; i < kept; i++, j++)
-		out[j] = (struct code_line){ .func = lv[i].func, .file = lv[i].file, .line = lv[i].line };
+		out[j] = (struct code_line){ .func = lv[i].func,
+					     .file = lv[i].file,
+					     .line = lv[i].line };
 	return kept > max ? max : kept;
+}
+
+int go_offset_lines(struct go_symtab *st, uint64_t file_off, int return_address,
+		    struct code_line *out, int max)
+{
+	uint64_t pc;
+
+	if (off_to_vaddr(&st->ge, file_off, &pc))
+		return 0;
+	return go_pc_lines(st, return_address ? pc - 1 : pc, out, max);
 }
 
 uint64_t go_symtab_gofunc(struct go_symtab *st)
