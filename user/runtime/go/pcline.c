@@ -198,7 +198,7 @@ static int pcvalue(const struct go_lines *l, uint32_t off, uint64_t entry, uint6
 			return -EPROTO;
 		if (!dv && !first)
 			return 0; /* ends before pc: alignment padding, no value */
-		v += (int32_t)((dv >> 1) ^ -(dv & 1));
+		v = (int32_t)((uint32_t)v + ((dv >> 1) ^ -(dv & 1))); /* wraps, as in Go */
 		if (uvarint(&p, end, &dpc))
 			return -EPROTO;
 		at += (uint64_t)dpc * (uint64_t)l->h.quantum;
