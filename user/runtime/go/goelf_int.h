@@ -30,8 +30,12 @@ struct go_func {
 	const char *name; /* points into the mapping or libelf's data */
 };
 
+struct go_lines; /* pcline.c: the line tables, read on first use */
+
 struct go_symtab {
 	struct goelf ge;
+	struct go_lines *lines;
+	int lines_err; /* 0, or why the line tables could not be read (-errno), once */
 	char *path;
 	int source;            /* enum go_syms_source */
 	struct go_func *funcs; /* sorted by entry */
@@ -59,6 +63,24 @@ Elf_Scn *goelf_section(const struct goelf *ge, const char *name, GElf_Shdr *sh);
 const uint8_t *goelf_at_vaddr(const struct goelf *ge, uint64_t vaddr, uint64_t len);
 /* File offset of vaddr; -ENOENT if no PT_LOAD holds it in file. */
 int goelf_vaddr_to_off(const struct goelf *ge, uint64_t vaddr, uint64_t *off);
+
+/* .gopclntab's header ("pcHeader"); offsets are from p. */
+struct pcln {
+	const uint8_t *p; /* header */
+	size_t size;      /* bytes available from p */
+	uint32_t magic;
+	int ptrsz;
+	int quantum; /* minLC: the PC step of the pcvalue tables */
+	uint64_t nfunc, funcname, cutab, filetab, pctab, pcln;
+};
+
+/* Finds and validates the header (symtab.c). 0, or -1 if there is none. */
+int goelf_pcln_find(const struct goelf *ge, struct pcln *h);
+/* What the function table's entry offsets are relative to: 0 for Go 1.16/1.17 (absolute PCs),
+ * else the start of the text. 0, or -1 if it cannot be told. */
+int goelf_pcln_text(const struct goelf *ge, const struct pcln *h, uint64_t *text);
+/* Frees pcline.c's state (NULL is fine). */
+void go_lines_free(struct go_lines *l);
 
 static inline uint64_t goelf_rd(const uint8_t *p, int size, int big_endian)
 {

@@ -148,14 +148,6 @@ static int load_elf_symtab(struct go_symtab *st, char *err, size_t errlen)
 
 /* ---- from .gopclntab ---- */
 
-struct pcln {
-	const uint8_t *p; /* header */
-	size_t size;      /* bytes available from p */
-	uint32_t magic;
-	int ptrsz;
-	uint64_t nfunc, funcname, pcln;
-};
-
 /* Validates a candidate header at p; fills *h. Thorough, because when
  * searching by magic a stray 0xfffffff1 must not pass. */
 static int pcln_check(const struct goelf *ge, const uint8_t *p, size_t size, struct pcln *h)
@@ -179,8 +171,12 @@ static int pcln_check(const struct goelf *ge, const uint8_t *p, size_t size, str
 	h->size = size;
 	h->magic = magic;
 	h->ptrsz = ptrsz;
+	h->quantum = p[6];
 	h->nfunc = w[0];
 	h->funcname = w[nw - 5];
+	h->cutab = w[nw - 4];
+	h->filetab = w[nw - 3];
+	h->pctab = w[nw - 2];
 	h->pcln = w[nw - 1];
 	if (!h->nfunc || h->nfunc > PCLN_MAX_FUNCS)
 		return -1;
@@ -233,7 +229,7 @@ static int pcln_scan(const struct goelf *ge, const uint8_t *p, size_t size, uint
 	return -1;
 }
 
-static int pcln_find(const struct goelf *ge, struct pcln *h)
+int goelf_pcln_find(const struct goelf *ge, struct pcln *h)
 {
 	static const char *const named[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
 	static const char *const search[] = { ".data.rel.ro", ".rodata" };
@@ -276,14 +272,29 @@ static uint64_t text_from_entry(const struct goelf *ge, const struct pcln *h)
 	return 0;
 }
 
+int goelf_pcln_text(const struct goelf *ge, const struct pcln *h, uint64_t *text)
+{
+	GElf_Shdr sh;
+
+	*text = 0;
+	if (h->magic == 0xfffffffa)
+		return 0; /* absolute PCs */
+	if (goelf_section(ge, ".text", &sh))
+		*text = sh.sh_addr;
+	else
+		*text = goelf_rd(h->p + 8 + 2 * h->ptrsz, h->ptrsz, 0);
+	if (!*text)
+		*text = text_from_entry(ge, h);
+	return *text ? 0 : -1;
+}
+
 static int load_pclntab(struct go_symtab *st, char *err, size_t errlen)
 {
 	struct pcln h;
 	uint64_t text = 0;
 	int fs;
-	GElf_Shdr sh;
 
-	if (pcln_find(&st->ge, &h)) {
+	if (goelf_pcln_find(&st->ge, &h)) {
 		goelf_err(err, errlen,
 			  "%s: no .symtab and no Go function table (.gopclntab): not a "
 			  "Go binary, or a Go version older than 1.16",
@@ -291,20 +302,12 @@ static int load_pclntab(struct go_symtab *st, char *err, size_t errlen)
 		return -ENOEXEC;
 	}
 	fs = h.magic == 0xfffffffa ? h.ptrsz : 4;
-	if (h.magic != 0xfffffffa) {
-		if (goelf_section(&st->ge, ".text", &sh))
-			text = sh.sh_addr;
-		else
-			text = goelf_rd(h.p + 8 + 2 * h.ptrsz, h.ptrsz, 0);
-		if (!text)
-			text = text_from_entry(&st->ge, &h);
-		if (!text) {
-			goelf_err(err, errlen,
-				  "%s: cannot tell where Go's text starts (no .text section "
-				  "and no textStart in .gopclntab)",
-				  st->path);
-			return -EPROTO;
-		}
+	if (goelf_pcln_text(&st->ge, &h, &text)) {
+		goelf_err(err, errlen,
+			  "%s: cannot tell where Go's text starts (no .text section "
+			  "and no textStart in .gopclntab)",
+			  st->path);
+		return -EPROTO;
 	}
 	st->funcs = calloc(h.nfunc, sizeof(*st->funcs));
 	if (!st->funcs) {
@@ -375,6 +378,7 @@ void go_symtab_close(struct go_symtab *st)
 {
 	if (!st)
 		return;
+	go_lines_free(st->lines);
 	goelf_close(&st->ge);
 	free(st->funcs);
 	free(st->by_name);

@@ -1,0 +1,3 @@
+module rtmon/testprog/golines
+
+go 1.17
