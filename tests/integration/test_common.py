@@ -1,10 +1,12 @@
 """Behaviour every tracing command shares (user/cli/command.c, user/proc/target.c)."""
+import datetime
 import json
+import re
 import subprocess
 
 import pytest
 
-from conftest import RTMON, json_lines, run
+from conftest import RTMON, json_lines, run, tp
 
 KILLED = ["/bin/sh", "-c", "kill -KILL $$"]
 
@@ -46,3 +48,33 @@ def test_json_stream_stays_clean_with_a_chatty_command(cmd):
     assert lines and all(json.loads(l)["type"] for l in lines)
     assert json.loads(lines[-1])["type"] == "summary"
     assert r.stderr.count(b"\xff tail\n") == 300 and r.stderr.endswith(b"no newline")
+
+
+def _window():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+@pytest.mark.parametrize("cmd", ["thr", "gc"])
+def test_wall_clock_times(cmd):
+    """Every JSON record has "time" (RFC 3339 UTC) and -T starts each event row with the local time
+    of day: both fall within the run, as the test's own clock saw it."""
+    prog = [tp("threads")] if cmd == "thr" else [tp("go/gcprog"), "2"]
+    before = _window()
+    r = run([cmd, "--json", "--"] + prog)
+    after = _window()
+    assert r.returncode == 0, r.stderr
+    lines = json_lines(r.stdout)
+    assert len(lines) > 2
+    for o in lines:
+        t = datetime.datetime.strptime(o["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc)
+        assert before - datetime.timedelta(seconds=1) <= t <= after, o
+    r = run([cmd, "-T", "--"] + prog)
+    assert r.returncode == 0, r.stderr
+    rows = [l for l in r.stdout.splitlines() if re.match(r"\d\d:\d\d:\d\d\.\d{6} ", l)]
+    heading = [l for l in r.stdout.splitlines() if l.startswith("CLOCK ")]
+    assert rows and len(heading) == 1
+    day = datetime.date.today()
+    for row in rows:
+        t = datetime.datetime.combine(day, datetime.time.fromisoformat(row[:15])).astimezone()
+        assert before - datetime.timedelta(seconds=1) <= t <= _window(), row

@@ -24,6 +24,10 @@ static const struct argp_option common_options[] = {
 	  "Stop after SEC seconds (default: until Ctrl-C or the target ends)", 2 },
 	{ "interval", 'i', "SEC", 0, "Print and reset the results every SEC seconds", 2 },
 	{ "json", OPT_JSON, NULL, 0, "Print JSON lines on stdout (see docs/json.md)", 2 },
+	{ "timestamps", 'T', NULL, 0,
+	  "Start each event row with its wall-clock time of day (CLOCK, local time, microseconds); "
+	  "JSON records always carry it as \"time\"",
+	  2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 2 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Give this help list", -1 },
 	{ 0 },
@@ -96,6 +100,9 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_JSON:
 		co->json = true;
+		break;
+	case 'T':
+		co->wall_clock = true;
 		break;
 	case 'v':
 		co->verbose = true;

@@ -14,6 +14,7 @@ struct common_opts {
 	double duration;  /* -d seconds; 0 = until Ctrl-C or the target ends */
 	double interval;  /* -i seconds; 0 = one final report */
 	bool json;        /* --json: JSON lines on stdout */
+	bool wall_clock;  /* -T: event rows start with their wall-clock time */
 	bool verbose;     /* -v: libbpf debug output */
 };
 

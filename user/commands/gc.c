@@ -18,6 +18,7 @@
 #include "output/hist.h"
 #include "output/json.h"
 #include "output/summary.h"
+#include "output/wall_clock.h"
 #include "trace/loop.h"
 #include "cli/opts.h"
 #include "trace/probe.h"
@@ -162,6 +163,8 @@ static void print_header(struct gc_print *o)
 	if (o->header_done || o->co->json)
 		return;
 	o->header_done = true;
+	if (o->co->wall_clock)
+		fputs(WALL_CLOCK_HEADING, stdout);
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8s ", "PID");
 	printf("%-6s %-8s %-24s %10s %13s", "CYCLE", "TRIGGER", "PHASE", "START(ms)",
@@ -178,6 +181,8 @@ static void print_row(struct gc_print *o, const struct gc_record *r)
 	char cyc[16];
 
 	print_header(o);
+	if (o->co->wall_clock)
+		wall_clock_print_column(stdout, r->start_ns);
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8d ", (int)r->pid);
 	snprintf(cyc, sizeof(cyc), r->cycle ? "%u" : "-", r->cycle);

@@ -15,6 +15,7 @@
 #include "output/escape.h"
 #include "output/json.h"
 #include "output/summary.h"
+#include "output/wall_clock.h"
 #include "trace/loop.h"
 #include "cli/opts.h"
 #include "trace/probe.h"
@@ -177,6 +178,8 @@ static void print_text_event(const struct thr_run *r, const struct thr_event *e,
 		snprintf(ptid, sizeof(ptid), "%u", e->ptid);
 	if (e->kind == THR_EV_EXIT && (e->flags & THR_F_LIFETIME))
 		snprintf(life, sizeof(life), "%llu", (unsigned long long)(e->lifetime_ns / 1000));
+	if (r->args->co.wall_clock)
+		wall_clock_print_column(stdout, e->ts_ns);
 	printf("%-10.6f %7u %7u %-6s %7s %12s  %-16s %s", t, e->pid, e->tid,
 	       e->kind == THR_EV_EXIT ? "exit" : "create", ptid, life,
 	       text_safe(e->name, name, sizeof(name)),
@@ -351,6 +354,7 @@ static int load(struct thr_run *r, char *err, size_t errlen)
 	if (!r->skel)
 		return -1;
 	gr_open(&r->gr, "thr", r->t);
+	r->gr.wall_clock = r->args->co.wall_clock;
 	r->skel->rodata->gr_cfg = r->gr.cfg;
 	gr_prepare(&r->gr, r->skel->progs.on_go_site);
 	thr_java_open(&r->java, "thr", r->t);
@@ -396,6 +400,8 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 
 static void print_header(const struct thr_run *r)
 {
+	if (!r->args->co.json && r->args->co.wall_clock)
+		fputs(WALL_CLOCK_HEADING, stdout);
 	if (!r->args->co.json)
 		printf("%-10s %7s %7s %-6s %7s %12s  %-16s %s%s\n", "TIME(s)", "PID", "TID",
 		       "EVENT", "PTID", "LIFETIME(us)", "NAME", "START",

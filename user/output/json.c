@@ -4,6 +4,7 @@
 #include "output/hist.h"
 #include "output/escape.h"
 #include "output/json.h"
+#include "output/wall_clock.h"
 
 /* The next field is the first of a nested object: no comma before it. rtmon writes JSON from one
  * thread, one object at a time. */
@@ -53,14 +54,6 @@ void json_set_fixed_time(int64_t ns)
 	fixed_time_ns = ns;
 }
 
-static int64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ,"time":"2026-12-02T15:20:01.123456Z" (RFC 3339, UTC, microseconds). The date and second are
  * formatted once per second: a stream of events pays for the microseconds only. */
 static void write_time(FILE *out, int64_t ns)
@@ -88,15 +81,12 @@ static void begin_at_wall(FILE *out, const char *type, int64_t wall_ns)
 
 void json_begin(FILE *out, const char *type)
 {
-	begin_at_wall(out, type, clock_ns(CLOCK_REALTIME));
+	begin_at_wall(out, type, wall_clock_now_ns());
 }
 
 void json_begin_at(FILE *out, const char *type, uint64_t mono_ns)
 {
-	/* The wall clock now, less how long ago the event was on the monotonic clock. */
-	int64_t ago = clock_ns(CLOCK_MONOTONIC) - (int64_t)mono_ns;
-
-	begin_at_wall(out, type, clock_ns(CLOCK_REALTIME) - (ago > 0 ? ago : 0));
+	begin_at_wall(out, type, wall_clock_of_mono(mono_ns));
 }
 
 /* Keys are rtmon's own literals (plain ASCII, nothing to escape): written as they are, which keeps

@@ -12,6 +12,7 @@
 #include "output/hist.h"
 #include "output/escape.h"
 #include "output/json.h"
+#include "output/wall_clock.h"
 #include "binary/probe_site.h"
 
 /* File offset of the `call runtime.runqput` in newproc's closure (runtime.newproc.func1, Go 1.17 to
@@ -216,6 +217,8 @@ void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json,
 		snprintf(pgid, sizeof(pgid), "g%llu", (unsigned long long)e->parent_goid);
 	if (exit && known)
 		snprintf(life, sizeof(life), "%llu", (unsigned long long)(e->lifetime_ns / 1000));
+	if (g->wall_clock)
+		wall_clock_print_column(stdout, e->ts_ns);
 	printf("%-10.6f %7u %7s %-6s %7s %12s  %-16s %s\n", t, e->pid, gid,
 	       exit ? "exit" : "create", pgid, life, "goroutine",
 	       start[0] ? text_safe(start, sym, sizeof(sym)) : "-");

@@ -27,6 +27,7 @@ struct gr_run {
 	struct gr_config cfg; /* for the BPF side's gr_cfg */
 	struct probe_site sites[3];
 	int nsites;
+	bool wall_clock; /* -T: text rows start with the event's wall-clock time */
 	/* lat: the histograms at the last report (-i prints differences) */
 	struct gr_snap_entry *base;
 	size_t nbase;
