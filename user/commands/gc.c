@@ -18,6 +18,8 @@
 #include "output/hist.h"
 #include "output/json.h"
 #include "output/summary.h"
+#include "output/units.h"
+#include "output/escape.h"
 #include "output/wall_clock.h"
 #include "trace/loop.h"
 #include "cli/opts.h"
@@ -34,6 +36,12 @@ struct open_cycle {
 	uint64_t start_ns;
 	uint64_t stw_ns;
 	unsigned stw_count;
+	uint64_t mark_ns; /* the concurrent mark phase (Go's "mark") */
+	bool heap_known;  /* heap pools were reported: their use before and after, summed */
+	uint64_t heap_before, heap_after;
+	char collector[64];
+	char detail[96]; /* the first record's DETAIL, for runtimes that name no collector */
+	bool incomplete;
 	bool used;
 };
 
@@ -48,15 +56,17 @@ struct gc_print {
 	struct gc_stats all; /* whole run */
 	struct gc_stats iv;  /* since the last -i report: only its pause histogram is printed */
 	int interval_no;
+	bool phases; /* --phases: a row per record; else a line per collection */
 	struct open_cycle open[MAX_OPEN_CYCLES];
 };
 
 struct gc_args {
 	struct common_opts co;
 	struct gc_custom_args custom;
+	bool phases;
 };
 
-enum { OPT_CYCLE = 0x2000, OPT_PHASE };
+enum { OPT_CYCLE = 0x2000, OPT_PHASE, OPT_PHASES };
 
 static const struct argp_option gc_options[] = {
 	{ "cycle", OPT_CYCLE, "SYM", 0,
@@ -66,6 +76,10 @@ static const struct argp_option gc_options[] = {
 	{ "phase", OPT_PHASE, "NAME=SYM", 0,
 	  "With --cycle: each call of the function SYM is phase NAME of "
 	  "the cycle open on its thread; repeat for each phase",
+	  0 },
+	{ "phases", OPT_PHASES, NULL, 0,
+	  "A row per GC phase, memory pool and non-GC stop-the-world, instead of one line per "
+	  "collection",
 	  0 },
 	{ 0 },
 };
@@ -114,6 +128,9 @@ static error_t parse_gc(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CYCLE:
 		a->custom.cycle = arg;
+		return 0;
+	case OPT_PHASES:
+		a->phases = true;
 		return 0;
 	case OPT_PHASE:
 		if (!gc_custom_add_phase(&a->custom, arg, err, sizeof(err)))
@@ -167,6 +184,11 @@ static void print_header(struct gc_print *o)
 		fputs(WALL_CLOCK_HEADING, stdout);
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8s ", "PID");
+	if (!o->phases) {
+		printf("%-6s %-8s %10s %13s %10s %10s  %-23s %s\n", "CYCLE", "TRIGGER", "START(ms)",
+		       "DURATION(us)", "STW(us)", "MARK(us)", "HEAP", "COLLECTOR/DETAIL");
+		return;
+	}
 	printf("%-6s %-8s %-24s %10s %13s", "CYCLE", "TRIGGER", "PHASE", "START(ms)",
 	       "DURATION(us)");
 	if (o->rt->detail_header)
@@ -250,6 +272,36 @@ static void print_json(struct gc_print *o, const struct gc_record *r)
 	json_end(stdout);
 }
 
+/* One line per collection (the default): its totals once its last record is in. */
+static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint64_t end_ns)
+{
+	double start_ms = c->start_ns >= o->t0_ns ? (double)(c->start_ns - o->t0_ns) / 1e6
+						  : -(double)(o->t0_ns - c->start_ns) / 1e6;
+	char cyc[16], mark[24] = "-", heap[48] = "-", before[16], after[16], coll[128];
+
+	print_header(o);
+	if (o->co->wall_clock)
+		wall_clock_print_column(stdout, c->start_ns);
+	if (o->t->kind == TARGET_BINPATH)
+		printf("%-8d ", (int)c->pid);
+	snprintf(cyc, sizeof(cyc), "%u", c->cycle);
+	if (c->mark_ns)
+		snprintf(mark, sizeof(mark), "%.1f", (double)c->mark_ns / 1e3);
+	if (c->heap_known) {
+		units_bytes(c->heap_before, before, sizeof(before));
+		units_bytes(c->heap_after, after, sizeof(after));
+		snprintf(heap, sizeof(heap), "%s -> %s", before, after);
+	}
+	printf("%-6s %-8s %10.3f %13.1f %10.1f %10s  %-23s %s%s\n", cyc,
+	       c->trigger ? c->trigger : "-", start_ms, (double)(end_ns - c->start_ns) / 1e3,
+	       (double)c->stw_ns / 1e3, mark, heap,
+	       text_safe(c->collector[0] ? c->collector
+			 : c->detail[0]  ? c->detail
+					 : "-",
+			 coll, sizeof(coll)),
+	       c->incomplete ? "  (end not seen)" : "");
+}
+
 static void print_cycle_json(const struct gc_print *o, const struct open_cycle *c, uint64_t end_ns)
 {
 	json_head(o, "gc_cycle", c->pid, c->start_ns);
@@ -261,6 +313,14 @@ static void print_cycle_json(const struct gc_print *o, const struct open_cycle *
 	json_field_u64(stdout, "dur_ns", end_ns - c->start_ns);
 	json_field_u64(stdout, "stw_ns", c->stw_ns);
 	json_field_u64(stdout, "stw_count", c->stw_count);
+	if (c->mark_ns)
+		json_field_u64(stdout, "mark_ns", c->mark_ns);
+	if (c->heap_known) {
+		json_field_u64(stdout, "heap_before", c->heap_before);
+		json_field_u64(stdout, "heap_after", c->heap_after);
+	}
+	if (c->collector[0])
+		json_field_str(stdout, "collector", c->collector);
 	json_end(stdout);
 }
 
@@ -276,9 +336,23 @@ static void track_cycle(struct gc_print *o, const struct gc_record *r)
 		c->stw_ns += r->dur_ns;
 		c->stw_count++;
 	}
+	if (r->phase && !strcmp(r->phase, "mark"))
+		c->mark_ns += r->dur_ns;
+	if (r->heap_pool) {
+		c->heap_known = true;
+		c->heap_before += r->heap_before;
+		c->heap_after += r->heap_after;
+	}
+	if (r->collector && !c->collector[0])
+		snprintf(c->collector, sizeof(c->collector), "%s", r->collector);
+	if (r->detail && !c->detail[0])
+		snprintf(c->detail, sizeof(c->detail), "%s", r->detail);
+	c->incomplete |= r->incomplete;
 	if (r->cycle_end) {
 		if (o->co->json)
 			print_cycle_json(o, c, r->start_ns + r->dur_ns);
+		else if (!o->phases)
+			print_cycle_row(o, c, r->start_ns + r->dur_ns);
 		c->used = false;
 	}
 }
@@ -291,7 +365,7 @@ static void print_record(struct gc_out *sink, const struct gc_record *r)
 	gc_stats_add(&o->iv, r);
 	if (o->co->json)
 		print_json(o, r);
-	else
+	else if (o->phases)
 		print_row(o, r);
 	if (r->gc && r->cycle)
 		track_cycle(o, r);
@@ -479,6 +553,7 @@ int cmd_gc(int argc, char **argv)
 	}
 	o->sink.record = print_record;
 	o->co = &args.co;
+	o->phases = args.phases;
 	o->t = &t;
 	s.out = &o->sink;
 	o->rt = args.custom.cycle ? gc_custom_runtime(&s) : detect_runtime(&s);
