@@ -1,6 +1,6 @@
 /* What a code address means in the source: the function, file and line, one per inlining level.
- * Filled by the symbolizers (native: .symtab and DWARF through libdw; Go: .gopclntab with its inline
- * tree) and read by the profile model (output/profile.h). */
+ * Filled by the symbolizers (native: .symtab and DWARF through libdw; Go: .gopclntab with its
+ * inline tree) and read by the profile model (output/profile.h). */
 #ifndef RTMON_CODE_LINE_H
 #define RTMON_CODE_LINE_H
 
