@@ -487,35 +487,61 @@ int64_t profile_total(const struct profile *p, size_t value)
 	return t;
 }
 
-long profile_value_index(const struct profile *p, const char *name)
+long profile_value_type_find(const struct profile_value_type *types, size_t ntypes,
+			     const char *name)
 {
 	long found = -1;
 
-	for (size_t i = 0; i < p->ntypes; i++)
-		if (!strcmp(p->strs[p->type[i]], name))
+	for (size_t i = 0; i < ntypes; i++)
+		if (!strcmp(types[i].type, name))
 			return (long)i;
-	for (size_t i = 0; i < p->ntypes; i++)
-		if (!strcmp(p->strs[p->unit[i]], name))
+	for (size_t i = 0; i < ntypes; i++)
+		if (types[i].unit && !strcmp(types[i].unit, name))
 			found = (long)i;
 	return found;
 }
 
-void profile_value_names(const struct profile *p, char *buf, size_t len)
+void profile_value_type_names(const struct profile_value_type *types, size_t ntypes, char *buf,
+			      size_t len)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < p->ntypes && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
-					p->strs[p->type[i]]);
-	for (size_t i = 0; i < p->ntypes && off < len; i++) {
-		bool dup = false;
+	for (size_t i = 0; i < ntypes && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", types[i].type);
+	for (size_t i = 0; i < ntypes && off < len; i++) {
+		bool dup = !types[i].unit || !*types[i].unit;
 
-		for (size_t j = 0; j < i; j++)
-			dup |= p->unit[j] == p->unit[i];
-		if (!dup && p->unit[i])
-			off += (size_t)snprintf(buf + off, len - off, ", %s", p->strs[p->unit[i]]);
+		/* Each name once: a unit named like a type ("bytes") or like an earlier unit. */
+		for (size_t j = 0; j < ntypes && !dup; j++)
+			dup = !strcmp(types[j].type, types[i].unit) ||
+			      (j < i && types[j].unit && !strcmp(types[j].unit, types[i].unit));
+		if (!dup)
+			off += (size_t)snprintf(buf + off, len - off, ", %s", types[i].unit);
 	}
+}
+
+/* The profile's value types as the list the two above take. */
+static void value_types(const struct profile *p, struct profile_value_type *t)
+{
+	for (size_t i = 0; i < p->ntypes; i++)
+		t[i] = profile_value_type_at(p, i);
+}
+
+long profile_value_index(const struct profile *p, const char *name)
+{
+	struct profile_value_type t[PROFILE_TYPES_MAX];
+
+	value_types(p, t);
+	return profile_value_type_find(t, p->ntypes, name);
+}
+
+void profile_value_names(const struct profile *p, char *buf, size_t len)
+{
+	struct profile_value_type t[PROFILE_TYPES_MAX];
+
+	value_types(p, t);
+	profile_value_type_names(t, p->ntypes, buf, len);
 }
 
 static const struct profile *order_profile; /* for by_value: qsort has no context */

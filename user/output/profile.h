@@ -77,6 +77,11 @@ int64_t profile_total(const struct profile *p, size_t value);
 long profile_value_index(const struct profile *p, const char *name);
 /* "allocations, bytes": the names profile_value_index takes, for an error message. */
 void profile_value_names(const struct profile *p, char *buf, size_t len);
+/* The same two on a list of value types (for option parsing, before any profile exists). */
+long profile_value_type_find(const struct profile_value_type *types, size_t ntypes,
+			     const char *name);
+void profile_value_type_names(const struct profile_value_type *types, size_t ntypes, char *buf,
+			      size_t len);
 
 /* The outputs. value: index of the value type shown (text, folded). */
 void profile_write_text(const struct profile *p, FILE *out, size_t value, size_t top);
