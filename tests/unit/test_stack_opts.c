@@ -155,8 +155,10 @@ static void test_write(void **state)
 {
 	struct test_args a;
 	struct profile *p = fixture_profile();
-	char *text[] = { "rtmon t", "-p", "1", "--top", "1", "--value", "bytes", "--pprof",
-			 "/tmp/rtmon-t.pb.gz", NULL };
+	char *text[] = { "rtmon t", "-p",      "1",
+			 "--top",   "1",       "--value",
+			 "bytes",   "--pprof", "/tmp/rtmon-t.pb.gz",
+			 NULL };
 	char *folded[] = { "rtmon t", "-p", "1", "--folded", NULL };
 	char *json[] = { "rtmon t", "-p", "1", "--json", NULL };
 	char err[256], *buf;

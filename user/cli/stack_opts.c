@@ -13,7 +13,8 @@ static const struct argp_option stack_options[] = {
 	  3 },
 	{ "top", OPT_TOP, "N", 0, "Show the top N stacks in the text report (default 10)", 3 },
 	{ "value", OPT_VALUE, "NAME", 0,
-	  "The value that orders and folds the stacks: count or bytes, or a sample type's name", 3 },
+	  "The value that orders and folds the stacks: count or bytes, or a sample type's name",
+	  3 },
 	{ 0 },
 };
 
@@ -80,8 +81,8 @@ static error_t parse_stack(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_TOP:
 		if (parse_top(arg, &so->top)) {
-			argp_failure(state, 2, 0, "invalid --top '%s': give a positive number of stacks",
-				     arg);
+			argp_failure(state, 2, 0,
+				     "invalid --top '%s': give a positive number of stacks", arg);
 			return EINVAL;
 		}
 		return 0;

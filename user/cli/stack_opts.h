@@ -17,10 +17,10 @@ struct stack_opts {
 	size_t ntypes;
 	size_t value;
 	/* Parsed. */
-	bool folded;       /* --folded: folded stacks on stdout */
-	const char *pprof; /* --pprof FILE: checked writable when parsed */
-	size_t top;        /* --top N: stacks in the text report (default 10) */
-	const char *value_name; /* --value NAME, resolved into value */
+	bool folded;                  /* --folded: folded stacks on stdout */
+	const char *pprof;            /* --pprof FILE: checked writable when parsed */
+	size_t top;                   /* --top N: stacks in the text report (default 10) */
+	const char *value_name;       /* --value NAME, resolved into value */
 	const struct common_opts *co; /* for --json */
 };
 
