@@ -448,7 +448,8 @@ int profile_add(struct profile *p, const uint32_t *locs, size_t nlocs, const int
 		if (id_table_insert(&p->sample_tab, h, id))
 			return -ENOMEM;
 		memcpy(&p->locs[p->n_locs], locs, nlocs * sizeof(*locs));
-		memcpy(&p->labels[p->n_labels], lab, nlabels * sizeof(*lab));
+		if (nlabels) /* labels[] may not exist yet: no memcpy to NULL */
+			memcpy(&p->labels[p->n_labels], lab, nlabels * sizeof(*lab));
 		memset(&p->values[p->n_values], 0, p->ntypes * sizeof(*p->values));
 		p->n_locs += nlocs;
 		p->n_labels += nlabels;
