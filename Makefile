@@ -29,7 +29,7 @@ CFLAGS ?= -O2 -g
 # -Wno-format-truncation: error and label strings are bounded on purpose; a cut message is fine.
 CFLAGS += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP $(SANFLAGS)
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
-LDLIBS += -lbpf -lelf -ldw -lz -lcapstone -lm -lpthread -lstdc++ -lmicrohttpd
+LDLIBS += -lbpf -lelf -ldw -lz -lcapstone -lprotobuf-c -lm -lpthread -lstdc++ -lmicrohttpd
 LDFLAGS += $(SANFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux -Ibpf -MMD -MP
 # <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> lives in the multiarch directory.
@@ -40,8 +40,13 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 # user/ is one folder per layer (docs/architecture.md); runtimes have a folder each under user/runtime/.
 USER_SRCS := $(sort $(wildcard user/*/*.c user/*/*/*.c))
+# Protocol buffers (user/*/*.proto, e.g. pprof's profile format) are compiled by protoc-c into
+# $(BUILD)/proto/NAME.pb-c.{c,h}, included as "proto/NAME.pb-c.h".
+PROTO_SRCS := $(wildcard user/*/*.proto)
+PROTO_HDRS := $(patsubst %.proto,$(BUILD)/proto/%.pb-c.h,$(notdir $(PROTO_SRCS)))
+PROTO_OBJS := $(patsubst %.proto,$(BUILD)/obj/proto/%.pb-c.o,$(notdir $(PROTO_SRCS)))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS)) $(BUILD)/obj/min_btf_blobs.o \
-	$(BUILD)/obj/min_btf_table.o
+	$(BUILD)/obj/min_btf_table.o $(PROTO_OBJS)
 MIN_BTFS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.min.btf,$(BPF_SRCS))
 BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/obj/cli/main.o,$(USER_OBJS))
@@ -124,8 +129,16 @@ $(BUILD)/obj/min_btf_blobs.o: $(BUILD)/min_btf_blobs.S | $(BUILD)/obj
 $(BUILD)/obj/min_btf_table.o: $(BUILD)/min_btf_table.c | $(BUILD)/obj
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# Every user object may include any skeleton: generate them all first.
-$(USER_OBJS): | $(SKELS)
+vpath %.proto $(sort $(dir $(PROTO_SRCS)))
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: %.proto
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(BUILD)/proto && protoc-c --proto_path=$(dir $<) --c_out=$(BUILD)/proto $<
+$(BUILD)/obj/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# Every user object may include any skeleton or generated protobuf header: generate them all first.
+$(USER_OBJS): | $(SKELS) $(PROTO_HDRS)
 $(BUILD)/obj/%.o: user/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -134,7 +147,7 @@ $(BUILD)/rtmon: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests $(SKELS)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests $(SKELS) $(PROTO_HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
 
@@ -176,7 +189,7 @@ go-fixtures: $(GO_TP_BINS)
 	$(Q)tests/unit/build-go-fixtures.sh $(BUILD)
 
 unit-test: $(UNIT_BINS) testprogs go-fixtures
-	$(Q)set -e; for t in $(UNIT_BINS); do RTMON_BUILD=$(BUILD) $$t; done
+	$(Q)set -e; for t in $(UNIT_BINS); do RTMON_BUILD=$(BUILD) GO=$(GO) $$t; done
 
 integration-test: $(BUILD)/rtmon testprogs
 	$(Q)RTMON=$(ABS_BUILD)/rtmon RTMON_BUILD=$(ABS_BUILD) python3 -m pytest -q tests/integration

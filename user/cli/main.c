@@ -41,6 +41,7 @@ static void usage(FILE *out)
 	fprintf(out, "\nCommon options (every tracing command): -b/--binpath PATH, -p/--pid PID, "
 		     "-n/--name NAME,\n"
 		     "  -- CMD ARGS, -d/--duration SEC, -i/--interval SEC, --json, -v/--verbose.\n"
+		     "Every command: -o/--output FILE (stdout to FILE, truncated).\n"
 		     "ps, tree and info take no target. 'rtmon COMMAND --help' has the "
 		     "rest.\n\nExamples:\n"
 		     "  rtmon ps\n"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/opts.h"
+#include "cli/output_opt.h"
 
 enum { OPT_JSON = 0x1000 };
 
@@ -120,7 +121,9 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-const struct argp common_argp = { common_options, parse_common, NULL, NULL, NULL, NULL, NULL };
+static const struct argp_child common_children[] = { { &output_argp, 0, NULL, 0 }, { 0 } };
+const struct argp common_argp = { common_options,  parse_common, NULL, NULL,
+				  common_children, NULL,         NULL };
 
 static bool wants_help(int argc, char **argv)
 {
@@ -169,9 +172,25 @@ static int argp_parse_one_line_errors(const struct argp *argp, int argc, char **
 	return 2;
 }
 
+/* The command's own argp, with -o beside it (the commands without a target have no
+ * common_argp to carry it). */
+static error_t parse_args_only_wrapper(int key, char *arg, struct argp_state *state)
+{
+	(void)arg;
+	if (key == ARGP_KEY_INIT)
+		state->child_inputs[0] = state->input;
+	return ARGP_ERR_UNKNOWN;
+}
+
 int parse_args_only(const struct argp *argp, int argc, char **argv, void *input)
 {
-	return argp_parse_one_line_errors(argp, argc, argv, input);
+	const struct argp_child children[] = { { argp, 0, NULL, 0 },
+					       { &output_argp, 0, NULL, 0 },
+					       { 0 } };
+	const struct argp wrapper = { NULL, parse_args_only_wrapper, NULL, NULL, children, NULL,
+				      NULL };
+
+	return argp_parse_one_line_errors(&wrapper, argc, argv, input);
 }
 
 /* Splits argv at the first "--" (the rest is the command to run), parses the rest, then checks that

@@ -172,10 +172,17 @@ static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 	return rc;
 }
 
+/* rtmon's stdout is still file descriptor 1: no -o FILE moved it (output_opt.c moves only the
+ * stream), so a command started now would write into it. */
+static bool json_on_stdout(void)
+{
+	return fileno(stdout) == STDOUT_FILENO;
+}
+
 /* The child waits on the gate pipe before exec: rtmon attaches its probes to the child's PID first,
- * so the command is traced from its first instruction. With stdout_to_stderr (--json) the
- * command's stdout goes to rtmon's stderr: rtmon's stdout is the JSON stream, and nothing else may
- * be written there (docs/json.md). */
+ * so the command is traced from its first instruction. With stdout_to_stderr (--json without -o)
+ * the command's stdout goes to rtmon's stderr: rtmon's stdout is the JSON stream, and nothing else
+ * may be written there (docs/json.md). */
 static int start_held_child(struct target *t, const char *path, char **argv, bool stdout_to_stderr,
 			    char *err, size_t errlen)
 {
@@ -324,7 +331,8 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 	if (!rc)
 		rc = image_from_binary(&t->image, t->exe, err, errlen);
 	if (!rc)
-		rc = start_held_child(t, cmd_path, co->cmd_argv, co->json, err, errlen);
+		rc = start_held_child(t, cmd_path, co->cmd_argv, co->json && json_on_stdout(), err,
+				      errlen);
 	if (!rc)
 		snprintf(t->label, sizeof(t->label), "%s (PID %d)", co->cmd_argv[0], t->pid);
 	return rc;
