@@ -59,7 +59,8 @@ GO_TP_DIRS := $(patsubst %/main.go,%,$(wildcard testprog/go/*/main.go))
 GO_TP_NAMES := $(notdir $(GO_TP_DIRS))
 GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/testprog/go/$(n)-stripped \
 	$(BUILD)/testprog/go/$(n)-pie)
-# The stack tests' CPU burner at -O2, with and without frame pointers (what distributions ship).
+# The stack tests' CPU burner at -O2, with frame pointers in every function (leaves too, as the
+# distributions that keep frame pointers build) and without (what Debian ships).
 STACK_TP_BINS := $(BUILD)/testprog/cpuburn-fp $(BUILD)/testprog/cpuburn-nofp
 STACK_TP_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 # Java programs (testprog/java/*.java) are compiled for Java 17, so that every JDK the tests find runs them.
@@ -156,7 +157,7 @@ $(BUILD)/testprog/%-stripped: testprog/%.c | $(BUILD)/testprog
 
 $(BUILD)/testprog/cpuburn-fp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(BUILD)/testprog
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(STACK_TP_CFLAGS) -fno-omit-frame-pointer $< -o $@
+	$(Q)$(CC) $(STACK_TP_CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer $< -o $@
 $(BUILD)/testprog/cpuburn-nofp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(BUILD)/testprog
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(STACK_TP_CFLAGS) -fomit-frame-pointer $< -o $@
