@@ -64,6 +64,10 @@ GO_TP_DIRS := $(patsubst %/main.go,%,$(wildcard testprog/go/*/main.go))
 GO_TP_NAMES := $(notdir $(GO_TP_DIRS))
 GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/testprog/go/$(n)-stripped \
 	$(BUILD)/testprog/go/$(n)-pie)
+# The stack tests' CPU burner at -O2, with frame pointers in every function (leaves too, as the
+# distributions that keep frame pointers build) and without (what Debian ships).
+STACK_TP_BINS := $(BUILD)/testprog/cpuburn-fp $(BUILD)/testprog/cpuburn-nofp
+STACK_TP_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 # Java programs (testprog/java/*.java) are compiled for Java 17, so that every JDK the tests find runs them.
 JAVA_TP_SRCS := $(wildcard testprog/java/*.java)
 JAVA_TP_CLASSES := $(patsubst testprog/java/%.java,$(BUILD)/testprog/java/%.class,$(JAVA_TP_SRCS))
@@ -164,6 +168,13 @@ $(BUILD)/testprog/%-stripped: testprog/%.c | $(BUILD)/testprog
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie -s $< -o $@ $(TP_LIBS_$*)
 
+$(BUILD)/testprog/cpuburn-fp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACK_TP_CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer $< -o $@
+$(BUILD)/testprog/cpuburn-nofp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACK_TP_CFLAGS) -fomit-frame-pointer $< -o $@
+
 # Go programs: the toolchain's own cache makes rebuilds cheap, so always ask go build.
 $(BUILD)/testprog/go/%: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
 	$(call msg,GO,$@)
@@ -181,7 +192,7 @@ $(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
 # The programs use Gate (their stdin start gate): compiled first, found on the class path.
 $(filter-out %/Gate.class,$(JAVA_TP_CLASSES)): $(BUILD)/testprog/java/Gate.class
 
-testprogs: $(TP_BINS) $(GO_TP_BINS) $(JAVA_TP_CLASSES)
+testprogs: $(TP_BINS) $(STACK_TP_BINS) $(GO_TP_BINS) $(JAVA_TP_CLASSES)
 
 # The Go fixture built by older toolchains (one per goid-offset era), fetched through the Go module
 # proxy's golang.org/toolchain modules; a toolchain that cannot be had is reported and skipped.

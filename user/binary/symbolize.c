@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "binary/objfile.h"
 #include "binary/symbolize.h"
+#include "proc/maps.h"
 
 #define MAX_SEGS  32
 #define CACHE_MAX 4096
@@ -284,18 +285,27 @@ static const struct sym *find_containing(const struct symfile *f, uint64_t vaddr
  * thread_native_entry(Thread*). */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
+/* The symbol holding file offset off of f, with the offset's link-time address; NULL when none. */
+static const struct sym *sym_at(struct symfile *f, uint64_t off, uint64_t *vaddr)
+{
+	load_file(f);
+	return offset_to_vaddr(f, off, vaddr) ? find_containing(f, *vaddr) : NULL;
+}
+
+/* The name as users read it: demangled when mangled (malloc'ed), else NULL. Done once per address
+ * (the callers cache). */
+static char *demangled(const struct sym *sym)
+{
+	return strncmp(sym->name, "_Z", 2) ? NULL : __cxa_demangle(sym->name, NULL, NULL, NULL);
+}
+
 static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
 {
-	const struct sym *sym;
 	uint64_t vaddr;
+	const struct sym *sym = sym_at(f, off, &vaddr);
 
-	load_file(f);
-	if (offset_to_vaddr(f, off, &vaddr) && (sym = find_containing(f, vaddr))) {
-		/* Only names that are mangled: demangling is done once per address (the caller
-		 * caches). */
-		char *plain = strncmp(sym->name, "_Z", 2)
-				      ? NULL
-				      : __cxa_demangle(sym->name, NULL, NULL, NULL);
+	if (sym) {
+		char *plain = demangled(sym);
 		const char *name = plain ? plain : sym->name;
 
 		if (vaddr == sym->addr)
@@ -309,29 +319,6 @@ static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
 	return 1;
 }
 
-/* One line of /proc/PID/maps: "start-end perms pgoff maj:min inode path". */
-struct maps_line {
-	uint64_t start, end, pgoff, ino;
-	uint32_t kdev;
-	char path[PATH_MAX];
-};
-
-static bool parse_maps_line(const char *line, struct maps_line *m)
-{
-	unsigned maj, min;
-	int n = 0;
-
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %x:%x %" SCNu64 " %n", &m->start,
-		   &m->end, &m->pgoff, &maj, &min, &m->ino, &n) < 6 ||
-	    !n)
-		return false;
-	m->kdev = (uint32_t)(maj << 20 | min);
-	snprintf(m->path, sizeof(m->path), "%s", line + n);
-	m->path[strcspn(m->path, "\n")] = '\0';
-	return m->ino && m->path[0] == '/';
-}
-
-/* Finds a mapping of pid by (kdev, ino), or holding addr when ino is 0. */
 static bool find_mapping(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t addr,
 			 struct maps_line *out)
 {
@@ -343,7 +330,7 @@ static bool find_mapping(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t addr,
 	if (!(fp = fopen(path, "re")))
 		return false;
 	while (!found && fgets(line, sizeof(line), fp)) {
-		if (!parse_maps_line(line, out))
+		if (!maps_parse_line(line, out))
 			continue;
 		if (ino)
 			found = out->ino == ino && out->kdev == kdev;
@@ -423,4 +410,23 @@ int symbolize_addr(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, si
 					     len);
 	snprintf(out, len, "0x%" PRIx64, addr);
 	return -ENOENT;
+}
+
+int symbolize_func(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino, uint64_t off,
+		   char *out, size_t len)
+{
+	struct symfile *f = file_for(s, pid, kdev, ino);
+	const struct sym *sym;
+	uint64_t vaddr;
+	char *plain;
+
+	out[0] = '\0';
+	if (!f)
+		return -ENOENT;
+	if (!(sym = sym_at(f, off, &vaddr)))
+		return 1;
+	plain = demangled(sym);
+	snprintf(out, len, "%s", plain ? plain : sym->name);
+	free(plain);
+	return 0;
 }

@@ -23,6 +23,12 @@ void symbolizer_free(struct symbolizer *s);
 int symbolize_file_offset(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino,
 			  uint64_t off, char *out, size_t len);
 
+/* The function holding file offset off (found as symbolize_file_offset finds it): its name alone,
+ * demangled, without "+0x...". Not cached: the stack layer caches per address. 0 when named, 1 when
+ * no symbol holds it (out ""), -ENOENT when the file was not found. */
+int symbolize_func(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino, uint64_t off,
+		   char *out, size_t len);
+
 /* Names virtual address addr of the live process pid. Same returns; "0x..." when not found. */
 int symbolize_addr(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, size_t len);
 

@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "lat", cmd_lat, "thread lifetimes as a log2 histogram, optionally per start routine" },
 	{ "gc", cmd_gc,
 	  "GC cycles and pauses: Go, CPython, HotSpot, Boehm GC, or --cycle SYM; pause histogram" },
+	{ "profile", cmd_profile, "CPU time by call stack: the target's threads sampled at -F HZ" },
 	{ "ps", cmd_ps, "every process with its runtime, version, Go module; * = traced fully" },
 	{ "tree", cmd_tree, "the same processes as a tree by parent" },
 	{ "info", cmd_info,
