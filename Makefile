@@ -59,6 +59,9 @@ GO_TP_DIRS := $(patsubst %/main.go,%,$(wildcard testprog/go/*/main.go))
 GO_TP_NAMES := $(notdir $(GO_TP_DIRS))
 GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/testprog/go/$(n)-stripped \
 	$(BUILD)/testprog/go/$(n)-pie)
+# Preloadable libraries (testprog/lib/NAME.c): build/testprog/libNAME.so.
+TP_LIB_SRCS := $(wildcard testprog/lib/*.c)
+TP_LIB_BINS := $(patsubst testprog/lib/%.c,$(BUILD)/testprog/lib%.so,$(TP_LIB_SRCS))
 # Java programs (testprog/java/*.java) are compiled for Java 17, so that every JDK the tests find runs them.
 JAVA_TP_SRCS := $(wildcard testprog/java/*.java)
 JAVA_TP_CLASSES := $(patsubst testprog/java/%.java,$(BUILD)/testprog/java/%.class,$(JAVA_TP_SRCS))
@@ -151,6 +154,10 @@ $(BUILD)/testprog/%-stripped: testprog/%.c | $(BUILD)/testprog
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie -s $< -o $@ $(TP_LIBS_$*)
 
+$(BUILD)/testprog/lib%.so: testprog/lib/%.c | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -fPIC -shared $< -o $@
+
 # Go programs: the toolchain's own cache makes rebuilds cheap, so always ask go build.
 $(BUILD)/testprog/go/%: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
 	$(call msg,GO,$@)
@@ -168,7 +175,7 @@ $(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
 # The programs use Gate (their stdin start gate): compiled first, found on the class path.
 $(filter-out %/Gate.class,$(JAVA_TP_CLASSES)): $(BUILD)/testprog/java/Gate.class
 
-testprogs: $(TP_BINS) $(GO_TP_BINS) $(JAVA_TP_CLASSES)
+testprogs: $(TP_BINS) $(TP_LIB_BINS) $(GO_TP_BINS) $(JAVA_TP_CLASSES)
 
 # The Go fixture built by older toolchains (one per goid-offset era), fetched through the Go module
 # proxy's golang.org/toolchain modules; a toolchain that cannot be had is reported and skipped.
