@@ -174,6 +174,11 @@ def test_thr_goroutine_losses_apart():
         tracer = Tracer(["thr"] + (["--json"] if json_mode else []) + ["--", tp("go/goroutines"), "100000"],
                         stdin=subprocess.PIPE)
         pid = int(re.search(r"\(PID (\d+)\)", "".join(tracer.stderr_lines)).group(1))
+        # "Tracing" comes just before rtmon lets the command exec: stop rtmon only after that.
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{pid}/exe") != tp("go/goroutines"):
+            assert time.monotonic() < deadline, "the command never ran"
+            time.sleep(0.01)
         os.kill(tracer.proc.pid, signal.SIGSTOP)
         try:
             tracer.write("\n")
