@@ -55,7 +55,6 @@ static int resolve_command(const char *cmd, const char *path, char *out, size_t 
 
 	if (!path)
 		path = getenv("PATH");
-
 	if (strchr(cmd, '/')) {
 		snprintf(out, len, "%s", cmd);
 		return access(out, F_OK) ? -ENOENT : 0;
