@@ -68,6 +68,9 @@ GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/test
 # distributions that keep frame pointers build) and without (what Debian ships).
 STACK_TP_BINS := $(BUILD)/testprog/cpuburn-fp $(BUILD)/testprog/cpuburn-nofp
 STACK_TP_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
+# Preloadable libraries (testprog/lib/NAME.c): build/testprog/libNAME.so.
+TP_LIB_SRCS := $(wildcard testprog/lib/*.c)
+TP_LIB_BINS := $(patsubst testprog/lib/%.c,$(BUILD)/testprog/lib%.so,$(TP_LIB_SRCS))
 # Java programs (testprog/java/*.java) are compiled for Java 17, so that every JDK the tests find runs them.
 JAVA_TP_SRCS := $(wildcard testprog/java/*.java)
 JAVA_TP_CLASSES := $(patsubst testprog/java/%.java,$(BUILD)/testprog/java/%.class,$(JAVA_TP_SRCS))
@@ -174,6 +177,9 @@ $(BUILD)/testprog/cpuburn-fp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(B
 $(BUILD)/testprog/cpuburn-nofp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(BUILD)/testprog
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(STACK_TP_CFLAGS) -fomit-frame-pointer $< -o $@
+$(BUILD)/testprog/lib%.so: testprog/lib/%.c | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -fPIC -shared $< -o $@
 
 # Go programs: the toolchain's own cache makes rebuilds cheap, so always ask go build.
 $(BUILD)/testprog/go/%: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
@@ -192,7 +198,7 @@ $(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
 # The programs use Gate (their stdin start gate): compiled first, found on the class path.
 $(filter-out %/Gate.class,$(JAVA_TP_CLASSES)): $(BUILD)/testprog/java/Gate.class
 
-testprogs: $(TP_BINS) $(STACK_TP_BINS) $(GO_TP_BINS) $(JAVA_TP_CLASSES)
+testprogs: $(TP_BINS) $(TP_LIB_BINS) $(STACK_TP_BINS) $(GO_TP_BINS) $(JAVA_TP_CLASSES)
 
 # The Go fixture built by older toolchains (one per goid-offset era), fetched through the Go module
 # proxy's golang.org/toolchain modules; a toolchain that cannot be had is reported and skipped.

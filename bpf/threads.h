@@ -67,6 +67,9 @@ enum thr_counter {
 	TC_TRACK_FULL, /* lat --by-start: start routine not stored (task storage allocation failed)
 			*/
 	TC_HIST_FULL,  /* lifetimes not counted because the histogram map was full */
+	/* Of TC_EXITED_UNTRACKED: threads created while rtmon attached its tracepoints, after the
+	 * first was live and before tracing began (tt_attach_ns .. tt_trace_start_ns). */
+	TC_EXITED_ATTACHING,
 	TC_COUNT,
 };
 

@@ -76,11 +76,13 @@ class Tracer:
 
 
 class Target:
-    """A test program started held at its gate; go() lets it run, wait() reaps it."""
+    """A test program started held at its gate; go() lets it run, wait() reaps it. env adds
+    variables to its environment."""
 
-    def __init__(self, path, *args):
+    def __init__(self, path, *args, env=None):
+        full_env = dict(os.environ, **env) if env else None
         self.proc = subprocess.Popen([path, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, env=full_env)
         self.pid = self.proc.pid
         time.sleep(0.05)  # let it reach its gate (exec and loader done)
 

@@ -207,3 +207,33 @@ def test_bad_input_one_line(args, needle):
     assert len(lines) == 1, r.stderr
     assert needle in lines[0]
     assert r.stdout == ""
+
+
+def test_exits_of_threads_created_while_attaching_are_counted_as_such():
+    """Threads created while rtmon attaches (held open for 300 ms by a test hook, on a target that
+    churns threads all along) are not seen created; their exits are counted apart from main
+    threads' and older threads', in JSON and in text."""
+    target = Target(tp("churn"), "100000000")
+    target.go()
+    try:
+        for json_mode in (True, False):
+            r = run(["thr", "-p", str(target.pid), "-d", "0.5"] + (["--json"] if json_mode else []),
+                    env={"RTMON_TEST_ATTACH_PAUSE_MS": "300"})
+            assert r.returncode == 0, r.stderr
+            if json_mode:
+                events, summary = split(r.stdout)
+                attaching = summary["exited_created_while_attaching"]
+                unknown = summary["exited_unknown_lifetime"]
+                assert attaching > 0 and unknown >= attaching
+                # Only the one thread alive when the tracepoints went live is older than that.
+                assert unknown - attaching <= 1, summary
+                assert sum(1 for e in events if e["event"] == "exit" and e["lifetime_ns"] is None) == unknown
+                assert summary["created"] > 0 and summary["lost"] == 0
+            else:
+                m = re.search(r"^(\d+) exits of threads created while rtmon attached, before tracing began: "
+                              r"lifetime unknown$", r.stdout, re.M)
+                assert m and int(m.group(1)) > 0, r.stdout[-1000:]
+                # At most the one older thread: "1 exit of a thread not seen created (...)".
+                assert not re.search(r"^\d+ exits of threads not seen created", r.stdout, re.M), r.stdout[-1000:]
+    finally:
+        target.kill()

@@ -115,6 +115,20 @@ struct symbolizer *symbolizer_new(const struct image *img)
 	return s;
 }
 
+int symbolizer_add_path(struct symbolizer *s, const char *path)
+{
+	struct stat st;
+	uint32_t kdev;
+
+	if (stat(path, &st))
+		return -errno;
+	kdev = kernel_dev(st.st_dev);
+	for (int i = 0; i < s->nfiles; i++)
+		if (s->files[i].ino == st.st_ino && s->files[i].kdev == kdev)
+			return 0;
+	return add_file(s, kdev, st.st_ino, path) ? 0 : -ENOMEM;
+}
+
 void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
@@ -355,6 +369,32 @@ static struct symfile *file_for(struct symbolizer *s, pid_t pid, uint32_t kdev, 
 	 * filesystem. */
 	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m.path);
 	return add_file(s, kdev, ino, path);
+}
+
+int symbolizer_add_maps(struct symbolizer *s, pid_t pid)
+{
+	char path[PATH_MAX + 32], line[PATH_MAX + 128];
+	struct maps_line m;
+	int added = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	if (!(fp = fopen(path, "re")))
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
+		bool known = false;
+
+		/* Code only: "r-xp" is the mapping a start routine is in. */
+		if (!maps_parse_line(line, &m) || !m.exec)
+			continue;
+		for (int i = 0; i < s->nfiles && !known; i++)
+			known = s->files[i].ino == m.ino && s->files[i].kdev == m.kdev;
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m.path);
+		if (!known && add_file(s, m.kdev, m.ino, path))
+			added++;
+	}
+	fclose(fp);
+	return added;
 }
 
 static struct cache_ent *cache_find(struct symbolizer *s, uint32_t kdev, uint64_t ino, uint64_t off)

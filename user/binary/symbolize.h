@@ -17,6 +17,14 @@ struct symbolizer;
 struct symbolizer *symbolizer_new(const struct image *img);
 void symbolizer_free(struct symbolizer *s);
 
+/* Adds a file the target will load later (a JVM's libjvm.so, which its launcher dlopens), held
+ * open from now on, so that its locations are named after the process is gone. 0 or -errno. */
+int symbolizer_add_path(struct symbolizer *s, const char *path);
+
+/* Adds every file that the live process pid maps code from and s does not know yet (libraries it
+ * loaded with dlopen), held open like the others. How many were added, or -errno. */
+int symbolizer_add_maps(struct symbolizer *s, pid_t pid);
+
 /* Names file offset off of the file (kdev in the kernel's encoding, ino). Files outside img are
  * looked for in /proc/pid/maps when pid > 0. 0 when named by a symbol, 1 when only by file+offset,
  * -ENOENT when the file was not found (out then holds "[unknown]"). */

@@ -39,20 +39,26 @@ static void usage(FILE *out)
 		"changed or restarted.\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\nCommon options (every tracing command): -b/--binpath PATH, -p/--pid PID, "
-		     "-n/--name NAME,\n"
-		     "  -- CMD ARGS, -d/--duration SEC, -i/--interval SEC, --json, -v/--verbose.\n"
-		     "Every command: -o/--output FILE (stdout to FILE, truncated).\n"
-		     "ps, tree and info take no target. 'rtmon COMMAND --help' has the "
-		     "rest.\n\nExamples:\n"
-		     "  rtmon ps\n"
-		     "  rtmon info 1234\n"
-		     "  sudo rtmon gc -n myapp\n"
-		     "  sudo rtmon malloc --binpath ./app\n"
-		     "  sudo rtmon malloc -p 1234 -d 10 --json\n"
-		     "  sudo rtmon malloc -- ./app args\n"
-		     "  sudo rtmon thr -p 1234\n"
-		     "  sudo rtmon lat --by-start -- ./app args\n");
+	fprintf(out,
+		"\nCommon options (every tracing command): -b/--binpath PATH, -p/--pid PID, "
+		"-n/--name NAME,\n"
+		"  -- CMD ARGS, -d/--duration SEC, -i/--interval SEC, --json, -T/--timestamps,\n"
+		"  -v/--verbose, --keep-running (-- CMD: do not end CMD when tracing ends first).\n"
+		"Every command: -o/--output FILE (stdout to FILE, truncated).\n"
+		"ps, tree and info take no target. 'rtmon COMMAND --help' has the "
+		"rest.\n\n"
+		"Exit status: 0 when tracing ends normally; with -- CMD that ends while traced, "
+		"CMD's status\n"
+		"  (128+N when signal N killed it); 1 on an error, 2 on bad usage.\n\n"
+		"Examples:\n"
+		"  rtmon ps\n"
+		"  rtmon info 1234\n"
+		"  sudo rtmon gc -n myapp\n"
+		"  sudo rtmon malloc --binpath ./app\n"
+		"  sudo rtmon malloc -p 1234 -d 10 --json\n"
+		"  sudo rtmon malloc -- ./app args\n"
+		"  sudo rtmon thr -p 1234\n"
+		"  sudo rtmon lat --by-start -- ./app args\n");
 }
 
 int main(int argc, char **argv)

@@ -9,7 +9,7 @@
 #include "cli/opts.h"
 #include "cli/output_opt.h"
 
-enum { OPT_JSON = 0x1000 };
+enum { OPT_JSON = 0x1000, OPT_KEEP_RUNNING };
 
 static const struct argp_option common_options[] = {
 	{ "binpath", 'b', "PATH", 0,
@@ -30,6 +30,19 @@ static const struct argp_option common_options[] = {
 	  "JSON records always carry it as \"time\"",
 	  2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 2 },
+	{ "keep-running", OPT_KEEP_RUNNING, NULL, 0,
+	  "With -- CMD: when tracing ends first (-d or a signal), leave the command running "
+	  "instead of ending it",
+	  3 },
+	{ NULL, 0, NULL, OPTION_DOC,
+	  "-- CMD ARGS: rtmon starts CMD and traces it from its first instruction. When CMD ends, "
+	  "tracing ends and rtmon exits with CMD's exit status (128+N when signal N killed it). "
+	  "When "
+	  "tracing ends first, rtmon ends CMD: SIGTERM, then SIGKILL 2 s later, unless "
+	  "--keep-running is given (CMD also gets SIGTERM if rtmon itself is killed). SIGINT, "
+	  "SIGTERM, SIGHUP and SIGQUIT end tracing with the final output. rtmon's own errors exit "
+	  "1, bad usage 2.",
+	  4 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Give this help list", -1 },
 	{ 0 },
 };
@@ -107,6 +120,9 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		co->verbose = true;
+		break;
+	case OPT_KEEP_RUNNING:
+		co->keep_running = true;
 		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
@@ -221,6 +237,13 @@ int parse_command_line(const struct argp *argp, int argc, char **argv, struct co
 			"%s: %s: give one of --binpath PATH, --pid PID, --name NAME "
 			"or -- COMMAND\n",
 			argv[0], targets ? "more than one target" : "no target");
+		return 2;
+	}
+	if (co->keep_running && !co->cmd_argv) {
+		fprintf(stderr,
+			"%s: --keep-running is for a command rtmon starts (-- CMD): rtmon never "
+			"ends a process it did not start\n",
+			argv[0]);
 		return 2;
 	}
 	return 0;

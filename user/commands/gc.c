@@ -491,7 +491,7 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 	/* a -p target that exits while its files are read looks like one without the runtime's
 	 * probes: say that it exited instead */
 	target_explain_attach_error(s->t, err, sizeof(err));
-	fprintf(stderr, "rtmon gc: %s\n", err);
+	report_error("rtmon gc", "%s", err);
 	return NULL;
 }
 
@@ -523,15 +523,14 @@ static void gc_report(void *ctx, enum loop_end end, double secs)
 	print_final(x->o, x->s, end, secs);
 }
 
-static int trace(struct gc_session *s, struct gc_print *o)
+static int trace(struct gc_session *s, struct gc_print *o, bool *ran)
 {
 	struct gc_trace x = { s, o };
 	struct loop_ops ops = { .ctx = o, .on_interval = on_interval };
 	const struct trace_steps steps = { "gc",      "GC cycles",       &x,
 					   gc_attach, gc_before_release, gc_report };
-	bool ran;
 
-	return command_trace(&steps, s->co, s->t, &ops, &ran);
+	return command_trace(&steps, s->co, s->t, &ops, ran);
 }
 
 int cmd_gc(int argc, char **argv)
@@ -540,6 +539,7 @@ int cmd_gc(int argc, char **argv)
 	struct target t;
 	struct gc_session s = { .co = &args.co, .custom = &args.custom, .t = &t };
 	struct gc_print *o;
+	bool ran;
 	int rc;
 
 	rc = command_start(&gc_argp, argc, argv, &args.co, &args, &t);
@@ -562,9 +562,9 @@ int cmd_gc(int argc, char **argv)
 		target_close(&t, true);
 		return 1;
 	}
-	rc = trace(&s, o);
+	rc = trace(&s, o, &ran);
 	o->rt->close(&s);
-	target_close(&t, rc != 0);
+	target_close(&t, !ran);
 	free(o);
 	return rc;
 }

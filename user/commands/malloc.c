@@ -288,10 +288,10 @@ int cmd_malloc(int argc, char **argv)
 	/* Go programs are recognised by their build info, which stripped binaries keep. */
 	r.go = go_read_buildinfo(t.exe, &r.gi, NULL, 0) == 0;
 	if (r.go && args.live) {
-		fprintf(stderr,
-			"rtmon malloc: --live is for native programs: %s is a Go program, whose "
-			"heap is garbage collected; use rtmon gc for its heap\n",
-			t.label);
+		report_error("rtmon malloc",
+			     "--live is for native programs: %s is a Go program, whose heap is "
+			     "garbage collected; use rtmon gc for its heap",
+			     t.label);
 		target_close(&t, true);
 		return 2;
 	}
@@ -329,13 +329,14 @@ int cmd_malloc(int argc, char **argv)
 	end = loop_run(&args.co, &t, &ops);
 	report(&r);
 	malloc_print_summary(&r, end);
+	rc = command_finish("rtmon malloc", &args.co, &t, end);
 	probe_links_destroy(&pl);
 	budget_free(r.budget);
 	alloc_bpf__destroy(r.skel);
 	target_close(&t, false);
-	return end == END_ERROR ? 1 : 0;
+	return rc;
 fail:
-	fprintf(stderr, "rtmon malloc: %s\n", err);
+	report_error("rtmon malloc", "%s", err);
 	probe_links_destroy(&pl);
 	budget_free(r.budget);
 	alloc_bpf__destroy(r.skel);

@@ -299,20 +299,16 @@ static void on_interval(void *ctx)
 static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 {
 	uint64_t c[TC_COUNT];
-	unsigned long long alive, created, exited, unknown, lost;
+	unsigned long long alive, created, exited, unknown, attaching, lost;
 
 	if (tt_read_counters(r->skel->maps.tt_counters, c))
 		fprintf(stderr, "rtmon thr: cannot read the counters: %s\n", strerror(errno));
 	created = c[TC_CREATED];
 	exited = c[TC_EXITED];
 	unknown = c[TC_EXITED_UNTRACKED];
+	attaching = c[TC_EXITED_ATTACHING];
+	/* Threads' events only: goroutines have their own count (gr_print_summary). */
 	lost = c[TC_LOST];
-	if (r->gr.active) {
-		uint64_t g[GRC_COUNT];
-
-		if (!gr_read_counters(r->skel->maps.gr_counters, g))
-			lost += g[GRC_LOST];
-	}
 	/* Threads seen created whose exit was not seen yet. */
 	alive = created > exited - unknown ? created - (exited - unknown) : 0;
 	struct summary s = { .out = stdout,
@@ -330,11 +326,10 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 	summary_count(&s, "alive", "alive", alive);
 	summary_count(&s, NULL, "lost", lost);
 	summary_count(&s, "exited_unknown_lifetime", NULL, unknown);
+	summary_count(&s, "exited_created_while_attaching", NULL, attaching);
 	summary_line_end(&s);
-	if (unknown && !s.json)
-		printf("%llu %s not seen created (main threads, or started before "
-		       "tracing): lifetime unknown\n",
-		       unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
+	if (!s.json)
+		tt_print_unknown(stdout, unknown, attaching, "");
 	gr_print_summary(&r->gr, r->skel->maps.gr_counters, &s);
 	if (r->java.active && s.json) {
 		json_field_u64(stdout, "java_threads_started", r->java.started);
@@ -388,13 +383,13 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 		return -1;
 	}
 	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
-				   r->skel->progs.on_exit };
+				   r->skel->progs.on_exit, &r->skel->bss->tt_attach_ns,
+				   &r->skel->bss->tt_trace_start_ns };
 	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen) ||
 	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen) ||
 	    thr_java_attach(&r->java, r->skel->progs.on_java_thread_start,
 			    r->skel->progs.on_java_thread_stop, r->t, err, errlen))
 		return -1;
-	r->skel->bss->tt_trace_start_ns = loop_now_ns();
 	return 0;
 }
 

@@ -18,9 +18,13 @@ int loop_block_signals(void)
 {
 	sigset_t set;
 
+	/* SIGHUP (the terminal closed) and SIGQUIT (Ctrl-\) end tracing like Ctrl-C: with the
+	 * final output, not with the default action's silent exit. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -1,5 +1,6 @@
-/* The tracing loop every command shares: waits for Ctrl-C/SIGTERM, -d, -i, the target's exit, and
- * drains a ring buffer in batches (the BPF side avoids per-event wakeups). */
+/* The tracing loop every command shares: waits for a signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT), -d,
+ * -i, the target's exit, and drains a ring buffer in batches (the BPF side avoids per-event
+ * wakeups). */
 #ifndef RTMON_LOOP_H
 #define RTMON_LOOP_H
 
@@ -24,8 +25,9 @@ struct loop_ops {
 	void (*on_target_exit)(void *ctx);
 };
 
-/* Blocks SIGINT and SIGTERM so the loop can take them from a signalfd. Call before target_open, so
- * that a started command inherits a known mask (the child clears it before exec). */
+/* Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT so the loop can take them from a signalfd. Call
+ * before target_open, so that a started command inherits a known mask (the child clears it before
+ * exec). */
 int loop_block_signals(void);
 
 /* Runs until a signal, -d, or the end of a -p / -- CMD target. Returns how it ended. */

@@ -13,6 +13,7 @@
 #include "runtime/gc_backend.h"
 #include "runtime/go/goelf.h"
 #include "trace/probe.h"
+#include "output/target_report.h"
 
 /* More RETs than any of these functions has (Go 1.17 to 1.26: at most a handful each). */
 #define MAX_RETS  64
@@ -218,10 +219,10 @@ static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *si
 			return rc;
 		}
 		if (rc)
-			fprintf(stderr,
-				"rtmon gc: warning: %s not probed (%s): sweeps end when the next "
-				"cycle begins\n",
-				sp->func, e2);
+			report_error("rtmon gc",
+				     "warning: %s not probed (%s): sweeps end when the next cycle "
+				     "begins",
+				     sp->func, e2);
 	}
 	go_symtab_close(st);
 	return 0;
