@@ -2,32 +2,33 @@
 # The Debian package, as CI checks it (.ci/run; as root, not part of make test): builds it
 # (make deb, from the last commit), runs lintian on it (errors fail, warnings are printed), installs
 # it with dpkg -i, runs the installed /usr/sbin/rtmon (--version, a tracing command, ps) and
-# `man rtmon`, then removes it and checks that nothing is left.
+# `man rtmon`, then removes it and checks that nothing is left and that iproute2's own rtmon, which
+# the package moves aside while installed (debian/rtmon.preinst), is back.
 #
 #   sudo tests/package.sh [BUILD]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 
-if dpkg-query -W -f='${Status}' rtmon 2>/dev/null | grep -q 'install ok installed'; then
-	echo "package: the rtmon package is installed already; remove it first (dpkg -r rtmon)" >&2
+fail() {
+	echo "package: $*" >&2
 	exit 1
+}
+
+if dpkg-query -W -f='${Status}' rtmon 2>/dev/null | grep -q 'install ok installed'; then
+	fail "the rtmon package is installed already; remove it first (dpkg -r rtmon)"
 fi
 make --no-print-directory deb BUILD="$build"
 debs=("$build"/deb/rtmon_*.deb)
 echo "package: built ${debs[*]}"
 
-echo "package: lintian"
-lintian --fail-on error --suppress-tags running-with-root-privileges "$build"/deb/rtmon_*.changes |
-	sed 's/^/  /'
+# lintian: an error fails, the rest is printed
+lint=$(lintian --fail-on error "$build"/deb/rtmon_*.changes 2>&1) || fail "lintian: $lint"
+lint=$(printf '%s\n' "$lint" | grep -v '^running with root privileges' || :)
+echo "package: lintian: ${lint:-no tags}"
 
 dpkg -i "${debs[0]}" >/dev/null
 trap 'dpkg -r rtmon >/dev/null 2>&1 || :' EXIT
-
-fail() {
-	echo "package: $*" >&2
-	exit 1
-}
 
 want="rtmon $(head -n 1 VERSION) (commit $(git rev-parse --short HEAD))"
 got=$(/usr/sbin/rtmon --version | head -n 1)
@@ -48,10 +49,25 @@ warnings=$(MANWIDTH=80 man --warnings rtmon 2>&1 >/dev/null) || fail "man rtmon 
 MANWIDTH=80 man rtmon 2>/dev/null | grep -q '^OVERHEAD' || fail "man rtmon has no OVERHEAD section"
 [ -f /usr/share/bash-completion/completions/rtmon ] || fail "no bash completion installed"
 
+# iproute2's rtmon (/sbin/rtmon, rtmon(8)) is moved aside while the package is installed
+iproute2=$(dpkg-query -W -f='${Status}' iproute2 2>/dev/null | grep -c 'install ok installed' || :)
+if [ "$iproute2" = 1 ]; then
+	/sbin/rtmon.iproute2 -V | grep -q iproute2 || fail "iproute2's rtmon was not moved to rtmon.iproute2"
+	man -w rtmon.iproute2 >/dev/null || fail "iproute2's rtmon(8) is not rtmon.iproute2(8)"
+fi
+
 dpkg -r rtmon >/dev/null
 trap - EXIT
-for f in /usr/sbin/rtmon /usr/share/man/man8/rtmon.8.gz /usr/share/bash-completion/completions/rtmon \
-	/usr/share/doc/rtmon; do
+for f in /usr/share/bash-completion/completions/rtmon /usr/share/doc/rtmon; do
 	[ ! -e "$f" ] || fail "$f is left after dpkg -r rtmon"
 done
+if /usr/sbin/rtmon --version 2>/dev/null | grep -q '^rtmon [0-9]'; then
+	fail "/usr/sbin/rtmon is left after dpkg -r rtmon"
+fi
+[ -z "$(dpkg-divert --list rtmon)" ] || fail "diversions left: $(dpkg-divert --list rtmon)"
+if [ "$iproute2" = 1 ]; then
+	/sbin/rtmon -V | grep -q iproute2 || fail "iproute2's rtmon is not back after dpkg -r rtmon"
+	[ "$(dpkg -S /usr/share/man/man8/rtmon.8.gz)" = "iproute2: /usr/share/man/man8/rtmon.8.gz" ] &&
+		[ -f /usr/share/man/man8/rtmon.8.gz ] || fail "iproute2's rtmon(8) is not back"
+fi
 echo "package: built, installed, ran and removed ${debs[0]##*/}"
