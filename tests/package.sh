@@ -35,8 +35,9 @@ got=$(/usr/sbin/rtmon --version | head -n 1)
 [ "$got" = "$want" ] || fail "installed rtmon --version says '$got', expected '$want'"
 /usr/sbin/rtmon --version | grep -q '^libbpf v[0-9]' || fail "no libbpf line in --version"
 
-out=$(/usr/sbin/rtmon thr --json -- /bin/true)
-summary=$(printf '%s\n' "$out" | tail -n 1)
+err=$build/deb/thr.err
+summary=$(/usr/sbin/rtmon thr --json -- /bin/true 2>"$err" | tail -n 1) ||
+	fail "installed rtmon thr failed: $(cat "$err")"
 case $summary in
 *'"type":"summary"'*'"target_exit":0'*) ;;
 *) fail "installed rtmon thr -- /bin/true ended with: $summary" ;;
