@@ -43,6 +43,9 @@ case $summary in
 *) fail "installed rtmon thr -- /bin/true ended with: $summary" ;;
 esac
 /usr/sbin/rtmon ps >/dev/null || fail "installed rtmon ps failed"
+readme=$(/usr/sbin/rtmon malloc --help | tr -s ' \n' '  ' | grep -o "in /[^ ]*README.md says" || :)
+[ "$readme" = "in /usr/share/doc/rtmon/README.md says" ] || fail "--help names the README as '$readme'"
+grep -q '^## Reporting bugs$' /usr/share/doc/rtmon/README.md || fail "no README.md with 'Reporting bugs'"
 
 man -w rtmon | grep -qx /usr/share/man/man8/rtmon.8.gz || fail "man -w rtmon: $(man -w rtmon 2>&1)"
 warnings=$(MANWIDTH=80 man --warnings rtmon 2>&1 >/dev/null) || fail "man rtmon failed: $warnings"
