@@ -183,8 +183,8 @@ def build_info(tree, build):
         return dict(re.findall(r'#define RTMON_(\w+) "(.*)"', f.read()))
 
 
-def test_build_info_in_this_tree():
-    info = build_info(ROOT, os.path.join(str(BUILD), "info-check"))
+def test_build_info_in_this_tree(tmp_path):
+    info = build_info(ROOT, str(tmp_path / "b"))
     assert info == {"VERSION": version(), "COMMIT": git("describe", "--always", "--dirty"),
                     "DOCDIR": f"{PREFIX}/share/doc/rtmon"}
 

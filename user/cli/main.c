@@ -63,6 +63,7 @@ static void usage(FILE *out)
 		"Usage: rtmon COMMAND [OPTION...] {--binpath PATH | --pid PID | --name NAME | -- "
 		"CMD [ARGS...]}\n"
 		"       rtmon {ps | tree | info PID} [OPTION...]\n"
+		"       rtmon {--help | --version}\n"
 		"Watch what a program's runtime does, from outside, with eBPF: the program is not "
 		"changed or restarted.\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
