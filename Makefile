@@ -79,6 +79,8 @@ MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/rtmon
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 INSTALL ?= install
+# The docs make install puts beside the README (field-notes.md is the developers' own)
+INSTALL_DOCS := $(filter-out docs/field-notes.md,$(wildcard docs/*.md))
 
 .SECONDARY:
 .PHONY: FORCE
@@ -231,19 +233,20 @@ install: $(BUILD)/rtmon
 	$(Q)$(INSTALL) -m 0644 docs/rtmon.8 $(DESTDIR)$(MANDIR)/man8/rtmon.8
 	$(Q)$(INSTALL) -m 0644 completion/rtmon.bash $(DESTDIR)$(BASHCOMPDIR)/rtmon
 	$(Q)$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
-	$(Q)$(INSTALL) -m 0644 $(filter-out docs/field-notes.md,$(wildcard docs/*.md)) \
-		$(DESTDIR)$(DOCDIR)/docs/
+	$(Q)$(INSTALL) -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/docs/
 
+# Removes what install wrote, and the doc directories once empty.
 uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/rtmon $(DESTDIR)$(MANDIR)/man8/rtmon.8 \
-		$(DESTDIR)$(BASHCOMPDIR)/rtmon
-	$(Q)rm -rf $(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(BASHCOMPDIR)/rtmon $(DESTDIR)$(DOCDIR)/README.md \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(INSTALL_DOCS))
+	$(Q)rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null || :
 
 # The Debian package (debian/), built with `dpkg-buildpackage -us -uc -b` from the last commit
 # (git archive HEAD: uncommitted changes are not in it) in $(BUILD)/deb/src, so that the package
-# build's `make clean` leaves this tree alone; this make's variables (BUILD, SANITIZE, ...) are kept
-# from it. The .deb and .changes files land in $(BUILD)/deb/, the log in $(BUILD)/deb/build.log.
+# build's `make clean` leaves this tree alone; the variables given to this make (BUILD, SANITIZE,
+# ...) do not reach it. The .deb and .changes files land in $(BUILD)/deb/, the log in $(BUILD)/deb/build.log.
 deb: | $(BUILD)
 	$(call msg,DEB,$(BUILD)/deb)
 	$(Q)rm -rf $(ABS_BUILD)/deb && mkdir -p $(ABS_BUILD)/deb/src

@@ -4,8 +4,8 @@
 # -p/--pid (and `rtmon info`), process names -n/--name, files --binpath, and after `--` a command and
 # then its own completion.
 
-# The rtmon being completed: the word typed, else /usr/sbin or /usr/local/sbin, which are not in
-# every user's PATH.
+# The rtmon being completed: the word typed (a path, or a name looked up in PATH), else
+# /usr/local/sbin/rtmon or /usr/sbin/rtmon, since sbin is not in every user's PATH.
 _rtmon_bin()
 {
 	local w=$1

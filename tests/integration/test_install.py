@@ -42,7 +42,7 @@ def git(*args, cwd=ROOT):
 @pytest.fixture(scope="module")
 def destdir(tmp_path_factory):
     d = str(tmp_path_factory.mktemp("destdir"))
-    make("install", f"BUILD={BUILD}", f"DESTDIR={d}")
+    make("install", f"BUILD={BUILD}", f"PREFIX={PREFIX}", f"DESTDIR={d}")
     return d
 
 
@@ -170,15 +170,22 @@ def test_completion_of_a_prefix_and_of_option_values(completion):
 
 def test_uninstall_removes_every_file(tmp_path):
     d = str(tmp_path)
-    make("install", f"BUILD={BUILD}", f"DESTDIR={d}")
-    make("uninstall", f"BUILD={BUILD}", f"DESTDIR={d}")
+    make("install", f"BUILD={BUILD}", f"PREFIX={PREFIX}", f"DESTDIR={d}")
+    make("uninstall", f"BUILD={BUILD}", f"PREFIX={PREFIX}", f"DESTDIR={d}")
     left = [os.path.join(top, f) for top, _, files in os.walk(d) for f in files]
     assert left == []
     assert not os.path.exists(d + f"{PREFIX}/share/doc/rtmon")
+    # a file of someone else's in the doc directory stays, and so does the directory
+    make("install", f"BUILD={BUILD}", f"PREFIX={PREFIX}", f"DESTDIR={d}")
+    with open(d + f"{PREFIX}/share/doc/rtmon/NOTES", "w") as f:
+        f.write("mine\n")
+    make("uninstall", f"BUILD={BUILD}", f"PREFIX={PREFIX}", f"DESTDIR={d}")
+    left = [os.path.join(top, f) for top, _, files in os.walk(d) for f in files]
+    assert left == [d + f"{PREFIX}/share/doc/rtmon/NOTES"]
 
 
 def build_info(tree, build):
-    make(f"BUILD={build}", f"{build}/build_info.h", cwd=tree)
+    make(f"BUILD={build}", f"PREFIX={PREFIX}", f"{build}/build_info.h", cwd=tree)
     with open(os.path.join(build, "build_info.h")) as f:
         return dict(re.findall(r'#define RTMON_(\w+) "(.*)"', f.read()))
 
