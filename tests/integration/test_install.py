@@ -9,9 +9,8 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, RTMON, json_lines, run
+from conftest import BUILD, ROOT, help_options, json_lines, release, run
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PREFIX = "/usr/local"
 # files make install writes, below DESTDIR
 INSTALLED = [f"{PREFIX}/sbin/rtmon", f"{PREFIX}/share/man/man8/rtmon.8",
@@ -27,11 +26,6 @@ def make(*args, cwd=ROOT):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     return r
-
-
-def version():
-    with open(os.path.join(ROOT, "VERSION")) as f:
-        return f.read().split()[0]
 
 
 def git(*args, cwd=ROOT):
@@ -61,7 +55,7 @@ def test_installed_binary_says_its_version(destdir):
     lines = r.stdout.splitlines()
     assert len(lines) == 2, r.stdout
     commit = git("describe", "--always", "--dirty")
-    assert lines[0] == f"rtmon {version()} (commit {commit})"
+    assert lines[0] == f"rtmon {release()} (commit {commit})"
     m = re.fullmatch(r"libbpf v(\d+)\.(\d+) \((/\S+)\), built with (\d+)\.(\d+)", lines[1])
     assert m, lines[1]
     # the libbpf it runs with: the library file loaded, whose name carries its version
@@ -119,16 +113,6 @@ def complete(script, rtmon, words):
     return [w for w in r.stdout.splitlines() if w]
 
 
-def help_options(cmd):
-    """Short and long options from argp's option lines of `rtmon CMD --help`."""
-    out = set()
-    for line in run([cmd, "--help"]).stdout.splitlines():
-        m = re.match(r"^  (?:(-\S), |    )(--[a-z][a-z0-9-]*)", line)
-        if m:
-            out |= {o for o in m.groups() if o}
-    return out
-
-
 @pytest.fixture(scope="module")
 def completion(destdir):
     return (destdir + f"{PREFIX}/share/bash-completion/completions/rtmon",
@@ -144,7 +128,8 @@ def test_completion_offers_the_commands(completion):
 @pytest.mark.parametrize("cmd", ["malloc", "thr", "lat", "gc", "ps", "tree", "info"])
 def test_completion_offers_the_options_of_the_command(completion, cmd):
     got = complete(*completion, [cmd, "-"])
-    assert len(got) == len(set(got)) and set(got) == help_options(cmd)
+    opts = help_options(cmd)
+    assert len(got) == len(set(got)) and set(got) == set(opts) | {s for s in opts.values() if s}
 
 
 def test_completion_of_a_prefix_and_of_option_values(completion):
@@ -192,7 +177,7 @@ def build_info(tree, build):
 
 def test_build_info_in_this_tree(tmp_path):
     info = build_info(ROOT, str(tmp_path / "b"))
-    assert info == {"VERSION": version(), "COMMIT": git("describe", "--always", "--dirty"),
+    assert info == {"VERSION": release(), "COMMIT": git("describe", "--always", "--dirty"),
                     "DOCDIR": f"{PREFIX}/share/doc/rtmon"}
 
 

@@ -8,9 +8,8 @@ import subprocess
 
 import pytest
 
-from conftest import run
+from conftest import ROOT, help_options, release, run
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MANPAGE = os.path.join(ROOT, "docs", "rtmon.8")
 # argp gives every command these; the man page describes them once, under OPTIONS
 GENERAL = {"--help", "--usage", "--version"}
@@ -21,19 +20,6 @@ def commands():
     out = run(["--help"]).stdout
     block = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
     return [line.split()[0] for line in block.splitlines()]
-
-
-def help_options(cmd):
-    """{long option: its short option or None} from argp's option lines in `rtmon CMD --help`."""
-    r = run([cmd, "--help"])
-    assert r.returncode == 0, r.stderr
-    opts = {}
-    for line in r.stdout.splitlines():
-        m = re.match(r"^  (?:(-\S), |    )--([a-z][a-z0-9-]*)", line)
-        if m:
-            opts["--" + m.group(2)] = m.group(1)
-    assert opts, r.stdout
-    return opts
 
 
 def man_text():
@@ -113,10 +99,8 @@ def test_shared_options_are_in_every_tracing_command():
 
 
 def test_title_line_names_the_release():
-    with open(os.path.join(ROOT, "VERSION")) as f:
-        version = f.read().split()[0]
     th = [line for line in open(MANPAGE) if line.startswith(".TH ")][0]
-    assert f'"rtmon {version}"' in th, th
+    assert f'"rtmon {release()}"' in th, th
 
 
 def test_man_page_formats_without_warnings():
