@@ -16,7 +16,7 @@ fail() {
 }
 
 if dpkg-query -W -f='${Status}' rtmon 2>/dev/null | grep -q 'install ok installed'; then
-	fail "the rtmon package is installed already; remove it first (dpkg -r rtmon)"
+	fail "the rtmon package is installed already; remove it first (dpkg --purge rtmon)"
 fi
 make --no-print-directory deb BUILD="$build"
 debs=("$build"/deb/rtmon_*.deb)
@@ -28,7 +28,7 @@ lint=$(printf '%s\n' "$lint" | grep -v '^running with root privileges' || :)
 echo "package: lintian: ${lint:-no tags}"
 
 dpkg -i "${debs[0]}" >/dev/null
-trap 'dpkg -r rtmon >/dev/null 2>&1 || :' EXIT
+trap 'dpkg --purge rtmon >/dev/null 2>&1 || :' EXIT
 
 want="rtmon $(head -n 1 VERSION) (commit $(git rev-parse --short HEAD))"
 got=$(/usr/sbin/rtmon --version | head -n 1)
@@ -60,17 +60,17 @@ if [ "$iproute2" = 1 ]; then
 	man -w rtmon.iproute2 >/dev/null || fail "iproute2's rtmon(8) is not rtmon.iproute2(8)"
 fi
 
-dpkg -r rtmon >/dev/null
+dpkg --purge rtmon >/dev/null
 trap - EXIT
 for f in /usr/share/bash-completion/completions/rtmon /usr/share/doc/rtmon; do
-	[ ! -e "$f" ] || fail "$f is left after dpkg -r rtmon"
+	[ ! -e "$f" ] || fail "$f is left after dpkg --purge rtmon"
 done
 if /usr/sbin/rtmon --version 2>/dev/null | grep -q '^rtmon [0-9]'; then
-	fail "/usr/sbin/rtmon is left after dpkg -r rtmon"
+	fail "/usr/sbin/rtmon is left after dpkg --purge rtmon"
 fi
 [ -z "$(dpkg-divert --list rtmon)" ] || fail "diversions left: $(dpkg-divert --list rtmon)"
 if [ "$iproute2" = 1 ]; then
-	/sbin/rtmon -V | grep -q iproute2 || fail "iproute2's rtmon is not back after dpkg -r rtmon"
+	/sbin/rtmon -V | grep -q iproute2 || fail "iproute2's rtmon is not back after dpkg --purge rtmon"
 	[ "$(dpkg -S /usr/share/man/man8/rtmon.8.gz)" = "iproute2: /usr/share/man/man8/rtmon.8.gz" ] &&
 		[ -f /usr/share/man/man8/rtmon.8.gz ] || fail "iproute2's rtmon(8) is not back"
 fi
