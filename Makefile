@@ -1,4 +1,4 @@
-# rtmon build. `make` builds build/rtmon; `make test`, `make demo`, `make bench`.
+# rtmon build. `make` builds build/rtmon; `make test`, `make demo`, `make bench`, `make install`.
 # V=1 shows every command. SANITIZE=1 builds userspace with ASan+UBSan (into build-san/).
 
 ifeq ($(V),1)
@@ -82,10 +82,22 @@ TP_LIBS_gc_boehm := -lgc
 # when neither exists).
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
+# make install: PREFIX (default /usr/local) and DESTDIR as usual. The binary goes to sbin: the tracing
+# commands need root (BPF programs, uprobes), as libbpf-tools' do, and its man page is in section 8.
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/rtmon
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL ?= install
+# The docs make install puts beside the README (field-notes.md is the developers' own)
+INSTALL_DOCS := $(filter-out docs/field-notes.md,$(wildcard docs/*.md))
+
 .SECONDARY:
 .PHONY: FORCE
 .PHONY: all deps test unit-test integration-test demo bench clean testprogs go-fixtures format \
-	format-check
+	format-check install uninstall deb
 all: $(BUILD)/rtmon
 
 deps:
@@ -143,6 +155,21 @@ $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: %.proto
 $(BUILD)/obj/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# What --version and --help say about the build, rewritten only when it changes: the release (VERSION),
+# the commit, and DOCDIR (the bug-report line names the README there). The commit is
+# `git describe --always --dirty` when this directory is the top of a git work tree (a tarball
+# unpacked inside another repository must not take that one's commit), else COMMIT, which
+# `git archive` fills in (.gitattributes: export-subst), else "unknown".
+$(BUILD)/build_info.h: FORCE VERSION | $(BUILD)
+	$(Q)c=; if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then \
+	  c=$$(git describe --always --dirty 2>/dev/null); fi; \
+	[ -n "$$c" ] || c=$$(grep -v '^\$$Format' COMMIT 2>/dev/null | head -n 1); \
+	{ printf '#define RTMON_VERSION "%s"\n' "$$(head -n 1 VERSION)"; \
+	  printf '#define RTMON_COMMIT "%s"\n' "$${c:-unknown}"; \
+	  printf '#define RTMON_DOCDIR "%s"\n' "$(DOCDIR)"; } > $@.tmp; \
+	cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/obj/cli/main.o: $(BUILD)/build_info.h
 
 # Every user object may include any skeleton or generated protobuf header: generate them all first.
 $(USER_OBJS): | $(SKELS) $(PROTO_HDRS)
@@ -225,6 +252,40 @@ bench: deps
 
 clean:
 	$(Q)rm -rf build build-san
+
+# The binary, the man page, bash completion and the docs (README.md, docs/*.md beside it, so that
+# the README's links work). DESTDIR stages the tree for a package (debian/rules).
+install: $(BUILD)/rtmon
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(DOCDIR)/docs
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/rtmon $(DESTDIR)$(SBINDIR)/rtmon
+	$(Q)$(INSTALL) -m 0644 docs/rtmon.8 $(DESTDIR)$(MANDIR)/man8/rtmon.8
+	$(Q)$(INSTALL) -m 0644 completion/rtmon.bash $(DESTDIR)$(BASHCOMPDIR)/rtmon
+	$(Q)$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)$(INSTALL) -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/docs/
+
+# Removes what install wrote, and the doc directories once empty.
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/rtmon $(DESTDIR)$(MANDIR)/man8/rtmon.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/rtmon $(DESTDIR)$(DOCDIR)/README.md \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(INSTALL_DOCS))
+	$(Q)rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null || :
+
+# The Debian package (debian/), built with `dpkg-buildpackage -us -uc -b` from the last commit
+# (git archive HEAD: uncommitted changes are not in it) in $(BUILD)/deb/src, so that the package
+# build's `make clean` leaves this tree alone; the variables given to this make (BUILD, SANITIZE,
+# ...) do not reach it. The .deb and .changes files land in $(BUILD)/deb/, the log in $(BUILD)/deb/build.log.
+deb: | $(BUILD)
+	$(call msg,DEB,$(BUILD)/deb)
+	$(Q)rm -rf $(ABS_BUILD)/deb && mkdir -p $(ABS_BUILD)/deb/src
+	$(Q)git archive --prefix=rtmon/ HEAD | tar -x -C $(ABS_BUILD)/deb/src
+	$(Q)cd $(ABS_BUILD)/deb/src/rtmon && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -us -uc -b > $(ABS_BUILD)/deb/build.log 2>&1 || \
+		{ tail -n 30 $(ABS_BUILD)/deb/build.log; exit 1; }
+	$(Q)mv $(ABS_BUILD)/deb/src/*.deb $(ABS_BUILD)/deb/src/*.changes \
+		$(ABS_BUILD)/deb/src/*.buildinfo $(ABS_BUILD)/deb/ && rm -rf $(ABS_BUILD)/deb/src
 
 # The C style (.clang-format): `make format` rewrites the tree, `make format-check` (CI) fails on a
 # file that clang-format would change, and on a line over 100 columns it could not fold (a string).

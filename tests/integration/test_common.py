@@ -80,3 +80,20 @@ def test_wall_clock_times(cmd):
     for row in rows:
         t = datetime.datetime.combine(day, datetime.time.fromisoformat(row[:15])).astimezone()
         assert before - datetime.timedelta(seconds=1) <= t <= _window(), row
+
+
+@pytest.mark.parametrize("cmd", ["malloc", "thr", "lat", "gc"])
+@pytest.mark.parametrize("args", [["-c", "./app"], ["-c"], ["-c./app args"], ["-vc", "./app"],
+                                  ["-p", "1", "-c", "./app", "--", "/bin/true"]])
+def test_dash_c_gets_a_hint(cmd, args):
+    """-c CMD, as bpftrace and BCC take it, is answered with the way rtmon takes a command."""
+    r = run([cmd] + args)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == (f"rtmon {cmd}: -c is not an option: run a command with -- CMD ARGS "
+                        f"(e.g. rtmon {cmd} -- ./app) (see 'rtmon {cmd} --help')\n")
+
+
+def test_dash_c_is_not_in_help_or_usage():
+    for flag in ["--help", "--usage"]:
+        r = run(["thr", flag])
+        assert r.returncode == 0 and "-c" not in r.stdout.replace("-cycle", ""), r.stdout

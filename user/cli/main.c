@@ -1,11 +1,41 @@
 /* rtmon: an external runtime monitor built on eBPF. This file only dispatches to a command. */
 #include <argp.h>
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <bpf/libbpf.h>
+#include "build_info.h"
 #include "cli/commands.h"
 
-const char *argp_program_version = "rtmon 0.1";
-const char *argp_program_bug_address = "the rtmon issue tracker";
+/* The one place that says where bugs go: every --help ends with "Report bugs to ...". */
+const char *argp_program_bug_address =
+	"the developers as 'Reporting bugs' in " RTMON_DOCDIR "/README.md says";
+
+/* rtmon --version and every command's --version (-V): the release, the commit it was built from,
+ * and the libbpf it runs with (the library loaded now, which may be newer than the headers). */
+static void print_version(FILE *out)
+{
+	char path[PATH_MAX] = "";
+	Dl_info dl;
+
+	if (dladdr((void *)libbpf_version_string, &dl) && dl.dli_fname &&
+	    !realpath(dl.dli_fname, path))
+		snprintf(path, sizeof(path), "%s", dl.dli_fname);
+	fprintf(out, "rtmon %s (commit %s)\n", RTMON_VERSION, RTMON_COMMIT);
+	fprintf(out, "libbpf %s%s%s%s, built with %d.%d\n", libbpf_version_string(),
+		path[0] ? " (" : "", path, path[0] ? ")" : "", LIBBPF_MAJOR_VERSION,
+		LIBBPF_MINOR_VERSION);
+}
+
+static void argp_version(FILE *out, struct argp_state *state)
+{
+	(void)state;
+	print_version(out);
+}
+
+void (*argp_program_version_hook)(FILE *, struct argp_state *) = argp_version;
 
 struct command {
 	const char *name;
@@ -35,6 +65,7 @@ static void usage(FILE *out)
 		"Usage: rtmon COMMAND [OPTION...] {--binpath PATH | --pid PID | --name NAME | -- "
 		"CMD [ARGS...]}\n"
 		"       rtmon {ps | tree | info PID} [OPTION...]\n"
+		"       rtmon {--help | --version}\n"
 		"Watch what a program's runtime does, from outside, with eBPF: the program is not "
 		"changed or restarted.\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -71,7 +102,7 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		puts(argp_program_version);
+		print_version(stdout);
 		return 0;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {

@@ -26,7 +26,7 @@ static const struct argp_option common_options[] = {
 	{ "interval", 'i', "SEC", 0, "Print and reset the results every SEC seconds", 2 },
 	{ "json", OPT_JSON, NULL, 0, "Print JSON lines on stdout (see docs/json.md)", 2 },
 	{ "timestamps", 'T', NULL, 0,
-	  "Start each event row with its wall-clock time of day (CLOCK, local time, microseconds); "
+	  "Start each event row with its wall clock time of day (CLOCK, local time, microseconds); "
 	  "JSON records always carry it as \"time\"",
 	  2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 2 },
@@ -44,6 +44,8 @@ static const struct argp_option common_options[] = {
 	  "1, bad usage 2.",
 	  4 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Give this help list", -1 },
+	/* -c CMD, bpftrace's and BCC's way to name the command to run, gets a hint */
+	{ NULL, 'c', "CMD", OPTION_HIDDEN | OPTION_ARG_OPTIONAL, NULL, -1 },
 	{ 0 },
 };
 
@@ -127,6 +129,12 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
+	case 'c':
+		argp_failure(
+			state, 2, 0,
+			"-c is not an option: run a command with -- CMD ARGS (e.g. %s -- ./app)",
+			state->name);
+		return EINVAL;
 	case ARGP_KEY_ARG:
 		argp_failure(state, 2, 0,
 			     "unexpected argument '%s': put the command to trace after --", arg);
@@ -145,14 +153,16 @@ static bool wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-?") ||
-		    !strcmp(argv[i], "-h") || !strcmp(argv[i], "--usage"))
+		    !strcmp(argv[i], "-h") || !strcmp(argv[i], "--usage") ||
+		    !strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))
 			return true;
 	return false;
 }
 
 /* argp reports a bad option on two lines (the problem, then "Try --help"); rtmon's rule is one
  * line. So argp runs without exiting, with stderr captured, and the first captured line is
- * reprinted with the hint appended. Help requests run argp normally: it prints and exits 0. */
+ * reprinted with the hint appended. Help and version requests run argp normally: it prints and
+ * exits 0. */
 static int argp_parse_one_line_errors(const struct argp *argp, int argc, char **argv, void *input)
 {
 	char buf[512] = "";

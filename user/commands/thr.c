@@ -69,8 +69,9 @@ struct thr_run {
 };
 
 static const char doc[] =
-	"Threads created and exited in a native program: one row per event, with the thread's "
-	"name, its start routine, its parent and, at exit, its lifetime.\v"
+	"Threads created and exited in any program (native threads, Go's goroutines, a JVM's Java "
+	"threads): one row per event, with the thread's name, its start routine, its parent and, "
+	"at exit, its lifetime.\v"
 	"Sees every thread, raw clone() threads too, from the kernel's task_newtask and "
 	"sched_process_exit tracepoints; a uprobe on pthread_create (in the executable or the "
 	"library that provides it) adds the start routine. Threads that return, call pthread_exit, "
