@@ -318,9 +318,8 @@ int cmd_malloc(int argc, char **argv)
 	if (!args.budget && malloc_attach_sites(&r, err, sizeof(err)))
 		goto fail;
 	if (r.budget) {
-		ops.on_tick = on_tick;
+		ops.timers[0] = (struct loop_timer){ on_tick, budget_next_tick(r.budget) };
 		ops.on_target_exit = on_target_exit;
-		ops.next_tick = budget_next_tick(r.budget);
 	}
 	report_tracing(&t, "allocations");
 	r.start_s = loop_now_s();

@@ -10,17 +10,18 @@ static void on_gc_record(struct gc_out *sink, const struct gc_record *r)
 	gc_stats_add(&c->gc, r);
 }
 
-void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t)
+void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t,
+			bool quiet)
 {
 	char err[1024];
 
 	memset(c, 0, sizeof(*c));
-	pthread_mutex_init(&c->mu, NULL);
 	c->sink.record = on_gc_record;
 	c->s = (struct gc_session){ .co = co, .t = t, .out = &c->sink };
 	if (gc_detect(&c->s, &c->rt, err, sizeof(err)) < 0) {
 		target_explain_attach_error(t, err, sizeof(err));
-		fprintf(stderr, "rtmon serve: note: no GC metrics: %s\n", err);
+		if (!quiet)
+			fprintf(stderr, "rtmon serve: note: no GC metrics: %s\n", err);
 		c->rt = NULL;
 	}
 	snprintf(c->runtime, sizeof(c->runtime), "%s",
@@ -32,14 +33,10 @@ int serve_collect_attach(struct serve_collect *c, struct loop_ops *ops, char *er
 	if (c->rt && c->rt->open(&c->s, err, errlen))
 		return -1;
 	ops->rb = c->s.rb;
-	if (lifetimes_open(&c->lt, "serve", c->s.t, false, &c->pl, err, errlen))
-		return -1;
-	c->snap.have_gc = c->rt != NULL;
-	c->snap.have_go = c->lt.gr.active;
-	return 0;
+	return lifetimes_open(&c->lt, "serve", c->s.t, false, &c->pl, err, errlen);
 }
 
-void serve_collect_publish(struct serve_collect *c)
+void serve_collect_read(struct serve_collect *c, struct serve_snapshot *out)
 {
 	struct serve_snapshot n = { .have_gc = c->rt != NULL, .have_go = c->lt.gr.active };
 
@@ -49,16 +46,7 @@ void serve_collect_publish(struct serve_collect *c)
 	/* a failed read keeps the last values: a counter never goes back */
 	if (!c->lt.skel || lifetimes_read(&c->lt, &n.threads, n.tc, &n.goroutines, n.grc))
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->snap = n;
-	pthread_mutex_unlock(&c->mu);
-}
-
-void serve_collect_read(struct serve_collect *c, struct serve_snapshot *out)
-{
-	pthread_mutex_lock(&c->mu);
-	*out = c->snap;
-	pthread_mutex_unlock(&c->mu);
+	*out = n;
 }
 
 void serve_collect_close(struct serve_collect *c)
@@ -67,5 +55,4 @@ void serve_collect_close(struct serve_collect *c)
 	if (c->rt)
 		c->rt->close(&c->s);
 	lifetimes_close(&c->lt);
-	pthread_mutex_destroy(&c->mu);
 }

@@ -1,11 +1,10 @@
 /* rtmon serve's collectors, run together on one target: GC cycles and pauses (the same backends as
  * rtmon gc, counted with struct gc_stats) and thread and goroutine lifetimes (the same BPF object
- * as rtmon lat). The event loop publishes what they counted into a snapshot under a mutex; a
- * scrape copies the snapshot, so neither waits for the other longer than a copy. */
+ * as rtmon lat). The event loop reads what they counted into a snapshot (serve_collect_read) and
+ * publishes the snapshots of every traced process together (serve_board.h). */
 #ifndef RTMON_SERVE_COLLECT_H
 #define RTMON_SERVE_COLLECT_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include "runtime/gc_backend.h"
 #include "runtime/gc_stats.h"
@@ -31,18 +30,16 @@ struct serve_collect {
 	struct lifetimes lt;
 	struct probe_links pl;
 	char runtime[16]; /* the runtime label: "go", "python", "native", ... */
-	pthread_mutex_t mu;
-	struct serve_snapshot snap; /* under mu */
 };
 
-/* Before attach: finds the GC backend (none is fine: a note on stderr says why when the runtime was
- * recognised but cannot be traced). */
-void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t);
+/* Before attach: finds the GC backend (none is fine: unless quiet, a note on stderr says why when
+ * the runtime was recognised but cannot be traced). */
+void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t,
+			bool quiet);
 /* Loads and attaches every collector; ops->rb gets the GC ring. 0, or -1 with one line in err. */
 int serve_collect_attach(struct serve_collect *c, struct loop_ops *ops, char *err, size_t errlen);
-/* On the loop's thread: what the collectors counted so far, into the snapshot. */
-void serve_collect_publish(struct serve_collect *c);
-/* On any thread: a copy of the last snapshot. */
+/* On the loop's thread: what the collectors counted so far. A failed read leaves *out as it was
+ * (the last values: a counter never goes back). */
 void serve_collect_read(struct serve_collect *c, struct serve_snapshot *out);
 void serve_collect_close(struct serve_collect *c);
 
