@@ -18,6 +18,7 @@
 #include "commands/serve_pprof.h"
 #include "http/server.h"
 #include "output/prom.h"
+#include "trace/budget.h"
 #include "trace/loop.h"
 
 /* How often the loop publishes what the collectors counted: a scrape sees values this old. */
@@ -25,12 +26,13 @@
 /* --all and --binpath: how often /proc is scanned for processes started and exited. */
 #define RESCAN_S 1.0
 
-enum { OPT_LISTEN = 0x2000, OPT_NO_PPROF, OPT_ALL };
+enum { OPT_LISTEN = 0x2000, OPT_NO_PPROF, OPT_ALL, OPT_MALLOC_BUDGET };
 
 struct serve_args {
 	struct common_opts co;
 	const char *listen;
 	bool no_pprof;
+	double malloc_budget; /* --malloc-budget PCT; 0: no malloc collector */
 };
 
 static const struct argp_option serve_options[] = {
@@ -41,6 +43,11 @@ static const struct argp_option serve_options[] = {
 	{ "no-pprof", OPT_NO_PPROF, NULL, 0, "No /debug/pprof/ paths (they answer 404)", 0 },
 	{ "all", OPT_ALL, NULL, 0,
 	  "Every process rtmon ps marks as traced fully (the target), found again every second",
+	  0 },
+	{ "malloc-budget", OPT_MALLOC_BUDGET, "PCT", 0,
+	  "Also malloc's sizes and calls, its probes taking at most PCT percent of the "
+	  "target's CPU time (0 < PCT <= 100; estimated counts, as rtmon malloc --budget; "
+	  "-p, -n, -- CMD)",
 	  0 },
 	{ 0 },
 };
@@ -77,6 +84,25 @@ static error_t parse_serve(int key, char *arg, struct argp_state *state)
 	case OPT_ALL:
 		a->co.all = true;
 		return 0;
+	case OPT_MALLOC_BUDGET:
+		if (budget_parse_pct(arg, &a->malloc_budget)) {
+			argp_failure(
+				state, 2, 0,
+				"invalid --malloc-budget '%s': give a percentage of the target's "
+				"CPU time, more than 0 and at most 100",
+				arg);
+			return EINVAL;
+		}
+		return 0;
+	case ARGP_KEY_END:
+		if (a->malloc_budget && (a->co.all || a->co.binpath)) {
+			argp_failure(state, 2, 0,
+				     "--malloc-budget traces one process: give it with -p, -n or "
+				     "-- CMD, not with %s",
+				     a->co.all ? "--all" : "--binpath");
+			return EINVAL;
+		}
+		return ARGP_ERR_UNKNOWN;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -139,13 +165,30 @@ static double serve_rescan(void *ctx)
 	return loop_now_s() + RESCAN_S;
 }
 
+static double serve_budget_tick(void *ctx)
+{
+	return budget_tick(serve_procs_budget(&((struct serve_run *)ctx)->procs));
+}
+
+static void serve_target_exit(void *ctx)
+{
+	budget_target_exited(serve_procs_budget(&((struct serve_run *)ctx)->procs));
+}
+
 static int serve_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
 {
 	struct serve_run *r = ctx;
+	struct budget *b;
 
+	r->procs.malloc_pct = r->args->malloc_budget;
 	if (serve_procs_attach(&r->procs, ops, err, errlen))
 		return -1;
+	/* two timers: the snapshot published every 100 ms, and --malloc-budget's duty cycle */
 	ops->timers[0] = (struct loop_timer){ serve_tick, loop_now_s() + PUBLISH_S };
+	if ((b = serve_procs_budget(&r->procs))) {
+		ops->timers[2] = (struct loop_timer){ serve_budget_tick, budget_next_tick(b) };
+		ops->on_target_exit = serve_target_exit;
+	}
 	if (r->procs.scan) {
 		ops->timers[1] = (struct loop_timer){ serve_rescan, loop_now_s() + RESCAN_S };
 		fprintf(stderr, "rtmon serve: %zu processes traced\n",

@@ -6,9 +6,11 @@
 /* Histogram buckets exported: le up to 2^32 us (71 minutes); longer values are in +Inf only. */
 #define NLE 32
 #define US  1e-6
+/* malloc's size buckets: le up to 2^40 bytes (1 TiB) */
+#define NLE_BYTES 40
 
-/* One family's samples for every process that has it: E is each entry, W a writer with its
- * labels. */
+/* One family's samples for every process for which cond holds: body sees the process's snapshot
+ * as n_ and a writer with its labels as w. */
 #define FOR_EACH_PROC(w0, v, n, cond, body)                                                        \
 	for (size_t i_ = 0; i_ < (n); i_++) {                                                      \
 		const struct serve_snapshot *n_ = &(v)[i_].snap;                                   \
@@ -22,7 +24,7 @@
 struct procs {
 	const struct serve_entry *v;
 	size_t n;
-	bool any_gc, any_go;
+	bool any_gc, any_go, any_malloc;
 };
 
 static void write_gc(const struct prom_writer *w0, const struct procs *p)
@@ -83,6 +85,45 @@ static void write_goroutines(const struct prom_writer *w0, const struct procs *p
 					  (double)n_->goroutines.sum_ns / 1e9));
 }
 
+static void write_malloc_calls(const struct prom_writer *w, const struct serve_snapshot *n)
+{
+	char fn[64];
+
+	for (int f = 0; f < AF_COUNT; f++) {
+		if (!n->malloc_fn[f])
+			continue;
+		snprintf(fn, sizeof(fn), "function=\"%s\"", malloc_fn_names[f]);
+		prom_counter(w, "rtmon_malloc_calls", fn, n->malloc.calls[f]);
+	}
+}
+
+/* --malloc-budget: estimates, as rtmon malloc --budget scales them; the sampled ratio says by how
+ * much. */
+static void write_malloc(const struct prom_writer *w0, const struct procs *p)
+{
+	prom_family(w0, "rtmon_malloc_size_bytes", PROM_HISTOGRAM, "bytes",
+		    "Sizes requested by allocating calls (estimated when "
+		    "rtmon_malloc_sampled_ratio < 1).");
+	FOR_EACH_PROC(w0, p->v, p->n, n_->have_malloc,
+		      prom_log2_histogram(w, "rtmon_malloc_size_bytes", n_->malloc.slots,
+					  LOG2_SLOTS, NLE_BYTES, 1, (double)n_->malloc.bytes));
+	prom_family(w0, "rtmon_malloc_calls", PROM_COUNTER, NULL,
+		    "Calls of each allocation function probed (estimated when "
+		    "rtmon_malloc_sampled_ratio < 1).");
+	FOR_EACH_PROC(w0, p->v, p->n, n_->have_malloc, write_malloc_calls(w, n_));
+	prom_family(w0, "rtmon_malloc_sampled_ratio", PROM_GAUGE, NULL,
+		    "Share of the target's work seen with the malloc probes attached "
+		    "(--malloc-budget's duty cycle); the rtmon_malloc_ families are scaled by its "
+		    "inverse: 1 is exact.");
+	FOR_EACH_PROC(w0, p->v, p->n, n_->have_malloc,
+		      prom_gauge(w, "rtmon_malloc_sampled_ratio", NULL, n_->malloc_sampled));
+	prom_family(w0, "rtmon_malloc_scale_uncertain", PROM_GAUGE, NULL,
+		    "1 when the malloc probes took so much of the target's CPU while attached that "
+		    "the scale of the estimates is uncertain (their distribution is not).");
+	FOR_EACH_PROC(w0, p->v, p->n, n_->have_malloc,
+		      prom_gauge(w, "rtmon_malloc_scale_uncertain", NULL, n_->malloc_uncertain));
+}
+
 /* What the kernel could not hand over or store, and how often the probes fired, per collector. */
 static void write_health(const struct prom_writer *w0, const struct procs *p)
 {
@@ -109,6 +150,9 @@ static void write_health(const struct prom_writer *w0, const struct procs *p)
 		if (n_->have_go)
 			prom_counter(w, "rtmon_probe_hits", "collector=\"goroutines\"",
 				     n_->grc[GRC_CREATED] + n_->grc[GRC_EXITED]);
+		if (n_->have_malloc)
+			prom_counter(w, "rtmon_probe_hits", "collector=\"malloc\"",
+				     n_->malloc_hits);
 	});
 }
 
@@ -155,6 +199,7 @@ int serve_metrics_handler(void *ctx, const struct http_request *rq, struct http_
 	for (size_t i = 0; i < n; i++) {
 		p.any_gc |= v[i].snap.have_gc;
 		p.any_go |= v[i].snap.have_go;
+		p.any_malloc |= v[i].snap.have_malloc;
 	}
 	w.fmt = prom_format_for_accept(http_header(rq, "Accept"));
 	w.labels = "";
@@ -169,6 +214,8 @@ int serve_metrics_handler(void *ctx, const struct http_request *rq, struct http_
 	write_threads(&w, &p);
 	if (p.any_go)
 		write_goroutines(&w, &p);
+	if (p.any_malloc)
+		write_malloc(&w, &p);
 	write_health(&w, &p);
 	write_self(&w);
 	prom_finish(&w);

@@ -96,32 +96,34 @@ void serve_procs_prepare(struct serve_procs *p)
 	serve_collect_init(&sp->c, p->co, sp->t, false);
 }
 
-/* A process found by a scan: opened by its PID and traced like -p. A failure is said once. */
+/* A process found by a scan: opened by its PID and traced like -p. A failure is said once, unless
+ * the process just went away. */
 static void proc_attach_scanned(struct serve_procs *p, pid_t pid)
 {
 	struct common_opts co = { .pid = pid };
 	struct loop_ops ops = { 0 };
 	struct serve_proc *sp = proc_new(p);
 	char err[1024], safe[TEXT_SAFE_MAX];
+	int rc;
 
 	if (!sp)
 		return;
 	sp->t = &sp->own;
 	sp->seen = true;
-	if (target_open(&sp->own, &co, err, sizeof(err)) == 0) {
+	rc = target_open(&sp->own, &co, err, sizeof(err));
+	if (!rc) {
 		serve_collect_init(&sp->c, p->co, sp->t, true);
-		if (serve_collect_attach(&sp->c, &ops, err, sizeof(err)) == 0 &&
-		    make_labels(sp) == 0) {
+		rc = serve_collect_attach(&sp->c, &ops, err, sizeof(err));
+		if (!rc && make_labels(sp) == 0) {
 			sp->attached = true;
 			serve_collect_read(&sp->c, &sp->last);
 			return;
 		}
-		target_explain_attach_error(sp->t, err, sizeof(err));
 		/* the collectors of a process that failed go now: only its PID is kept */
 		serve_collect_close(&sp->c);
 		memset(&sp->c, 0, sizeof(sp->c));
 	}
-	if (!target_exited(sp->t) && kill(pid, 0) == 0)
+	if (rc != -ENOENT && rc != -ESRCH && !target_exited(sp->t) && kill(pid, 0) == 0)
 		fprintf(stderr, "rtmon serve: note: PID %d not traced: %s\n", (int)pid,
 			text_safe(err, safe, sizeof(safe)));
 }
@@ -191,6 +193,8 @@ int serve_procs_attach(struct serve_procs *p, struct loop_ops *ops, char *err, s
 	sp = p->v[0];
 	if (serve_collect_attach(&sp->c, ops, err, errlen))
 		return -1;
+	if (p->malloc_pct && serve_collect_malloc(&sp->c, p->malloc_pct, err, errlen))
+		return -1;
 	if (make_labels(sp)) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -1;
@@ -230,6 +234,11 @@ size_t serve_procs_count(const struct serve_procs *p)
 	for (size_t i = 0; i < p->n; i++)
 		n += p->v[i]->attached;
 	return n;
+}
+
+struct budget *serve_procs_budget(const struct serve_procs *p)
+{
+	return !p->scan && p->n ? p->v[0]->c.m.budget : NULL;
 }
 
 void serve_procs_close(struct serve_procs *p)

@@ -16,14 +16,15 @@ struct serve_proc;
 
 struct serve_procs {
 	const struct common_opts *co;
-	struct target *t;    /* the command's target */
-	bool scan;           /* --all or --binpath: the processes come from rescans */
-	dev_t dev;           /* --binpath: the executable's identity */
+	struct target *t; /* the command's target */
+	bool scan;        /* --all or --binpath: the processes come from rescans */
+	dev_t dev;        /* --binpath: the executable's identity */
 	ino_t ino;
-	struct ps_scan ps;   /* renewed by each rescan, keeping what it learnt of each executable */
+	struct ps_scan ps; /* renewed by each rescan, keeping what it learnt of each executable */
 	struct serve_proc **v;
 	size_t n, cap;
 	struct serve_board *board;
+	double malloc_pct; /* --malloc-budget; 0: no malloc collector */
 };
 
 /* For the command's target t. 0, or -1 with one line in err (--binpath: the file cannot be read).
@@ -41,6 +42,8 @@ void serve_procs_rescan(struct serve_procs *p);
  * and publishes them together. */
 void serve_procs_publish(struct serve_procs *p);
 size_t serve_procs_count(const struct serve_procs *p);
+/* --malloc-budget: the one target's duty cycle, for a loop timer; NULL without. */
+struct budget *serve_procs_budget(const struct serve_procs *p);
 void serve_procs_close(struct serve_procs *p);
 
 #endif
