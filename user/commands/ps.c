@@ -1,8 +1,8 @@
-/* rtmon ps and rtmon tree: every process with its runtime, read from its executable through
- * /proc/PID/exe (so processes in other mount namespaces are read from their own files), with
- * nothing attached to any of them. Each distinct executable (device, inode) is analysed once.
- * Processes that cannot be read (kernel threads, another user's processes without root, processes
- * that exit while listed) are skipped and counted on the last line. */
+/* rtmon ps and rtmon tree: every process with its runtime (runtime/process_scan.c reads them
+ * through /proc/PID/exe, so processes in other mount namespaces are read from their own files, with
+ * nothing attached to any of them), as a table, JSON lines or a tree. Processes that cannot be read
+ * (kernel threads, another user's processes without root, processes that exit while listed) are
+ * skipped and counted on the last line. */
 #include <argp.h>
 #include <errno.h>
 #include <stdio.h>
