@@ -960,10 +960,13 @@ SERVE_SCRAPES = int(os.environ.get("BENCH_SERVE_SCRAPES", "500"))
 SERVE_LOAD_S = float(os.environ.get("BENCH_SERVE_LOAD_S", "60"))
 
 
-def ratio_row(base, cpu):
-    """Median target CPU, x uninstrumented (median) and the per-round ratios' min..max."""
+def ratio_row(base, cpu, n):
+    """Median target CPU (and the baseline's), CPU added per event (of n), x uninstrumented (median)
+    and the per-round ratios' min..max."""
     ratios = [x / y for x, y in zip(cpu, base)]
-    return {"cpu_ms": med(cpu) * 1e3, "x": med(cpu) / med(base), "x_min": min(ratios), "x_max": max(ratios)}
+    return {"cpu_ms": med(cpu) * 1e3, "base_ms": med(base) * 1e3, "n": n,
+            "us_per_event": (med(cpu) - med(base)) / n * 1e6, "x": med(cpu) / med(base),
+            "x_min": min(ratios), "x_max": max(ratios)}
 
 
 def serve_scrapes():
@@ -1041,13 +1044,13 @@ def serve_report(tmp):
                   argv=lambda pid: [RTMON, "malloc", "--json", "--budget", f"{BUDGET_PCT:g}", "-p", str(pid)],
                   ready=r"^Tracing", role="rtmon", wargs=wl, base="serve-malloc-base")]
     run_rounds(mcs, tmp)
-    for name in ("threads", "goroutines", "gc"):
+    for name, n in (("threads", CHURN_THREADS), ("goroutines", EV_GOROUTINES), ("gc", EV_GCS)):
         if cpu[name]:
-            res["rows"][name] = ratio_row(cpu[name + "-base"], cpu[name])
+            res["rows"][name] = ratio_row(cpu[name + "-base"], cpu[name], n)
     mb = [x / 1e9 for x in mcs[0].cpu]
     for c in mcs[1:]:
         if c.cpu and mb:
-            res["rows"][c.name] = ratio_row(mb, [x / 1e9 for x in c.cpu])
+            res["rows"][c.name] = ratio_row(mb, [x / 1e9 for x in c.cpu], THREADS * BUDGET_ITERS)
     log(f"bench: serve: {SERVE_SCRAPES} scrapes while gochurn runs")
     res["scrape"] = serve_scrapes()
     log(f"bench: serve: load test for {SERVE_LOAD_S:g} s")
@@ -1060,14 +1063,16 @@ def serve_report(tmp):
           f"({EV_GOROUTINES} goroutines; {EV_GCS} GC cycles), the --budget section's C workload ({THREADS} x "
           f"{BUDGET_ITERS} malloc+free pairs) under --malloc-budget {BUDGET_PCT:g}. Medians of {ROUNDS} rounds.")
     print()
-    print("| collector (workload) | configuration | target CPU ms | x uninstrumented (per-round min..max) |")
-    print("|---|---|---|---|")
+    print("| collector (workload) | configuration | target CPU ms (uninstrumented) | us added per event "
+          "(thread, goroutine, GC cycle, malloc+free pair) | x uninstrumented (per-round min..max) |")
+    print("|---|---|---|---|---|")
     labels = {"threads": "threads (churn)", "goroutines": "goroutines (goevents)", "gc": "GC (goevents gc)",
               "serve-malloc": f"malloc, --malloc-budget {BUDGET_PCT:g}",
               "serve-malloc-cmp": f"malloc, rtmon malloc --budget {BUDGET_PCT:g} (for comparison)"}
     for name, r in res["rows"].items():
         conf = "rtmon malloc --budget -p PID" if name == "serve-malloc-cmp" else "rtmon serve -p PID"
-        print(f"| {labels[name]} | {conf} | {r['cpu_ms']:,.1f} | {r['x']:.3f} ({r['x_min']:.3f}..{r['x_max']:.3f}) |")
+        print(f"| {labels[name]} | {conf} | {r['cpu_ms']:,.1f} ({r['base_ms']:,.1f}) | {r['us_per_event']:.4g} | "
+              f"{r['x']:.3f} ({r['x_min']:.3f}..{r['x_max']:.3f}) |")
     sc = res["scrape"]
     print()
     print(f"Scrape of /metrics ({sc['series']} series, target gochurn churning goroutines): {sc['n']} scrapes, "

@@ -18,6 +18,8 @@ struct serve_proc {
 	struct serve_snapshot last;
 	bool attached; /* false: it could not be traced (said once); kept so it is not retried */
 	bool seen;     /* listed by the last scan */
+	dev_t dev;     /* a scanned process's executable when it was found */
+	ino_t ino;
 };
 
 int serve_procs_init(struct serve_procs *p, const struct common_opts *co, struct target *t,
@@ -98,8 +100,9 @@ void serve_procs_prepare(struct serve_procs *p)
 
 /* A process found by a scan: opened by its PID and traced like -p. A failure is said once, unless
  * the process just went away. */
-static void proc_attach_scanned(struct serve_procs *p, pid_t pid)
+static void proc_attach_scanned(struct serve_procs *p, const struct ps_row *r)
 {
+	pid_t pid = r->pid;
 	struct common_opts co = { .pid = pid };
 	struct loop_ops ops = { 0 };
 	struct serve_proc *sp = proc_new(p);
@@ -110,6 +113,8 @@ static void proc_attach_scanned(struct serve_procs *p, pid_t pid)
 		return;
 	sp->t = &sp->own;
 	sp->seen = true;
+	sp->dev = r->ee->dev;
+	sp->ino = r->ee->ino;
 	rc = target_open(&sp->own, &co, err, sizeof(err));
 	if (!rc) {
 		serve_collect_init(&sp->c, p->co, sp->t, true);
@@ -160,10 +165,12 @@ void serve_procs_rescan(struct serve_procs *p)
 		if (!wanted(p, r))
 			continue;
 		sp = find(p, r->pid);
+		/* the same process running another executable (it called exec) is traced anew: its
+		 * old collectors go now, its new ones come with the next scan */
 		if (sp)
-			sp->seen = true;
+			sp->seen = sp->dev == r->ee->dev && sp->ino == r->ee->ino;
 		else
-			proc_attach_scanned(p, r->pid);
+			proc_attach_scanned(p, r);
 	}
 	/* gone from /proc, or a PID that now names another process: its series go */
 	for (size_t i = 0; i < p->n; i++) {
