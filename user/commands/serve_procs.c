@@ -22,6 +22,14 @@ struct serve_proc {
 	ino_t ino;
 };
 
+/* --binpath: only the file's processes are analysed at all */
+static bool runs_the_file(void *ctx, const struct stat *exe)
+{
+	const struct serve_procs *p = ctx;
+
+	return exe->st_dev == p->dev && exe->st_ino == p->ino;
+}
+
 int serve_procs_init(struct serve_procs *p, const struct common_opts *co, struct target *t,
 		     struct serve_board *board, char *err, size_t errlen)
 {
@@ -39,6 +47,8 @@ int serve_procs_init(struct serve_procs *p, const struct common_opts *co, struct
 		}
 		p->dev = st.st_dev;
 		p->ino = st.st_ino;
+		p->ps.want = runs_the_file;
+		p->ps.want_ctx = p;
 	}
 	return 0;
 }

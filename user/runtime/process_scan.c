@@ -122,6 +122,8 @@ static int scan_rows(struct ps_scan *s)
 			count_unreadable(s, pids[i], rc);
 			continue;
 		}
+		if (s->want && !s->want(s->want_ctx, &est))
+			continue;
 		r->ee = exe_lookup(s, pids[i], &est, &gone);
 		if (!r->ee) {
 			if (gone)

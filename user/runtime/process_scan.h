@@ -34,6 +34,11 @@ struct ps_scan {
 	struct exe_entry **exes; /* the cache: one entry per distinct executable */
 	size_t nexes, capexes;
 	uint64_t kthreads, zombies, denied, exited;
+	/* Optional, set after ps_scan's initialisation or before the first ps_rescan of a zeroed
+	 * scan: a process whose executable want() refuses is left out, its file not analysed
+	 * (serve --binpath needs the processes of one file only). */
+	bool (*want)(void *ctx, const struct stat *exe);
+	void *want_ctx;
 };
 
 /* A scan of /proc into s (which it initialises). 0 or -errno; ps_free in either case. */
