@@ -241,7 +241,7 @@ int parse_command_line(const struct argp *argp, int argc, char **argv, struct co
 	rc = argp_parse_one_line_errors(argp, n, argv, cmd_input);
 	if (rc)
 		return rc;
-	targets = !!co->binpath + !!co->pid + !!co->name + !!co->cmd_argv;
+	targets = !!co->binpath + !!co->pid + !!co->name + !!co->cmd_argv + co->all;
 	if (targets != 1) {
 		fprintf(stderr,
 			"%s: %s: give one of --binpath PATH, --pid PID, --name NAME "

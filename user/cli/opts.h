@@ -9,13 +9,14 @@
 struct common_opts {
 	const char *binpath; /* -b: every process running this executable */
 	pid_t pid;           /* -p: one process */
-	const char *name;  /* -n: the one process with this name (target.c resolves it to a PID) */
-	char **cmd_argv;   /* after --: a command rtmon starts */
-	double duration;   /* -d seconds; 0 = until Ctrl-C or the target ends */
-	double interval;   /* -i seconds; 0 = one final report */
-	bool json;         /* --json: JSON lines on stdout */
-	bool wall_clock;   /* -T: event rows start with their wall-clock time */
-	bool verbose;      /* -v: libbpf debug output */
+	const char *name; /* -n: the one process with this name (target.c resolves it to a PID) */
+	char **cmd_argv;  /* after --: a command rtmon starts */
+	bool all;         /* rtmon serve --all (its own option): every process rtmon traces fully */
+	double duration;  /* -d seconds; 0 = until Ctrl-C or the target ends */
+	double interval;  /* -i seconds; 0 = one final report */
+	bool json;        /* --json: JSON lines on stdout */
+	bool wall_clock;  /* -T: event rows start with their wall-clock time */
+	bool verbose;     /* -v: libbpf debug output */
 	bool keep_running; /* --keep-running: -- CMD runs on when tracing ends first */
 };
 

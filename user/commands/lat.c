@@ -415,8 +415,7 @@ static int lat_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
 	if (setup(x->r, &x->pl, err, errlen))
 		return -1;
 	if (x->r->args->by_start && x->r->t->pid > 0) {
-		ops->on_tick = watch_libraries;
-		ops->next_tick = loop_now_s() + LAT_TICK_S;
+		ops->timers[0] = (struct loop_timer){ watch_libraries, loop_now_s() + LAT_TICK_S };
 	}
 	return 0;
 }

@@ -406,6 +406,11 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 
 	memset(t, 0, sizeof(*t));
 	t->pidfd = t->gate_fd = t->exec_err_fd = -1;
+	if (co->all) {
+		t->kind = TARGET_ALL;
+		snprintf(t->label, sizeof(t->label), "every process rtmon traces fully");
+		return 0;
+	}
 	if (co->name && (rc = resolve_name(co->name, &pid, err, errlen)))
 		return rc;
 	if (pid) {

@@ -13,7 +13,9 @@
 #include "proc/image.h"
 #include "cli/opts.h"
 
-enum target_kind { TARGET_BINPATH, TARGET_PID, TARGET_CMD };
+/* TARGET_ALL: rtmon serve --all, which finds the processes itself (commands/serve_procs.c); the
+ * target only names them. */
+enum target_kind { TARGET_BINPATH, TARGET_PID, TARGET_CMD, TARGET_ALL };
 
 struct target {
 	enum target_kind kind;
