@@ -60,10 +60,10 @@ int go_layout_from_table(int major, int minor, struct go_layout *out);
 /* ---- the runtime's globals (globals.c) ---- */
 
 struct go_globals {
-	uint64_t allgs;                  /* runtime.allgs, a []*g (link-time address) */
-	uint64_t gstatus_strings;        /* runtime.gStatusStrings, [n]string */
-	uint64_t wait_reason_strings;    /* runtime.waitReasonStrings, [n]string */
-	int ngstatus, nwait_reasons;     /* their lengths */
+	uint64_t allgs;               /* runtime.allgs, a []*g (link-time address) */
+	uint64_t gstatus_strings;     /* runtime.gStatusStrings, [n]string */
+	uint64_t wait_reason_strings; /* runtime.waitReasonStrings, [n]string */
+	int ngstatus, nwait_reasons;  /* their lengths */
 	bool from_symtab;
 };
 
@@ -76,5 +76,63 @@ int go_globals_find(struct go_symtab *st, struct go_globals *out, char *err, siz
  * takes, each length the bound of the last bounds check before it: cmp with a constant, then jb or
  * jae). */
 int go_globals_from_code(struct go_symtab *st, struct go_globals *out, char *err, size_t errlen);
+
+/* ---- a running Go process (goproc.c) ---- */
+
+#define GO_NAME_MAX 48 /* a status or wait reason name, cut to fit */
+
+struct go_proc {
+	pid_t pid;
+	char comm[64];
+	char exe[64]; /* /proc/PID/exe */
+	struct go_info gi;
+	struct go_symtab *st;
+	struct go_layout lay;
+	struct go_globals glob;
+	uint64_t bias;                /* run-time address - link-time address (PIE) */
+	char (*gstatus)[GO_NAME_MAX]; /* gStatusStrings and waitReasonStrings, read from the process
+				       */
+	char (*wait_reasons)[GO_NAME_MAX];
+};
+
+/* Opens PID as a Go process: its executable's build info, function table, layouts and globals,
+ * and the status and wait reason names from its memory. The errors name the process: "PID 812
+ * (nginx) is not a Go program: ...", no such process, no right to read it, an unknown release. */
+int go_proc_open(pid_t pid, struct go_proc *p, char *err, size_t errlen);
+void go_proc_close(struct go_proc *p);
+/* A one-line message for a failed read of p's memory (rc from proc/procmem.h). */
+void go_proc_read_err(const struct go_proc *p, int rc, char *err, size_t errlen);
+/* "waiting", "chan receive", ...; "???" past the table's end, as the runtime prints it. */
+const char *go_status_name(const struct go_proc *p, uint32_t status);
+const char *go_wait_reason_name(const struct go_proc *p, uint8_t reason);
+
+/* ---- goroutines (goroutines.c) ---- */
+
+#define GO_MAX_FRAMES 100 /* the most the runtime's own traceback prints */
+#define GO_SCAN_BIT   0x1000
+
+struct go_goroutine {
+	uint64_t goid, parent_goid; /* parent_goid 0 before Go 1.21 */
+	uint32_t status;            /* without the scan bit */
+	bool scan, locked, system;  /* system: a runtime goroutine runtime.Stack leaves out */
+	uint8_t wait_reason;
+	int64_t waitsince; /* CLOCK_MONOTONIC ns, 0 if not recorded */
+	uint64_t gopc, startpc;
+	/* Frames, run-time addresses, innermost first; trap[i]: pcs[i] is where a signal stopped
+	 * the code (after runtime.asyncPreempt), not a return address. */
+	uint64_t pcs[GO_MAX_FRAMES];
+	bool trap[GO_MAX_FRAMES];
+	int npcs;
+	bool elided;   /* more than GO_MAX_FRAMES frames */
+	bool no_stack; /* running: its registers are not saved, so no frames */
+	bool torn;     /* changed under every read: no frames shown */
+	bool cut;      /* the frame chain left the stack before reaching runtime.goexit */
+};
+
+/* Every goroutine that is not dead, in the runtime's allgs order, with frames from its saved
+ * registers unwound by frame pointers inside its stack's bounds; a goroutine that changed while
+ * read is read again (a bounded number of times), then marked torn. *out is malloc'ed. */
+int go_read_goroutines(struct go_proc *p, struct go_goroutine **out, size_t *n, char *err,
+		       size_t errlen);
 
 #endif

@@ -125,8 +125,8 @@ static int path_offset(Dwarf_Die *die, const char *path)
 
 		if (dwarf_tag(&child) != DW_TAG_member || !name || strcmp(name, part))
 			continue;
-		if (!dwarf_attr(&child, DW_AT_data_member_location, &a) || dwarf_formudata(&a, &w) ||
-		    w > 0xffffff)
+		if (!dwarf_attr(&child, DW_AT_data_member_location, &a) ||
+		    dwarf_formudata(&a, &w) || w > 0xffffff)
 			return -1;
 		if (!dot)
 			return (int)w;
