@@ -36,7 +36,38 @@ struct frame_src {
 	uint64_t entry, pc; /* link-time */
 };
 
+/* Goroutines parked in one place share their PCs: each PC is looked up once. */
+#define FRAME_CACHE_SIZE 4096 /* slots, a power of 2 */
+
+struct frame_cache_slot {
+	uint64_t key; /* pc << 1 | trap; 0 = empty */
+	struct frame_src fs;
+};
+
+static struct frame_cache_slot *frame_cache;
+
+static void frame_lookup_uncached(struct go_proc *p, uint64_t pc, bool trap, struct frame_src *fs);
+
 static void frame_lookup(struct go_proc *p, uint64_t pc, bool trap, struct frame_src *fs)
+{
+	uint64_t key = pc << 1 | trap;
+	struct frame_cache_slot *slot;
+
+	if (!frame_cache)
+		frame_cache = calloc(FRAME_CACHE_SIZE, sizeof(*frame_cache));
+	if (!frame_cache) {
+		frame_lookup_uncached(p, pc, trap, fs);
+		return;
+	}
+	slot = &frame_cache[(key * 0x9e3779b97f4a7c15ULL) >> 52];
+	if (slot->key != key) { /* a miss replaces the slot */
+		frame_lookup_uncached(p, pc, trap, &slot->fs);
+		slot->key = key;
+	}
+	*fs = slot->fs;
+}
+
+static void frame_lookup_uncached(struct go_proc *p, uint64_t pc, bool trap, struct frame_src *fs)
 {
 	const char *fn = go_func_name_at(p->st, pc - p->bias);
 
@@ -249,6 +280,8 @@ int cmd_stack(int argc, char **argv)
 		fprintf(stderr, "%s: %zu of %zu goroutines changed each time they were read\n",
 			argv[0], torn, shown_n);
 	free(gs);
+	free(frame_cache);
+	frame_cache = NULL;
 	go_proc_close(&p);
 	return fflush(stdout) ? 1 : 0;
 }
