@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, run, tp
+from conftest import BUILD, RTMON, run, tp
 
 VARIANTS = ["go/gostack", "go/gostack-stripped", "go/gostack-pie"]
 OLD_VERSIONS = ["go1.17.13", "go1.18.10", "go1.19.8", "go1.20.14", "go1.21.13", "go1.22.12",
@@ -197,3 +197,35 @@ def test_stack_10000_goroutines(target_factory):
     assert r.returncode == 0 and r.stderr == "", r.stderr
     want, got = check_stack(t, r.stdout)
     assert len(got) == t.numgoroutine > 10000
+
+
+def one_line_error(r, code, *words):
+    assert r.returncode == code and r.stdout == "", (r.returncode, r.stdout)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_stack_not_go():
+    p = subprocess.Popen(["sleep", "30"])
+    try:
+        one_line_error(run(["stack", str(p.pid)]), 1, f"PID {p.pid} (sleep) is not a Go program")
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_stack_bad_pid():
+    one_line_error(run(["stack", "12x"]), 2, "invalid PID")
+    one_line_error(run(["stack"]), 2, "no PID")
+    one_line_error(run(["stack", "1", "2"]), 2, "one PID only")
+    pid = 4194304  # above the kernel's largest pid_max: never a process
+    one_line_error(run(["stack", str(pid)]), 1, f"no process with PID {pid}")
+
+
+def test_stack_other_user(target_factory):
+    t = target_factory(tp("go/gostack"))
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", RTMON,
+                        "stack", str(t.pid)], capture_output=True, text=True, timeout=30)
+    one_line_error(r, 1, f"PID {t.pid} (gostack)", "Permission denied")

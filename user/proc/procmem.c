@@ -57,7 +57,8 @@ int proc_mem_readv(pid_t pid, const struct iovec *local, const struct iovec *rem
 
 	while (at < n) {
 		size_t chunk = n - at < IOV_MAX ? n - at : IOV_MAX, done = 0;
-		int rc = readv_some(pid, local + at, remote + at, chunk, ok ? ok + at : NULL, &done);
+		int rc =
+			readv_some(pid, local + at, remote + at, chunk, ok ? ok + at : NULL, &done);
 
 		if (rc)
 			return rc;

@@ -26,12 +26,13 @@ void go_proc_read_err(const struct go_proc *p, int rc, char *err, size_t errlen)
 }
 
 /* An [n]string table of the runtime, copied out of the process. */
-static int read_names(struct go_proc *p, uint64_t addr, int n, char (**out)[GO_NAME_MAX],
-		      char *err, size_t errlen)
+static int read_names(struct go_proc *p, uint64_t addr, int n, char (**out)[GO_NAME_MAX], char *err,
+		      size_t errlen)
 {
 	uint64_t *hdr = calloc((size_t)n, 16);
 	char(*names)[GO_NAME_MAX] = calloc((size_t)n, GO_NAME_MAX);
-	int rc = hdr && names ? proc_mem_read(p->pid, addr + p->bias, hdr, (size_t)n * 16) : -ENOMEM;
+	int rc =
+		hdr && names ? proc_mem_read(p->pid, addr + p->bias, hdr, (size_t)n * 16) : -ENOMEM;
 
 	for (int i = 0; !rc && i < n; i++) {
 		uint64_t len = hdr[2 * i + 1] < GO_NAME_MAX - 1 ? hdr[2 * i + 1] : GO_NAME_MAX - 1;
@@ -62,8 +63,8 @@ static int load_bias(struct go_proc *p, char *err, size_t errlen)
 			lo = p->st->ge.segs[i].vaddr;
 	if (lo == UINT64_MAX || stat(p->exe, &sb) ||
 	    (rc = proc_file_mapping_start(p->pid, sb.st_dev, sb.st_ino, &start))) {
-		goelf_err(err, errlen, "PID %d (%s): its executable is not in /proc/%d/maps", p->pid,
-			  p->comm, p->pid);
+		goelf_err(err, errlen, "PID %d (%s): its executable is not in /proc/%d/maps",
+			  p->pid, p->comm, p->pid);
 		return -ENOENT;
 	}
 	p->bias = start - (lo & ~0xfffULL);

@@ -17,11 +17,11 @@
 #include "proc/procmem.h"
 #include "runtime/go/goinspect.h"
 
-#define G_RUNNING 2
-#define G_SYSCALL 3
-#define G_DEAD 6
+#define G_RUNNING       2
+#define G_SYSCALL       3
+#define G_DEAD          6
 #define GO_TEAR_RETRIES 3
-#define STACK_COPY_MAX (256 * 1024) /* bytes of stack copied per goroutine, at most */
+#define STACK_COPY_MAX  (256 * 1024) /* bytes of stack copied per goroutine, at most */
 
 /* A g as read once: its header bytes, then its stack's used part. */
 struct g_read {
@@ -120,7 +120,7 @@ static int read_stacks(struct go_proc *p, struct g_read *r, size_t n, const size
 /* The fields that must not have moved between the two reads of a header. */
 static bool same_regs(const struct go_layout *lay, const uint8_t *a, const uint8_t *b)
 {
-	static const enum go_field keep[] = { GF_G_ATOMICSTATUS, GF_G_SCHED_PC, GF_G_SCHED_SP,
+	static const enum go_field keep[] = { GF_G_ATOMICSTATUS, GF_G_SCHED_PC,  GF_G_SCHED_SP,
 					      GF_G_SCHED_BP,     GF_G_SYSCALLSP, GF_G_SYSCALLPC,
 					      GF_G_STACK_LO,     GF_G_STACK_HI,  GF_G_GOID };
 
@@ -227,9 +227,10 @@ static int read_allgs(struct go_proc *p, uint64_t **gs, size_t *n, char *err, si
 	int rc = proc_mem_read(p->pid, p->glob.allgs + p->bias, slice, sizeof(slice));
 
 	if (!rc && slice[1] > 10000000) {
-		snprintf(err, errlen, "PID %d (%s): runtime.allgs holds %llu goroutines: not a "
-			 "goroutine list (a layout rtmon misread?)", p->pid, p->comm,
-			 (unsigned long long)slice[1]);
+		snprintf(err, errlen,
+			 "PID %d (%s): runtime.allgs holds %llu goroutines: not a "
+			 "goroutine list (a layout rtmon misread?)",
+			 p->pid, p->comm, (unsigned long long)slice[1]);
 		return -EPROTO;
 	}
 	*n = rc ? 0 : slice[1];
