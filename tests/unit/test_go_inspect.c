@@ -20,9 +20,9 @@
 #include "runtime/go/goinspect.h"
 
 static const char *const versions[] = { "", /* the installed toolchain's build */
-					"go1.17.13", "go1.18.10", "go1.19.8",  "go1.20.14",
-					"go1.21.13", "go1.22.12", "go1.23.12", "go1.24.13",
-					"go1.25.0" };
+					"go1.17.13", "go1.18.10", "go1.19.8",
+					"go1.20.14", "go1.21.13", "go1.22.12",
+					"go1.23.12", "go1.24.13", "go1.25.0" };
 
 /* The fixture of one release and variant ("", "-stripped", "-pie"), or NULL when not built. */
 static const char *fixture(const char *version, const char *suffix)
@@ -31,10 +31,11 @@ static const char *fixture(const char *version, const char *suffix)
 	const char *b = getenv("RTMON_BUILD");
 
 	if (version[0])
-		snprintf(buf, sizeof(buf), "%s/testprog/go/vers/gostack-%s%s", b && *b ? b : "build",
-			 version, suffix);
+		snprintf(buf, sizeof(buf), "%s/testprog/go/vers/gostack-%s%s",
+			 b && *b ? b : "build", version, suffix);
 	else
-		snprintf(buf, sizeof(buf), "%s/testprog/go/gostack%s", b && *b ? b : "build", suffix);
+		snprintf(buf, sizeof(buf), "%s/testprog/go/gostack%s", b && *b ? b : "build",
+			 suffix);
 	if (access(buf, R_OK)) {
 		fprintf(stderr, "test_go_inspect: %s not built: skipped\n", buf);
 		return NULL;

@@ -14,10 +14,6 @@
 #include "output/json.h"
 #include "runtime/go/goinspect.h"
 
-#define G_SYSCALL 3
-#define G_WAITING 4
-#define G_RUNNING 2
-
 /* runtime.showfuncinfo at the default GOTRACEBACK: runtime internals are hidden, exported runtime
  * functions (runtime.Gosched) shown, runtime.gopanic shown below the first frame. */
 static bool shown(const char *name, bool first)
@@ -87,7 +83,7 @@ static const char *status_text(const struct go_proc *p, const struct go_goroutin
 {
 	const char *s = go_status_name(p, g->status);
 
-	if ((g->status == G_WAITING || !strcmp(s, "leaked")) && g->wait_reason)
+	if ((g->status == GO_G_WAITING || !strcmp(s, "leaked")) && g->wait_reason)
 		return go_wait_reason_name(p, g->wait_reason);
 	return s;
 }
@@ -96,7 +92,7 @@ static int64_t waiting_ns(const struct go_goroutine *g)
 {
 	struct timespec ts;
 
-	if ((g->status != G_WAITING && g->status != G_SYSCALL) || !g->waitsince)
+	if ((g->status != GO_G_WAITING && g->status != GO_G_SYSCALL) || !g->waitsince)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &ts); /* the runtime's nanotime */
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - g->waitsince;
@@ -145,7 +141,7 @@ static void print_text(struct go_proc *p, const struct go_goroutine *g, bool fir
 	if (g->locked)
 		printf(", locked to thread");
 	printf("]:\n");
-	if (g->no_stack && g->status == G_RUNNING)
+	if (g->no_stack && g->status == GO_G_RUNNING)
 		printf("\tgoroutine running on other thread; stack unavailable\n");
 	else if (g->torn)
 		printf("\tgoroutine changed each time rtmon read it; stack not shown\n");
@@ -178,7 +174,7 @@ static const char *stack_state(const struct go_goroutine *g)
 	if (g->torn)
 		return "torn";
 	if (g->no_stack)
-		return g->status == G_RUNNING ? "running" : "none";
+		return g->status == GO_G_RUNNING ? "running" : "none";
 	return g->elided ? "elided" : g->cut ? "cut" : "complete";
 }
 
@@ -192,7 +188,7 @@ static void print_json(struct go_proc *p, const struct go_goroutine *g)
 	json_field_i64(stdout, "pid", p->pid);
 	json_field_u64(stdout, "goid", g->goid);
 	json_field_str(stdout, "status", go_status_name(p, g->status));
-	if (g->status == G_WAITING && g->wait_reason)
+	if (g->status == GO_G_WAITING && g->wait_reason)
 		json_field_str(stdout, "wait_reason", go_wait_reason_name(p, g->wait_reason));
 	else
 		json_field_null(stdout, "wait_reason");

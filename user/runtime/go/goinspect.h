@@ -110,6 +110,11 @@ const char *go_wait_reason_name(const struct go_proc *p, uint8_t reason);
 
 #define GO_MAX_FRAMES 100 /* the most the runtime's own traceback prints */
 #define GO_SCAN_BIT   0x1000
+/* The runtime's status values used here: the same in every release since Go 1.0. */
+#define GO_G_RUNNING 2
+#define GO_G_SYSCALL 3
+#define GO_G_WAITING 4
+#define GO_G_DEAD    6
 
 struct go_goroutine {
 	uint64_t goid, parent_goid; /* parent_goid 0 before Go 1.21 */

@@ -8,7 +8,7 @@
  * PC, SP and BP (g.sched, or g.syscallpc/syscallsp in a system call), unwound by frame pointers
  * (Go amd64 keeps them): [BP] is the caller's BP, [BP+8] the return address. Every BP must lie
  * inside the copied stack and grow, or the walk stops (marked cut). The status values are the
- * runtime's (_Grunning 2, _Gsyscall 3, _Gdead 6): the same in every release since Go 1.0. */
+ * runtime's (goinspect.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +17,6 @@
 #include "proc/procmem.h"
 #include "runtime/go/goinspect.h"
 
-#define G_RUNNING       2
-#define G_SYSCALL       3
-#define G_DEAD          6
 #define GO_TEAR_RETRIES 3
 #define STACK_COPY_MAX  (256 * 1024) /* bytes of stack copied per goroutine, at most */
 
@@ -72,29 +69,27 @@ static void regs_from_header(const struct go_layout *lay, struct g_read *r)
 	r->lo = field(lay, r->hdr, GF_G_STACK_LO, 8);
 	r->hi = field(lay, r->hdr, GF_G_STACK_HI, 8);
 	r->bp = field(lay, r->hdr, GF_G_SCHED_BP, 8);
-	if (status == G_SYSCALL && syscallsp) { /* as the runtime's own traceback does */
+	if (status == GO_G_SYSCALL && syscallsp) { /* as the runtime's own traceback does */
 		r->pc = field(lay, r->hdr, GF_G_SYSCALLPC, 8);
 		r->sp = syscallsp;
 	} else {
 		r->pc = field(lay, r->hdr, GF_G_SCHED_PC, 8);
 		r->sp = field(lay, r->hdr, GF_G_SCHED_SP, 8);
 	}
-	r->want_stack = r->hdr_ok && status != G_RUNNING && status != G_DEAD && r->pc && r->sp &&
-			r->lo < r->hi && r->sp >= r->lo && r->sp < r->hi;
+	r->want_stack = r->hdr_ok && status != GO_G_RUNNING && status != GO_G_DEAD && r->pc &&
+			r->sp && r->lo < r->hi && r->sp >= r->lo && r->sp < r->hi;
 	r->stack_len = 0;
 	if (r->want_stack)
 		r->stack_len = r->hi - r->sp < STACK_COPY_MAX ? r->hi - r->sp : STACK_COPY_MAX;
 }
 
-static int read_stacks(struct go_proc *p, struct g_read *r, size_t n, const size_t *idx,
-		       size_t nidx)
+static int read_stacks(struct go_proc *p, struct g_read *r, const size_t *idx, size_t nidx)
 {
 	struct iovec *l = calloc(nidx ? nidx : 1, sizeof(*l));
 	struct iovec *rm = calloc(nidx ? nidx : 1, sizeof(*rm));
 	unsigned char *ok = calloc(nidx ? nidx : 1, 1);
 	int rc = l && rm && ok ? 0 : -ENOMEM;
 
-	(void)n;
 	for (size_t k = 0; !rc && k < nidx; k++) {
 		struct g_read *g = &r[idx[k]];
 
@@ -284,7 +279,7 @@ int go_read_goroutines(struct go_proc *p, struct go_goroutine **out, size_t *nou
 	for (int round = 0; !rc && nidx && round <= GO_TEAR_RETRIES; round++) {
 		size_t left = 0;
 
-		rc = read_stacks(p, r, n, idx, nidx);
+		rc = read_stacks(p, r, idx, nidx);
 		/* The headers again, in one batch: the copies in tmp, read into `again`. */
 		for (size_t k = 0; !rc && k < nidx; k++) {
 			tmp[k] = r[idx[k]];
@@ -309,7 +304,7 @@ int go_read_goroutines(struct go_proc *p, struct go_goroutine **out, size_t *nou
 		struct go_goroutine *g = &res[nres];
 
 		if (!r[i].hdr_ok ||
-		    (field(&p->lay, r[i].hdr, GF_G_ATOMICSTATUS, 4) & ~GO_SCAN_BIT) == G_DEAD)
+		    (field(&p->lay, r[i].hdr, GF_G_ATOMICSTATUS, 4) & ~GO_SCAN_BIT) == GO_G_DEAD)
 			continue;
 		fill(p, &r[i], g);
 		nres++;
