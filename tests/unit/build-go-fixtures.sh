@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Go fixtures testprog/go/goroutines, gcprog and golines with
+# Builds the Go fixtures testprog/go/goroutines, gcprog, golines and gostack with
 # older Go toolchains, for the cross-version checks in tests/unit/test_goelf.c
 # tests/unit/test_go_lines.c and tests/integration/test_gc.py.
 #
@@ -33,7 +33,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 fi
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-fixtures=(goroutines gcprog golines)
+fixtures=(goroutines gcprog golines gostack)
 GO=${GO:-go}
 command -v "$GO" >/dev/null 2>&1 || GO=/usr/local/go/bin/go
 out=$build/testprog/go/vers

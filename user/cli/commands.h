@@ -12,5 +12,6 @@ int cmd_ps(int argc, char **argv);
 int cmd_tree(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_stack(int argc, char **argv);
 
 #endif

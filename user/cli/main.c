@@ -55,6 +55,8 @@ static const struct command commands[] = {
 	{ "info", cmd_info,
 	  "one process: parent, threads, memory, CPU, sockets, runtime, commands" },
 	{ "serve", cmd_serve, "an exporter: GC, thread and goroutine metrics for Prometheus" },
+	{ "stack", cmd_stack,
+	  "a Go program's goroutines and their stacks, as runtime.Stack prints them" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -64,7 +66,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: rtmon COMMAND [OPTION...] {--binpath PATH | --pid PID | --name NAME | -- "
 		"CMD [ARGS...]}\n"
-		"       rtmon {ps | tree | info PID} [OPTION...]\n"
+		"       rtmon {ps | tree | info PID | stack PID} [OPTION...]\n"
 		"       rtmon {--help | --version}\n"
 		"Watch what a program's runtime does, from outside, with eBPF: the program is not "
 		"changed or restarted.\n\nCommands:\n");

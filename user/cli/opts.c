@@ -219,6 +219,54 @@ int parse_args_only(const struct argp *argp, int argc, char **argv, void *input)
 	return argp_parse_one_line_errors(&wrapper, argc, argv, input);
 }
 
+struct pid_json_args {
+	pid_t pid;
+	bool have_pid, json;
+};
+
+static error_t parse_pid_json_opt(int key, char *arg, struct argp_state *state)
+{
+	struct pid_json_args *a = state->input;
+
+	switch (key) {
+	case OPT_JSON:
+		a->json = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		if (a->have_pid || parse_pid(arg, &a->pid)) {
+			argp_failure(state, 2, 0, "%s '%s': give one positive process id",
+				     a->have_pid ? "one PID only, not" : "invalid PID", arg);
+			return EINVAL;
+		}
+		a->have_pid = true;
+		return 0;
+	case ARGP_KEY_END:
+		if (!a->have_pid) {
+			argp_failure(state, 2, 0,
+				     "no PID: give the process id (rtmon ps lists them)");
+			return EINVAL;
+		}
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+int parse_pid_json(const char *doc, int argc, char **argv, pid_t *pid, bool *json)
+{
+	static const struct argp_option options[] = {
+		{ "json", OPT_JSON, NULL, 0, "Print JSON lines on stdout (see docs/json.md)", 0 },
+		{ 0 },
+	};
+	const struct argp argp = { options, parse_pid_json_opt, "PID", doc, NULL, NULL, NULL };
+	struct pid_json_args a = { 0 };
+	int rc = argp_parse_one_line_errors(&argp, argc, argv, &a);
+
+	*pid = a.pid;
+	*json = a.json;
+	return rc;
+}
+
 /* Splits argv at the first "--" (the rest is the command to run), parses the rest, then checks that
  * exactly one target was given. */
 int parse_command_line(const struct argp *argp, int argc, char **argv, struct common_opts *co,

@@ -44,19 +44,8 @@ static int func_code(struct go_symtab *st, const char *name, const uint8_t **cod
 	return 0;
 }
 
-/* A pass over one function's instructions: its code, a disassembler and the cursor. */
-struct code_walk {
-	csh h;
-	cs_insn *insn;
-	const uint8_t *p; /* next byte to decode */
-	size_t left;
-	uint64_t addr;  /* its address */
-	uint64_t entry; /* the function's */
-	uint64_t off;   /* the entry's file offset */
-};
-
-static int walk_open(struct code_walk *w, struct go_symtab *st, const char *name, char *err,
-		     size_t errlen)
+int go_code_walk_open(struct go_code_walk *w, struct go_symtab *st, const char *name, char *err,
+		      size_t errlen)
 {
 	int ret = func_code(st, name, &w->p, &w->left, &w->entry, &w->off, err, errlen);
 
@@ -77,12 +66,12 @@ static int walk_open(struct code_walk *w, struct go_symtab *st, const char *name
 }
 
 /* The next instruction in w->insn; false at the end or at bytes that do not decode. */
-static bool walk_next(struct code_walk *w)
+bool go_code_walk_next(struct go_code_walk *w)
 {
 	return w->left && cs_disasm_iter(w->h, &w->p, &w->left, &w->addr, w->insn);
 }
 
-static void walk_close(struct code_walk *w)
+void go_code_walk_close(struct go_code_walk *w)
 {
 	cs_free(w->insn, 1);
 	disasm_close(&w->h);
@@ -91,15 +80,15 @@ static void walk_close(struct code_walk *w)
 int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, int max, int *n,
 		      char *err, size_t errlen)
 {
-	struct code_walk w;
+	struct go_code_walk w;
 	int ret, count = 0;
 
 	*n = 0;
-	ret = walk_open(&w, st, name, err, errlen);
+	ret = go_code_walk_open(&w, st, name, err, errlen);
 	if (ret)
 		return ret;
 	while (w.left) {
-		if (!walk_next(&w)) {
+		if (!go_code_walk_next(&w)) {
 			/* Undecodable byte (data or padding): step over it. */
 			w.p++;
 			w.left--;
@@ -112,7 +101,7 @@ int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, in
 			count++;
 		}
 	}
-	walk_close(&w);
+	go_code_walk_close(&w);
 	*n = count;
 	if (count > max) {
 		goelf_err(err, errlen, "%s: %s has %d RET instructions, more than the %d asked for",
@@ -139,14 +128,14 @@ int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, cha
 		      size_t errlen)
 {
 	x86_reg g = X86_REG_R14, sp = X86_REG_RSP;
-	struct code_walk w;
+	struct go_code_walk w;
 	int ret, state = 0; /* 1: after the cmp */
 
-	ret = walk_open(&w, st, name, err, errlen);
+	ret = go_code_walk_open(&w, st, name, err, errlen);
 	if (ret)
 		return ret;
 	*off = w.off; /* no prologue: the entry itself */
-	for (int i = 0; i < 8 && walk_next(&w); i++) {
+	for (int i = 0; i < 8 && go_code_walk_next(&w); i++) {
 		const cs_insn *insn = w.insn;
 		const cs_x86 *x = &insn->detail->x86;
 		const cs_x86_op *o = x->operands;
@@ -177,6 +166,6 @@ int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, cha
 			break; /* not a prologue instruction: NOSPLIT, no check */
 		}
 	}
-	walk_close(&w);
+	go_code_walk_close(&w);
 	return 0;
 }
