@@ -2,7 +2,8 @@
 #include <stdio.h>
 #include "http/mhd.h"
 
-/* The soname Debian 12's libmicrohttpd12 ships, and the one the headers rtmon builds with are for. */
+/* The soname Debian 12's libmicrohttpd12 ships, and the one the headers rtmon builds with are for.
+ */
 #define MHD_SONAME "libmicrohttpd.so.12"
 
 const struct mhd_api *mhd_load(char *err, size_t errlen)
@@ -15,9 +16,8 @@ const struct mhd_api *mhd_load(char *err, size_t errlen)
 		return &api;
 	lib = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
-		snprintf(err, errlen,
-			 "rtmon serve needs %s: install Debian's libmicrohttpd12 (%s)", MHD_SONAME,
-			 dlerror());
+		snprintf(err, errlen, "rtmon serve needs %s: install Debian's libmicrohttpd12 (%s)",
+			 MHD_SONAME, dlerror());
 		return NULL;
 	}
 #define LOAD(field, sym)                                                                           \
