@@ -171,14 +171,14 @@ static void test_text(void **state)
 	profile_write_text(p, f, 0, 2);
 	fclose(f);
 	assert_string_equal(
-		out_buf, "Top 2 of 4 stacks by allocations (allocations 12 in all, bytes 4610), "
+		out_buf, "Top 2 of 4 stacks by allocations (allocations 12 in all, bytes 4.5 KiB), "
 			 "root first:\n"
-			 "#1 allocations 5 (41.7%), bytes 50 (1.1%)  thread=main\n"
+			 "#1 allocations 5 (41.7%), bytes 50 B (1.1%)  thread=main\n"
 			 "    main  /src/app.c:50\n"
 			 "    level1  /src/app.c:40\n"
 			 "    level2  /src/app.c:30\n"
 			 "    inner_helper  /src/app.c:12 (inlined)\n"
-			 "#2 allocations 4 (33.3%), bytes 400 (8.7%)  thread=worker\n"
+			 "#2 allocations 4 (33.3%), bytes 400 B (8.7%)  thread=worker\n"
 			 "    main  /src/app.c:50\n"
 			 "    level1  /src/app.c:40\n"
 			 "    level2  /src/app.c:30\n"
