@@ -190,10 +190,10 @@ static void test_text(void **state)
 	profile_write_text(p, f, 1, 10);
 	fclose(f);
 	/* By bytes: the library's frames, one without a file, one not symbolized at all. */
-	assert_non_null(strstr(out_buf, "#1 bytes 4096 (88.9%), allocations 1 (8.3%)\n"
+	assert_non_null(strstr(out_buf, "#1 bytes 4.0 KiB (88.9%), allocations 1 (8.3%)\n"
 					"    main  /src/app.c:50\n"
 					"    foo_alloc  [libfoo.so.1]\n"
-					"#2 bytes 400"));
+					"#2 bytes 400 B"));
 	assert_non_null(strstr(out_buf, "#3 bytes 64 (1.4%), allocations 2 (16.7%)\n"
 					"    main  /src/app.c:50\n"
 					"    level1  /src/app.c:40\n"
