@@ -194,11 +194,11 @@ static void test_text(void **state)
 					"    main  /src/app.c:50\n"
 					"    foo_alloc  [libfoo.so.1]\n"
 					"#2 bytes 400 B"));
-	assert_non_null(strstr(out_buf, "#3 bytes 64 (1.4%), allocations 2 (16.7%)\n"
+	assert_non_null(strstr(out_buf, "#3 bytes 64 B (1.4%), allocations 2 (16.7%)\n"
 					"    main  /src/app.c:50\n"
 					"    level1  /src/app.c:40\n"
 					"    libfoo.so.1+0x2234\n"
-					"#4 bytes 50"));
+					"#4 bytes 50 B"));
 	free(out_buf);
 	profile_free(p);
 }
