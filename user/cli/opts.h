@@ -46,5 +46,7 @@ int parse_pid_json(const char *doc, int argc, char **argv, pid_t *pid, bool *jso
 /* Strict numeric parsing for option values: whole string, in range. 0 or -EINVAL. */
 int parse_seconds(const char *s, double *out);
 int parse_pid(const char *s, pid_t *out);
+/* A decimal integer in 1..INT_MAX, nothing after it: 0, or -EINVAL. */
+int parse_positive_int(const char *s, int *out);
 
 #endif
