@@ -66,12 +66,16 @@ static const char doc[] =
 	"the registers, and rtmon unwinds them with the DWARF CFI in .eh_frame, as perf "
 	"--call-graph dwarf does. --unwind fp or dwarf chooses. Frames are named from the ELF "
 	"symbols (Go: .gopclntab), with file:line from DWARF line tables when present; a frame "
-	"nothing names is shown as module+0xoffset. See docs/profile.md.\n\n"
+	"nothing names is shown as module+0xoffset. --folded, --pprof FILE, --top N and --value "
+	"NAME choose the output (docs/profiles.md); with --folded the summary goes to stderr. "
+	"See docs/profile.md.\n\n"
 	"Examples:\n"
-	"  rtmon profile -p 1234 -d 10          ten seconds of PID 1234\n"
-	"  rtmon profile -F 999 -- ./app args   start ./app, 999 samples a second\n"
-	"  rtmon profile --per-thread -n app    one stack per thread name\n"
-	"  rtmon profile --json -p 1234         JSON lines (docs/profile.md)";
+	"  rtmon profile -p 1234 -d 10               ten seconds of PID 1234\n"
+	"  rtmon profile -F 999 -- ./app args        start ./app, 999 samples a second\n"
+	"  rtmon profile --per-thread -n app         one stack per thread name\n"
+	"  rtmon profile --folded -p 1234            folded stacks (flamegraph.pl)\n"
+	"  rtmon profile --pprof cpu.pb.gz -p 1234   and a file for go tool pprof\n"
+	"  rtmon profile --json -p 1234              JSON lines (docs/profiles.md)";
 
 static const struct argp_option profile_options[] = {
 	{ "frequency", 'F', "HZ", 0, "Samples per second of CPU time (default 49, at most 10000)",
