@@ -270,7 +270,7 @@ int parse_pid_json(const char *doc, int argc, char **argv, pid_t *pid, bool *jso
 	};
 	const struct argp argp = { options, parse_pid_json_opt, "PID", doc, NULL, NULL, NULL };
 	struct pid_json_args a = { 0 };
-	int rc = argp_parse_one_line_errors(&argp, argc, argv, &a);
+	int rc = parse_args_only(&argp, argc, argv, &a); /* with -o, as every command */
 
 	*pid = a.pid;
 	*json = a.json;
