@@ -1,6 +1,7 @@
 /* rtmon memstats PID: a running Go program's runtime.MemStats, computed from its runtime's own
  * state as ReadMemStats computes it in that release, without stopping the program
  * (runtime/go/goinspect.h). JSON field names are MemStats' own. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,30 +11,46 @@
 #include "output/units.h"
 #include "runtime/go/goinspect.h"
 
-#define FIELDS(X)                                                                                 \
-	X(Alloc, 1)                                                                               \
-	X(TotalAlloc, 1) X(Sys, 1) X(Lookups, 0) X(Mallocs, 0) X(Frees, 0) X(HeapAlloc, 1)        \
-		X(HeapSys, 1) X(HeapIdle, 1) X(HeapInuse, 1) X(HeapReleased, 1) X(HeapObjects, 0) \
-			X(StackInuse, 1) X(StackSys, 1) X(MSpanInuse, 1) X(MSpanSys, 1)           \
-				X(MCacheInuse, 1) X(MCacheSys, 1) X(BuckHashSys, 1) X(GCSys, 1)   \
-					X(OtherSys, 1)
+/* The plain uint64 fields, in MemStats' order; bytes: printed with a human size too. */
+static const struct {
+	const char *name;
+	size_t off;
+	bool bytes;
+} fields[] = {
+/* clang-format off */
+#define F(name, bytes) { #name, offsetof(struct go_memstats, name), bytes }
+	/* clang-format on */
+	F(Alloc, true),       F(TotalAlloc, true), F(Sys, true),          F(Lookups, false),
+	F(Mallocs, false),    F(Frees, false),     F(HeapAlloc, true),    F(HeapSys, true),
+	F(HeapIdle, true),    F(HeapInuse, true),  F(HeapReleased, true), F(HeapObjects, false),
+	F(StackInuse, true),  F(StackSys, true),   F(MSpanInuse, true),   F(MSpanSys, true),
+	F(MCacheInuse, true), F(MCacheSys, true),  F(BuckHashSys, true),  F(GCSys, true),
+	F(OtherSys, true),
+#undef F
+};
+
+static uint64_t field(const struct go_memstats *m, size_t i)
+{
+	return *(const uint64_t *)((const char *)m + fields[i].off);
+}
 
 static void print_text(const struct go_memstats *m)
 {
 	char h[32];
 
-#define TEXT(name, bytes)                                                                         \
-	if (bytes)                                                                                \
-		units_bytes(m->name, h, sizeof(h));                                               \
-	printf("%-14s %llu%s%s%s\n", #name, (unsigned long long)m->name, bytes ? " (" : "",       \
-	       bytes ? h : "", bytes ? ")" : "");
-	FIELDS(TEXT)
-#undef TEXT
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		printf("%-14s %llu", fields[i].name, (unsigned long long)field(m, i));
+		if (fields[i].bytes) {
+			units_bytes(field(m, i), h, sizeof(h));
+			printf(" (%s)", h);
+		}
+		printf("\n");
+	}
 	if (m->next_gc_known) {
 		units_bytes(m->NextGC, h, sizeof(h));
 		printf("%-14s %llu (%s)\n", "NextGC", (unsigned long long)m->NextGC, h);
 	} else {
-		printf("%-14s not derived: a memory limit is set (GOMEMLIMIT)\n", "NextGC");
+		printf("%-14s not derived: GOMEMLIMIT or GOGC=off sets the goal\n", "NextGC");
 	}
 	printf("%-14s %llu\n", "LastGC", (unsigned long long)m->LastGC);
 	printf("%-14s %llu\n", "PauseTotalNs", (unsigned long long)m->PauseTotalNs);
@@ -45,16 +62,15 @@ static void print_text(const struct go_memstats *m)
 	printf("%-14s true\n", "EnableGC");
 	printf("%-14s false\n", "DebugGC");
 	if (m->changing)
-		printf("(the heap figures changed under every read: they are from a moving heap)\n");
+		printf("(the heap figures changed under every read: a moving heap)\n");
 }
 
 static void print_json(pid_t pid, const struct go_memstats *m)
 {
 	json_begin(stdout, "memstats");
 	json_field_i64(stdout, "pid", pid);
-#define JSON(name, bytes) json_field_u64(stdout, #name, m->name);
-	FIELDS(JSON)
-#undef JSON
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		json_field_u64(stdout, fields[i].name, field(m, i));
 	if (m->next_gc_known)
 		json_field_u64(stdout, "NextGC", m->NextGC);
 	else
@@ -84,12 +100,13 @@ static void print_json(pid_t pid, const struct go_memstats *m)
 }
 
 static const char memstats_doc[] =
-	"A running Go program's runtime.MemStats (Alloc, TotalAlloc, Sys, Mallocs, Frees, the heap "
-	"and stack figures, NextGC, LastGC, PauseTotalNs, NumGC, NumForcedGC, GCCPUFraction, ...), "
-	"computed from its runtime's own state as ReadMemStats computes it in that release, without "
-	"stopping the program or linking anything into it; stripped and PIE binaries work. A field "
-	"that cannot be derived from outside is said so (NextGC under a memory limit); heap figures "
-	"that changed under every read are marked. --json: one object, MemStats' field names.\v"
+	"A running Go program's runtime.MemStats (Alloc, TotalAlloc, Sys, Mallocs, Frees, the "
+	"heap and stack figures, NextGC, LastGC, PauseTotalNs, NumGC, NumForcedGC, "
+	"GCCPUFraction, ...), computed from its runtime's own state as ReadMemStats computes it "
+	"in that release, without stopping the program or linking anything into it; stripped "
+	"and PIE binaries work. A field that cannot be derived from outside is said so (NextGC "
+	"under GOMEMLIMIT or GOGC=off); heap figures that changed under every read are marked. "
+	"--json: one object, MemStats' field names.\v"
 	"Examples:\n"
 	"  sudo rtmon memstats 1234\n"
 	"  sudo rtmon memstats --json $(pgrep -n myapp)";
@@ -105,8 +122,7 @@ int cmd_memstats(int argc, char **argv)
 
 	if (rc)
 		return rc;
-	if (go_proc_open(pid, &p, err, sizeof(err)) ||
-	    go_read_memstats(&p, &m, err, sizeof(err))) {
+	if (go_proc_open(pid, &p, err, sizeof(err)) || go_read_memstats(&p, &m, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", argv[0], err);
 		go_proc_close(&p);
 		return 1;

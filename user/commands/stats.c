@@ -43,10 +43,11 @@ static void json_i64_or_null(const char *key, int64_t v)
 }
 
 static const char stats_doc[] =
-	"A running Go program's goroutines (runtime.NumGoroutine), OS threads, GOMAXPROCS, NumCPU, "
-	"GOGC, GOMEMLIMIT and cgo calls (runtime.NumCgoCall), read from outside without stopping "
-	"it, as gops stats shows them for a program that links its agent. NumCPU and cgo calls need "
-	"the binary's symbol table: a stripped binary shows them as unknown. --json: one object.\v"
+	"A running Go program's goroutines (runtime.NumGoroutine), OS threads, GOMAXPROCS, "
+	"NumCPU, GOGC, GOMEMLIMIT and cgo calls (runtime.NumCgoCall), read from outside without "
+	"stopping it, as gops stats shows them for a program that links its agent. NumCPU and "
+	"cgo calls need the binary's symbol table: a stripped binary shows them as unknown. "
+	"--json: one object.\v"
 	"Examples:\n"
 	"  sudo rtmon stats 1234\n"
 	"  sudo rtmon stats --json $(pgrep -n myapp)";

@@ -223,8 +223,8 @@ struct go_memstats {
 		uint32_t Size;
 		uint64_t Mallocs, Frees;
 	} BySize[GO_MEMSTATS_BYSIZE];
-	/* NextGC is not derived when a memory limit is set (its goal needs state read under the
-	 * world stopped); changing: the heap figures moved under every read (see memstats.c). */
+	/* NextGC is not derived under a memory limit or GOGC=off (the goal is then the limit's:
+	 * see memstats.c); changing: the heap figures moved under every read. */
 	bool next_gc_known, changing;
 };
 

@@ -20,9 +20,9 @@
 
 /* The raw state one read takes. */
 struct mem_raw {
-	uint8_t ms[16384]; /* runtime.memstats, up to past the fields read */
+	uint8_t ms[16384];   /* runtime.memstats, up to past the fields read */
 	uint8_t hs[3][2048]; /* memstats.heapStats.stats[3] */
-	uint8_t gc[256];   /* gcController */
+	uint8_t gc[256];     /* gcController */
 	uint64_t span_inuse, cache_inuse;
 	int64_t small_alloc[GO_NUM_SIZE_CLASSES]; /* what the mcaches would flush */
 	uint64_t tiny_allocs;
@@ -87,10 +87,10 @@ static int read_mcaches(struct go_proc *p, uint64_t allp, struct mem_raw *r)
 			rc = proc_mem_read(p->pid, spans[c] + (uint64_t)off[GF_SPAN_ALLOCCOUNT],
 					   &count, 2);
 			if (!rc && before_cache)
-				rc = proc_mem_read(p->pid,
-						   spans[c] +
-							   (uint64_t)off[GF_SPAN_ALLOCCOUNTBEFORECACHE],
-						   &before, 2);
+				rc = proc_mem_read(
+					p->pid,
+					spans[c] + (uint64_t)off[GF_SPAN_ALLOCCOUNTBEFORECACHE],
+					&before, 2);
 			else if (!rc)
 				rc = proc_mem_read(p->pid, spans[c] + (uint64_t)off[GF_SPAN_NELEMS],
 						   &nelems, 8);
@@ -117,7 +117,8 @@ static int read_raw(struct go_proc *p, const struct go_mem_globals *g, size_t ms
 	if (!rc)
 		rc = proc_mem_read(p->pid, g->gc_controller + p->bias, r->gc, sizeof(r->gc));
 	if (!rc)
-		rc = proc_mem_read(p->pid, g->mheap + p->bias + (uint64_t)off[GF_MH_SPANALLOC_INUSE],
+		rc = proc_mem_read(p->pid,
+				   g->mheap + p->bias + (uint64_t)off[GF_MH_SPANALLOC_INUSE],
 				   &r->span_inuse, 8);
 	if (!rc)
 		rc = proc_mem_read(p->pid,
@@ -126,7 +127,7 @@ static int read_raw(struct go_proc *p, const struct go_mem_globals *g, size_t ms
 	return rc ? rc : read_mcaches(p, g->allp + p->bias, r);
 }
 
-/* heapGoalInternal without a memory limit (Go 1.19 on); the gcController field before. */
+/* The heap goal: heapGoalInternal from Go 1.19 on, the gcController field before. */
 static void next_gc(const struct go_proc *p, const struct mem_raw *r, struct go_memstats *m)
 {
 	const int *off = p->lay.off;
@@ -137,8 +138,13 @@ static void next_gc(const struct go_proc *p, const struct mem_raw *r, struct go_
 		m->NextGC = u64_at(r->gc, off[GF_GC_HEAPGOAL]);
 		return;
 	}
-	if ((int64_t)u64_at(r->gc, off[GF_GC_MEMORYLIMIT]) != INT64_MAX) {
-		m->next_gc_known = false; /* memoryLimitHeapGoal reads more than rtmon can hold still */
+	/* Without a memory limit, memoryLimitHeapGoal is about 0.97 * 2^63: above any GOGC goal,
+	 * so heapGoalInternal takes its other branch, computed here. With a limit, or GOGC=off
+	 * (a GOGC goal of 2^64-1, above it), the goal is the limit's, which depends on accounting
+	 * (mappedReady, heapFree) and constants that changed between releases: not derived. */
+	if ((int64_t)u64_at(r->gc, off[GF_GC_MEMORYLIMIT]) != INT64_MAX ||
+	    (int32_t)u32_at(r->gc, off[GF_GC_GCPERCENT]) < 0) {
+		m->next_gc_known = false;
 		return;
 	}
 	goal = u64_at(r->gc, off[GF_GC_PERCENTHEAPGOAL]);
@@ -168,7 +174,7 @@ static void compute(const struct go_proc *p, const struct mem_raw *r, struct go_
 			small_free[c] += u64_at(r->hs[i], off[GF_HSD_SMALLFREECOUNT] + 8 * c);
 		}
 	}
-#define D(f) d[(f) - GF_HSD_COMMITTED]
+#define D(f) d[(f)-GF_HSD_COMMITTED]
 	D(GF_HSD_TINYALLOCCOUNT) += r->tiny_allocs;
 	total_alloc = D(GF_HSD_LARGEALLOC);
 	nmalloc = D(GF_HSD_LARGEALLOCCOUNT);
@@ -239,17 +245,39 @@ static int check_layout(const struct go_proc *p, size_t *ms_len, size_t *hsd_len
 			size_t errlen)
 {
 	static const enum go_field need[] = {
-		GF_MS_HEAPSTATS,	GF_MS_STACKS_SYS,	GF_MS_MSPAN_SYS,
-		GF_MS_MCACHE_SYS,	GF_MS_BUCKHASH_SYS,	GF_MS_GCMISCSYS,
-		GF_MS_OTHER_SYS,	GF_MS_LAST_GC_UNIX,	GF_MS_PAUSE_TOTAL_NS,
-		GF_MS_PAUSE_NS,		GF_MS_PAUSE_END,	GF_MS_NUMGC,
-		GF_MS_NUMFORCEDGC,	GF_MS_GC_CPU_FRACTION,	GF_HSD_COMMITTED,
-		GF_HSD_RELEASED,	GF_HSD_INHEAP,		GF_HSD_INSTACKS,
-		GF_HSD_INWORKBUFS,	GF_HSD_TINYALLOCCOUNT,	GF_HSD_LARGEALLOC,
-		GF_HSD_LARGEALLOCCOUNT, GF_HSD_SMALLALLOCCOUNT, GF_HSD_LARGEFREE,
-		GF_HSD_LARGEFREECOUNT,	GF_HSD_SMALLFREECOUNT,	GF_GC_GCPERCENT,
-		GF_MH_SPANALLOC_INUSE,	GF_MH_CACHEALLOC_INUSE, GF_P_MCACHE,
-		GF_MC_ALLOC,		GF_MC_TINYALLOCS,	GF_SPAN_ALLOCCOUNT,
+		GF_MS_HEAPSTATS,
+		GF_MS_STACKS_SYS,
+		GF_MS_MSPAN_SYS,
+		GF_MS_MCACHE_SYS,
+		GF_MS_BUCKHASH_SYS,
+		GF_MS_GCMISCSYS,
+		GF_MS_OTHER_SYS,
+		GF_MS_LAST_GC_UNIX,
+		GF_MS_PAUSE_TOTAL_NS,
+		GF_MS_PAUSE_NS,
+		GF_MS_PAUSE_END,
+		GF_MS_NUMGC,
+		GF_MS_NUMFORCEDGC,
+		GF_MS_GC_CPU_FRACTION,
+		GF_HSD_COMMITTED,
+		GF_HSD_RELEASED,
+		GF_HSD_INHEAP,
+		GF_HSD_INSTACKS,
+		GF_HSD_INWORKBUFS,
+		GF_HSD_TINYALLOCCOUNT,
+		GF_HSD_LARGEALLOC,
+		GF_HSD_LARGEALLOCCOUNT,
+		GF_HSD_SMALLALLOCCOUNT,
+		GF_HSD_LARGEFREE,
+		GF_HSD_LARGEFREECOUNT,
+		GF_HSD_SMALLFREECOUNT,
+		GF_GC_GCPERCENT,
+		GF_MH_SPANALLOC_INUSE,
+		GF_MH_CACHEALLOC_INUSE,
+		GF_P_MCACHE,
+		GF_MC_ALLOC,
+		GF_MC_TINYALLOCS,
+		GF_SPAN_ALLOCCOUNT,
 	};
 	const int *off = p->lay.off;
 	int max_ms = 0;
@@ -272,9 +300,10 @@ static int check_layout(const struct go_proc *p, size_t *ms_len, size_t *hsd_len
 	    *ms_len > sizeof(((struct mem_raw *)0)->ms) ||
 	    *hsd_len > sizeof(((struct mem_raw *)0)->hs[0]) ||
 	    (off[GF_SPAN_ALLOCCOUNTBEFORECACHE] < 0 && off[GF_SPAN_NELEMS] < 0)) {
-		goelf_err(err, errlen,
-			  "PID %d (%s): Go %s: its heap statistics are not laid out as rtmon expects",
-			  p->pid, p->comm, p->gi.version);
+		goelf_err(
+			err, errlen,
+			"PID %d (%s): Go %s: its heap statistics are not laid out as rtmon expects",
+			p->pid, p->comm, p->gi.version);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -327,11 +356,12 @@ int go_read_sched_stats(struct go_proc *p, struct go_sched_stats *out, char *err
 	}
 	rc = proc_mem_read(p->pid, g.allp + p->bias, sl, sizeof(sl));
 	if (!rc)
-		rc = proc_mem_read(p->pid, g.gc_controller + p->bias + (uint64_t)off[GF_GC_GCPERCENT],
-				   &pct, 4);
+		rc = proc_mem_read(p->pid,
+				   g.gc_controller + p->bias + (uint64_t)off[GF_GC_GCPERCENT], &pct,
+				   4);
 	if (!rc && off[GF_GC_MEMORYLIMIT] >= 0 &&
-	    !(rc = proc_mem_read(p->pid,
-				 g.gc_controller + p->bias + (uint64_t)off[GF_GC_MEMORYLIMIT], &v, 8)))
+	    !(rc = proc_mem_read(
+		      p->pid, g.gc_controller + p->bias + (uint64_t)off[GF_GC_MEMORYLIMIT], &v, 8)))
 		out->memory_limit = (int64_t)v;
 	if (!rc && g.ncpu) {
 		int32_t n = 0;
