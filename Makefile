@@ -29,7 +29,8 @@ CFLAGS ?= -O2 -g
 # -Wno-format-truncation: error and label strings are bounded on purpose; a cut message is fine.
 CFLAGS += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP $(SANFLAGS)
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
-LDLIBS += -lbpf -lelf -ldw -lz -lcapstone -lprotobuf-c -lm -lpthread -lstdc++ -lmicrohttpd
+# libmicrohttpd is not linked: rtmon serve loads it (user/http/mhd.c).
+LDLIBS += -lbpf -lelf -ldw -lz -lcapstone -lprotobuf-c -lm -lpthread -lstdc++
 LDFLAGS += $(SANFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux -Ibpf -MMD -MP
 # <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> lives in the multiarch directory.

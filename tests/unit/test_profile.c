@@ -171,14 +171,14 @@ static void test_text(void **state)
 	profile_write_text(p, f, 0, 2);
 	fclose(f);
 	assert_string_equal(
-		out_buf, "Top 2 of 4 stacks by allocations (allocations 12 in all, bytes 4610), "
+		out_buf, "Top 2 of 4 stacks by allocations (allocations 12 in all, bytes 4.5 KiB), "
 			 "root first:\n"
-			 "#1 allocations 5 (41.7%), bytes 50 (1.1%)  thread=main\n"
+			 "#1 allocations 5 (41.7%), bytes 50 B (1.1%)  thread=main\n"
 			 "    main  /src/app.c:50\n"
 			 "    level1  /src/app.c:40\n"
 			 "    level2  /src/app.c:30\n"
 			 "    inner_helper  /src/app.c:12 (inlined)\n"
-			 "#2 allocations 4 (33.3%), bytes 400 (8.7%)  thread=worker\n"
+			 "#2 allocations 4 (33.3%), bytes 400 B (8.7%)  thread=worker\n"
 			 "    main  /src/app.c:50\n"
 			 "    level1  /src/app.c:40\n"
 			 "    level2  /src/app.c:30\n"
@@ -190,15 +190,15 @@ static void test_text(void **state)
 	profile_write_text(p, f, 1, 10);
 	fclose(f);
 	/* By bytes: the library's frames, one without a file, one not symbolized at all. */
-	assert_non_null(strstr(out_buf, "#1 bytes 4096 (88.9%), allocations 1 (8.3%)\n"
+	assert_non_null(strstr(out_buf, "#1 bytes 4.0 KiB (88.9%), allocations 1 (8.3%)\n"
 					"    main  /src/app.c:50\n"
 					"    foo_alloc  [libfoo.so.1]\n"
-					"#2 bytes 400"));
-	assert_non_null(strstr(out_buf, "#3 bytes 64 (1.4%), allocations 2 (16.7%)\n"
+					"#2 bytes 400 B"));
+	assert_non_null(strstr(out_buf, "#3 bytes 64 B (1.4%), allocations 2 (16.7%)\n"
 					"    main  /src/app.c:50\n"
 					"    level1  /src/app.c:40\n"
 					"    libfoo.so.1+0x2234\n"
-					"#4 bytes 50"));
+					"#4 bytes 50 B"));
 	free(out_buf);
 	profile_free(p);
 }

@@ -86,8 +86,8 @@ static const struct argp_option gc_options[] = {
 
 static const char doc[] =
 	"Garbage collection in a managed runtime, found from the target's files without flags: one "
-	"row per GC phase or collection with its start and duration, and a log2 histogram of the "
-	"pauses.\v"
+	"line per collection (--phases: a row per phase, memory pool and non-GC stop) with its "
+	"start and duration, and a log2 histogram of the pauses.\v"
 	"Runtimes, in the order they are tried (docs/gc.md):\n"
 	"  go      Go 1.17 to 1.26, plain, stripped or PIE: phases sweep-term, mark,\n"
 	"          mark-term and sweep; the cycle's trigger (heap, time, forced =\n"
@@ -97,8 +97,8 @@ static const char doc[] =
 	"          row per collection, its generation and objects collected. The GIL\n"
 	"          is held throughout: each collection is a pause.\n"
 	"  java    HotSpot JVMs (JDK 17 and newer), libjvm.so's USDT probes: one row\n"
-	"          per GC operation at a safepoint (full or not), and per memory pool\n"
-	"          its collector and used bytes before and after.\n"
+	"          per GC operation at a safepoint (full or not), and with --phases per\n"
+	"          memory pool its collector and used bytes before and after.\n"
 	"  boehm   programs using Boehm GC (libgc): the collections the program asks\n"
 	"          for (GC_gcollect, GC_gcollect_and_unmap, GC_try_to_collect) timed;\n"
 	"          those the collector starts itself (allocation, GC_init) counted and\n"
@@ -395,10 +395,15 @@ static void print_hist(struct gc_print *o, const struct gc_stats *st)
 		return;
 	}
 	hist_print_log2(stdout, slots, LOG2_SLOTS, "pause (us)");
-	printf("pauses %llu, mean %.1f us, p50 ~%.1f us, p99 ~%.1f us, min %.1f us, max %.1f us\n",
-	       (unsigned long long)n, (double)st->pause_sum_us / (double)n,
-	       hist_percentile_in(slots, LOG2_SLOTS, 0.5, &range),
-	       hist_percentile_in(slots, LOG2_SLOTS, 0.99, &range), range.min, range.max);
+	char mean[UNITS_LEN], p50[UNITS_LEN], p99[UNITS_LEN], lo[UNITS_LEN], hi[UNITS_LEN];
+
+	units_duration(1e3 * (double)st->pause_sum_us / (double)n, mean, sizeof(mean));
+	units_duration(1e3 * hist_percentile_in(slots, LOG2_SLOTS, 0.5, &range), p50, sizeof(p50));
+	units_duration(1e3 * hist_percentile_in(slots, LOG2_SLOTS, 0.99, &range), p99, sizeof(p99));
+	units_duration(1e3 * range.min, lo, sizeof(lo));
+	units_duration(1e3 * range.max, hi, sizeof(hi));
+	printf("pauses %llu, mean %s, p50 ~%s, p99 ~%s, min %s, max %s\n", (unsigned long long)n,
+	       mean, p50, p99, lo, hi);
 }
 
 static void on_interval(void *ctx)
@@ -445,16 +450,18 @@ static void print_final(struct gc_print *o, struct gc_session *s, enum loop_end 
 		json_field_u64(stdout, "probe_hits", hits);
 		json_field_str(stdout, "probe", s->probe_kind ? s->probe_kind : probe_sites_kind());
 	} else {
+		char total[UNITS_LEN], max[UNITS_LEN], nongc[UNITS_LEN];
+
+		units_duration((double)o->all.pause_ns, total, sizeof(total));
+		units_duration((double)o->all.pause_max_ns, max, sizeof(max));
+		units_duration((double)o->all.nongc_ns, nongc, sizeof(nongc));
 		printf("cycles %llu", (unsigned long long)o->all.cycles);
 		if (o->rt->triggers)
 			printf(" (forced %llu)", (unsigned long long)o->all.forced);
-		printf(", GC pauses %llu, total %s %.1f us, max %.1f us",
-		       (unsigned long long)o->all.pauses,
-		       o->rt->nongc_stops ? "STW pause" : "pause", (double)o->all.pause_ns / 1e3,
-		       (double)o->all.pause_max_ns / 1e3);
+		printf(", GC pauses %llu, total %s %s, max %s", (unsigned long long)o->all.pauses,
+		       o->rt->nongc_stops ? "STW pause" : "pause", total, max);
 		if (o->rt->nongc_stops)
-			printf("; non-GC stops %llu (%.1f us)", (unsigned long long)o->all.nongc,
-			       (double)o->all.nongc_ns / 1e3);
+			printf("; non-GC stops %llu (%s)", (unsigned long long)o->all.nongc, nongc);
 		putchar('\n');
 	}
 	if (o->rt->summary)

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "output/units.h"
 #include "output/profile_impl.h"
 
 static const char *base_name(const char *path)
@@ -37,20 +38,36 @@ static double share(int64_t v, int64_t total)
 	return total > 0 ? 100.0 * (double)v / (double)total : 0.0;
 }
 
+/* A value in the unit a reader wants: bytes in B/KiB/MiB, nanoseconds in ns/us/ms/s, counts as
+ * they are (--json and --pprof keep the integers). */
+static const char *value_text(const struct profile *p, size_t type, int64_t v, char *out,
+			      size_t len)
+{
+	const char *unit = profile_str(p, p->unit[type]);
+
+	if (v >= 0 && !strcmp(unit, "bytes"))
+		units_bytes((uint64_t)v, out, len);
+	else if (v >= 0 && !strcmp(unit, "nanoseconds"))
+		units_duration((double)v, out, len);
+	else
+		snprintf(out, len, "%" PRId64, v);
+	return out;
+}
+
 static void write_sample(const struct profile *p, FILE *out, size_t rank, size_t sample,
 			 size_t value, const int64_t *totals)
 {
 	const struct prof_sample *s = &p->samples[sample];
 	const int64_t *v = profile_sample_values(p, sample);
-	char a[TEXT_SAFE_MAX], b[TEXT_SAFE_MAX];
+	char a[TEXT_SAFE_MAX], b[TEXT_SAFE_MAX], num[UNITS_LEN];
 
 	/* The chosen value first, then the others in their order. */
-	fprintf(out, "#%zu %s %" PRId64 " (%.1f%%)", rank, profile_str(p, p->type[value]), v[value],
-		share(v[value], totals[value]));
+	fprintf(out, "#%zu %s %s (%.1f%%)", rank, profile_str(p, p->type[value]),
+		value_text(p, value, v[value], num, sizeof(num)), share(v[value], totals[value]));
 	for (size_t i = 0; i < p->ntypes; i++)
 		if (i != value)
-			fprintf(out, ", %s %" PRId64 " (%.1f%%)", profile_str(p, p->type[i]), v[i],
-				share(v[i], totals[i]));
+			fprintf(out, ", %s %s (%.1f%%)", profile_str(p, p->type[i]),
+				value_text(p, i, v[i], num, sizeof(num)), share(v[i], totals[i]));
 	for (uint32_t i = 0; i < s->nlabels; i++) {
 		const struct prof_label *l = &p->labels[s->label_off + i];
 
@@ -83,11 +100,15 @@ void profile_write_text(const struct profile *p, FILE *out, size_t value, size_t
 	for (size_t i = 0; i < p->ntypes; i++)
 		totals[i] = profile_total(p, i);
 	n = p->n_samples < top ? p->n_samples : top;
-	fprintf(out, "Top %zu of %zu stacks by %s (%s %" PRId64 " in all", n, p->n_samples,
-		profile_str(p, p->type[value]), profile_str(p, p->type[value]), totals[value]);
+	char num[UNITS_LEN];
+
+	fprintf(out, "Top %zu of %zu stacks by %s (%s %s in all", n, p->n_samples,
+		profile_str(p, p->type[value]), profile_str(p, p->type[value]),
+		value_text(p, value, totals[value], num, sizeof(num)));
 	for (size_t i = 0; i < p->ntypes; i++)
 		if (i != value)
-			fprintf(out, ", %s %" PRId64, profile_str(p, p->type[i]), totals[i]);
+			fprintf(out, ", %s %s", profile_str(p, p->type[i]),
+				value_text(p, i, totals[i], num, sizeof(num)));
 	fputs("), root first:\n", out);
 	order = profile_samples_by_value(p, value);
 	for (size_t i = 0; order && i < n; i++)
