@@ -46,6 +46,54 @@ static uint32_t u32_at(const uint8_t *b, int off)
 	return v;
 }
 
+/* The cached spans' counts, in one batch of reads: what each would add to its size class. */
+static int read_spans(struct go_proc *p, const uint64_t *spans, bool before_cache,
+		      struct mem_raw *r)
+{
+	const int *off = p->lay.off;
+	struct iovec local[2 * NUM_SPAN_CLASSES], remote[2 * NUM_SPAN_CLASSES];
+	unsigned char ok[2 * NUM_SPAN_CLASSES];
+	uint16_t count[NUM_SPAN_CLASSES] = { 0 }, before[NUM_SPAN_CLASSES] = { 0 };
+	uint64_t nelems[NUM_SPAN_CLASSES] = { 0 };
+	size_t n = 0;
+	int rc;
+
+	for (int c = 0; c < NUM_SPAN_CLASSES; c++) {
+		if (!spans[c])
+			continue;
+		local[n] = (struct iovec){ &count[c], 2 };
+		remote[n++] = (struct iovec){
+			(void *)(uintptr_t)(spans[c] + (uint64_t)off[GF_SPAN_ALLOCCOUNT]), 2
+		};
+		if (before_cache) {
+			local[n] = (struct iovec){ &before[c], 2 };
+			remote[n++] = (struct iovec){
+				(void *)(uintptr_t)(spans[c] +
+						    (uint64_t)off[GF_SPAN_ALLOCCOUNTBEFORECACHE]),
+				2
+			};
+		} else {
+			local[n] = (struct iovec){ &nelems[c], 8 };
+			remote[n++] = (struct iovec){
+				(void *)(uintptr_t)(spans[c] + (uint64_t)off[GF_SPAN_NELEMS]), 8
+			};
+		}
+	}
+	if (!n)
+		return 0;
+	if ((rc = proc_mem_readv(p->pid, local, remote, n, ok)))
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (!ok[i])
+			return -EFAULT;
+	for (int c = 0; c < NUM_SPAN_CLASSES; c++)
+		if (spans[c])
+			r->small_alloc[c >> 1] += before_cache
+							  ? (int64_t)count[c] - before[c]
+							  : (int64_t)count[c] - (int64_t)nelems[c];
+	return 0;
+}
+
 /* The unflushed part of each P's mcache: a cached span's slots used since it was cached (Go 1.19
  * on: refill counts a span when it leaves), or minus its free slots (before: refill counted the
  * whole span when it came), and the tiny allocations not yet counted. */
@@ -78,27 +126,8 @@ static int read_mcaches(struct go_proc *p, uint64_t allp, struct mem_raw *r)
 					sizeof(spans))))
 			return rc;
 		r->tiny_allocs += tiny;
-		for (int c = 0; c < NUM_SPAN_CLASSES; c++) {
-			uint16_t count = 0, before = 0;
-			uint64_t nelems = 0;
-
-			if (!spans[c])
-				continue;
-			rc = proc_mem_read(p->pid, spans[c] + (uint64_t)off[GF_SPAN_ALLOCCOUNT],
-					   &count, 2);
-			if (!rc && before_cache)
-				rc = proc_mem_read(
-					p->pid,
-					spans[c] + (uint64_t)off[GF_SPAN_ALLOCCOUNTBEFORECACHE],
-					&before, 2);
-			else if (!rc)
-				rc = proc_mem_read(p->pid, spans[c] + (uint64_t)off[GF_SPAN_NELEMS],
-						   &nelems, 8);
-			if (rc)
-				return rc;
-			r->small_alloc[c >> 1] += before_cache ? (int64_t)count - before
-							       : (int64_t)count - (int64_t)nelems;
-		}
+		if ((rc = read_spans(p, spans, before_cache, r)))
+			return rc;
 	}
 	return 0;
 }
