@@ -341,16 +341,20 @@ static int check_layout(const struct go_proc *p, size_t *ms_len, size_t *hsd_len
 int go_read_memstats(struct go_proc *p, struct go_memstats *out, char *err, size_t errlen)
 {
 	struct go_mem_globals g;
-	struct mem_raw *r = malloc(sizeof(*r));
+	struct mem_raw *r;
 	struct go_memstats prev;
 	size_t ms_len, hsd_len;
-	int rc = r ? 0 : -ENOMEM;
+	int rc = check_layout(p, &ms_len, &hsd_len, err, errlen);
 
 	if (!rc)
-		rc = check_layout(p, &ms_len, &hsd_len, err, errlen);
-	if (!rc)
 		rc = go_mem_globals_find(p->st, &p->lay, &g, err, errlen);
-	if (!rc && !(rc = read_raw(p, &g, ms_len, hsd_len, r)))
+	if (rc)
+		return rc;
+	if (!(r = malloc(sizeof(*r)))) {
+		goelf_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (!(rc = read_raw(p, &g, ms_len, hsd_len, r)))
 		compute(p, r, &prev);
 	for (int i = 0; !rc && i < READ_TRIES; i++) {
 		if ((rc = read_raw(p, &g, ms_len, hsd_len, r)))
@@ -362,7 +366,7 @@ int go_read_memstats(struct go_proc *p, struct go_memstats *out, char *err, size
 		prev = *out;
 	}
 	free(r);
-	if (rc == -ESRCH || rc == -EPERM || rc == -EACCES || rc == -EFAULT)
+	if (rc)
 		go_proc_read_err(p, rc, err, errlen);
 	return rc;
 }
