@@ -129,7 +129,7 @@ def test_completion_offers_the_commands(completion):
     assert got == listed + ["--help", "--version"]
     assert {"malloc", "thr", "lat", "gc", "profile", "serve", "ps", "tree", "info",
             "stack"} <= set(got)
-    assert complete(*completion, ["m"]) == ["malloc"]
+    assert complete(*completion, ["m"]) == ["malloc", "memstats"]  # memstats: issue 13
 
 
 @pytest.mark.parametrize("cmd", ["malloc", "thr", "lat", "gc", "profile", "serve", "ps", "tree",

@@ -119,6 +119,44 @@ static void test_globals_code_matches_symtab(void **state)
 	assert_true(checked > 0);
 }
 
+/* memstats' globals found in the code are the .symtab's, on every release's plain and PIE build,
+ * and a stripped build finds them from the code. */
+static void test_mem_globals_code_matches_symtab(void **state)
+{
+	static const char *const suffixes[] = { "", "-pie", "-stripped" };
+	int checked = 0;
+
+	(void)state;
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++)
+		for (size_t s = 0; s < 3; s++) {
+			const char *path = fixture(versions[v], suffixes[s]);
+			struct go_mem_globals sym, code;
+			struct go_layout lay;
+			struct go_symtab *st;
+			struct go_info gi;
+			char err[512];
+
+			if (!path)
+				continue;
+			assert_int_equal(go_read_buildinfo(path, &gi, err, sizeof(err)), 0);
+			assert_int_equal(go_layout_get(path, &gi, &lay, err, sizeof(err)), 0);
+			assert_int_equal(go_symtab_open(path, &st, err, sizeof(err)), 0);
+			assert_int_equal(
+				go_mem_globals_from_code(st, &lay, &code, err, sizeof(err)), 0);
+			assert_int_equal(go_mem_globals_find(st, &lay, &sym, err, sizeof(err)), 0);
+			assert_int_equal(sym.from_symtab, s < 2);
+			assert_int_equal(code.memstats, sym.memstats);
+			assert_int_equal(code.gc_controller, sym.gc_controller);
+			assert_int_equal(code.mheap, sym.mheap);
+			assert_int_equal(code.allp, sym.allp);
+			if (s < 2)
+				assert_true(sym.allm && sym.ncgocall && sym.ncpu);
+			go_symtab_close(st);
+			checked++;
+		}
+	assert_true(checked > 0);
+}
+
 /* A release outside the table, without DWARF, is refused with its version named. */
 static void test_unknown_release_refused(void **state)
 {
@@ -144,6 +182,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout_table_matches_dwarf),
 		cmocka_unit_test(test_globals_code_matches_symtab),
+		cmocka_unit_test(test_mem_globals_code_matches_symtab),
 		cmocka_unit_test(test_unknown_release_refused),
 	};
 

@@ -13,5 +13,7 @@ int cmd_tree(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_stack(int argc, char **argv);
+int cmd_memstats(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

@@ -57,6 +57,8 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "an exporter: GC, thread and goroutine metrics for Prometheus" },
 	{ "stack", cmd_stack,
 	  "a Go program's goroutines and their stacks, as runtime.Stack prints them" },
+	{ "memstats", cmd_memstats, "a Go program's runtime.MemStats, read from outside" },
+	{ "stats", cmd_stats, "a Go program's goroutines, threads, GOMAXPROCS, GOGC, GOMEMLIMIT" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -66,7 +68,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: rtmon COMMAND [OPTION...] {--binpath PATH | --pid PID | --name NAME | -- "
 		"CMD [ARGS...]}\n"
-		"       rtmon {ps | tree | info PID | stack PID} [OPTION...]\n"
+		"       rtmon {ps | tree | info PID | stack PID | memstats PID | stats PID} "
+		"[OPTION...]\n"
 		"       rtmon {--help | --version}\n"
 		"Watch what a program's runtime does, from outside, with eBPF: the program is not "
 		"changed or restarted.\n\nCommands:\n");

@@ -16,10 +16,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,19 +141,66 @@ func main() {
 	if err := os.WriteFile(dir+"/stack.txt", dump, 0o644); err != nil {
 		panic(err)
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	js, _ := json.Marshal(&ms)
-	js = append(js, '\n')
 	ng := []byte(fmt.Sprintf("%d\n", runtime.NumGoroutine()))
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "ready %d %#x\n", os.Getpid(), uintptr(unsafe.Pointer(&counter)))
-	if err := os.WriteFile(dir+"/memstats.json", js, 0o644); err != nil {
-		panic(err)
-	}
 	if err := os.WriteFile(dir+"/numgoroutine.txt", ng, 0o644); err != nil {
 		panic(err)
 	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "ready %d %#x\n", os.Getpid(), uintptr(unsafe.Pointer(&counter)))
+	f, err := os.Create(dir + "/memstats.json")
+	if err != nil {
+		panic(err)
+	}
+	// ReadMemStats is the last thing that counts: its figures are written into a buffer made
+	// before, with no allocation, so that they stay true while the program parks.
+	js := make([]byte, 0, 1<<16)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	js = memstatsJSON(js, &ms)
+	f.Write(js)
 	os.Stdout.Write(out.Bytes())
 	parked()
+}
+
+// memstatsJSON appends MemStats' scalar fields as a JSON object, allocating nothing.
+func memstatsJSON(b []byte, ms *runtime.MemStats) []byte {
+	u := func(name string, v uint64) {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, '"', ':')
+		b = strconv.AppendUint(b, v, 10)
+	}
+	b = append(b, '{')
+	u("Alloc", ms.Alloc)
+	u("TotalAlloc", ms.TotalAlloc)
+	u("Sys", ms.Sys)
+	u("Lookups", ms.Lookups)
+	u("Mallocs", ms.Mallocs)
+	u("Frees", ms.Frees)
+	u("HeapAlloc", ms.HeapAlloc)
+	u("HeapSys", ms.HeapSys)
+	u("HeapIdle", ms.HeapIdle)
+	u("HeapInuse", ms.HeapInuse)
+	u("HeapReleased", ms.HeapReleased)
+	u("HeapObjects", ms.HeapObjects)
+	u("StackInuse", ms.StackInuse)
+	u("StackSys", ms.StackSys)
+	u("MSpanInuse", ms.MSpanInuse)
+	u("MSpanSys", ms.MSpanSys)
+	u("MCacheInuse", ms.MCacheInuse)
+	u("MCacheSys", ms.MCacheSys)
+	u("BuckHashSys", ms.BuckHashSys)
+	u("GCSys", ms.GCSys)
+	u("OtherSys", ms.OtherSys)
+	u("NextGC", ms.NextGC)
+	u("LastGC", ms.LastGC)
+	u("PauseTotalNs", ms.PauseTotalNs)
+	u("NumGC", uint64(ms.NumGC))
+	u("NumForcedGC", uint64(ms.NumForcedGC))
+	b = append(b, `,"GCCPUFraction":`...)
+	b = strconv.AppendFloat(b, ms.GCCPUFraction, 'g', -1, 64)
+	return append(b, '}', '\n')
 }

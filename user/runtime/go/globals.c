@@ -135,3 +135,102 @@ int go_globals_find(struct go_symtab *st, struct go_globals *out, char *err, siz
 	}
 	return go_globals_from_code(st, out, err, errlen);
 }
+
+/* The address loaded into RAX (lea rax, [rip+X]) just before a call, in fn, to a function whose
+ * name starts with callee: a method's receiver. 0 if none. */
+static uint64_t receiver_of_call(struct go_symtab *st, const char *fn, const char *callee)
+{
+	struct go_code_walk w;
+	uint64_t rax = 0, found = 0;
+	char err[256];
+
+	if (go_code_walk_open(&w, st, fn, err, sizeof(err)))
+		return 0;
+	while (!found && go_code_walk_next(&w)) {
+		const cs_x86 *x = &w.insn->detail->x86;
+		uint64_t t = rip_target(&w);
+
+		if (w.insn->id == X86_INS_CALL && rax && x->op_count == 1 &&
+		    x->operands[0].type == X86_OP_IMM) {
+			const char *name = go_func_name_at(st, (uint64_t)x->operands[0].imm);
+
+			if (name && !strncmp(name, callee, strlen(callee)))
+				found = rax;
+		}
+		rax = 0;
+		if (w.insn->id == X86_INS_LEA && t && writable(&st->ge, t) && x->op_count == 2 &&
+		    x->operands[0].type == X86_OP_REG && x->operands[0].reg == X86_REG_RAX)
+			rax = t;
+	}
+	go_code_walk_close(&w);
+	return found;
+}
+
+/* The first load (mov) from writable data in fn, or 0. */
+static uint64_t first_load(struct go_symtab *st, const char *fn)
+{
+	struct go_code_walk w;
+	uint64_t found = 0;
+	char err[256];
+
+	if (go_code_walk_open(&w, st, fn, err, sizeof(err)))
+		return 0;
+	while (!found && go_code_walk_next(&w)) {
+		uint64_t t = rip_target(&w);
+
+		if (w.insn->id == X86_INS_MOV && t && writable(&st->ge, t))
+			found = t;
+	}
+	go_code_walk_close(&w);
+	return found;
+}
+
+int go_mem_globals_from_code(struct go_symtab *st, const struct go_layout *lay,
+			     struct go_mem_globals *out, char *err, size_t errlen)
+{
+	uint64_t hs =
+		receiver_of_call(st, "runtime.(*mcache).refill", "runtime.(*consistentHeapStats).");
+
+	memset(out, 0, sizeof(*out));
+	if (hs && lay->off[GF_MS_HEAPSTATS] >= 0)
+		out->memstats = hs - (uint64_t)lay->off[GF_MS_HEAPSTATS];
+	out->gc_controller =
+		receiver_of_call(st, "runtime.findRunnable", "runtime.(*gcControllerState).");
+	if (!out->gc_controller)
+		out->gc_controller =
+			receiver_of_call(st, "runtime.schedule", "runtime.(*gcControllerState).");
+	out->mheap = receiver_of_call(st, "runtime.allocmcache.func1", "runtime.lock");
+	out->allp = first_load(st, "runtime.gcMarkTinyAllocs");
+	if (!out->memstats || !out->gc_controller || !out->mheap || !out->allp) {
+		goelf_err(err, errlen,
+			  "%s: the runtime's memory statistics were not found in its code "
+			  "(memstats %s, gcController %s, mheap_ %s, allp %s)",
+			  st->path, out->memstats ? "found" : "not found",
+			  out->gc_controller ? "found" : "not found",
+			  out->mheap ? "found" : "not found", out->allp ? "found" : "not found");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int go_mem_globals_find(struct go_symtab *st, const struct go_layout *lay,
+			struct go_mem_globals *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (st->ge.of.has_symtab) {
+		out->memstats = symtab_var(st, "runtime.memstats", NULL);
+		out->gc_controller = symtab_var(st, "runtime.gcController", NULL);
+		out->mheap = symtab_var(st, "runtime.mheap_", NULL);
+		out->allp = symtab_var(st, "runtime.allp", NULL);
+		out->allm = symtab_var(st, "runtime.allm", NULL);
+		out->ncgocall = symtab_var(st, "runtime.ncgocall", NULL);
+		out->ncpu = symtab_var(st, "runtime.ncpu", NULL);
+		if (!out->ncpu) /* Go 1.26 */
+			out->ncpu = symtab_var(st, "runtime.numCPUStartup", NULL);
+		if (out->memstats && out->gc_controller && out->mheap && out->allp) {
+			out->from_symtab = true;
+			return 0;
+		}
+	}
+	return go_mem_globals_from_code(st, lay, out, err, errlen);
+}

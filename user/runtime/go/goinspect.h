@@ -37,8 +37,54 @@ enum go_field {
 	GF_G_GOPC,
 	GF_G_STARTPC,
 	GF_G_PARENTGOID, /* Go 1.21+ */
+	/* rtmon memstats and stats (memstats.c): everything below may be absent in a release (-1);
+	 * the reader checks what it needs. */
+	GF_MS_HEAPSTATS, /* runtime.mstats */
+	GF_MS_STACKS_SYS,
+	GF_MS_MSPAN_SYS,
+	GF_MS_MCACHE_SYS,
+	GF_MS_BUCKHASH_SYS,
+	GF_MS_GCMISCSYS,
+	GF_MS_OTHER_SYS,
+	GF_MS_LAST_GC_UNIX,
+	GF_MS_PAUSE_TOTAL_NS,
+	GF_MS_PAUSE_NS,
+	GF_MS_PAUSE_END,
+	GF_MS_NUMGC,
+	GF_MS_NUMFORCEDGC,
+	GF_MS_GC_CPU_FRACTION,
+	GF_HSD_COMMITTED, /* runtime.heapStatsDelta */
+	GF_HSD_RELEASED,
+	GF_HSD_INHEAP,
+	GF_HSD_INSTACKS,
+	GF_HSD_INWORKBUFS,
+	GF_HSD_INPTRSCALARBITS, /* to Go 1.21 */
+	GF_HSD_TINYALLOCCOUNT,
+	GF_HSD_LARGEALLOC,
+	GF_HSD_LARGEALLOCCOUNT,
+	GF_HSD_SMALLALLOCCOUNT,
+	GF_HSD_LARGEFREE,
+	GF_HSD_LARGEFREECOUNT,
+	GF_HSD_SMALLFREECOUNT,
+	GF_GC_HEAPGOAL,        /* runtime.gcControllerState, to Go 1.18 */
+	GF_GC_PERCENTHEAPGOAL, /* Go 1.19+, as the three below */
+	GF_GC_SWEEPDISTMINTRIGGER,
+	GF_GC_TRIGGERED,
+	GF_GC_MEMORYLIMIT,
+	GF_GC_GCPERCENT,
+	GF_MH_SPANALLOC_INUSE, /* runtime.mheap */
+	GF_MH_CACHEALLOC_INUSE,
+	GF_P_MCACHE, /* runtime.p */
+	GF_MC_ALLOC, /* runtime.mcache */
+	GF_MC_TINYALLOCS,
+	GF_SPAN_ALLOCCOUNT,            /* runtime.mspan */
+	GF_SPAN_ALLOCCOUNTBEFORECACHE, /* Go 1.19+ */
+	GF_SPAN_NELEMS,
+	GF_M_NCGOCALL, /* runtime.m */
+	GF_M_ALLLINK,
 	GF_COUNT,
 };
+#define GF_FIRST_MEM GF_MS_HEAPSTATS
 
 struct go_layout {
 	int off[GF_COUNT]; /* byte offset in its struct; -1: the release has no such field */
@@ -76,6 +122,24 @@ int go_globals_find(struct go_symtab *st, struct go_globals *out, char *err, siz
  * takes, each length the bound of the last bounds check before it: cmp with a constant, then jb or
  * jae). */
 int go_globals_from_code(struct go_symtab *st, struct go_globals *out, char *err, size_t errlen);
+
+/* The globals memstats and stats read. Each is 0 when not found: .symtab, else the code (memstats
+ * from the receiver of runtime.(*mcache).refill's call to a consistentHeapStats method, less
+ * mstats.heapStats' offset; gcController from the receiver of a gcControllerState method called in
+ * runtime.findRunnable or runtime.schedule; mheap_ from the lock runtime.allocmcache.func1 takes,
+ * its first field; allp from runtime.gcMarkTinyAllocs' first load from data). allm, ncgocall and
+ * ncpu only from .symtab. */
+struct go_mem_globals {
+	uint64_t memstats, gc_controller, mheap, allp;
+	uint64_t allm, ncgocall, ncpu;
+	bool from_symtab;
+};
+
+int go_mem_globals_find(struct go_symtab *st, const struct go_layout *lay,
+			struct go_mem_globals *out, char *err, size_t errlen);
+/* Only from the code, for the tests. */
+int go_mem_globals_from_code(struct go_symtab *st, const struct go_layout *lay,
+			     struct go_mem_globals *out, char *err, size_t errlen);
 
 /* ---- a running Go process (goproc.c) ---- */
 
@@ -139,5 +203,42 @@ struct go_goroutine {
  * read is read again (a bounded number of times), then marked torn. *out is malloc'ed. */
 int go_read_goroutines(struct go_proc *p, struct go_goroutine **out, size_t *n, char *err,
 		       size_t errlen);
+
+/* ---- memory statistics (memstats.c) ---- */
+
+#define GO_MEMSTATS_BYSIZE 61 /* runtime.MemStats.BySize's length */
+
+/* runtime.MemStats, each field as readmemstats_m computes it in the process's release (without
+ * stopping the world: the heap statistics of every generation of memstats.heapStats are merged, as
+ * unsafeRead does, plus what each P's mcache holds that flushallmcaches would add). */
+struct go_memstats {
+	uint64_t Alloc, TotalAlloc, Sys, Lookups, Mallocs, Frees;
+	uint64_t HeapAlloc, HeapSys, HeapIdle, HeapInuse, HeapReleased, HeapObjects;
+	uint64_t StackInuse, StackSys, MSpanInuse, MSpanSys, MCacheInuse, MCacheSys;
+	uint64_t BuckHashSys, GCSys, OtherSys, NextGC, LastGC, PauseTotalNs;
+	uint64_t PauseNs[256], PauseEnd[256];
+	uint32_t NumGC, NumForcedGC;
+	double GCCPUFraction;
+	struct {
+		uint32_t Size;
+		uint64_t Mallocs, Frees;
+	} BySize[GO_MEMSTATS_BYSIZE];
+	/* NextGC is not derived under a memory limit or GOGC=off (the goal is then the limit's:
+	 * see memstats.c); changing: the heap figures moved under every read. */
+	bool next_gc_known, changing;
+};
+
+int go_read_memstats(struct go_proc *p, struct go_memstats *out, char *err, size_t errlen);
+
+/* rtmon stats: the scheduler's settings and counts. -1 for what this binary does not say. */
+struct go_sched_stats {
+	int64_t gomaxprocs;   /* len(allp) */
+	int64_t ncpu;         /* runtime.ncpu (numCPUStartup from Go 1.26): needs .symtab */
+	int64_t gogc;         /* gcController.gcPercent; < 0: off */
+	int64_t memory_limit; /* gcController.memoryLimit, Go 1.19+ */
+	int64_t cgo_calls;    /* runtime.NumCgoCall: ncgocall + every m's; needs .symtab */
+};
+
+int go_read_sched_stats(struct go_proc *p, struct go_sched_stats *out, char *err, size_t errlen);
 
 #endif

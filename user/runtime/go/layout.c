@@ -35,17 +35,60 @@ static const struct {
 	[GF_G_GOPC] = { "runtime.g", "gopc" },
 	[GF_G_STARTPC] = { "runtime.g", "startpc" },
 	[GF_G_PARENTGOID] = { "runtime.g", "parentGoid" },
+	[GF_MS_HEAPSTATS] = { "runtime.mstats", "heapStats" },
+	[GF_MS_STACKS_SYS] = { "runtime.mstats", "stacks_sys" },
+	[GF_MS_MSPAN_SYS] = { "runtime.mstats", "mspan_sys" },
+	[GF_MS_MCACHE_SYS] = { "runtime.mstats", "mcache_sys" },
+	[GF_MS_BUCKHASH_SYS] = { "runtime.mstats", "buckhash_sys" },
+	[GF_MS_GCMISCSYS] = { "runtime.mstats", "gcMiscSys" },
+	[GF_MS_OTHER_SYS] = { "runtime.mstats", "other_sys" },
+	[GF_MS_LAST_GC_UNIX] = { "runtime.mstats", "last_gc_unix" },
+	[GF_MS_PAUSE_TOTAL_NS] = { "runtime.mstats", "pause_total_ns" },
+	[GF_MS_PAUSE_NS] = { "runtime.mstats", "pause_ns" },
+	[GF_MS_PAUSE_END] = { "runtime.mstats", "pause_end" },
+	[GF_MS_NUMGC] = { "runtime.mstats", "numgc" },
+	[GF_MS_NUMFORCEDGC] = { "runtime.mstats", "numforcedgc" },
+	[GF_MS_GC_CPU_FRACTION] = { "runtime.mstats", "gc_cpu_fraction" },
+	[GF_HSD_COMMITTED] = { "runtime.heapStatsDelta", "committed" },
+	[GF_HSD_RELEASED] = { "runtime.heapStatsDelta", "released" },
+	[GF_HSD_INHEAP] = { "runtime.heapStatsDelta", "inHeap" },
+	[GF_HSD_INSTACKS] = { "runtime.heapStatsDelta", "inStacks" },
+	[GF_HSD_INWORKBUFS] = { "runtime.heapStatsDelta", "inWorkBufs" },
+	[GF_HSD_INPTRSCALARBITS] = { "runtime.heapStatsDelta", "inPtrScalarBits" },
+	[GF_HSD_TINYALLOCCOUNT] = { "runtime.heapStatsDelta", "tinyAllocCount" },
+	[GF_HSD_LARGEALLOC] = { "runtime.heapStatsDelta", "largeAlloc" },
+	[GF_HSD_LARGEALLOCCOUNT] = { "runtime.heapStatsDelta", "largeAllocCount" },
+	[GF_HSD_SMALLALLOCCOUNT] = { "runtime.heapStatsDelta", "smallAllocCount" },
+	[GF_HSD_LARGEFREE] = { "runtime.heapStatsDelta", "largeFree" },
+	[GF_HSD_LARGEFREECOUNT] = { "runtime.heapStatsDelta", "largeFreeCount" },
+	[GF_HSD_SMALLFREECOUNT] = { "runtime.heapStatsDelta", "smallFreeCount" },
+	[GF_GC_HEAPGOAL] = { "runtime.gcControllerState", "heapGoal" },
+	[GF_GC_PERCENTHEAPGOAL] = { "runtime.gcControllerState", "gcPercentHeapGoal" },
+	[GF_GC_SWEEPDISTMINTRIGGER] = { "runtime.gcControllerState", "sweepDistMinTrigger" },
+	[GF_GC_TRIGGERED] = { "runtime.gcControllerState", "triggered" },
+	[GF_GC_MEMORYLIMIT] = { "runtime.gcControllerState", "memoryLimit" },
+	[GF_GC_GCPERCENT] = { "runtime.gcControllerState", "gcPercent" },
+	[GF_MH_SPANALLOC_INUSE] = { "runtime.mheap", "spanalloc.inuse" },
+	[GF_MH_CACHEALLOC_INUSE] = { "runtime.mheap", "cachealloc.inuse" },
+	[GF_P_MCACHE] = { "runtime.p", "mcache" },
+	[GF_MC_ALLOC] = { "runtime.mcache", "alloc" },
+	[GF_MC_TINYALLOCS] = { "runtime.mcache", "tinyAllocs" },
+	[GF_SPAN_ALLOCCOUNT] = { "runtime.mspan", "allocCount" },
+	[GF_SPAN_ALLOCCOUNTBEFORECACHE] = { "runtime.mspan", "allocCountBeforeCache" },
+	[GF_SPAN_NELEMS] = { "runtime.mspan", "nelems" },
+	[GF_M_NCGOCALL] = { "runtime.m", "ncgocall" },
+	[GF_M_ALLLINK] = { "runtime.m", "alllink" },
 };
 
 /* Fields a release may lack: the rest must all be found. */
 static bool optional_field(enum go_field f)
 {
-	return f == GF_G_PARENTGOID;
+	return f == GF_G_PARENTGOID || f >= GF_FIRST_MEM;
 }
 
 static const struct {
 	int minor_lo, minor_hi; /* Go 1.minor_lo .. 1.minor_hi */
-	int off[GF_COUNT];      /* in enum go_field order */
+	int off[GF_FIRST_MEM];  /* in enum go_field order */
 } layout_table[] = {
 	/* Read from DWARF of go1.17.13, 1.18.10, 1.19.8 (Debian's), 1.20.14 */
 	{ 17, 20, { 0, 8, 56, 64, 104, 112, 120, 48, 144, 152, 168, 176, 232, 296, 312, -1 } },
@@ -58,6 +101,24 @@ static const struct {
 	/* go1.26.8 */
 	{ 26, 26, { 0, 8, 56, 64, 96, 104, 112, 48, 144, 152, 168, 176, 208, 288, 304, 280 } },
 };
+
+/* The fields memstats and stats read, GF_FIRST_MEM on, one row per release (read from its DWARF,
+ * as above; -1: the release has no such field). */
+static const struct {
+	int minor;
+	int off[GF_COUNT - GF_FIRST_MEM];
+} mem_table[] = {
+#include "runtime/go/layout_mem_table.h"
+};
+
+static void mem_from_table(int minor, struct go_layout *out)
+{
+	for (int f = GF_FIRST_MEM; f < GF_COUNT; f++)
+		out->off[f] = -1;
+	for (size_t i = 0; i < sizeof(mem_table) / sizeof(mem_table[0]); i++)
+		if (mem_table[i].minor == minor)
+			memcpy(out->off + GF_FIRST_MEM, mem_table[i].off, sizeof(mem_table[i].off));
+}
 
 const char *go_field_name(enum go_field f)
 {
@@ -84,7 +145,8 @@ int go_layout_from_table(int major, int minor, struct go_layout *out)
 		return -ENOTSUP;
 	for (size_t i = 0; i < sizeof(layout_table) / sizeof(layout_table[0]); i++)
 		if (minor >= layout_table[i].minor_lo && minor <= layout_table[i].minor_hi) {
-			memcpy(out->off, layout_table[i].off, sizeof(out->off));
+			memcpy(out->off, layout_table[i].off, sizeof(layout_table[i].off));
+			mem_from_table(minor, out);
 			out->from_dwarf = false;
 			finish(out);
 			return 0;
