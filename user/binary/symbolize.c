@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "binary/objfile.h"
 #include "binary/symbolize.h"
+#include "proc/procinfo.h"
 
 #define MAX_SEGS  32
 #define CACHE_MAX 4096
@@ -309,54 +310,43 @@ static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
 	return 1;
 }
 
-/* One line of /proc/PID/maps: "start-end perms pgoff maj:min inode path". */
-struct maps_line {
-	uint64_t start, end, pgoff, ino;
+struct mapping_query {
 	uint32_t kdev;
-	char path[PATH_MAX];
+	uint64_t ino, addr;
+	struct proc_maps_line *out;
 };
 
-static bool parse_maps_line(const char *line, struct maps_line *m)
+static int match_mapping(const struct proc_maps_line *m, void *ctx)
 {
-	unsigned maj, min;
-	int n = 0;
+	struct mapping_query *q = ctx;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %x:%x %" SCNu64 " %n", &m->start,
-		   &m->end, &m->pgoff, &maj, &min, &m->ino, &n) < 6 ||
-	    !n)
-		return false;
-	m->kdev = (uint32_t)(maj << 20 | min);
-	snprintf(m->path, sizeof(m->path), "%s", line + n);
-	m->path[strcspn(m->path, "\n")] = '\0';
-	return m->ino && m->path[0] == '/';
+	if (q->ino ? m->ino != q->ino || m->kdev != q->kdev
+		   : q->addr < m->start || q->addr >= m->end)
+		return 0;
+	*q->out = *m;
+	return 1;
 }
 
 /* Finds a mapping of pid by (kdev, ino), or holding addr when ino is 0. */
 static bool find_mapping(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t addr,
-			 struct maps_line *out)
+			 struct proc_maps_line *out)
 {
-	char path[64], line[PATH_MAX + 128];
-	bool found = false;
+	struct mapping_query q = { .kdev = kdev, .ino = ino, .addr = addr, .out = out };
+	char path[64];
+	bool found;
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	if (!(fp = fopen(path, "re")))
 		return false;
-	while (!found && fgets(line, sizeof(line), fp)) {
-		if (!parse_maps_line(line, out))
-			continue;
-		if (ino)
-			found = out->ino == ino && out->kdev == kdev;
-		else
-			found = addr >= out->start && addr < out->end;
-	}
+	found = proc_maps_each(fp, match_mapping, &q) == 1;
 	fclose(fp);
 	return found;
 }
 
 static struct symfile *file_for(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino)
 {
-	struct maps_line m;
+	struct proc_maps_line m;
 	char path[PATH_MAX + 32];
 
 	for (int i = 0; i < s->nfiles; i++)
@@ -416,7 +406,7 @@ int symbolize_file_offset(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64
 
 int symbolize_addr(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, size_t len)
 {
-	struct maps_line m;
+	struct proc_maps_line m;
 
 	if (pid > 0 && find_mapping(pid, 0, 0, addr, &m))
 		return symbolize_file_offset(s, pid, m.kdev, m.ino, addr - m.start + m.pgoff, out,

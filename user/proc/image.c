@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "binary/objfile.h"
 #include "proc/image.h"
+#include "proc/procinfo.h"
 
 static bool image_has(const struct image *img, const char *path)
 {
@@ -171,10 +172,34 @@ int image_from_binary(struct image *img, const char *exe, char *err, size_t errl
 	return 0;
 }
 
+struct maps_ctx {
+	struct image *img;
+	pid_t pid;
+	struct stat exe_st;
+};
+
+static int add_mapped_file(const struct proc_maps_line *m, void *arg)
+{
+	struct maps_ctx *c = arg;
+	char full[PATH_MAX];
+	struct stat st;
+	int len = (int)strlen(m->path) - (m->deleted ? (int)strlen(PROC_DELETED) : 0);
+
+	if (snprintf(full, sizeof(full), "/proc/%d/root%.*s", c->pid, len, m->path) >=
+	    (int)sizeof(full))
+		return 0;
+	/* The executable's own mappings name it again: keep it once, as /proc/PID/exe. */
+	if (!stat(full, &st) && st.st_ino == c->exe_st.st_ino && st.st_dev == c->exe_st.st_dev)
+		return 0;
+	if (!image_has(c->img, full) && is_elf64(full))
+		image_add(c->img, full);
+	return 0;
+}
+
 int image_from_pid(struct image *img, pid_t pid, char *err, size_t errlen)
 {
-	char path[PATH_MAX], line[PATH_MAX + 256];
-	struct stat exe_st = { 0 };
+	struct maps_ctx c = { .img = img, .pid = pid };
+	char path[PATH_MAX];
 	FILE *f;
 
 	img->n = 0;
@@ -182,7 +207,7 @@ int image_from_pid(struct image *img, pid_t pid, char *err, size_t errlen)
 	 * deleted. */
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	image_add(img, path);
-	stat(path, &exe_st);
+	stat(path, &c.exe_st);
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f) {
@@ -191,26 +216,8 @@ int image_from_pid(struct image *img, pid_t pid, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		return rc;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *file = strchr(line, '/'), *del;
-		char full[PATH_MAX];
-
-		if (!file)
-			continue;
-		file[strcspn(file, "\n")] = '\0';
-		del = strstr(file, " (deleted)");
-		if (del)
-			*del = '\0';
-		if (snprintf(full, sizeof(full), "/proc/%d/root%s", pid, file) >= (int)sizeof(full))
-			continue;
-		struct stat st;
-
-		/* The executable's own mappings name it again: keep it once, as /proc/PID/exe. */
-		if (!stat(full, &st) && st.st_ino == exe_st.st_ino && st.st_dev == exe_st.st_dev)
-			continue;
-		if (!image_has(img, full) && is_elf64(full))
-			image_add(img, full);
-	}
+	/* A read error (the process exiting) leaves the files read so far, as before. */
+	proc_maps_each(f, add_mapped_file, &c);
 	fclose(f);
 	return 0;
 }
