@@ -23,6 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(memchr(gi.version, '\0', sizeof(gi.version)) && gi.version[0]);
 		assert(memchr(gi.module, '\0', sizeof(gi.module)));
 	}
-	close(fd);
+	fuzz_file_close(fd);
 	return 0;
 }

@@ -1,4 +1,5 @@
 /* See fuzz_file.h. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +28,35 @@ static void write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 	}
 }
 
+/* The open descriptors (below 1024), from /proc/self/fd. */
+static void open_fds(uint8_t set[1024 / 8])
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d) {
+		perror("fuzz_file: /proc/self/fd");
+		abort();
+	}
+	memset(set, 0, 1024 / 8);
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd != dirfd(d) && fd < 1024)
+			set[fd / 8] |= 1 << fd % 8;
+	}
+	closedir(d);
+}
+
+static uint8_t fds_before[1024 / 8];
+
 int fuzz_file_make(const uint8_t *data, size_t size, uint32_t max, char *path, size_t pathlen)
 {
 	const size_t mlen = sizeof(FUZZ_SPARSE_MAGIC) - 1;
-	int fd = memfd_create("fuzz", MFD_CLOEXEC);
+	int fd;
 
+	open_fds(fds_before);
+	fd = memfd_create("fuzz", MFD_CLOEXEC);
 	if (fd < 0) {
 		perror("fuzz_file: memfd_create");
 		abort();
@@ -61,4 +86,17 @@ int fuzz_file_make(const uint8_t *data, size_t size, uint32_t max, char *path, s
 		p += len;
 	}
 	return fd;
+}
+
+void fuzz_file_close(int fd)
+{
+	uint8_t now[1024 / 8];
+
+	close(fd);
+	open_fds(now);
+	for (int i = 0; i < 1024; i++)
+		if (now[i / 8] >> i % 8 & 1 && !(fds_before[i / 8] >> i % 8 & 1)) {
+			fprintf(stderr, "fuzz_file: descriptor %d left open by the reader\n", i);
+			abort();
+		}
 }

@@ -22,4 +22,8 @@
  * segment for a magic reads zero pages of a sparse file as it would real ones. */
 int fuzz_file_make(const uint8_t *data, size_t size, uint32_t max, char *path, size_t pathlen);
 
+/* Closes it, and aborts if the reader left a descriptor open: one that was not open when
+ * fuzz_file_make ran. */
+void fuzz_file_close(int fd);
+
 #endif

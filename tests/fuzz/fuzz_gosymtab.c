@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (go_symtab_open(path, &st, err, sizeof(err))) {
 		assert(err[0] && !strchr(err, '\n'));
-		close(fd);
+		fuzz_file_close(fd);
 		return 0;
 	}
 	n = go_symtab_count(st);
@@ -107,6 +107,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	go_func_name_at(st, UINT64_MAX);
 	assert(go_symtab_path(st) && go_symtab_source(st));
 	go_symtab_close(st);
-	close(fd);
+	fuzz_file_close(fd);
 	return 0;
 }

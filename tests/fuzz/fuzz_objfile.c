@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (objfile_open(&ef, path, err, sizeof(err))) {
 		assert(err[0] && !strchr(err, '\n'));
-		close(fd);
+		fuzz_file_close(fd);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
@@ -66,6 +66,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		objfile_section(&ef, sections[i], &sh);
 	objfile_close(&ef);
-	close(fd);
+	fuzz_file_close(fd);
 	return 0;
 }

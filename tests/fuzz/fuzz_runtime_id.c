@@ -59,6 +59,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	usdt_probe_exists(link_path, "python", "gc__start");
 	usdt_probe_exists(link_path, "hotspot", NULL);
-	close(fd);
+	fuzz_file_close(fd);
 	return 0;
 }

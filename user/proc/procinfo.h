@@ -75,7 +75,8 @@ struct proc_maps_line {
 bool proc_parse_maps_line(const char *line, struct proc_maps_line *m);
 
 /* Calls fn for each file mapping of a /proc/PID/maps stream in order, lines of any length (a line
- * is never split into two), until fn returns non-zero: that value, 0 at the end, -ENOMEM. */
+ * is never split into two), until fn returns non-zero. Returns that value, 0 at the end of the
+ * stream, or -errno when reading fails (-ENOMEM for a line too long to hold). */
 int proc_maps_each(FILE *maps, int (*fn)(const struct proc_maps_line *m, void *ctx), void *ctx);
 
 /* -n NAME: the processes whose name (comm) or executable's file name is exactly name, ascending,
