@@ -1,4 +1,5 @@
-# rtmon build. `make` builds build/rtmon; `make test`, `make demo`, `make bench`, `make install`.
+# rtmon build. `make` builds build/rtmon; `make test`, `make demo`, `make bench`, `make install`,
+# `make fuzz`.
 # V=1 shows every command. SANITIZE=1 builds userspace with ASan+UBSan (into build-san/).
 
 ifeq ($(V),1)
@@ -301,5 +302,7 @@ format-check:
 
 # Benchmark helpers (floor loader, workloads) live with the benchmark.
 -include tests/bench/bench.mk
+# The fuzz harnesses: `make fuzz` (FUZZ_SECONDS=N per harness; docs/fuzzing.md).
+include tests/fuzz/fuzz.mk
 
 -include $(wildcard $(BUILD)/*.d $(USER_OBJS:.o=.d) $(BUILD)/tests/*.d)

@@ -175,6 +175,72 @@ static void test_listening_sockets(void **state)
 			close(fds[i]);
 }
 
+static int count_libc(const struct proc_maps_line *m, void *ctx)
+{
+	const char *base = strrchr(m->path, '/');
+
+	if (base && !strcmp(base, "/libc.so.6"))
+		++*(int *)ctx;
+	return 0;
+}
+
+/* The path is the column after the inode, whatever it holds; PROC_DELETED only at its end. */
+static void test_maps_line(void **state)
+{
+	struct proc_maps_line m;
+	static char longline[PATH_MAX + 128];
+
+	(void)state;
+	assert_true(proc_parse_maps_line("7f1c2d600000-7f1c2d628000 r-xp 00028000 fd:01 2040      "
+					 "     /lib/x86_64-linux-gnu/libc.so.6\n",
+					 &m));
+	assert_true(m.start == 0x7f1c2d600000 && m.end == 0x7f1c2d628000 && m.pgoff == 0x28000);
+	assert_true(m.ino == 2040 && m.kdev == (0xfdu << 20 | 1) && !m.deleted);
+	assert_string_equal(m.path, "/lib/x86_64-linux-gnu/libc.so.6");
+	/* A directory named "x (deleted)" is not a deleted file; spaces stay in the path. */
+	assert_true(proc_parse_maps_line("1000-2000 r--p 0 00:05 9 /tmp/x (deleted)/a b.so", &m));
+	assert_string_equal(m.path, "/tmp/x (deleted)/a b.so");
+	assert_false(m.deleted);
+	assert_true(proc_parse_maps_line("1000-2000 r--p 0 00:05 9 /tmp/lib.so (deleted)\n", &m));
+	assert_string_equal(m.path, "/tmp/lib.so (deleted)");
+	assert_true(m.deleted);
+	/* Anonymous and special mappings, even one whose name holds a path. */
+	assert_false(proc_parse_maps_line("1000-2000 rw-p 0 00:00 0 [anon:/usr/lib/libz.so]", &m));
+	assert_false(proc_parse_maps_line("1000-2000 rw-p 0 00:00 0                  [heap]", &m));
+	assert_false(proc_parse_maps_line("1000-2000 rw-p 0 00:00 0 \n", &m));
+	assert_false(proc_parse_maps_line("/usr/lib/libz.so", &m));
+	assert_false(proc_parse_maps_line("", &m));
+	/* A path that does not fit is refused, not cut into another file's name. */
+	snprintf(longline, sizeof(longline), "1000-2000 r--p 0 08:01 5 /%0*d", PATH_MAX, 0);
+	assert_false(proc_parse_maps_line(longline, &m));
+}
+
+/* This process's own maps: libc is among the files, and no path is read from a cut line. */
+static void test_maps_self(void **state)
+{
+	static char big[3 * PATH_MAX];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int found = 0, n;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(proc_maps_each(f, count_libc, &found), 0);
+	fclose(f);
+	assert_true(found > 0);
+	/* A line longer than a line buffer is one line: its tail is not a mapping of its own (the
+	 * symbolizer read lines with fgets into PATH_MAX + 128 bytes: the fake line starts there).
+	 */
+	n = snprintf(big, sizeof(big), "1000-2000 r--p 0 08:01 5 /");
+	memset(big + n, 'a', PATH_MAX + 127 - n);
+	snprintf(big + PATH_MAX + 127, sizeof(big) - PATH_MAX - 127,
+		 "1000-2000 r--p 0 08:01 6 /lib/x86_64-linux-gnu/libc.so.6\n");
+	f = fmemopen(big, strlen(big), "r");
+	found = 0;
+	assert_int_equal(proc_maps_each(f, count_libc, &found), 0);
+	fclose(f);
+	assert_int_equal(found, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +248,8 @@ int main(void)
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_find_by_name_skips_self),
 		cmocka_unit_test(test_listening_sockets),
+		cmocka_unit_test(test_maps_line),
+		cmocka_unit_test(test_maps_self),
 	};
 
 	return cmocka_run_group_tests_name("procinfo", tests, NULL, NULL);

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "binary/objfile.h"
 #include "binary/symbolize.h"
-#include "proc/maps.h"
+#include "proc/procinfo.h"
 
 #define MAX_SEGS  32
 #define CACHE_MAX 4096
@@ -333,31 +333,43 @@ static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
 	return 1;
 }
 
-static bool find_mapping(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t addr,
-			 struct maps_line *out)
+struct mapping_query {
+	uint32_t kdev;
+	uint64_t ino, addr;
+	struct proc_maps_line *out;
+};
+
+static int match_mapping(const struct proc_maps_line *m, void *ctx)
 {
-	char path[64], line[PATH_MAX + 128];
-	bool found = false;
+	struct mapping_query *q = ctx;
+
+	if (q->ino ? m->ino != q->ino || m->kdev != q->kdev
+		   : q->addr < m->start || q->addr >= m->end)
+		return 0;
+	*q->out = *m;
+	return 1;
+}
+
+/* Finds a mapping of pid by (kdev, ino), or holding addr when ino is 0. */
+static bool find_mapping(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t addr,
+			 struct proc_maps_line *out)
+{
+	struct mapping_query q = { .kdev = kdev, .ino = ino, .addr = addr, .out = out };
+	char path[64];
+	bool found;
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	if (!(fp = fopen(path, "re")))
 		return false;
-	while (!found && fgets(line, sizeof(line), fp)) {
-		if (!maps_parse_line(line, out))
-			continue;
-		if (ino)
-			found = out->ino == ino && out->kdev == kdev;
-		else
-			found = addr >= out->start && addr < out->end;
-	}
+	found = proc_maps_each(fp, match_mapping, &q) == 1;
 	fclose(fp);
 	return found;
 }
 
 static struct symfile *file_for(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino)
 {
-	struct maps_line m;
+	struct proc_maps_line m;
 	char path[PATH_MAX + 32];
 
 	for (int i = 0; i < s->nfiles; i++)
@@ -374,7 +386,7 @@ static struct symfile *file_for(struct symbolizer *s, pid_t pid, uint32_t kdev, 
 int symbolizer_add_maps(struct symbolizer *s, pid_t pid)
 {
 	char path[PATH_MAX + 32], line[PATH_MAX + 128];
-	struct maps_line m;
+	struct proc_maps_line m;
 	int added = 0;
 	FILE *fp;
 
@@ -385,7 +397,7 @@ int symbolizer_add_maps(struct symbolizer *s, pid_t pid)
 		bool known = false;
 
 		/* Code only: "r-xp" is the mapping a start routine is in. */
-		if (!maps_parse_line(line, &m) || !m.exec)
+		if (!proc_parse_maps_line(line, &m) || !m.exec)
 			continue;
 		for (int i = 0; i < s->nfiles && !known; i++)
 			known = s->files[i].ino == m.ino && s->files[i].kdev == m.kdev;
@@ -443,7 +455,7 @@ int symbolize_file_offset(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64
 
 int symbolize_addr(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, size_t len)
 {
-	struct maps_line m;
+	struct proc_maps_line m;
 
 	if (pid > 0 && find_mapping(pid, 0, 0, addr, &m))
 		return symbolize_file_offset(s, pid, m.kdev, m.ino, addr - m.start + m.pgoff, out,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "binary/objfile.h"
 #include "proc/image.h"
+#include "proc/procinfo.h"
 
 static bool image_has(const struct image *img, const char *path)
 {
@@ -397,10 +398,47 @@ int image_from_binary(struct image *img, const char *exe, const struct loader_en
 	return rc;
 }
 
+struct maps_walk {
+	struct walk *w;
+	const struct stat *exe_st;
+};
+
+/* One mapped file (proc_maps_each, the one maps parser: lines of any length, " (deleted)" only at
+ * the end): kept once by identity, a regular 64-bit ELF file, not the executable. */
+static int add_mapped_file(const struct proc_maps_line *pm, void *arg)
+{
+	struct maps_walk *mw = arg;
+	struct walk *w = mw->w;
+	struct mapped_file *m;
+	struct stat st;
+	bool dup = false;
+	int len = (int)strlen(pm->path) - (pm->deleted ? (int)strlen(PROC_DELETED) : 0);
+
+	if (w->nmaps >= IMAGE_MAX_FILES)
+		return 1;
+	m = &w->maps[w->nmaps];
+	if (snprintf(m->path, sizeof(m->path), "%s%.*s", w->root, len, pm->path) >=
+		    (int)sizeof(m->path) ||
+	    stat(m->path, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	if (st.st_ino == mw->exe_st->st_ino && st.st_dev == mw->exe_st->st_dev)
+		return 0;
+	for (int i = 0; i < w->nmaps && !dup; i++)
+		dup = w->maps[i].dev == st.st_dev && w->maps[i].ino == st.st_ino;
+	if (dup || !is_elf64(m->path))
+		return 0;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->soname_state = 0;
+	w->nmaps++;
+	return 0;
+}
+
 /* The files pid maps, once each (by identity), the executable left out: it is /proc/PID/exe. */
 static int read_maps(struct walk *w, const struct stat *exe_st, char *err, size_t errlen)
 {
-	char path[64], line[PATH_MAX + 256];
+	struct maps_walk mw = { w, exe_st };
+	char path[64];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", w->pid);
@@ -411,33 +449,8 @@ static int read_maps(struct walk *w, const struct stat *exe_st, char *err, size_
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		return rc;
 	}
-	while (fgets(line, sizeof(line), f) && w->nmaps < IMAGE_MAX_FILES) {
-		char *file = strchr(line, '/'), *del;
-		struct mapped_file *m = &w->maps[w->nmaps];
-		struct stat st;
-		bool dup = false;
-
-		if (!file)
-			continue;
-		file[strcspn(file, "\n")] = '\0';
-		del = strstr(file, " (deleted)");
-		if (del)
-			*del = '\0';
-		if (snprintf(m->path, sizeof(m->path), "%s%s", w->root, file) >=
-			    (int)sizeof(m->path) ||
-		    stat(m->path, &st) || !S_ISREG(st.st_mode))
-			continue;
-		if (st.st_ino == exe_st->st_ino && st.st_dev == exe_st->st_dev)
-			continue;
-		for (int i = 0; i < w->nmaps && !dup; i++)
-			dup = w->maps[i].dev == st.st_dev && w->maps[i].ino == st.st_ino;
-		if (dup || !is_elf64(m->path))
-			continue;
-		m->dev = st.st_dev;
-		m->ino = st.st_ino;
-		m->soname_state = 0;
-		w->nmaps++;
-	}
+	/* A read error (the process exiting) leaves the files read so far. */
+	proc_maps_each(f, add_mapped_file, &mw);
 	fclose(f);
 	return 0;
 }

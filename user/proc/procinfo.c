@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,51 @@ int proc_listening_sockets(pid_t pid, void (*fn)(const char *proto, const char *
 	}
 	free(s.v);
 	return found;
+}
+
+/* ---- /proc/PID/maps ---- */
+
+bool proc_parse_maps_line(const char *line, struct proc_maps_line *m)
+{
+	unsigned maj, min;
+	char perms[5] = "";
+	size_t len;
+	int n = 0;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n", &m->start,
+		   &m->end, perms, &m->pgoff, &maj, &min, &m->ino, &n) < 7 ||
+	    !n)
+		return false;
+	m->exec = perms[2] == 'x';
+	/* The path column is padded with spaces; a path may itself hold spaces, never a newline
+	 * (the kernel writes one as \012). */
+	for (line += n; *line == ' ' || *line == '\t'; line++)
+		;
+	len = strcspn(line, "\n");
+	if (!m->ino || line[0] != '/' || len >= sizeof(m->path))
+		return false;
+	memcpy(m->path, line, len);
+	m->path[len] = '\0';
+	m->kdev = (uint32_t)(maj << 20 | min);
+	m->deleted = len >= strlen(PROC_DELETED) &&
+		     !strcmp(m->path + len - strlen(PROC_DELETED), PROC_DELETED);
+	return true;
+}
+
+int proc_maps_each(FILE *maps, int (*fn)(const struct proc_maps_line *m, void *ctx), void *ctx)
+{
+	struct proc_maps_line m;
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	while (!rc && getline(&line, &cap, maps) > 0)
+		if (proc_parse_maps_line(line, &m))
+			rc = fn(&m, ctx);
+	if (!rc && !feof(maps))
+		rc = errno ? -errno : -EIO;
+	free(line);
+	return rc;
 }
 
 /* ---- -n NAME ---- */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -56,6 +57,28 @@ void proc_format_elapsed(double seconds, char *out, size_t len);
  * "/run/x.sock", "@abstract"). Returns how many were found, or -errno. */
 int proc_listening_sockets(pid_t pid, void (*fn)(const char *proto, const char *addr, void *ctx),
 			   void *ctx);
+
+/* What the kernel appends to the path of a file that was removed or replaced (maps, exe link). */
+#define PROC_DELETED " (deleted)"
+
+/* One line of /proc/PID/maps: "start-end perms pgoff major:minor inode   path". */
+struct proc_maps_line {
+	uint64_t start, end, pgoff, ino;
+	uint32_t kdev;       /* the kernel's dev_t encoding (major << 20 | minor), as BPF sees it */
+	bool deleted;        /* the path ends in PROC_DELETED */
+	bool exec;           /* perms has 'x': code */
+	char path[PATH_MAX]; /* as the kernel prints it, PROC_DELETED included */
+};
+
+/* Parses one line, its newline optional. True for a mapping of a file: an inode, and a path that
+ * starts with '/' and fits in path; false for anonymous and special mappings ("[heap]", and
+ * "[anon:NAME]" even when NAME holds a '/') and for a line that is not a maps line. */
+bool proc_parse_maps_line(const char *line, struct proc_maps_line *m);
+
+/* Calls fn for each file mapping of a /proc/PID/maps stream in order, lines of any length (a line
+ * is never split into two), until fn returns non-zero. Returns that value, 0 at the end of the
+ * stream, or -errno when reading fails (-ENOMEM for a line too long to hold). */
+int proc_maps_each(FILE *maps, int (*fn)(const struct proc_maps_line *m, void *ctx), void *ctx);
 
 /* -n NAME: the processes whose name (comm) or executable's file name is exactly name, ascending,
  * leaving out kernel threads, zombies, rtmon itself and its ancestors (sudo, the shell). Writes up

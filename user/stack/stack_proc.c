@@ -24,13 +24,13 @@ static int read_maps(struct stack_proc *p)
 	if (!(f = fopen(path, "re")))
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		struct maps_line m;
+		struct proc_maps_line m;
 
-		if (!maps_parse_line(line, &m))
+		if (!proc_parse_maps_line(line, &m))
 			continue;
 		if (p->nmaps == cap) {
 			size_t c = cap ? cap * 2 : 64;
-			struct maps_line *n = realloc(p->maps, c * sizeof(*n));
+			struct proc_maps_line *n = realloc(p->maps, c * sizeof(*n));
 
 			if (!n) {
 				fclose(f);
@@ -53,7 +53,7 @@ static void report_modules(struct stack_proc *p)
 
 	dwfl_report_begin(p->dwfl);
 	for (size_t i = 0; i < p->nmaps;) {
-		const struct maps_line *m = &p->maps[i];
+		const struct proc_maps_line *m = &p->maps[i];
 		uint64_t low = m->pgoff <= m->start ? m->start - m->pgoff : m->start, high = m->end;
 		size_t j = i + 1;
 
@@ -108,7 +108,7 @@ void stack_proc_free(struct stack_proc *p)
 	free(p);
 }
 
-const struct maps_line *stack_proc_mapping(const struct stack_proc *p, uint64_t addr)
+const struct proc_maps_line *stack_proc_mapping(const struct stack_proc *p, uint64_t addr)
 {
 	size_t lo = 0, hi = p->nmaps;
 
@@ -125,7 +125,7 @@ const struct maps_line *stack_proc_mapping(const struct stack_proc *p, uint64_t 
 	return NULL;
 }
 
-bool stack_proc_is_exe(const struct stack_proc *p, const struct maps_line *m)
+bool stack_proc_is_exe(const struct stack_proc *p, const struct proc_maps_line *m)
 {
 	return m->ino == p->exe_ino && m->kdev == p->exe_kdev;
 }

@@ -11,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "proc/maps.h"
+#include "proc/procinfo.h"
 #include "user_stack.h"
 
 struct stack_proc {
 	pid_t pid;
-	struct maps_line *maps; /* file mappings, ascending */
+	struct proc_maps_line *maps; /* file mappings, ascending */
 	size_t nmaps;
 	Dwfl *dwfl;
 	bool attached;                /* dwfl_attach_state done: the unwinder can run */
@@ -33,9 +33,9 @@ void stack_proc_free(struct stack_proc *p);
 int stack_proc_refresh(struct stack_proc *p);
 
 /* The file mapping holding addr, or NULL. */
-const struct maps_line *stack_proc_mapping(const struct stack_proc *p, uint64_t addr);
+const struct proc_maps_line *stack_proc_mapping(const struct stack_proc *p, uint64_t addr);
 
 /* Whether m maps the process's executable. */
-bool stack_proc_is_exe(const struct stack_proc *p, const struct maps_line *m);
+bool stack_proc_is_exe(const struct stack_proc *p, const struct proc_maps_line *m);
 
 #endif

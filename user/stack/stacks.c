@@ -147,7 +147,7 @@ static void build_id_hex(Dwfl_Module *mod, char *out, size_t len)
 }
 
 /* The function at addr of mapping m: Go's table in a Go executable, else the ELF symbols. */
-static bool func_name(struct stacks *s, const struct stack_proc *sp, const struct maps_line *m,
+static bool func_name(struct stacks *s, const struct stack_proc *sp, const struct proc_maps_line *m,
 		      Dwfl_Module *mod, uint64_t addr, char *out, size_t len)
 {
 	Dwarf_Addr bias;
@@ -164,7 +164,7 @@ static bool func_name(struct stacks *s, const struct stack_proc *sp, const struc
 
 static uint32_t symbolize(struct stacks *s, struct proc_ent *e, uint64_t addr)
 {
-	const struct maps_line *m = stack_proc_mapping(e->sp, addr);
+	const struct proc_maps_line *m = stack_proc_mapping(e->sp, addr);
 	struct code_line line = { 0 };
 	char func[512], build_id[128];
 	uint32_t mapping;

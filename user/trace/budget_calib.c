@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "proc/procinfo.h"
 #include "trace/budget.h"
 #include "trace/loop.h"
 #include "trace/probe.h"
@@ -37,29 +38,37 @@ __attribute__((noinline)) void rtmon_calib_stepped(void)
 }
 #endif
 
+struct self_query {
+	uint64_t addr, *offset;
+	char *path;
+	size_t pathlen;
+};
+
+static int holds_addr(const struct proc_maps_line *m, void *ctx)
+{
+	struct self_query *q = ctx;
+
+	if (q->addr < m->start || q->addr >= m->end)
+		return 0;
+	snprintf(q->path, q->pathlen, "%s", m->path);
+	*q->offset = q->addr - m->start + m->pgoff;
+	return 1;
+}
+
 /* The file and offset of code at addr in rtmon's own image, from /proc/self/maps. */
 static int self_offset(void (*fn)(void), char *path, size_t pathlen, uint64_t *offset)
 {
-	unsigned long addr = (unsigned long)fn, lo, hi, off;
-	char line[4096], file[4096];
-	FILE *f = fopen("/proc/self/maps", "r");
-	int rc = -ENOENT;
+	struct self_query q = {
+		.addr = (uintptr_t)fn, .offset = offset, .path = path, .pathlen = pathlen
+	};
+	FILE *f = fopen("/proc/self/maps", "re");
+	int rc;
 
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		file[0] = '\0';
-		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %4095s", &lo, &hi, &off, file) < 3)
-			continue;
-		if (addr < lo || addr >= hi || file[0] != '/')
-			continue;
-		snprintf(path, pathlen, "%s", file);
-		*offset = addr - lo + off;
-		rc = 0;
-		break;
-	}
+	rc = proc_maps_each(f, holds_addr, &q);
 	fclose(f);
-	return rc;
+	return rc < 0 ? rc : rc ? 0 : -ENOENT;
 }
 
 /* The fastest of `blocks` timings of n calls, per call: the minimum leaves out preemption. */

@@ -179,7 +179,8 @@ int go_read_buildinfo(const char *path, struct go_info *gi, char *err, size_t er
 		    go_string_at(&ge, goelf_rd(b + 16 + ptrsz, ptrsz, be), ptrsz, be, &mod, &mlen))
 			goto bad;
 	}
-	if (vlen == 0)
+	/* "go1.26.8": a NUL in it would leave an empty or cut version. */
+	if (vlen == 0 || memchr(vers, '\0', vlen))
 		goto bad;
 	memcpy(gi->version, vers, vlen < sizeof(gi->version) ? vlen : sizeof(gi->version) - 1);
 	if (go_parse_version(gi->version, &gi->major, &gi->minor, &gi->patch))

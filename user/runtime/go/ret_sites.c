@@ -18,7 +18,9 @@
 #include "binary/disasm.h"
 #include "runtime/go/goelf_int.h"
 
-/* The function's bytes: pointer into the mapping, length, entry, file offset. */
+/* The function's bytes: pointer into the mapping, length, entry, file offset. The offset is where
+ * the decoded bytes are (code - map), so that it names the bytes decoded even where PT_LOAD
+ * segments overlap. */
 static int func_code(struct go_symtab *st, const char *name, const uint8_t **code, size_t *len,
 		     uint64_t *entry, uint64_t *off, char *err, size_t errlen)
 {
@@ -30,7 +32,7 @@ static int func_code(struct go_symtab *st, const char *name, const uint8_t **cod
 			  st->path, st->ge.of.ehdr.e_machine);
 		return -ENOTSUP;
 	}
-	if (go_func_by_name(st, name, entry, &end, off)) {
+	if (go_func_by_name(st, name, entry, &end, NULL)) {
 		goelf_err(err, errlen, "%s: no function %s (check the name with `go tool nm`)",
 			  st->path, name);
 		return -ENOENT;
@@ -41,6 +43,7 @@ static int func_code(struct go_symtab *st, const char *name, const uint8_t **cod
 		goelf_err(err, errlen, "%s: the code of %s is not in the file", st->path, name);
 		return -EPROTO;
 	}
+	*off = (uint64_t)(*code - st->ge.map);
 	return 0;
 }
 
