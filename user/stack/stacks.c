@@ -11,8 +11,6 @@
 #include "stack/stacks.h"
 #include "stack/unwind.h"
 
-#define MAX_FRAMES (USER_STACK_MAX_IPS + 64)
-
 /* An address of one process and the profile location it became. */
 struct loc_ent {
 	uint64_t addr; /* 0: free slot */
@@ -92,6 +90,29 @@ static struct proc_ent *proc_for(struct stacks *s, pid_t pid)
 		return NULL;
 	s->nprocs++;
 	return e;
+}
+
+static int open_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_Addr start, void *arg)
+{
+	Dwarf_Addr bias;
+
+	(void)user, (void)name, (void)start, (void)arg;
+	if (dwfl_module_getelf(mod, &bias))
+		dwfl_module_getdwarf(mod, &bias);
+	return DWARF_CB_OK;
+}
+
+int stacks_watch(struct stacks *s, pid_t pid)
+{
+	size_t known = s->nprocs;
+	struct proc_ent *e = proc_for(s, pid);
+
+	if (!e)
+		return -ESRCH;
+	if (s->nprocs == known && stack_proc_refresh(e->sp))
+		return -ESRCH;
+	dwfl_getmodules(e->sp->dwfl, open_module, NULL, 0);
+	return 0;
 }
 
 static size_t slot(const struct proc_ent *e, uint64_t addr)
@@ -257,21 +278,29 @@ static size_t user_pcs(struct stacks *s, struct proc_ent *e, const struct user_s
 	return n;
 }
 
+size_t stacks_locate(struct stacks *s, pid_t pid, const struct user_stack *us, const uint64_t *kips,
+		     size_t nkips, uint32_t locs[STACKS_MAX_FRAMES])
+{
+	uint64_t pcs[STACKS_MAX_FRAMES];
+	struct proc_ent *e = proc_for(s, pid);
+	size_t nlocs = 0, npcs;
+
+	for (size_t i = 0; i < nkips && nlocs < STACKS_MAX_FRAMES; i++)
+		if ((locs[nlocs] = kernel_location(s, kips[i])))
+			nlocs++;
+	npcs = user_pcs(s, e, us, pcs, STACKS_MAX_FRAMES - nlocs);
+	for (size_t i = 0; i < npcs; i++)
+		if ((locs[nlocs] = user_location(s, e, pcs[i], i == 0)))
+			nlocs++;
+	return nlocs;
+}
+
 int stacks_add(struct stacks *s, pid_t pid, const struct user_stack *us, const uint64_t *kips,
 	       size_t nkips, const int64_t *values, const struct profile_label *labels,
 	       size_t nlabels)
 {
-	uint64_t pcs[MAX_FRAMES];
-	uint32_t locs[MAX_FRAMES];
-	struct proc_ent *e = proc_for(s, pid);
-	size_t nlocs = 0, npcs;
+	uint32_t locs[STACKS_MAX_FRAMES];
+	size_t nlocs = stacks_locate(s, pid, us, kips, nkips, locs);
 
-	for (size_t i = 0; i < nkips && nlocs < MAX_FRAMES; i++)
-		if ((locs[nlocs] = kernel_location(s, kips[i])))
-			nlocs++;
-	npcs = user_pcs(s, e, us, pcs, MAX_FRAMES - nlocs);
-	for (size_t i = 0; i < npcs; i++)
-		if ((locs[nlocs] = user_location(s, e, pcs[i], i == 0)))
-			nlocs++;
 	return profile_add(s->prof, locs, nlocs, values, labels, nlabels);
 }
