@@ -10,7 +10,7 @@
 #include <string.h>
 #include "../tp_gate.h"
 
-#define KEEP __attribute__((noipa))
+#define KEEP       __attribute__((noipa))
 #define MAX_BLOCKS 100000
 
 static void *blocks[MAX_BLOCKS];

@@ -73,7 +73,8 @@ static struct key_ent *key_find(struct malloc_stacks *ms, const struct alloc_sta
 		for (size_t j = 0; j < ms->capkeys; j++) {
 			if (!ms->keys[j].used)
 				continue;
-			for (i = key_slot(&ms->keys[j].key, cap); n[i].used; i = (i + 1) & (cap - 1))
+			for (i = key_slot(&ms->keys[j].key, cap); n[i].used;
+			     i = (i + 1) & (cap - 1))
 				;
 			n[i] = ms->keys[j];
 		}
@@ -96,7 +97,8 @@ static bool read_walk(struct malloc_run *r, const struct alloc_stack_key *k, str
 	__u64 ips[USER_STACK_MAX_IPS] = { 0 };
 	__u32 id = (__u32)k->stack_id, n = 0;
 
-	if (k->stack_id < 0 || bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stack_traces), &id, ips))
+	if (k->stack_id < 0 ||
+	    bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stack_traces), &id, ips))
 		return false;
 	while (n < USER_STACK_MAX_IPS && ips[n])
 		n++;
@@ -130,7 +132,7 @@ static struct key_ent *locate_key(struct malloc_run *r, const struct alloc_stack
 	e->located = true;
 	if (!read_walk(r, k, ms->us))
 		return e;
-	n = stacks_locate(ms->stacks, (pid_t)k->tgid, ms->us, NULL, 0, locs);
+	n = stacks_locations(ms->stacks, (pid_t)k->tgid, ms->us, NULL, 0, locs);
 	if (n && (e->locs = malloc(n * sizeof(*locs)))) {
 		memcpy(e->locs, locs, n * sizeof(*locs));
 		e->nlocs = (uint32_t)n;
@@ -147,8 +149,9 @@ static int add(struct malloc_stacks *ms, const uint32_t *locs, size_t nlocs, int
 	int rc;
 
 	if (oldest_ms)
-		labels[nlabels++] =
-			(struct profile_label){ .key = "oldest_age", .num = *oldest_ms, .num_unit = "ms" };
+		labels[nlabels++] = (struct profile_label){ .key = "oldest_age",
+							    .num = *oldest_ms,
+							    .num_unit = "ms" };
 	rc = profile_add(ms->prof, locs, nlocs, values, labels, nlabels);
 	if (rc == -ENOMEM)
 		ms->add_failed = rc;
@@ -190,7 +193,7 @@ static int on_stack_rec(void *ctx, void *data, size_t size)
 	if (size < head || ((rec->us.flags & USF_COPY) && size < head + rec->us.copy_len))
 		return 0;
 	watch_once(r->ms, (pid_t)rec->tgid);
-	n = stacks_locate(r->ms->stacks, (pid_t)rec->tgid, &rec->us, NULL, 0, locs);
+	n = stacks_locations(r->ms->stacks, (pid_t)rec->tgid, &rec->us, NULL, 0, locs);
 	if (n)
 		add(r->ms, locs, n, 1, (int64_t)rec->size, rec->tgid, NULL);
 	return 0;
@@ -316,8 +319,8 @@ static int add_live(struct malloc_run *r)
 			r->stacks_unnamed += x->live_count;
 			continue;
 		}
-		add(ms, x->locs, x->nlocs, (int64_t)x->live_count, (int64_t)x->live_bytes, x->key.tgid,
-		    &age_ms);
+		add(ms, x->locs, x->nlocs, (int64_t)x->live_count, (int64_t)x->live_bytes,
+		    x->key.tgid, &age_ms);
 	}
 	return 0;
 }

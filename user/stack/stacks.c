@@ -11,6 +11,9 @@
 #include "stack/stacks.h"
 #include "stack/unwind.h"
 
+/* Inlining levels shown for one Go frame. */
+#define GO_MAX_INLINE 16
+
 /* An address of one process and the profile location it became. */
 struct loc_ent {
 	uint64_t addr; /* 0: free slot */
@@ -183,12 +186,24 @@ static bool func_name(struct stacks *s, const struct stack_proc *sp, const struc
 			      len) == 0;
 }
 
+/* A frame in a Go executable: file:line from .gopclntab (stripped binaries too) with its inlined
+ * calls, as Go's own tracebacks show them. addr is already the call's address for a return
+ * address (user_location), so it is looked up as it is. 0: not Go code, or no line for it. */
+static int go_lines(struct stacks *s, const struct stack_proc *sp, const struct maps_line *m,
+		    uint64_t addr, struct code_line *lines)
+{
+	if (!s->go || !stack_proc_is_exe(sp, m))
+		return 0;
+	return go_offset_lines(s->go, addr - m->start + m->pgoff, 0, lines, GO_MAX_INLINE);
+}
+
 static uint32_t symbolize(struct stacks *s, struct proc_ent *e, uint64_t addr)
 {
 	const struct maps_line *m = stack_proc_mapping(e->sp, addr);
-	struct code_line line = { 0 };
+	struct code_line line = { 0 }, lines[GO_MAX_INLINE];
 	char func[512], build_id[128];
 	uint32_t mapping;
+	int nlines;
 	Dwfl_Module *mod;
 	Dwfl_Line *dl;
 	int lineno;
@@ -204,6 +219,8 @@ static uint32_t symbolize(struct stacks *s, struct proc_ent *e, uint64_t addr)
 				  build_id[0] ? build_id : NULL);
 	if (!mapping)
 		return 0;
+	if ((nlines = go_lines(s, e->sp, m, addr, lines)) > 0)
+		return profile_location(s->prof, mapping, addr, lines, (size_t)nlines);
 	if (func_name(s, e->sp, m, mod, addr, func, sizeof(func)))
 		line.func = func;
 	else if (s->counts.unnamed++ == 0)
@@ -278,8 +295,8 @@ static size_t user_pcs(struct stacks *s, struct proc_ent *e, const struct user_s
 	return n;
 }
 
-size_t stacks_locate(struct stacks *s, pid_t pid, const struct user_stack *us, const uint64_t *kips,
-		     size_t nkips, uint32_t locs[STACKS_MAX_FRAMES])
+size_t stacks_locations(struct stacks *s, pid_t pid, const struct user_stack *us,
+			const uint64_t *kips, size_t nkips, uint32_t *locs)
 {
 	uint64_t pcs[STACKS_MAX_FRAMES];
 	struct proc_ent *e = proc_for(s, pid);
@@ -300,7 +317,7 @@ int stacks_add(struct stacks *s, pid_t pid, const struct user_stack *us, const u
 	       size_t nlabels)
 {
 	uint32_t locs[STACKS_MAX_FRAMES];
-	size_t nlocs = stacks_locate(s, pid, us, kips, nkips, locs);
+	size_t nlocs = stacks_locations(s, pid, us, kips, nkips, locs);
 
 	return profile_add(s->prof, locs, nlocs, values, labels, nlabels);
 }
