@@ -4,7 +4,9 @@
  * others are freed at once; without it every block is freed at the end. Built -O2 with and without
  * frame pointers, PIE and static (the Makefile's allocpaths-*). Prints what each path allocated
  * (after the work: stdio allocates): the truth the stacks are compared with.
- * Usage: allocpaths ROUNDS [leak], after the start gate. */
+ * With "hold" (after "leak"), the rounds run twice: after each pass the counts so far are printed
+ * and the program waits for another line on stdin (blocks of two ages, for --min-age).
+ * Usage: allocpaths ROUNDS [leak [hold]], after the start gate. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,13 @@
 static void *blocks[MAX_BLOCKS];
 static unsigned long nblocks, count[3], bytes[3];
 static int leak;
+
+static void report(void)
+{
+	printf("a %lu %lu b %lu %lu c %lu %lu\n", count[0], bytes[0], count[1], bytes[1], count[2],
+	       bytes[2]);
+	fflush(stdout);
+}
 
 /* Each function uses its callee's result after the call, so that no call becomes a tail jump. */
 KEEP static void *alloc_a(void)
@@ -78,16 +87,23 @@ KEEP static int path_c(void)
 int main(int argc, char **argv)
 {
 	unsigned long rounds = argc > 1 ? strtoul(argv[1], NULL, 10) : 100;
-	int sink = 0;
+	int sink = 0, hold;
 
 	leak = argc > 2 && !strcmp(argv[2], "leak");
+	hold = leak && argc > 3 && !strcmp(argv[3], "hold");
 	tp_wait_for_start();
-	for (unsigned long i = 0; i < rounds; i++)
-		sink += path_a() + path_b() + path_c();
+	for (int pass = 0; pass < 1 + hold; pass++) {
+		for (unsigned long i = 0; i < rounds; i++)
+			sink += path_a() + path_b() + path_c();
+		if (hold) {
+			report();
+			tp_wait_for_start();
+		}
+	}
 	if (!leak)
 		for (unsigned long i = 0; i < nblocks; i++)
 			free(blocks[i]);
-	printf("a %lu %lu b %lu %lu c %lu %lu sink %d\n", count[0], bytes[0], count[1], bytes[1],
-	       count[2], bytes[2], sink);
-	return 0;
+	if (!hold)
+		report();
+	return sink == 0;
 }

@@ -229,6 +229,8 @@ static void report(struct malloc_run *r)
 		budget_take_span(r->budget, &span);
 		malloc_stats_estimate(&delta, &cur, &span);
 	}
+	r->report_count = delta.count;
+	r->report_bytes = delta.bytes;
 	if (r->args->co.interval)
 		r->interval_no++;
 	if (r->args->stacks && r->args->so.folded)

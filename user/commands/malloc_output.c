@@ -260,6 +260,8 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 
 	summary_begin(&sum);
 	if (r->args->stacks) {
+		summary_count(&sum, "allocations", "allocations", r->report_count);
+		summary_count(&sum, "bytes", "bytes", r->report_bytes);
 		summary_count(&sum, "stacks_lost", "stacks lost",
 			      r->stacks_lost_kernel + r->stacks_lost + r->stacks_unnamed);
 		summary_count(&sum, "stacks_truncated", "truncated", r->stacks_truncated);
