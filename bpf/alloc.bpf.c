@@ -58,11 +58,20 @@ static __always_inline struct malloc_stats *record_alloc(__u64 fn, __u64 size, b
 /* --stacks, frame-pointer path: the stacks, and what each (process, stack, caller) allocated,
  * counted here: no event per call. Userspace shrinks the maps it does not use to one entry. */
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, ALLOC_STACK_IDS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, USER_STACK_MAX_IPS * sizeof(__u64));
-} stack_traces SEC(".maps");
+	__type(key, __u64); /* the walk's hash */
+	__type(value, struct alloc_stack_walk);
+} stack_walks SEC(".maps");
+
+/* The walk being taken (too large for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct alloc_stack_walk);
+} walk_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -98,17 +107,56 @@ static __always_inline void stack_announce(const struct alloc_stack_key *k)
 	bpf_ringbuf_submit(n, BPF_RB_FORCE_WAKEUP);
 }
 
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME  0x100000001b3ULL
+
+/* The frame-pointer walk at a function's entry (bpf/alloc.h: struct alloc_stack_walk); returns its
+ * hash. A frame pointer that is not 8-byte aligned, does not grow towards the stack's base or
+ * cannot be read ends the walk (code without frame pointers). */
+static __always_inline __u64 walk_fp(struct pt_regs *ctx, struct alloc_stack_walk *w)
+{
+	__u64 bp = PT_REGS_FP(ctx), h = FNV_OFFSET, frame[2], caller = 0;
+	__u32 n = 1;
+	int i;
+
+	w->ips[0] = PT_REGS_IP(ctx);
+	h = (h ^ w->ips[0]) * FNV_PRIME;
+	if (!bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx)) && caller) {
+		w->ips[1] = caller;
+		h = (h ^ caller) * FNV_PRIME;
+		n = 2;
+	}
+	for (i = 0; i < USER_STACK_MAX_IPS - 2; i++) {
+		if (!bp || (bp & 7) || bpf_probe_read_user(frame, sizeof(frame), (void *)bp) ||
+		    !frame[1])
+			break;
+		/* a probe after the prologue: the caller is the chain's first frame */
+		if (i || frame[1] != caller) {
+			w->ips[n & (ALLOC_WALK_MAX - 1)] = frame[1];
+			h = (h ^ frame[1]) * FNV_PRIME;
+			n++;
+		}
+		if (frame[0] <= bp)
+			break;
+		bp = frame[0];
+	}
+	w->nips = n;
+	w->full = i == USER_STACK_MAX_IPS - 2;
+	return h;
+}
+
 /* Records the stack of an allocating call of size bytes; k says where it is, for --live. */
 static __always_inline void stack_record(struct pt_regs *ctx, struct malloc_stats *s, __u32 fn,
 					 __u64 size, bool calib, struct alloc_stack_key *k)
 {
 	struct alloc_stack_value zero = { 0 }, *v;
+	struct alloc_stack_walk *w;
 	struct alloc_stack_rec *rec;
-	long id;
+	__u32 z = 0;
 
 	k->tgid = bpf_get_current_pid_tgid() >> 32;
-	k->stack_id = -1;
-	k->caller = 0;
+	k->walked = 0;
+	k->id = 0;
 	if (stack_copy) {
 		rec = bpf_ringbuf_reserve(&stack_recs, sizeof(*rec), 0);
 		if (!rec) {
@@ -120,25 +168,26 @@ static __always_inline void stack_record(struct pt_regs *ctx, struct malloc_stat
 		rec->tgid = k->tgid;
 		rec->fn = fn;
 		user_stack_capture(ctx, ctx, &rec->us, true, true);
-		k->caller = rec->seq;
+		k->id = rec->seq;
 		if (calib) /* the cost of a hit is measured, nothing is reported */
 			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 		else
 			rb_submit_batched(&stack_recs, rec, STACK_WAKE_BYTES);
 		return;
 	}
-	id = bpf_get_stackid(ctx, &stack_traces, BPF_F_USER_STACK);
-	if (id < 0) {
+	w = bpf_map_lookup_elem(&walk_scratch, &z);
+	if (!w) {
 		s->stacks_lost++;
 		return;
 	}
-	k->stack_id = (__s32)id;
-	if (bpf_probe_read_user(&k->caller, sizeof(k->caller), (void *)PT_REGS_SP(ctx)))
-		k->caller = 0;
+	k->id = walk_fp(ctx, w);
+	k->walked = 1;
 	if (calib)
 		return;
 	v = bpf_map_lookup_elem(&stack_counts, k);
 	if (!v) {
+		/* a new stack: its frames first (another process may have the same walk) */
+		bpf_map_update_elem(&stack_walks, &k->id, w, BPF_NOEXIST);
 		if (!bpf_map_update_elem(&stack_counts, k, &zero, BPF_NOEXIST))
 			stack_announce(k);
 		v = bpf_map_lookup_elem(&stack_counts, k);

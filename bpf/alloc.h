@@ -59,14 +59,25 @@ struct live_key {
 	__u64 ptr;
 };
 
-/* --stacks, frame-pointer path: an allocating call's stack. The kernel's walk (the stack map's id)
- * starts at the caller's frame pointer and misses the immediate caller, whose return address is
- * at [sp] at the function's entry: it is part of the key, and userspace puts it second (unless the
- * walk has it there already). stack_id < 0: no stack (the DWARF path, or none recorded). */
+/* --stacks: where an allocating call's stack is. Frame-pointer path: walked = 1 and id is the hash
+ * of the walk's frames (stack_walks holds them). DWARF path: walked = 0 and id is the call's
+ * record number (alloc_stack_rec.seq). Both 0: no stack was recorded. */
 struct alloc_stack_key {
 	__u32 tgid;
-	__s32 stack_id;
-	__u64 caller;
+	__u32 walked;
+	__u64 id;
+};
+
+/* --stacks, frame-pointer path: the frames of one walk, innermost first: the allocating
+ * function's address, its caller (the return address at [sp] at its entry, which a walk from the
+ * frame pointer misses: the function has not pushed its frame yet), then the frame-pointer chain.
+ * rtmon's own walk rather than bpf_get_stackid: a third of the cost per call here (the kernel's
+ * user callchain took about 950 ns a call, this walk about 260 ns; docs/PERFORMANCE.md). */
+#define ALLOC_WALK_MAX 128 /* a power of two; at most USER_STACK_MAX_IPS frames are kept */
+struct alloc_stack_walk {
+	__u32 nips;
+	__u32 full; /* the walk stopped at the frame limit */
+	__u64 ips[ALLOC_WALK_MAX];
 };
 
 /* --stacks: what one stack allocated (both counted in the kernel, per stack). */
@@ -106,8 +117,8 @@ struct live_call {
 
 #define LIVE_TABLE_ENTRIES (1U << 20)
 #define LIVE_CALLS_ENTRIES 65536
-/* --stacks: distinct stacks kept (the stack map's entries, 1 KiB each: 16 MiB), and distinct
- * (process, stack, caller) keys counted. */
+/* --stacks: distinct walks kept (1 KiB each, allocated as they come), and distinct (process,
+ * stack) keys counted. */
 #define ALLOC_STACK_IDS  16384
 #define ALLOC_STACK_KEYS 65536
 

@@ -138,7 +138,7 @@ int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t
 	r->skel->rodata->track_stacks = r->args->stacks;
 	r->skel->rodata->stack_copy = r->stack_copy;
 	if (!r->args->stacks || r->stack_copy) {
-		bpf_map__set_max_entries(r->skel->maps.stack_traces, 1);
+		bpf_map__set_max_entries(r->skel->maps.stack_walks, 1);
 		bpf_map__set_max_entries(r->skel->maps.stack_counts, 1);
 	}
 	if (!r->stack_copy) /* new stacks only, 16 bytes each */

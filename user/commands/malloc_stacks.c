@@ -1,8 +1,8 @@
 /* rtmon malloc --stacks: allocations and bytes per call stack, and with --live the blocks not freed
  * per stack (memleak's report), as a profile (output/profile.h) written by the stack options.
  *
- * Frame-pointer path: the kernel counts per (process, stack id, caller) (bpf/alloc.bpf.c) and
- * announces each new stack once on the ring; its frames are named then, while the process runs,
+ * Frame-pointer path: the kernel walks the frames and counts per (process, walk) (bpf/alloc.bpf.c)
+ * and announces each new stack once on the ring; its frames are named then, while the process runs,
  * and kept per key; the values are read from the kernel's table at the end. DWARF path: a record
  * per call with the stack copied, unwound and added as it comes (as rtmon profile does). */
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include "commands/malloc_run.h"
 #include "stack/stacks.h"
 
-/* A (process, stack, caller) key of the kernel's tables and the locations its frames became. */
+/* A (process, stack) key of the kernel's tables and the locations its frames became. */
 struct key_ent {
 	struct alloc_stack_key key;
 	bool used;    /* the slot holds a key */
@@ -49,15 +49,15 @@ const struct profile_value_type *malloc_stack_types(size_t *n)
 
 static size_t key_slot(const struct alloc_stack_key *k, size_t cap)
 {
-	uint64_t h = ((uint64_t)k->tgid << 32 | (uint32_t)k->stack_id) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = ((uint64_t)k->tgid << 32 | k->walked) * 0x9e3779b97f4a7c15ull;
 
-	h ^= k->caller * 0xc2b2ae3d27d4eb4full;
+	h ^= k->id * 0xc2b2ae3d27d4eb4full;
 	return (size_t)(h >> 17) & (cap - 1);
 }
 
 static bool key_eq(const struct alloc_stack_key *a, const struct alloc_stack_key *b)
 {
-	return a->tgid == b->tgid && a->stack_id == b->stack_id && a->caller == b->caller;
+	return a->tgid == b->tgid && a->walked == b->walked && a->id == b->id;
 }
 
 static struct key_ent *key_find(struct malloc_stacks *ms, const struct alloc_stack_key *k)
@@ -90,32 +90,22 @@ static struct key_ent *key_find(struct malloc_stacks *ms, const struct alloc_sta
 	return &ms->keys[i];
 }
 
-/* The kernel's walk of key k as a struct user_stack, with the caller the walk misses put second
- * (bpf/alloc.h). false: the stack map has no such stack. */
+/* The walk of key k (bpf/alloc.h: struct alloc_stack_walk) as a struct user_stack. false: the
+ * walk is not in the table (it was full). */
 static bool read_walk(struct malloc_run *r, const struct alloc_stack_key *k, struct user_stack *us)
 {
-	__u64 ips[USER_STACK_MAX_IPS] = { 0 };
-	__u32 id = (__u32)k->stack_id, n = 0;
+	struct alloc_stack_walk w;
+	__u32 n;
 
-	if (k->stack_id < 0 ||
-	    bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stack_traces), &id, ips))
+	if (!k->walked || bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stack_walks), &k->id, &w))
 		return false;
-	while (n < USER_STACK_MAX_IPS && ips[n])
-		n++;
+	n = w.nips < USER_STACK_MAX_IPS ? w.nips : USER_STACK_MAX_IPS;
 	if (!n)
 		return false;
-	us->flags = USF_IPS;
-	us->ips[0] = ips[0];
-	us->nips = 1;
-	if (k->caller && (n < 2 || ips[1] != k->caller)) {
-		us->ips[us->nips++] = k->caller;
-		us->flags |= USF_CALLER_ADDED;
-	}
-	for (__u32 i = 1; i < n && us->nips < USER_STACK_MAX_IPS; i++)
-		us->ips[us->nips++] = ips[i];
-	if (n == USER_STACK_MAX_IPS)
-		us->flags |= USF_IPS_FULL;
-	us->regs[USER_STACK_REG_IP] = ips[0];
+	memcpy(us->ips, w.ips, n * sizeof(w.ips[0]));
+	us->nips = n;
+	us->flags = USF_IPS | USF_CALLER_ADDED | (w.full ? USF_IPS_FULL : 0);
+	us->regs[USER_STACK_REG_IP] = w.ips[0];
 	return true;
 }
 
@@ -298,7 +288,7 @@ static int add_live(struct malloc_run *r)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &b) || b.key.stack_id < 0)
+		if (bpf_map_lookup_elem(fd, &k, &b) || !b.key.walked)
 			continue;
 		if (now - b.time_ns < min_age)
 			continue;
