@@ -5,15 +5,30 @@
 #include <stdlib.h>
 #include <unistd.h>
 #define KEEP __attribute__((noipa))
-KEEP static void *one(size_t n) { void *p = malloc(n); return p; }
-KEEP static unsigned long loop(unsigned long n) {
+KEEP static void *one(size_t n)
+{
+	void *p = malloc(n);
+	return p;
+}
+KEEP static unsigned long loop(unsigned long n)
+{
 	unsigned long s = 0;
-	for (unsigned long i = 0; i < n; i++) { void *p = one(64); s += (unsigned long)p & 1; free(p); }
+	for (unsigned long i = 0; i < n; i++) {
+		void *p = one(64);
+		s += (unsigned long)p & 1;
+		free(p);
+	}
 	return s;
 }
-KEEP static unsigned long level1(unsigned long n) { return loop(n) + 1; }
-int main(int argc, char **argv) {
-	char c; while (read(0, &c, 1) == 1 && c != '\n');
+KEEP static unsigned long level1(unsigned long n)
+{
+	return loop(n) + 1;
+}
+int main(int argc, char **argv)
+{
+	char c;
+	while (read(0, &c, 1) == 1 && c != '\n')
+		;
 	unsigned long n = strtoul(argv[1], 0, 10);
 	printf("%lu\n", level1(n));
 	return 0;

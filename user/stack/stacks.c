@@ -263,9 +263,34 @@ static uint32_t kernel_location(struct stacks *s, uint64_t pc)
 }
 
 /* The user frames of us, innermost first. */
+/* The return address of a walk's innermost frame where a leaf that set up no frame (or is in its
+ * prologue) keeps it, among the words at sp (bpf/user_stack.h: USF_SP_WORDS): at sp plus the
+ * frame's size from Go's pcsp table in a Go executable, else from the CFI. false: not known, or the
+ * frame is addressed from the frame pointer (the walk has its caller). */
+static bool leaf_return(struct stacks *s, struct proc_ent *e, const struct user_stack *us,
+			uint64_t *ra)
+{
+	uint64_t pc = us->regs[USER_STACK_REG_IP];
+	const struct maps_line *m;
+	int32_t d;
+
+	if (!e || !(us->flags & USF_SP_WORDS))
+		return false;
+	m = stack_proc_mapping(e->sp, pc);
+	if (s->go && m && stack_proc_is_exe(e->sp, m) &&
+	    !go_offset_spdelta(s->go, pc - m->start + m->pgoff, &d)) {
+		if (d % 8 || d / 8 >= USER_STACK_SP_WORDS)
+			return false;
+		*ra = us->sp_words[d / 8];
+		return true;
+	}
+	return unwind_leaf_return(e->sp, us, ra);
+}
+
 static size_t user_pcs(struct stacks *s, struct proc_ent *e, const struct user_stack *us,
 		       uint64_t *pcs, size_t max)
 {
+	uint64_t ra;
 	size_t n = 0;
 
 	if (us->flags & (USF_COPY_FAILED | USF_WALK_FAILED)) {
@@ -273,6 +298,14 @@ static size_t user_pcs(struct stacks *s, struct proc_ent *e, const struct user_s
 	} else if (us->flags & USF_IPS) {
 		n = us->nips < max ? us->nips : max;
 		memcpy(pcs, us->ips, n * sizeof(*pcs));
+		/* The kernel's walk starts at the frame pointer, which a frameless leaf left to its
+		 * caller: the caller's return address is missing. */
+		if (n >= 1 && n < max && leaf_return(s, e, us, &ra) && ra &&
+		    (n < 2 || pcs[1] != ra)) {
+			memmove(pcs + 2, pcs + 1, (n - 1) * sizeof(*pcs));
+			pcs[1] = ra;
+			n++;
+		}
 		if (us->flags & USF_IPS_FULL)
 			s->counts.truncated++;
 	} else if (us->flags & USF_COPY) {
