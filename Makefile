@@ -69,6 +69,9 @@ GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/test
 # The stack tests' CPU burner at -O2, with frame pointers in every function (leaves too, as the
 # distributions that keep frame pointers build) and without (what Debian ships).
 STACK_TP_BINS := $(BUILD)/testprog/cpuburn-fp $(BUILD)/testprog/cpuburn-nofp
+# malloc --stacks' allocator: the same two ways, each PIE and static.
+STACK_TP_BINS += $(foreach v,fp nofp fp-static nofp-static,$(BUILD)/testprog/allocpaths-$(v))
+STACK_FP_FLAGS := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 STACK_TP_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 # Preloadable libraries (testprog/lib/NAME.c): build/testprog/libNAME.so.
 TP_LIB_SRCS := $(wildcard testprog/lib/*.c)
@@ -206,6 +209,18 @@ $(BUILD)/testprog/cpuburn-fp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(B
 $(BUILD)/testprog/cpuburn-nofp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(BUILD)/testprog
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(STACK_TP_CFLAGS) -fomit-frame-pointer $< -o $@
+$(BUILD)/testprog/allocpaths-fp: testprog/stacks/allocpaths.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACK_TP_CFLAGS) $(STACK_FP_FLAGS) -fPIE -pie $< -o $@
+$(BUILD)/testprog/allocpaths-nofp: testprog/stacks/allocpaths.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACK_TP_CFLAGS) -fomit-frame-pointer -fPIE -pie $< -o $@
+$(BUILD)/testprog/allocpaths-fp-static: testprog/stacks/allocpaths.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACK_TP_CFLAGS) $(STACK_FP_FLAGS) -static $< -o $@
+$(BUILD)/testprog/allocpaths-nofp-static: testprog/stacks/allocpaths.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACK_TP_CFLAGS) -fomit-frame-pointer -static $< -o $@
 $(BUILD)/testprog/lib%.so: testprog/lib/%.c | $(BUILD)/testprog
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) -fPIC -shared $< -o $@

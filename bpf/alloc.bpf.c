@@ -7,10 +7,16 @@
 #include "alloc.h"
 #include "target_filter.bpf.h"
 #include "extremes.bpf.h"
+#include "ringbuf_batch.bpf.h"
+#include "user_stack.bpf.h"
 
 /* --live: also track which blocks are still allocated (return probes on the allocating functions).
  */
 const volatile bool track_live = false;
+/* --stacks: each allocating call's user stack; stack_copy: copied for DWARF unwinding (else the
+ * kernel's frame-pointer walk, counted here per stack). */
+const volatile bool track_stacks = false;
+const volatile bool stack_copy = false;
 
 /* Key 0: the target's counts. Key 1: --budget's calibration hits on rtmon's own code. */
 struct {
@@ -49,13 +55,158 @@ static __always_inline struct malloc_stats *record_alloc(__u64 fn, __u64 size, b
 	return s;
 }
 
+/* --stacks, frame-pointer path: the stacks, and what each (process, stack, caller) allocated,
+ * counted here: no event per call. Userspace shrinks the maps it does not use to one entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, ALLOC_STACK_IDS);
+	__type(key, __u64); /* the walk's hash */
+	__type(value, struct alloc_stack_walk);
+} stack_walks SEC(".maps");
+
+/* The walk being taken (too large for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct alloc_stack_walk);
+} walk_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ALLOC_STACK_KEYS);
+	__type(key, struct alloc_stack_key);
+	__type(value, struct alloc_stack_value);
+} stack_counts SEC(".maps");
+
+/* --stacks: the frame-pointer path announces each new stack here (a struct alloc_stack_key); the
+ * DWARF path sends a record per call (a struct alloc_stack_rec), 17 KiB each: 32 MiB holds about
+ * 1900 between the 10 ms drains (about 190,000 calls a second); more are counted as lost stacks.
+ * Userspace makes the ring 1 MiB for the frame-pointer path. */
+#define STACK_RING_BYTES (32 << 20)
+#define STACK_WAKE_BYTES (STACK_RING_BYTES / 8)
+RINGBUF_MAP(stack_recs, STACK_RING_BYTES);
+
+/* The DWARF path's record number: unique per CPU (the clock moves between two probe hits). */
+static __always_inline __u64 stack_seq(void)
+{
+	return (bpf_ktime_get_ns() & ((1ULL << 52) - 1)) |
+	       ((__u64)bpf_get_smp_processor_id() << 52);
+}
+
+/* A stack seen for the first time: userspace names its frames at once, while the process runs
+ * (once it has exited its mappings are gone). Once per stack: the wakeup costs nothing per call. */
+static __always_inline void stack_announce(const struct alloc_stack_key *k)
+{
+	struct alloc_stack_key *n = bpf_ringbuf_reserve(&stack_recs, sizeof(*n), 0);
+
+	if (!n) /* named at the report instead, if the process still runs then */
+		return;
+	*n = *k;
+	bpf_ringbuf_submit(n, BPF_RB_FORCE_WAKEUP);
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME  0x100000001b3ULL
+
+/* The frame-pointer walk at a function's entry (bpf/alloc.h: struct alloc_stack_walk); returns its
+ * hash. A frame pointer that is not 8-byte aligned, does not grow towards the stack's base or
+ * cannot be read ends the walk (code without frame pointers). */
+static __always_inline __u64 walk_fp(struct pt_regs *ctx, struct alloc_stack_walk *w)
+{
+	__u64 bp = PT_REGS_FP(ctx), h = FNV_OFFSET, frame[2], caller = 0;
+	__u32 n = 1;
+	int i;
+
+	w->ips[0] = PT_REGS_IP(ctx);
+	h = (h ^ w->ips[0]) * FNV_PRIME;
+	if (!bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx)) && caller) {
+		w->ips[1] = caller;
+		h = (h ^ caller) * FNV_PRIME;
+		n = 2;
+	}
+	for (i = 0; i < USER_STACK_MAX_IPS - 2; i++) {
+		if (!bp || (bp & 7) || bpf_probe_read_user(frame, sizeof(frame), (void *)bp) ||
+		    !frame[1])
+			break;
+		/* a probe after the prologue: the caller is the chain's first frame */
+		if (i || frame[1] != caller) {
+			w->ips[n & (ALLOC_WALK_MAX - 1)] = frame[1];
+			h = (h ^ frame[1]) * FNV_PRIME;
+			n++;
+		}
+		if (frame[0] <= bp)
+			break;
+		bp = frame[0];
+	}
+	w->nips = n;
+	w->full = i == USER_STACK_MAX_IPS - 2;
+	return h;
+}
+
+/* Records the stack of an allocating call of size bytes; k says where it is, for --live. */
+static __always_inline void stack_record(struct pt_regs *ctx, struct malloc_stats *s, __u32 fn,
+					 __u64 size, bool calib, struct alloc_stack_key *k)
+{
+	struct alloc_stack_value zero = { 0 }, *v;
+	struct alloc_stack_walk *w;
+	struct alloc_stack_rec *rec;
+	__u32 z = 0;
+
+	k->tgid = bpf_get_current_pid_tgid() >> 32;
+	k->walked = 0;
+	k->id = 0;
+	if (stack_copy) {
+		rec = bpf_ringbuf_reserve(&stack_recs, sizeof(*rec), 0);
+		if (!rec) {
+			s->stacks_lost++;
+			return;
+		}
+		rec->size = size;
+		rec->seq = stack_seq();
+		rec->tgid = k->tgid;
+		rec->fn = fn;
+		user_stack_capture(ctx, ctx, &rec->us, true, true);
+		k->id = rec->seq;
+		if (calib) /* the cost of a hit is measured, nothing is reported */
+			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		else
+			rb_submit_batched(&stack_recs, rec, STACK_WAKE_BYTES);
+		return;
+	}
+	w = bpf_map_lookup_elem(&walk_scratch, &z);
+	if (!w) {
+		s->stacks_lost++;
+		return;
+	}
+	k->id = walk_fp(ctx, w);
+	k->walked = 1;
+	if (calib)
+		return;
+	v = bpf_map_lookup_elem(&stack_counts, k);
+	if (!v) {
+		/* a new stack: its frames first (another process may have the same walk) */
+		bpf_map_update_elem(&stack_walks, &k->id, w, BPF_NOEXIST);
+		if (!bpf_map_update_elem(&stack_counts, k, &zero, BPF_NOEXIST))
+			stack_announce(k);
+		v = bpf_map_lookup_elem(&stack_counts, k);
+		if (!v) {
+			s->stacks_lost++;
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->bytes, size);
+}
+
 /* --live. Userspace shrinks both maps to one entry without --live. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, LIVE_TABLE_ENTRIES);
 	__type(key, struct live_key);
-	__type(value, __u64); /* requested size */
+	__type(value, struct live_block);
 } live_blocks SEC(".maps");
 
 struct {
@@ -66,59 +217,67 @@ struct {
 	__type(value, struct live_call);
 } live_calls SEC(".maps");
 
-/* Takes (tgid, ptr) out of the table: true, with its size, if it was there. */
-static __always_inline bool live_remove(struct malloc_stats *s, __u32 tgid, __u64 ptr, __u64 *size)
+/* Takes (tgid, ptr) out of the table: true, with the block, if it was there. */
+static __always_inline bool live_remove(struct malloc_stats *s, __u32 tgid, __u64 ptr,
+					struct live_block *b)
 {
 	struct live_key k = { .tgid = tgid, .ptr = ptr };
-	__u64 *v = bpf_map_lookup_elem(&live_blocks, &k);
+	struct live_block *v = bpf_map_lookup_elem(&live_blocks, &k);
 
 	if (!v)
 		return false;
-	*size = *v;
+	*b = *v;
 	if (bpf_map_delete_elem(&live_blocks, &k))
 		return false;
 	s->live_allocs--;
-	s->live_bytes -= *size;
+	s->live_bytes -= b->size;
 	return true;
 }
 
-static __always_inline void live_insert(struct malloc_stats *s, __u32 tgid, __u64 ptr, __u64 size)
+static __always_inline void live_insert(struct malloc_stats *s, __u32 tgid, __u64 ptr,
+					const struct live_block *b)
 {
 	struct live_key k = { .tgid = tgid, .ptr = ptr };
-	__u64 old;
+	struct live_block old;
 
 	/* Already there: its free was not seen (an allocator path rtmon does not probe). Replace
 	 * it. */
 	live_remove(s, tgid, ptr, &old);
-	if (bpf_map_update_elem(&live_blocks, &k, &size, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(&live_blocks, &k, b, BPF_NOEXIST)) {
 		s->live_table_full++;
 		return;
 	}
 	s->live_allocs++;
-	s->live_bytes += size;
+	s->live_bytes += b->size;
 }
 
 /* At an allocating call's entry: what its return needs. glibc calls malloc from within realloc and
  * memalign in some cases; the inner call replaces the outer one's entry and its return consumes it,
  * so the outer return finds nothing and does nothing: the block is counted once. */
-static __always_inline void live_enter(struct malloc_stats *s, __u32 fn, __u64 size, __u64 arg)
+static __always_inline void live_enter(struct malloc_stats *s, __u32 fn, __u64 size, __u64 arg,
+				       const struct alloc_stack_key *key)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct live_call c = { .size = size, .arg = arg, .fn = fn };
+	struct live_call c = { .size = size, .arg = arg, .fn = fn, .key = *key };
+	struct live_block old;
 
 	/* realloc releases the old block inside the call, where another thread may get the same
 	 * address back: take it out of the table now, and put it back if realloc fails. */
-	if (fn == AF_REALLOC && live_remove(s, id >> 32, arg, &c.old_size))
+	if (fn == AF_REALLOC && live_remove(s, id >> 32, arg, &old)) {
 		c.old_found = 1;
+		c.old_size = old.size;
+		c.old_time_ns = old.time_ns;
+		c.old_key = old.key;
+	}
 	if (bpf_map_update_elem(&live_calls, &id, &c, BPF_ANY))
 		s->live_table_full++;
 }
 
 static __always_inline void live_free(struct malloc_stats *s, __u64 ptr)
 {
-	__u64 size;
+	struct live_block b;
 
-	if (!live_remove(s, bpf_get_current_pid_tgid() >> 32, ptr, &size))
+	if (!live_remove(s, bpf_get_current_pid_tgid() >> 32, ptr, &b))
 		s->frees_untracked++;
 }
 
@@ -133,10 +292,13 @@ static __always_inline int record_go_alloc(struct pt_regs *ctx, bool calib)
 {
 	__u64 size = GO_ARG1(ctx);
 	struct malloc_stats *s = record_alloc(AF_MALLOCGC, size, calib);
+	struct alloc_stack_key key;
 	unsigned int cls;
 
 	if (!s)
 		return 0;
+	if (track_stacks)
+		stack_record(ctx, s, AF_MALLOCGC, size, calib, &key);
 	cls = go_size_class(size);
 	if (cls > GO_CLASS_LARGE)
 		return 0;
@@ -155,6 +317,7 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 fn = cookie & ~AF_CALIBRATE;
 	bool calib = cookie & AF_CALIBRATE;
+	struct alloc_stack_key key = { 0 };
 	struct malloc_stats *s;
 	__u64 size, arg = 0;
 
@@ -205,8 +368,10 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 	return 0;
 alloc:
 	s = record_alloc(fn, size, calib);
+	if (s && track_stacks)
+		stack_record(ctx, s, (__u32)fn, size, calib, &key);
 	if (s && track_live && !calib)
-		live_enter(s, fn, size, arg);
+		live_enter(s, fn, size, arg, &key);
 	return 0;
 }
 
@@ -217,6 +382,7 @@ int BPF_KRETPROBE(on_alloc_return, unsigned long ret)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct live_call *c = bpf_map_lookup_elem(&live_calls, &id);
 	struct live_call call;
+	struct live_block b;
 	struct malloc_stats *s;
 	__u32 zero = 0;
 	__u64 ptr = ret;
@@ -234,13 +400,16 @@ int BPF_KRETPROBE(on_alloc_return, unsigned long ret)
 			ptr = 0;
 	}
 	if (!ptr) { /* failed: a failed realloc leaves the old block allocated */
-		if (call.fn == AF_REALLOC && call.old_found)
-			live_insert(s, id >> 32, call.arg, call.old_size);
+		if (call.fn == AF_REALLOC && call.old_found) {
+			b = (struct live_block){ call.old_size, call.old_time_ns, call.old_key };
+			live_insert(s, id >> 32, call.arg, &b);
+		}
 		return 0;
 	}
 	if (call.fn == AF_REALLOC && !call.old_found)
 		s->frees_untracked++; /* realloc released a block allocated before tracing */
-	live_insert(s, id >> 32, ptr, call.size);
+	b = (struct live_block){ call.size, bpf_ktime_get_ns(), call.key };
+	live_insert(s, id >> 32, ptr, &b);
 	return 0;
 }
 

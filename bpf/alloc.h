@@ -4,6 +4,7 @@
 
 #include "log2.h"
 #include "go_sizeclasses.h"
+#include "user_stack.h"
 
 /* The allocation functions rtmon probes, in the order of the BPF programs. */
 enum alloc_fn {
@@ -46,6 +47,8 @@ struct malloc_stats {
 	__u64 live_table_full; /* allocations not recorded: the pointer table (or the per-thread
 				* table of calls in progress) was full; the live figures miss them
 				*/
+	__u64 stacks_lost; /* --stacks: allocations whose stack was not recorded (a full stack map
+			    * or table, a hash collision in the stack map, a full ring) */
 };
 
 /* --live: a block allocated while tracing, by process and address (--binpath traces many
@@ -56,6 +59,50 @@ struct live_key {
 	__u64 ptr;
 };
 
+/* --stacks: where an allocating call's stack is. Frame-pointer path: walked = 1 and id is the hash
+ * of the walk's frames (stack_walks holds them). DWARF path: walked = 0 and id is the call's
+ * record number (alloc_stack_rec.seq). Both 0: no stack was recorded. */
+struct alloc_stack_key {
+	__u32 tgid;
+	__u32 walked;
+	__u64 id;
+};
+
+/* --stacks, frame-pointer path: the frames of one walk, innermost first: the allocating
+ * function's address, its caller (the return address at [sp] at its entry, which a walk from the
+ * frame pointer misses: the function has not pushed its frame yet), then the frame-pointer chain.
+ * rtmon's own walk rather than bpf_get_stackid: a third of the cost per call here (the kernel's
+ * user callchain took about 950 ns a call, this walk about 260 ns; docs/PERFORMANCE.md). */
+#define ALLOC_WALK_MAX 128 /* a power of two; at most USER_STACK_MAX_IPS frames are kept */
+struct alloc_stack_walk {
+	__u32 nips;
+	__u32 full; /* the walk stopped at the frame limit */
+	__u64 ips[ALLOC_WALK_MAX];
+};
+
+/* --stacks: what one stack allocated (both counted in the kernel, per stack). */
+struct alloc_stack_value {
+	__u64 count;
+	__u64 bytes;
+};
+
+/* --stacks, DWARF path: one record per allocating call, with its stack copied for userspace's
+ * unwinder; seq numbers the thread's allocations (--live joins blocks to their records by it). */
+struct alloc_stack_rec {
+	__u64 size;
+	__u64 seq;
+	__u32 tgid;
+	__u32 fn;
+	struct user_stack us; /* last */
+};
+
+/* --live: a block allocated while tracing. */
+struct live_block {
+	__u64 size;                 /* requested */
+	__u64 time_ns;              /* CLOCK_MONOTONIC at its allocation's return */
+	struct alloc_stack_key key; /* --stacks: where it was allocated; else zero */
+};
+
 /* --live: an allocating call between its entry and its return, per thread. */
 struct live_call {
 	__u64 size;
@@ -63,9 +110,16 @@ struct live_call {
 	__u64 old_size; /* realloc: the old block's size, when it was in the table */
 	__u32 fn;
 	__u32 old_found; /* realloc: the old block was in the table (and was taken out at entry) */
+	__u64 old_time_ns;              /* realloc: the old block's, to put it back */
+	struct alloc_stack_key old_key; /* if realloc fails */
+	struct alloc_stack_key key;     /* --stacks: the call's stack */
 };
 
 #define LIVE_TABLE_ENTRIES (1U << 20)
 #define LIVE_CALLS_ENTRIES 65536
+/* --stacks: distinct walks kept (1 KiB each, allocated as they come), and distinct (process,
+ * stack) keys counted. */
+#define ALLOC_STACK_IDS  16384
+#define ALLOC_STACK_KEYS 65536
 
 #endif

@@ -91,6 +91,9 @@ static __always_inline void user_stack_walk(void *ctx, struct user_stack *us, bo
 	}
 	if (us->nips >= USER_STACK_MAX_IPS)
 		us->flags |= USF_IPS_FULL;
+	if (!at_entry && !bpf_probe_read_user(us->sp_words, sizeof(us->sp_words),
+					      (void *)us->regs[USER_STACK_REG_SP]))
+		us->flags |= USF_SP_WORDS;
 }
 
 /* Fills us: the registers always, then the walk or the copy. ctx: the program's context (for

@@ -36,7 +36,13 @@ enum user_stack_flags {
 	USF_COPY_FAILED = 8,   /* the stack could not be read (counted as a lost stack) */
 	USF_WALK_FAILED = 16,  /* bpf_get_stack failed (counted as a lost stack) */
 	USF_CALLER_ADDED = 32, /* at a function's entry: the caller, read at [sp], put in ips[1] */
+	USF_SP_WORDS = 64,     /* sp_words[] holds the words at sp (the walk, not at an entry) */
 };
+
+/* The words at sp a frame-pointer walk keeps: where a leaf that set up no frame (or is in its
+ * prologue) has its return address, which the kernel's walk from the caller's frame pointer
+ * misses; userspace finds it with the leaf's CFI or Go's pcsp table (user/stack/stacks.c). */
+#define USER_STACK_SP_WORDS 8
 
 struct user_stack {
 	__u32 flags; /* enum user_stack_flags */
@@ -44,6 +50,7 @@ struct user_stack {
 	__u32 copy_len; /* bytes of copy[] read, from regs[USER_STACK_REG_SP] up */
 	__u32 pad;
 	__u64 regs[USER_STACK_NREGS];
+	__u64 sp_words[USER_STACK_SP_WORDS]; /* USF_SP_WORDS */
 	__u64 ips[USER_STACK_MAX_IPS]; /* innermost first: ips[0] is the interrupted instruction */
 	__u8 copy[USER_STACK_COPY];    /* last: records without a copy end before it */
 };

@@ -70,20 +70,16 @@ def test_profile_c_frames_and_ratio(prog):
 
 # The kernel's frame-pointer walk loses the caller of a leaf function that sets up no frame (GCC
 # gives none to a leaf that needs no stack, even with -fno-omit-frame-pointer; Go neither): its
-# return address is at [sp], and the walk starts from the caller's frame pointer. Not fixed yet:
-# the fix reads the return address where the leaf's CFI (or Go's pcsp table) puts it.
-FRAMELESS_LEAF = pytest.mark.xfail(strict=True, reason="frame-pointer walk skips a frameless "
-                                   "leaf's caller (docs/profile.md)")
+# return address is at [sp], and the walk starts from the caller's frame pointer. rtmon reads it
+# where the leaf's CFI (or Go's pcsp table) puts it, among the words at sp the sample keeps.
 
 
-@FRAMELESS_LEAF
 def test_profile_c_frame_pointer_walk():
     """--unwind fp on code that keeps frame pointers: the kernel's walk is complete too."""
     summary = check_profile(["--unwind", "fp"], "cpuburn-fp", ["burn_a", "burn_b"], C_CHAIN)
     assert summary["stacks_lost"] == 0 and summary["stacks_truncated"] == 0
 
 
-@FRAMELESS_LEAF
 def test_profile_go_frames_and_ratio():
     """Go: frame pointers (the default), function names from the Go function table."""
     summary = check_profile([], "go/cpuburn", ["main.burnA", "main.burnB"], GO_CHAIN)
@@ -95,7 +91,6 @@ def test_profile_go_dwarf():
     check_profile(["--unwind", "dwarf"], "go/cpuburn", ["main.burnA", "main.burnB"], GO_CHAIN)
 
 
-@FRAMELESS_LEAF
 def test_profile_go_stripped():
     """A stripped Go binary has no .symtab: the names come from .gopclntab."""
     check_profile([], "go/cpuburn-stripped", ["main.burnA", "main.burnB"], GO_CHAIN)

@@ -25,7 +25,7 @@
 #include "binary/probe_site.h"
 #include "proc/target.h"
 
-enum { OPT_BUDGET = 0x2000, OPT_LIVE };
+enum { OPT_BUDGET = 0x2000, OPT_LIVE, OPT_STACKS, OPT_MIN_AGE, OPT_UNWIND };
 
 const char *const malloc_fn_names[AF_COUNT] = {
 	[AF_MALLOC] = "malloc",
@@ -57,6 +57,13 @@ static const char doc[] =
 	"~, with the sampled fraction). Without --budget every call is traced. rtmon thr, lat and "
 	"gc need no budget: their probes fire once per thread or GC cycle, not per call (README, "
 	"OVERHEAD).\n\n"
+	"--stacks counts allocations and bytes per call stack (text: the top N, --top; --folded, "
+	"--pprof FILE, --json): Go programs and --live by frame pointers (the kernel's walk, "
+	"counted in the kernel), other native programs by copying the stack's top 16 KiB for "
+	"DWARF unwinding, as rtmon profile does (a record per call: far dearer, "
+	"docs/PERFORMANCE.md); --unwind chooses. --live --stacks: the blocks not freed per "
+	"stack, with the oldest one's age; --min-age SEC keeps blocks at least that old "
+	"(memleak's report).\n\n"
 	"--live adds return probes on the allocating functions and a table of the blocks allocated "
 	"while tracing and not freed yet (live allocations and bytes; with -i a level, not a "
 	"delta). A return probe costs about as much again as the entry probe: an allocation costs "
@@ -69,6 +76,9 @@ static const char doc[] =
 	"  rtmon malloc --budget 5 -p 1234   slow PID 1234 down by at most ~5%, estimated counts\n"
 	"  rtmon malloc --live -p 1234       also the blocks allocated while tracing and not "
 	"freed\n"
+	"  rtmon malloc --stacks -p 1234     the top 10 allocating stacks\n"
+	"  rtmon malloc --live --stacks --min-age 5 -p 1234   blocks not freed after 5 s, by "
+	"stack\n"
 	"  rtmon malloc --json -p 1234       JSON lines (docs/json.md)";
 
 static const struct argp_option malloc_options[] = {
@@ -80,8 +90,58 @@ static const struct argp_option malloc_options[] = {
 	  "Also count the blocks allocated while tracing and not freed (return "
 	  "probes: about twice the cost per allocation; native programs only)",
 	  0 },
+	{ "stacks", OPT_STACKS, NULL, 0, "Count allocations and bytes per call stack", 0 },
+	{ "min-age", OPT_MIN_AGE, "SEC", 0,
+	  "With --live --stacks: only blocks allocated at least SEC seconds ago", 0 },
+	{ "unwind", OPT_UNWIND, "fp|dwarf", 0,
+	  "How --stacks takes stacks: frame pointers or DWARF CFI (default: fp for Go and "
+	  "--live, else dwarf)",
+	  0 },
 	{ 0 },
 };
+
+/* The options that need --stacks (or --live) and the combinations that cannot work. */
+static int check_stack_options(struct malloc_args *a, struct argp_state *state)
+{
+	const char *needs = NULL;
+
+	if (a->min_age_set && !a->live) {
+		argp_failure(state, 2, 0,
+			     "--min-age needs --live --stacks: it keeps the blocks not freed that "
+			     "are older than SEC");
+		return -1;
+	}
+	if (!a->stacks) {
+		if (a->min_age_set)
+			needs = "--min-age";
+		else if (a->unwind)
+			needs = "--unwind";
+		else if (a->so.folded)
+			needs = "--folded";
+		else if (a->so.pprof)
+			needs = "--pprof";
+		else if (a->so.value_name)
+			needs = "--value";
+		else if (a->so.top != 10)
+			needs = "--top";
+		if (needs) {
+			argp_failure(state, 2, 0, "%s needs --stacks: add it", needs);
+			return -1;
+		}
+		return 0;
+	}
+	if (a->co.interval) {
+		argp_failure(state, 2, 0,
+			     "--stacks has no -i: it prints one profile at the end; use -d");
+		return -1;
+	}
+	if (a->live && a->unwind == MALLOC_UNWIND_DWARF) {
+		argp_failure(state, 2, 0,
+			     "--live --stacks takes stacks by frame pointers: drop --unwind dwarf");
+		return -1;
+	}
+	return 0;
+}
 
 static error_t parse_malloc(int key, char *arg, struct argp_state *state)
 {
@@ -90,7 +150,32 @@ static error_t parse_malloc(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		common_opts_init(state, &a->co);
+		a->so.types = malloc_stack_types(&a->so.ntypes);
+		stack_opts_init(state, 1, &a->so, &a->co);
 		return ARGP_ERR_UNKNOWN;
+	case OPT_STACKS:
+		a->stacks = true;
+		return 0;
+	case OPT_MIN_AGE:
+		if (parse_seconds(arg, &a->min_age)) {
+			argp_failure(
+				state, 2, 0,
+				"invalid --min-age '%s': give seconds, more than 0 (e.g. 5 or 0.5)",
+				arg);
+			return EINVAL;
+		}
+		a->min_age_set = true;
+		return 0;
+	case OPT_UNWIND:
+		if (!strcmp(arg, "fp"))
+			a->unwind = MALLOC_UNWIND_FP;
+		else if (!strcmp(arg, "dwarf"))
+			a->unwind = MALLOC_UNWIND_DWARF;
+		else {
+			argp_failure(state, 2, 0, "invalid --unwind '%s': give fp or dwarf", arg);
+			return EINVAL;
+		}
+		return 0;
 	case OPT_BUDGET:
 		if (budget_parse_pct(arg, &a->budget)) {
 			argp_failure(
@@ -111,13 +196,15 @@ static error_t parse_malloc(int key, char *arg, struct argp_state *state)
 				     "allocation and free; drop one of them");
 			return EINVAL;
 		}
-		return ARGP_ERR_UNKNOWN;
+		return check_stack_options(a, state) ? EINVAL : ARGP_ERR_UNKNOWN;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 }
 
-static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+static const struct argp_child children[] = {
+	{ &common_argp, 0, NULL, 0 }, { &stack_argp, 0, "Stack output (with --stacks):", 3 }, { 0 }
+};
 static const struct argp malloc_argp = { malloc_options, parse_malloc, NULL, doc,
 					 children,       NULL,         NULL };
 
@@ -142,9 +229,13 @@ static void report(struct malloc_run *r)
 		budget_take_span(r->budget, &span);
 		malloc_stats_estimate(&delta, &cur, &span);
 	}
+	r->report_count = delta.count;
+	r->report_bytes = delta.bytes;
 	if (r->args->co.interval)
 		r->interval_no++;
-	if (r->args->co.json)
+	if (r->args->stacks && r->args->so.folded)
+		; /* stdout holds the folded stacks only */
+	else if (r->args->co.json)
 		malloc_print_json(r, &delta, r->budget ? &span : NULL, &seen);
 	else
 		malloc_print_text(r, &delta, r->budget ? &span : NULL);
@@ -194,25 +285,42 @@ int cmd_malloc(int argc, char **argv)
 		target_close(&t, true);
 		return 2;
 	}
+	if (args.stacks)
+		r.stack_copy = args.unwind == MALLOC_UNWIND_DWARF ||
+			       (args.unwind == MALLOC_UNWIND_AUTO && !r.go && !args.live);
 	if (malloc_collect_open(&r, "malloc", err, sizeof(err)))
 		goto fail;
+	if (args.stacks) {
+		if (malloc_stacks_open(&r, err, sizeof(err)))
+			goto fail;
+		ops.rb = malloc_stacks_ring(&r);
+	}
 	if (r.budget) {
 		ops.timers[0] = (struct loop_timer){ on_tick, budget_next_tick(r.budget) };
 		ops.on_target_exit = on_target_exit;
 	}
+	if (t.kind == TARGET_PID) /* a -- CMD is read once it has exec'd */
+		malloc_stacks_watch(&r);
 	report_tracing(&t, "allocations");
 	r.start_s = loop_now_s();
 	if (target_release(&t, err, sizeof(err)))
 		goto fail;
+	if (t.kind == TARGET_CMD)
+		malloc_stacks_watch(&r);
 	end = loop_run(&args.co, &t, &ops);
 	report(&r);
+	r.stacks_lost_kernel = r.base.stacks_lost;
+	if (args.stacks && malloc_stacks_report(&r, stdout, err, sizeof(err)))
+		report_error("rtmon malloc", "%s", err);
 	malloc_print_summary(&r, end);
 	rc = command_finish("rtmon malloc", &args.co, &t, end);
+	malloc_stacks_close(&r);
 	malloc_collect_close(&r);
 	target_close(&t, false);
 	return rc;
 fail:
 	report_error("rtmon malloc", "%s", err);
+	malloc_stacks_close(&r);
 	malloc_collect_close(&r);
 	target_close(&t, true);
 	return 1;

@@ -135,6 +135,15 @@ int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t
 	probe_prepare_sites_prog(r->skel->progs.on_alloc_call);
 	probe_prepare_sites_prog(r->skel->progs.on_alloc_return);
 	r->skel->rodata->track_live = r->args->live;
+	r->skel->rodata->track_stacks = r->args->stacks;
+	r->skel->rodata->stack_copy = r->stack_copy;
+	if (!r->args->stacks || r->stack_copy) {
+		bpf_map__set_max_entries(r->skel->maps.stack_walks, 1);
+		bpf_map__set_max_entries(r->skel->maps.stack_counts, 1);
+	}
+	if (!r->stack_copy) /* new stacks only, 16 bytes each */
+		bpf_map__set_max_entries(r->skel->maps.stack_recs,
+					 r->args->stacks ? 1 << 20 : 4096);
 	if (!r->args->live) { /* the tables cost nothing then (they allocate on insert), but keep
 				 them small */
 		bpf_map__set_max_entries(r->skel->maps.live_blocks, 1);

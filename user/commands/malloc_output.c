@@ -260,7 +260,7 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 		events += r->base.calls[f];
 	if (r->budget)
 		budget_run_span(r->budget, &run);
-	struct summary sum = { .out = stdout,
+	struct summary sum = { .out = r->args->stacks && r->args->so.folded ? stderr : stdout,
 			       .json = r->args->co.json,
 			       .command = "malloc",
 			       .events_noun = "probe hits",
@@ -272,6 +272,13 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 	char detail[160] = "";
 
 	summary_begin(&sum);
+	if (r->args->stacks) {
+		summary_count(&sum, "allocations", "allocations", r->report_count);
+		summary_count(&sum, "bytes", "bytes", r->report_bytes);
+		summary_count(&sum, "stacks_lost", "stacks lost",
+			      r->stacks_lost_kernel + r->stacks_lost + r->stacks_unnamed);
+		summary_count(&sum, "stacks_truncated", "truncated", r->stacks_truncated);
+	}
 	if (r->budget && sum.json) {
 		print_json_budget(r, &run);
 		json_field_u64(stdout, "windows", budget_windows(r->budget));

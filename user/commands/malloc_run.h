@@ -9,6 +9,7 @@
 #include <linux/types.h> /* bpf/alloc.h uses __u64, which the BPF side has from vmlinux.h */
 #include "alloc.h"
 #include "cli/opts.h"
+#include "cli/stack_opts.h"
 #include "proc/target.h"
 #include "runtime/go/goelf.h"
 #include "trace/budget.h"
@@ -20,9 +21,16 @@ extern const char *const malloc_fn_names[AF_COUNT];
 
 struct malloc_args {
 	struct common_opts co;
-	double budget; /* --budget PCT; 0 = trace every call */
-	bool live;     /* --live: return probes too, and a table of the blocks not freed yet */
+	double budget;  /* --budget PCT; 0 = trace every call */
+	bool live;      /* --live: return probes too, and a table of the blocks not freed yet */
+	bool stacks;    /* --stacks: per call stack (malloc_stacks.c) */
+	double min_age; /* --min-age SEC (--live --stacks): only blocks at least this old */
+	bool min_age_set;
+	int unwind;           /* --unwind: MALLOC_UNWIND_* */
+	struct stack_opts so; /* --folded, --pprof, --top, --value */
 };
+
+enum { MALLOC_UNWIND_AUTO, MALLOC_UNWIND_FP, MALLOC_UNWIND_DWARF };
 
 struct malloc_run {
 	struct malloc_args *args;
@@ -52,6 +60,16 @@ struct malloc_run {
 	struct budget *budget;
 	struct budget_costs costs;
 	double hit_ns[AF_COUNT]; /* what one call of each function costs the target while live */
+	/* --stacks */
+	bool stack_copy; /* the DWARF path: stacks copied and unwound here (else frame pointers) */
+	struct malloc_stacks *ms;
+	__u64 stacks_lost_kernel;         /* calls whose stack the kernel did not record */
+	__u64 stacks_lost;                /* stacks that could not be unwound */
+	__u64 stacks_truncated;           /* stacks cut short */
+	__u64 stacks_unnamed;             /* calls whose stack was gone before it could be named */
+	__u64 report_count, report_bytes; /* the last report's allocations and bytes (estimated
+					   * under --budget): the summary's, which the stacks add
+					   * up to */
 };
 
 /* struct malloc_stats is read, subtracted and scaled as an array of __u64. */
@@ -87,6 +105,16 @@ int malloc_find_sites(struct malloc_run *r, char *err, size_t errlen);
 /* Attach and detach the entry (and --live return) probes; --budget calls them every duty cycle. */
 int malloc_attach_sites(void *ctx, char *err, size_t errlen);
 void malloc_detach_sites(void *ctx);
+
+/* --stacks (malloc_stacks.c): the value types (allocations, bytes); the profile and the ring the
+ * loop drains, set up after malloc_collect_open; the report, written as r->args->so says. */
+const struct profile_value_type *malloc_stack_types(size_t *n);
+int malloc_stacks_open(struct malloc_run *r, char *err, size_t errlen);
+struct ring_buffer *malloc_stacks_ring(const struct malloc_run *r);
+/* Once the target runs (after target_release): its files are read while it does. */
+void malloc_stacks_watch(struct malloc_run *r);
+void malloc_stacks_close(struct malloc_run *r);
+int malloc_stacks_report(struct malloc_run *r, FILE *out, char *err, size_t errlen);
 
 /* The report of one interval or of the whole run; sp is NULL without --budget. */
 void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,

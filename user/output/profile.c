@@ -2,6 +2,7 @@
  * stack is a short array of location ids and merging samples is one hash lookup. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "output/profile_impl.h"
@@ -132,6 +133,15 @@ void profile_set_time(struct profile *p, int64_t time_ns, int64_t duration_ns)
 {
 	p->time_ns = time_ns;
 	p->duration_ns = duration_ns;
+}
+
+void profile_scale(struct profile *p, double factor)
+{
+	for (size_t i = 0; i < p->n_samples * p->ntypes; i++) {
+		double v = (double)p->values[i] * factor;
+
+		p->values[i] = v >= (double)INT64_MAX ? INT64_MAX : (int64_t)llround(v);
+	}
 }
 
 void profile_count_lost(struct profile *p, uint64_t lost_stacks, uint64_t truncated_stacks)

@@ -56,6 +56,9 @@ uint32_t profile_location(struct profile *p, uint32_t mapping, uint64_t addr,
 int profile_add(struct profile *p, const uint32_t *locs, size_t nlocs, const int64_t *values,
 		const struct profile_label *labels, size_t nlabels);
 
+/* Multiplies every value by factor, rounded: estimates from sampled counts (malloc --budget). */
+void profile_scale(struct profile *p, double factor);
+
 /* Counted by the command, written by every output: stacks the kernel could not record (a full
  * stack map, a failed copy) and stacks cut at the frame limit. */
 void profile_count_lost(struct profile *p, uint64_t lost_stacks, uint64_t truncated_stacks);

@@ -74,6 +74,9 @@ static void write_sample(const struct profile *p, FILE *out, size_t rank, size_t
 		text_safe(profile_str(p, l->key), a, sizeof(a));
 		if (l->str)
 			fprintf(out, "  %s=%s", a, text_safe(profile_str(p, l->str), b, sizeof(b)));
+		else if (l->num_unit) /* "oldest_age=1500 ms" */
+			fprintf(out, "  %s=%" PRId64 " %s", a, l->num,
+				text_safe(profile_str(p, l->num_unit), b, sizeof(b)));
 		else
 			fprintf(out, "  %s=%" PRId64, a, l->num);
 	}

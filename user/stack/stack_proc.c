@@ -13,13 +13,15 @@ static const Dwfl_Callbacks dwfl_callbacks = {
 	.debuginfo_path = &debuginfo_path,
 };
 
+/* A failed read (the process is gone: a zombie's maps are empty) keeps the maps read before, so
+ * that the addresses seen while it ran can still be named. */
 static int read_maps(struct stack_proc *p)
 {
 	char path[64], line[PATH_MAX + 256];
-	size_t cap = 0;
+	struct proc_maps_line *maps = NULL;
+	size_t cap = 0, n = 0;
 	FILE *f;
 
-	p->nmaps = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", p->pid);
 	if (!(f = fopen(path, "re")))
 		return -errno;
@@ -28,21 +30,29 @@ static int read_maps(struct stack_proc *p)
 
 		if (!proc_parse_maps_line(line, &m))
 			continue;
-		if (p->nmaps == cap) {
+		if (n == cap) {
 			size_t c = cap ? cap * 2 : 64;
-			struct proc_maps_line *n = realloc(p->maps, c * sizeof(*n));
+			struct proc_maps_line *grown = realloc(maps, c * sizeof(*grown));
 
-			if (!n) {
+			if (!grown) {
+				free(maps);
 				fclose(f);
 				return -ENOMEM;
 			}
-			p->maps = n;
+			maps = grown;
 			cap = c;
 		}
-		p->maps[p->nmaps++] = m;
+		maps[n++] = m;
 	}
 	fclose(f);
-	return p->nmaps ? 0 : -ESRCH; /* a zombie's maps are empty */
+	if (!n) {
+		free(maps);
+		return -ESRCH;
+	}
+	free(p->maps);
+	p->maps = maps;
+	p->nmaps = n;
+	return 0;
 }
 
 /* One module per file: from the start of its first mapping (less that mapping's file offset) to the

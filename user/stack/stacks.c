@@ -11,7 +11,8 @@
 #include "stack/stacks.h"
 #include "stack/unwind.h"
 
-#define MAX_FRAMES (USER_STACK_MAX_IPS + 64)
+/* Inlining levels shown for one Go frame. */
+#define GO_MAX_INLINE 16
 
 /* An address of one process and the profile location it became. */
 struct loc_ent {
@@ -94,6 +95,29 @@ static struct proc_ent *proc_for(struct stacks *s, pid_t pid)
 	return e;
 }
 
+static int open_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_Addr start, void *arg)
+{
+	Dwarf_Addr bias;
+
+	(void)user, (void)name, (void)start, (void)arg;
+	if (dwfl_module_getelf(mod, &bias))
+		dwfl_module_getdwarf(mod, &bias);
+	return DWARF_CB_OK;
+}
+
+int stacks_watch(struct stacks *s, pid_t pid)
+{
+	size_t known = s->nprocs;
+	struct proc_ent *e = proc_for(s, pid);
+
+	if (!e)
+		return -ESRCH;
+	if (s->nprocs == known && stack_proc_refresh(e->sp))
+		return -ESRCH;
+	dwfl_getmodules(e->sp->dwfl, open_module, NULL, 0);
+	return 0;
+}
+
 static size_t slot(const struct proc_ent *e, uint64_t addr)
 {
 	return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 20) & (e->caplocs - 1);
@@ -162,12 +186,24 @@ static bool func_name(struct stacks *s, const struct stack_proc *sp, const struc
 			      len) == 0;
 }
 
+/* A frame in a Go executable: file:line from .gopclntab (stripped binaries too) with its inlined
+ * calls, as Go's own tracebacks show them. addr is already the call's address for a return
+ * address (user_location), so it is looked up as it is. 0: not Go code, or no line for it. */
+static int go_lines(struct stacks *s, const struct stack_proc *sp, const struct proc_maps_line *m,
+		    uint64_t addr, struct code_line *lines)
+{
+	if (!s->go || !stack_proc_is_exe(sp, m))
+		return 0;
+	return go_offset_lines(s->go, addr - m->start + m->pgoff, 0, lines, GO_MAX_INLINE);
+}
+
 static uint32_t symbolize(struct stacks *s, struct proc_ent *e, uint64_t addr)
 {
 	const struct proc_maps_line *m = stack_proc_mapping(e->sp, addr);
-	struct code_line line = { 0 };
+	struct code_line line = { 0 }, lines[GO_MAX_INLINE];
 	char func[512], build_id[128];
 	uint32_t mapping;
+	int nlines;
 	Dwfl_Module *mod;
 	Dwfl_Line *dl;
 	int lineno;
@@ -183,6 +219,8 @@ static uint32_t symbolize(struct stacks *s, struct proc_ent *e, uint64_t addr)
 				  build_id[0] ? build_id : NULL);
 	if (!mapping)
 		return 0;
+	if ((nlines = go_lines(s, e->sp, m, addr, lines)) > 0)
+		return profile_location(s->prof, mapping, addr, lines, (size_t)nlines);
 	if (func_name(s, e->sp, m, mod, addr, func, sizeof(func)))
 		line.func = func;
 	else if (s->counts.unnamed++ == 0)
@@ -225,9 +263,34 @@ static uint32_t kernel_location(struct stacks *s, uint64_t pc)
 }
 
 /* The user frames of us, innermost first. */
+/* The return address of a walk's innermost frame where a leaf that set up no frame (or is in its
+ * prologue) keeps it, among the words at sp (bpf/user_stack.h: USF_SP_WORDS): at sp plus the
+ * frame's size from Go's pcsp table in a Go executable, else from the CFI. false: not known, or the
+ * frame is addressed from the frame pointer (the walk has its caller). */
+static bool leaf_return(struct stacks *s, struct proc_ent *e, const struct user_stack *us,
+			uint64_t *ra)
+{
+	uint64_t pc = us->regs[USER_STACK_REG_IP];
+	const struct proc_maps_line *m;
+	int32_t d;
+
+	if (!e || !(us->flags & USF_SP_WORDS))
+		return false;
+	m = stack_proc_mapping(e->sp, pc);
+	if (s->go && m && stack_proc_is_exe(e->sp, m) &&
+	    !go_offset_spdelta(s->go, pc - m->start + m->pgoff, &d)) {
+		if (d % 8 || d / 8 >= USER_STACK_SP_WORDS)
+			return false;
+		*ra = us->sp_words[d / 8];
+		return true;
+	}
+	return unwind_leaf_return(e->sp, us, ra);
+}
+
 static size_t user_pcs(struct stacks *s, struct proc_ent *e, const struct user_stack *us,
 		       uint64_t *pcs, size_t max)
 {
+	uint64_t ra;
 	size_t n = 0;
 
 	if (us->flags & (USF_COPY_FAILED | USF_WALK_FAILED)) {
@@ -235,6 +298,14 @@ static size_t user_pcs(struct stacks *s, struct proc_ent *e, const struct user_s
 	} else if (us->flags & USF_IPS) {
 		n = us->nips < max ? us->nips : max;
 		memcpy(pcs, us->ips, n * sizeof(*pcs));
+		/* The kernel's walk starts at the frame pointer, which a frameless leaf left to its
+		 * caller: the caller's return address is missing. */
+		if (n >= 1 && n < max && leaf_return(s, e, us, &ra) && ra &&
+		    (n < 2 || pcs[1] != ra)) {
+			memmove(pcs + 2, pcs + 1, (n - 1) * sizeof(*pcs));
+			pcs[1] = ra;
+			n++;
+		}
 		if (us->flags & USF_IPS_FULL)
 			s->counts.truncated++;
 	} else if (us->flags & USF_COPY) {
@@ -257,21 +328,29 @@ static size_t user_pcs(struct stacks *s, struct proc_ent *e, const struct user_s
 	return n;
 }
 
+size_t stacks_locations(struct stacks *s, pid_t pid, const struct user_stack *us,
+			const uint64_t *kips, size_t nkips, uint32_t *locs)
+{
+	uint64_t pcs[STACKS_MAX_FRAMES];
+	struct proc_ent *e = proc_for(s, pid);
+	size_t nlocs = 0, npcs;
+
+	for (size_t i = 0; i < nkips && nlocs < STACKS_MAX_FRAMES; i++)
+		if ((locs[nlocs] = kernel_location(s, kips[i])))
+			nlocs++;
+	npcs = user_pcs(s, e, us, pcs, STACKS_MAX_FRAMES - nlocs);
+	for (size_t i = 0; i < npcs; i++)
+		if ((locs[nlocs] = user_location(s, e, pcs[i], i == 0)))
+			nlocs++;
+	return nlocs;
+}
+
 int stacks_add(struct stacks *s, pid_t pid, const struct user_stack *us, const uint64_t *kips,
 	       size_t nkips, const int64_t *values, const struct profile_label *labels,
 	       size_t nlabels)
 {
-	uint64_t pcs[MAX_FRAMES];
-	uint32_t locs[MAX_FRAMES];
-	struct proc_ent *e = proc_for(s, pid);
-	size_t nlocs = 0, npcs;
+	uint32_t locs[STACKS_MAX_FRAMES];
+	size_t nlocs = stacks_locations(s, pid, us, kips, nkips, locs);
 
-	for (size_t i = 0; i < nkips && nlocs < MAX_FRAMES; i++)
-		if ((locs[nlocs] = kernel_location(s, kips[i])))
-			nlocs++;
-	npcs = user_pcs(s, e, us, pcs, MAX_FRAMES - nlocs);
-	for (size_t i = 0; i < npcs; i++)
-		if ((locs[nlocs] = user_location(s, e, pcs[i], i == 0)))
-			nlocs++;
 	return profile_add(s->prof, locs, nlocs, values, labels, nlabels);
 }

@@ -4,7 +4,8 @@
  * (cached per process): its module from /proc/PID/maps with the module's build id, the function
  * from the ELF symbols (binary/symbolize.h) or, in a Go executable, from its function table
  * (go_func_name_at), the file and line from DWARF line tables through libdw where the file has
- * them. A frame nothing names is kept as an unnamed location in its module (module+0xoffset). */
+ * them; a Go executable's frames get file:line and inlined calls from .gopclntab (go_offset_lines).
+ * A frame nothing names is kept as an unnamed location in its module (module+0xoffset). */
 #ifndef RTMON_STACKS_H
 #define RTMON_STACKS_H
 
@@ -30,6 +31,20 @@ void stacks_free(struct stacks *s);
 int stacks_add(struct stacks *s, pid_t pid, const struct user_stack *us, const uint64_t *kips,
 	       size_t nkips, const int64_t *values, const struct profile_label *labels,
 	       size_t nlabels);
+
+/* The most frames one stack has: user frames and kernel frames above them. */
+#define STACKS_MAX_FRAMES (USER_STACK_MAX_IPS + 64)
+
+/* The locations stacks_add would add, innermost first, into locs (STACKS_MAX_FRAMES of them), for a
+ * command that adds its values later (heap: per object, once its free is known). Returns how
+ * many; 0 when none could be made (out of memory). */
+size_t stacks_locations(struct stacks *s, pid_t pid, const struct user_stack *us,
+			const uint64_t *kips, size_t nkips, uint32_t *locs);
+
+/* Reads process pid's mappings now (again if known) and opens its files (their symbols and line
+ * tables), so that its stacks can be named after it has exited: for a command that names stacks
+ * after the fact (malloc --stacks counts them in the kernel). 0, or -ESRCH when it is gone. */
+int stacks_watch(struct stacks *s, pid_t pid);
 
 struct stacks_counts {
 	uint64_t lost;          /* stacks not read (copy or walk failed, no unwinder): leaf only */

@@ -1,4 +1,6 @@
+#include <stdlib.h>
 #include <string.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include "stack/unwind.h"
 
@@ -85,4 +87,40 @@ enum unwind_end unwind_dwarf(struct stack_proc *p, const struct user_stack *us, 
 	if (w.n == max)
 		return UNWIND_FULL;
 	return rc == 0 ? UNWIND_COMPLETE : UNWIND_CUT;
+}
+
+/* The frame at pc from .eh_frame, else .debug_frame (Go's unstripped binaries have only that). */
+static Dwarf_Frame *frame_at(Dwfl_Module *mod, uint64_t pc)
+{
+	Dwarf_Frame *fr = NULL;
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+
+	if (cfi && !dwarf_cfi_addrframe(cfi, pc - bias, &fr))
+		return fr;
+	cfi = dwfl_module_dwarf_cfi(mod, &bias);
+	if (cfi && !dwarf_cfi_addrframe(cfi, pc - bias, &fr))
+		return fr;
+	return NULL;
+}
+
+bool unwind_leaf_return(struct stack_proc *p, const struct user_stack *us, uint64_t *ra)
+{
+	uint64_t pc = us->regs[USER_STACK_REG_IP];
+	Dwfl_Module *mod = dwfl_addrmodule(p->dwfl, pc);
+	Dwarf_Frame *fr = mod ? frame_at(mod, pc) : NULL;
+	Dwarf_Op *ops;
+	size_t nops;
+	bool ok;
+
+	if (!fr)
+		return false;
+	/* CFA = sp + N: the return address is just below the CFA, at sp + N - 8. */
+	ok = !dwarf_frame_cfa(fr, &ops, &nops) && nops == 1 && ops[0].atom == DW_OP_bregx &&
+	     ops[0].number == USER_STACK_REG_SP && ops[0].number2 >= 8 && ops[0].number2 % 8 == 0 &&
+	     (ops[0].number2 - 8) / 8 < USER_STACK_SP_WORDS;
+	if (ok)
+		*ra = us->sp_words[(ops[0].number2 - 8) / 8];
+	free(fr);
+	return ok;
 }

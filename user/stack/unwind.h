@@ -20,4 +20,10 @@ enum unwind_end {
 enum unwind_end unwind_dwarf(struct stack_proc *p, const struct user_stack *us, uint64_t *pcs,
 			     size_t max, size_t *n);
 
+/* The return address of the innermost frame of a frame-pointer walk (us: USF_SP_WORDS), where the
+ * CFI at its instruction puts it when the frame is addressed from sp (a leaf that set up no frame,
+ * or a prologue): true with *ra, false when the CFI addresses it otherwise (the frame pointer: the
+ * walk has it) or beyond sp_words. */
+bool unwind_leaf_return(struct stack_proc *p, const struct user_stack *us, uint64_t *ra);
+
 #endif

@@ -105,6 +105,11 @@ int go_pc_lines(struct go_symtab *st, uint64_t pc, struct code_line *out, int ma
 int go_offset_lines(struct go_symtab *st, uint64_t file_off, int return_address,
 		    struct code_line *out, int max);
 
+/* The stack pointer's offset from its value at the function's entry (the bytes pushed below the
+ * return address) at the code at file offset file_off, from the function's pcsp table: the return
+ * address is at sp + *delta. 0, -ENOENT (not Go code, no table) or -EPROTO. */
+int go_offset_spdelta(struct go_symtab *st, uint64_t file_off, int32_t *delta);
+
 /* moduledata.gofunc (go:func.*), the base of Go 1.18+'s funcdata; 0 for Go 1.16/1.17 or when not
  * found (then no inlining is shown). For the tests. */
 uint64_t go_symtab_gofunc(struct go_symtab *st);

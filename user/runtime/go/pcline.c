@@ -392,6 +392,24 @@ int go_offset_lines(struct go_symtab *st, uint64_t file_off, int return_address,
 	return go_pc_lines(st, return_address ? pc - 1 : pc, out, max);
 }
 
+int go_offset_spdelta(struct go_symtab *st, uint64_t file_off, int32_t *delta)
+{
+	struct func_ref fr;
+	uint64_t pc;
+	int ret;
+
+	if (!st->lines && !st->lines_err)
+		st->lines_err = lines_open(st);
+	if (st->lines_err || off_to_vaddr(&st->ge, file_off, &pc))
+		return -ENOENT;
+	ret = find_func(st->lines, pc, &fr);
+	if (!ret) /* pcsp: after entry, nameOff, args and deferreturn */
+		ret = pcvalue(st->lines, rd32(fr.f + st->lines->fs + 12), fr.entry, pc, delta);
+	if (!ret && *delta < 0)
+		ret = -ENOENT;
+	return ret;
+}
+
 uint64_t go_symtab_gofunc(struct go_symtab *st)
 {
 	if (!st->lines && !st->lines_err)
