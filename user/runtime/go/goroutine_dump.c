@@ -37,7 +37,9 @@ bool go_frame_shown(const char *name, bool first)
 static void frame_lookup_uncached(struct go_proc *p, uint64_t pc, bool trap,
 				  struct go_frame_src *fs)
 {
-	const char *fn = go_func_name_at(p->st, pc - p->bias);
+	/* A return address is looked up by its call: after a call that never returns (to
+	 * runtime.goexit's caller) it is the function's end. */
+	const char *fn = go_func_name_at(p->st, pc - p->bias - (trap ? 0 : 1));
 
 	fs->pc = pc - p->bias;
 	fs->entry = 0;
@@ -179,6 +181,15 @@ static uint64_t profile_pc(const struct go_goroutine *g, int i)
 	return g->trap[i] ? g->pcs[i] + 1 : g->pcs[i];
 }
 
+/* A frame the runtime's own tracebacks leave out (a wrapper): its function is known but it shows
+ * no line. tracebackPCs leaves it out of a goroutine profile's stack too. */
+static bool hidden(struct go_frame_cache *c, const struct go_goroutine *g, int i,
+		   struct go_frame_src *fs)
+{
+	go_frame_lookup(c, g->pcs[i], g->trap[i], fs);
+	return !fs->n && fs->entry;
+}
+
 /* Go's key of a stack, "@ 0x1 0x2", by which equal stacks are counted and ties are ordered. */
 struct stack_key {
 	char *key;
@@ -186,8 +197,9 @@ struct stack_key {
 	size_t count;
 };
 
-static char *make_key(const struct go_goroutine *g)
+static char *make_key(struct go_frame_cache *c, const struct go_goroutine *g)
 {
+	struct go_frame_src fs;
 	size_t len = 2 + (size_t)g->npcs * 20 + 1, off;
 	char *k = malloc(len);
 
@@ -195,8 +207,9 @@ static char *make_key(const struct go_goroutine *g)
 		return NULL;
 	off = (size_t)snprintf(k, len, "@");
 	for (int i = 0; i < g->npcs; i++)
-		off += (size_t)snprintf(k + off, len - off, " %#llx",
-					(unsigned long long)profile_pc(g, i));
+		if (!hidden(c, g, i, &fs))
+			off += (size_t)snprintf(k + off, len - off, " %#llx",
+						(unsigned long long)profile_pc(g, i));
 	return k;
 }
 
@@ -216,8 +229,8 @@ static int by_count(const void *a, const void *b)
 }
 
 /* The distinct stacks of the goroutines runtime.Stack shows, counted. *nk of them in *out. */
-static int count_stacks(const struct go_goroutine *gs, size_t n, struct stack_key **out,
-			size_t *nk, size_t *total)
+static int count_stacks(struct go_frame_cache *c, const struct go_goroutine *gs, size_t n,
+			struct stack_key **out, size_t *nk, size_t *total)
 {
 	struct stack_key *k = calloc(n ? n : 1, sizeof(*k));
 	size_t m = 0, d = 0;
@@ -229,7 +242,7 @@ static int count_stacks(const struct go_goroutine *gs, size_t n, struct stack_ke
 			continue;
 		k[m].g = &gs[i];
 		k[m].count = 1;
-		if (!(k[m++].key = make_key(&gs[i]))) {
+		if (!(k[m++].key = make_key(c, &gs[i]))) {
 			for (size_t j = 0; j < m; j++)
 				free(k[j].key);
 			free(k);
@@ -320,7 +333,8 @@ static void write_record(FILE *out, struct go_frame_cache *c, const struct go_go
 		struct go_frame_src fs;
 		uint64_t pc;
 
-		go_frame_lookup(c, g->pcs[i], g->trap[i], &fs);
+		if (hidden(c, g, i, &fs))
+			continue;
 		pc = fs.pc > fs.entry && !g->trap[i] ? g->pcs[i] - 1 : g->pcs[i];
 		if (!fs.n) {
 			show = true;
@@ -364,7 +378,7 @@ void go_write_goroutine_counts(FILE *out, struct go_frame_cache *c, const struct
 	struct stack_key *k;
 	size_t nk, total;
 
-	if (count_stacks(gs, n, &k, &nk, &total)) {
+	if (count_stacks(c, gs, n, &k, &nk, &total)) {
 		fprintf(out, "goroutine profile: out of memory\n");
 		return;
 	}
@@ -398,13 +412,15 @@ struct profile *go_goroutine_profile(struct go_frame_cache *c, const struct go_g
 			unread++;
 			continue;
 		}
-		/* every frame, the runtime's too, as the runtime's own goroutine profile has them */
+		/* every frame, the runtime's too, as the runtime's own goroutine profile has them
+		 */
 		for (int f = 0; f < g->npcs; f++) {
 			struct go_frame_src fs;
 
-			go_frame_lookup(c, g->pcs[f], g->trap[f], &fs);
-			locs[nl] = profile_location(prof, 0, profile_pc(g, f), fs.lines,
-						    (size_t)fs.n);
+			if (hidden(c, g, f, &fs))
+				continue;
+			locs[nl] =
+				profile_location(prof, 0, profile_pc(g, f), fs.lines, (size_t)fs.n);
 			if (!locs[nl++])
 				goto oom;
 		}
