@@ -217,17 +217,20 @@ def test_threads_of_a_c_program_through_prometheus():
 
 
 def test_bad_requests():
-    """Unknown path 404, other methods 405, pprof paths 501 (404 with --no-pprof): one line each."""
-    for extra, pprof_status in (([], 501), (["--no-pprof"], 404)):
+    """Unknown path 404, other methods 405, pprof paths: a bad request 400, heap 501 (all 404 with
+    --no-pprof); one line each. test_serve_pprof.py has the pprof paths' other answers."""
+    for extra, pprof_status in (([], (400, 501, 400)), (["--no-pprof"], (404, 404, 404))):
         tracer = Tracer(["serve", "--listen", "127.0.0.1:0"] + extra + ["--", tp("nthreads"), "1"])
         try:
             addr = serve_addr(tracer)
             for path, method, status in [("/nope", "GET", 404), ("/", "GET", 404),
                                          ("/metrics", "POST", 405), ("/metrics", "DELETE", 405),
                                          ("/metrics", "HEAD", 200),
-                                         ("/debug/pprof/profile", "GET", pprof_status),
-                                         ("/debug/pprof/heap", "GET", pprof_status),
-                                         ("/debug/pprof/goroutine", "GET", pprof_status)]:
+                                         ("/debug/pprof/profile?seconds=0", "GET",
+                                          pprof_status[0]),
+                                         ("/debug/pprof/heap", "GET", pprof_status[1]),
+                                         ("/debug/pprof/goroutine?debug=3", "GET",
+                                          pprof_status[2])]:
                 got, _, body = get(f"http://{addr}{path}", method=method)
                 assert got == status, (path, method, got, body)
                 if status != 200:

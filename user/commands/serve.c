@@ -59,8 +59,11 @@ static const char doc[] =
 	"asks for application/openmetrics-text. Every family is labelled pid, exe and runtime, one "
 	"series per process: --all and --binpath find their processes every second (a new one is "
 	"traced from then on, an exited one's series go). "
+	"GET /debug/pprof/profile?seconds=N (a CPU profile) and /debug/pprof/goroutine?debug=0|1|2 "
+	"(Go) answer as Go's net/http/pprof, for go tool pprof; ?pid=N chooses the process with "
+	"--all and --binpath. "
 	"When the target ends, its last values are served until Ctrl-C or SIGTERM. docs/serve.md "
-	"has the families, a scrape config and PromQL.\n\n"
+	"has the families, the pprof paths, a scrape config and PromQL.\n\n"
 	"Examples:\n"
 	"  rtmon serve -p 1234                          127.0.0.1:9477/metrics\n"
 	"  rtmon serve --listen 0.0.0.0:9477 -n myapp   on every address\n"
@@ -122,6 +125,7 @@ struct serve_run {
 	struct serve_procs procs;
 	struct serve_board board;
 	struct serve_metrics metrics;
+	struct serve_pprof pprof;
 	struct http_route routes[MAX_ROUTES];
 	size_t nroutes;
 	int fd;
@@ -132,21 +136,23 @@ struct serve_run {
 
 static void add_routes(struct serve_run *r)
 {
-	static const struct {
-		const char *path, *missing;
-	} pprof[] = {
-		{ "/debug/pprof/profile", "CPU call stacks (issue 12)" },
-		{ "/debug/pprof/heap", "Go heap inspection (issue 13)" },
-		{ "/debug/pprof/goroutine", "Go goroutine stacks (issues 12 and 13)" },
+	/* the pprof paths take seconds (a profile) or a process's memory (goroutines): workers */
+	const struct http_route pprof[] = {
+		{ "/debug/pprof/profile", serve_pprof_profile, &r->pprof, true },
+		{ "/debug/pprof/goroutine", serve_pprof_goroutine, &r->pprof, true },
+		{ "/debug/pprof/heap", serve_pprof_missing, (void *)"rtmon heap (being built)",
+		  false },
 	};
 
 	r->routes[r->nroutes++] =
-		(struct http_route){ "/metrics", serve_metrics_handler, &r->metrics };
+		(struct http_route){ "/metrics", serve_metrics_handler, &r->metrics, false };
 	if (r->args->no_pprof)
 		return;
+	r->pprof.pid = r->t->kind == TARGET_BINPATH || r->t->kind == TARGET_ALL ? 0 : r->t->pid;
+	r->pprof.scan = r->pprof.pid ? NULL : r->args->co.all ? "--all" : "--binpath";
+	r->pprof.board = &r->board;
 	for (size_t i = 0; i < sizeof(pprof) / sizeof(pprof[0]); i++)
-		r->routes[r->nroutes++] = (struct http_route){ pprof[i].path, serve_pprof_missing,
-							       (void *)pprof[i].missing };
+		r->routes[r->nroutes++] = pprof[i];
 }
 
 static double serve_tick(void *ctx)

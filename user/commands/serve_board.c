@@ -24,6 +24,7 @@ static struct serve_entry *copy_entries(const struct serve_entry *v, size_t n)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		c[i].snap = v[i].snap;
+		c[i].pid = v[i].pid;
 		if (!(c[i].labels = strdup(v[i].labels ? v[i].labels : ""))) {
 			serve_entries_free(c, i);
 			return NULL;

@@ -7,9 +7,11 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include "commands/serve_collect.h"
 
 struct serve_entry {
+	pid_t pid;    /* the process (serve's ?pid=) */
 	char *labels; /* pid, exe, runtime: from prom_labels, owned by the entry */
 	struct serve_snapshot snap;
 };

@@ -1,12 +1,33 @@
-/* rtmon serve's /debug/pprof/ paths (Go's net/http/pprof names). Each will be answered by the
- * stack and Go-inspection collectors (issues 12 and 13); until they exist, each path answers 501
- * with a line naming what is missing. */
+/* rtmon serve's /debug/pprof/ paths, with Go's net/http/pprof names and parameters:
+ * profile?seconds=N (the CPU profile of rtmon profile, stack/cpu_profile.h), goroutine?debug=0|1|2
+ * (rtmon stack's goroutines, runtime/go/goroutine_dump.h). They run as worker routes (a thread of
+ * their own each, http/server.h): a 30 s profile blocks neither the event loop nor a scrape. With
+ * --all or --binpath, ?pid=N chooses one of the processes served. A path not built yet answers 501
+ * naming what is missing. */
 #ifndef RTMON_SERVE_PPROF_H
 #define RTMON_SERVE_PPROF_H
 
+#include <stdbool.h>
+#include "commands/serve_board.h"
 #include "http/server.h"
+#include "proc/target.h"
 
-/* An http_handler: ctx is the missing feature, as a string. */
+struct serve_pprof {
+	pid_t pid;                 /* -p, -n, -- CMD: the one process; 0 with a scan */
+	const char *scan;          /* "--all" or "--binpath": ?pid= chooses; NULL otherwise */
+	struct serve_board *board; /* the processes served, for ?pid= */
+};
+
+/* The longest ?seconds= taken, and the default (Go's). */
+#define SERVE_PPROF_MAX_SECONDS     600
+#define SERVE_PPROF_DEFAULT_SECONDS 30
+/* The sampling rate, Go's own CPU profiler's. */
+#define SERVE_PPROF_HZ 100
+
+/* http_handlers; ctx is a struct serve_pprof, or for serve_pprof_missing the missing feature as
+ * a string. */
+int serve_pprof_profile(void *ctx, const struct http_request *rq, struct http_reply *rp);
+int serve_pprof_goroutine(void *ctx, const struct http_request *rq, struct http_reply *rp);
 int serve_pprof_missing(void *ctx, const struct http_request *rq, struct http_reply *rp);
 
 #endif

@@ -238,6 +238,7 @@ void serve_procs_publish(struct serve_procs *p)
 			ring_buffer__consume(sp->c.s.rb);
 		serve_collect_read(&sp->c, &sp->last);
 		v[n].labels = sp->labels;
+		v[n].pid = sp->t->pid;
 		v[n++].snap = sp->last;
 	}
 	serve_board_publish(p->board, v, n);

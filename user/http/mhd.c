@@ -30,6 +30,9 @@ const struct mhd_api *mhd_load(char *err, size_t errlen)
 	LOAD(add_response_header, MHD_add_response_header)
 	LOAD(queue_response, MHD_queue_response)
 	LOAD(destroy_response, MHD_destroy_response)
+	LOAD(get_connection_values, MHD_get_connection_values)
+	LOAD(suspend_connection, MHD_suspend_connection)
+	LOAD(resume_connection, MHD_resume_connection)
 #undef LOAD
 	if (missing) {
 		snprintf(err, errlen, "%s has no %s: install Debian's libmicrohttpd12", MHD_SONAME,

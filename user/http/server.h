@@ -5,6 +5,7 @@
 #ifndef RTMON_HTTP_SERVER_H
 #define RTMON_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct http_request; /* opaque: read it with http_header and http_query */
@@ -13,6 +14,9 @@ struct http_request; /* opaque: read it with http_header and http_query */
 const char *http_header(const struct http_request *rq, const char *name);
 /* A query parameter's value ("seconds" of ?seconds=5), or NULL. */
 const char *http_query(const struct http_request *rq, const char *name);
+/* A worker route's handler polls this while it waits (a CPU profile's seconds): true once the
+ * server is stopping, when it should answer at once with what it has. */
+bool http_request_cancelled(const struct http_request *rq);
 
 struct http_reply {
 	unsigned status;          /* 200 unless the handler says otherwise */
@@ -21,14 +25,21 @@ struct http_reply {
 	size_t len;
 };
 
-/* Fills the reply; runs on the server's thread. Returns 0, or -1 when out of memory (500). */
+/* Fills the reply; runs on the server's thread (a worker route's: on its own thread). Returns 0, or
+ * -1 when out of memory (500). */
 typedef int (*http_handler)(void *ctx, const struct http_request *rq, struct http_reply *rp);
 
 struct http_route {
 	const char *path; /* exact match */
 	http_handler fn;
 	void *ctx;
+	/* The handler takes long (seconds of sampling, a process's memory read): it runs on a
+	 * thread of its own while the connection waits suspended, so that other scrapes are
+	 * answered meanwhile. At most HTTP_MAX_WORKERS at once; past that, 503. */
+	bool worker;
 };
+
+#define HTTP_MAX_WORKERS 4
 
 /* Sets rp to status with a one-line text body (a newline is added). 0 or -1. */
 int http_reply_text(struct http_reply *rp, unsigned status, const char *line);
@@ -47,7 +58,8 @@ int http_listen(const char *addr, int *fd_out, char *bound, size_t boundlen, cha
 struct http_server *http_serve(int fd, const struct http_route *routes, size_t n, char *err,
 			       size_t errlen);
 
-/* Stops the thread, closes the socket; requests answered so far in *served. */
+/* Stops the thread (after the worker routes still running answered: they see
+ * http_request_cancelled), closes the socket; requests answered so far in *served. */
 void http_stop(struct http_server *s, unsigned long long *served);
 
 #endif

@@ -94,6 +94,8 @@ void profile_write_folded(const struct profile *p, FILE *out, size_t value);
 void profile_write_json(const struct profile *p, FILE *out);
 /* A gzipped profile.proto that `go tool pprof` reads. 0, or -errno with a one-line message. */
 int profile_write_pprof(const struct profile *p, const char *path, char *err, size_t errlen);
+/* The same bytes in memory (serve's /debug/pprof/), malloc'ed. 0 or -ENOMEM. */
+int profile_pprof_bytes(const struct profile *p, uint8_t **gz, size_t *gzlen);
 /* Whether path can be written, checked before tracing (it is opened for writing, created if
  * missing, not truncated). 0, or -errno with a one-line message naming the path. */
 int profile_pprof_check_path(const char *path, char *err, size_t errlen);

@@ -305,13 +305,15 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
 	return err;
 }
 
-int profile_write_pprof(const struct profile *p, const char *path, char *err, size_t errlen)
+int profile_pprof_bytes(const struct profile *p, uint8_t **gz, size_t *gzlen)
 {
 	struct pb *b = calloc(1, sizeof(*b));
-	uint8_t *packed = NULL, *gz = NULL;
-	size_t len, gzlen = 0;
+	uint8_t *packed = NULL;
+	size_t len;
 	int rc;
 
+	*gz = NULL;
+	*gzlen = 0;
 	rc = !b ? -ENOMEM : pb_alloc(b, p);
 	if (!rc) {
 		fill_profile(b, p);
@@ -323,8 +325,21 @@ int profile_write_pprof(const struct profile *p, const char *path, char *err, si
 	}
 	if (!rc) {
 		perftools__profiles__profile__pack(&b->prof, packed);
-		rc = gzip(packed, len, &gz, &gzlen);
+		rc = gzip(packed, len, gz, gzlen);
 	}
+	free(packed);
+	if (b)
+		pb_free(b);
+	free(b);
+	return rc;
+}
+
+int profile_write_pprof(const struct profile *p, const char *path, char *err, size_t errlen)
+{
+	uint8_t *gz;
+	size_t gzlen;
+	int rc = profile_pprof_bytes(p, &gz, &gzlen);
+
 	if (rc == -ENOMEM)
 		snprintf(err, errlen, "cannot write the profile to %s: out of memory", path);
 	if (!rc) {
@@ -334,10 +349,6 @@ int profile_write_pprof(const struct profile *p, const char *path, char *err, si
 				 strerror(-rc));
 	}
 	free(gz);
-	free(packed);
-	if (b)
-		pb_free(b);
-	free(b);
 	return rc;
 }
 
