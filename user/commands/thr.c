@@ -390,7 +390,8 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
 				   r->skel->progs.on_exit };
 	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen) ||
-	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen) ||
+	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->skel->maps.gr_wrappers, r->t, pl, err,
+		      errlen) ||
 	    thr_java_attach(&r->java, r->skel->progs.on_java_thread_start,
 			    r->skel->progs.on_java_thread_stop, r->t, err, errlen))
 		return -1;

@@ -105,6 +105,12 @@ int go_pc_lines(struct go_symtab *st, uint64_t pc, struct code_line *out, int ma
 int go_offset_lines(struct go_symtab *st, uint64_t file_off, int return_address,
 		    struct code_line *out, int max);
 
+/* 1 if the function whose entry is at link-time address entry is one the compiler generated and
+ * marked as a wrapper (funcID FuncIDWrapper, as read in lines_open: `go f(x)`'s and `go obj.m()`'s
+ * gowrap/dwrap functions, method value and promoted-method wrappers), which Go's tracebacks hide;
+ * 0 if not, or when the table does not tell; -EPROTO for a corrupt table. */
+int go_func_is_wrapper(struct go_symtab *st, uint64_t entry);
+
 /* moduledata.gofunc (go:func.*), the base of Go 1.18+'s funcdata; 0 for Go 1.16/1.17 or when not
  * found (then no inlining is shown). For the tests. */
 uint64_t go_symtab_gofunc(struct go_symtab *st);
@@ -141,6 +147,18 @@ int go_offsets_from_table(int major, int minor, struct go_offsets *out);
 int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, int max, int *n,
 		      char *err, size_t errlen);
 
+/* The direct calls (CALL to an immediate address) in the function, in address order: the link-time
+ * address of each CALL instruction in sites and of its callee in targets (either may be NULL), up
+ * to max, the total in *n; -ENOSPC when that exceeds max. */
+int go_func_direct_calls(struct go_symtab *st, const char *name, uint64_t *sites, uint64_t *targets,
+			 int max, int *n, char *err, size_t errlen);
+
+/* A wrapper that runs a function value it captured (Go 1.17 to 1.21's wrapper of
+ * `go func(a int){...}(x)`: mov rA, [rdx+off]; mov rB, [rA]; call rB, where RDX holds the
+ * wrapper's closure context): 0 and the capture's offset in the closure, or -ENOENT when the
+ * function's first call is not of that shape. */
+int go_func_captured_call(struct go_symtab *st, const char *name, int64_t *capture_off);
+
 /* File offset of the first instruction after the stack-check prologue
  * (cmp rsp,[r14+0x10]; jbe / lea r12,[rsp-N]; cmp r12,[r14+0x10]; jbe /
  * mov r12,rsp; sub r12,N; jb; cmp r12,[r14+0x10]; jbe), so that an entry
@@ -148,5 +166,31 @@ int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, in
  * A function without that prologue (NOSPLIT) gives its entry. */
 int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, char *err,
 		      size_t errlen);
+
+/* ---- goroutine start functions (start_func.c) ---- */
+
+/* What runtime.Stack shows as the outermost frame of a goroutine whose start PC (the funcval's
+ * code pointer newproc1 gets) is pc: *user, the function the user wrote after `go`. When the
+ * function at pc is a compiler wrapper (go_func_is_wrapper) that is the wrapper's callee: the
+ * outermost function inlined into the wrapper at one of its calls, else the first function it
+ * calls outside the runtime, else (the runtime's own goroutines) the first runtime function it
+ * calls that is not a helper (morestack, panics, write barriers, copies); *wrapper is then the
+ * wrapper's name (else NULL). A wrapper with no such callee (an interface method value: an indirect
+ * call) is named itself. 0; -ENOENT (both NULL) when no function holds pc. The strings live as long
+ * as st. */
+int go_start_func(struct go_symtab *st, uint64_t pc, const char **user, const char **wrapper);
+
+/* A go-statement wrapper whose callee is only known at run time (go_func_captured_call): the
+ * goroutine's start function is the code pointer of the function value at capture_off in the
+ * wrapper's closure (the funcval newproc1 gets). */
+struct go_captured_wrapper {
+	uint64_t entry; /* link-time */
+	uint32_t capture_off;
+};
+
+/* Every such wrapper in the binary (Go 1.17 to 1.21 make them for `go func(a int){...}(x)`), up to
+ * max, the total in *n; -ENOSPC when that exceeds max. */
+int go_start_captured_wrappers(struct go_symtab *st, struct go_captured_wrapper *out, int max,
+			       int *n);
 
 #endif
