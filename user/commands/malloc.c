@@ -38,6 +38,7 @@ const char *const malloc_fn_names[AF_COUNT] = {
 	[AF_PVALLOC] = "pvalloc",
 	[AF_FREE] = "free",
 	[AF_MALLOCGC] = "mallocgc",
+	[AF_MALLOCGC_SPECIALIZED] = "mallocgc_specialized",
 };
 
 static const char doc[] =
@@ -306,13 +307,15 @@ int cmd_malloc(int argc, char **argv)
 		bpf_map__set_max_entries(r.skel->maps.live_blocks, 1);
 		bpf_map__set_max_entries(r.skel->maps.live_calls, 1);
 	}
+	/* Before the load: a Go build's experiment decides what mallocgc counts (rodata). */
+	if (malloc_find_sites(&r, err, sizeof(err)))
+		goto fail;
+	r.skel->rodata->go_specialized = r.go_specialized;
 	rc = alloc_bpf__load(r.skel);
 	if (rc) {
 		probe_load_error("malloc", rc, err, sizeof(err));
 		goto fail;
 	}
-	if (malloc_find_sites(&r, err, sizeof(err)))
-		goto fail;
 	if (args.budget && start_budget(&r, &hooks, err, sizeof(err)))
 		goto fail;
 	if (!args.budget && malloc_attach_sites(&r, err, sizeof(err)))

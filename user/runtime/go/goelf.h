@@ -31,10 +31,15 @@
 /* ---- build info (gobuildinfo.c) ---- */
 
 struct go_info {
-	char version[32];        /* "go1.26.8" (truncated to 31 chars if longer) */
+	char version[64]; /* "go1.26.8", "go1.26.8-X:sizespecializedmalloc" (truncated to 63) */
 	int major, minor, patch; /* 1, 26, 8; all 0 if the version did not parse */
 	char module[256];        /* main module path ("mod" line), "" if none */
+	char goexperiment[128];  /* the build's GOEXPERIMENT setting ("sizespecializedmalloc,..."),
+				    "" if none */
 };
+
+/* 1 if the build info's GOEXPERIMENT names the experiment (and not "no" + it). */
+int go_experiment_on(const struct go_info *gi, const char *name);
 
 /* 0 and fills *gi if the ELF at path is a Go binary (Go >= 1.13: it has a
  * build info blob). -ENOEXEC if the file is not ELF or has no build info. */
