@@ -9,7 +9,7 @@
 # For each version V (default: the list below, one or more per goid-offset
 # era) it writes BUILD_DIR/testprog/go/vers/NAME-V, -V-stripped
 # (-ldflags='-s -w') and -V-pie (-buildmode=pie) for each fixture NAME
-# (goroutines, gcprog, golines, gostart; FIXTURES="a b" builds only those),
+# (goroutines, gcprog, golines, gostart, gcheap; FIXTURES="a b" builds only those),
 # all CGO_ENABLED=0, using
 # GOTOOLCHAIN=V (the go command downloads golang.org/toolchain@...-V into the
 # module cache the first time: needs network access once). A toolchain that
@@ -35,7 +35,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 fi
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-read -r -a fixtures <<<"${FIXTURES:-goroutines gcprog golines gostart}"
+read -r -a fixtures <<<"${FIXTURES:-goroutines gcprog golines gostart gcheap}"
 GO=${GO:-go}
 command -v "$GO" >/dev/null 2>&1 || GO=/usr/local/go/bin/go
 out=$build/testprog/go/vers

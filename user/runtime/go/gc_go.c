@@ -13,6 +13,9 @@
 #include "runtime/gc_backend.h"
 #include "runtime/go/goelf.h"
 #include "trace/probe.h"
+#include "proc/process_memory.h"
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 /* More RETs than any of these functions has (Go 1.17 to 1.26: at most a handful each). */
 #define MAX_RETS  64
@@ -23,6 +26,9 @@ struct go_gc {
 	struct probe_links pl;
 	struct go_info gi;
 	bool legacy; /* Go <= 1.20: no stwReason argument */
+	/* runtime.work.cycles and the gcStart probe: link-time addresses, and the probe's file
+	 * offset (0: the counter was not found) */
+	uint64_t cycles_vaddr, gcstart_vaddr, gcstart_off;
 };
 
 /* Where each site is: the function, and whether the probe goes on its body or its RETs. */
@@ -193,6 +199,56 @@ static int add_sites(struct go_symtab *st, const struct go_site_spec *sp, struct
 	return 0;
 }
 
+/* runtime.work.cycles, so that cycles carry the runtime's numbers (gctrace's "gc N"): read by the
+ * BPF side at each gcStart, and by userspace at attach (-p) for a cycle already running. */
+static void find_cycles(struct go_gc *g, struct go_symtab *st)
+{
+	uint64_t entry, entry_off, off;
+
+	if ((go_func_rip_load(st, "runtime.GC", 4, &g->cycles_vaddr) &&
+	     go_func_last_rip_increment(st, "runtime.gcStart", &g->cycles_vaddr)) ||
+	    go_func_body_site(st, "runtime.gcStart", &off, NULL, 0) ||
+	    go_func_by_name(st, "runtime.gcStart", &entry, NULL, &entry_off)) {
+		fprintf(stderr,
+			"rtmon gc: warning: the runtime's cycle counter (runtime.work.cycles) "
+			"not found: cycles are numbered from 1 at attach\n");
+		g->cycles_vaddr = 0;
+		return;
+	}
+	g->gcstart_off = off;
+	g->gcstart_vaddr = entry + (off - entry_off);
+}
+
+/* -p: the runtime's cycle count now, for the BPF side's record of the process (cycle_base). A
+ * process rtmon started has run no cycle yet; --binpath's processes start from their first
+ * gcStart seen. */
+static void read_cycle_base(struct go_gc *g, const struct target *t)
+{
+	uint64_t code, addr;
+	uint32_t cycles;
+	struct stat sb;
+	char err[256];
+	__u32 tgid = (__u32)t->pid;
+
+	if (t->kind != TARGET_PID || !g->cycles_vaddr || stat(t->exe, &sb))
+		return;
+	if (process_file_offset_addr(t->pid, (uint32_t)(major(sb.st_dev) << 20 | minor(sb.st_dev)),
+				     sb.st_ino, g->gcstart_off, &code)) {
+		fprintf(stderr,
+			"rtmon gc: warning: %s not found in the maps of PID %d: cycles are "
+			"numbered from its first cycle seen starting\n",
+			t->exe, t->pid);
+		return;
+	}
+	addr = g->cycles_vaddr + (code - g->gcstart_vaddr);
+	if (process_read(t->pid, addr, &cycles, sizeof(cycles), err, sizeof(err))) {
+		fprintf(stderr, "rtmon gc: warning: cannot read the runtime's cycle count: %s\n",
+			err);
+		return;
+	}
+	bpf_map_update_elem(bpf_map__fd(g->skel->maps.cycle_base), &tgid, &cycles, BPF_ANY);
+}
+
 static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *sites, int *n,
 			 char *err, size_t errlen)
 {
@@ -202,6 +258,7 @@ static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *si
 	if (rc)
 		return rc;
 	*n = 0;
+	find_cycles(g, st);
 	for (size_t i = 0; i < sizeof(site_specs) / sizeof(site_specs[0]); i++) {
 		const struct go_site_spec *sp = &site_specs[i];
 		char e2[512];
@@ -236,6 +293,8 @@ static int load(struct go_gc *g, struct gc_session *s, char *err, size_t errlen)
 	if (!g->skel)
 		return -errno;
 	g->skel->rodata->legacy_stw = g->legacy;
+	g->skel->rodata->cycles_vaddr = g->cycles_vaddr;
+	g->skel->rodata->gcstart_vaddr = g->gcstart_vaddr;
 	probe_prepare_sites_prog(g->skel->progs.on_gc_site);
 	rc = go_gc_bpf__load(g->skel);
 	if (rc)
@@ -269,6 +328,8 @@ static int go_open(struct gc_session *s, char *err, size_t errlen)
 				"the Go runtime's GC functions", err, errlen);
 	if (rc)
 		return rc;
+	/* After attaching: a cycle that starts from now on is seen at its gcStart. */
+	read_cycle_base(g, s->t);
 	return gc_session_ring(s, g->skel->maps.events, on_event, err, errlen);
 }
 

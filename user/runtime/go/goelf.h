@@ -164,6 +164,19 @@ int go_func_direct_calls(struct go_symtab *st, const char *name, uint64_t *sites
  * function's first call is not of that shape. */
 int go_func_captured_call(struct go_symtab *st, const char *name, int64_t *capture_off);
 
+/* The link-time address a function loads first (mov reg, [rip+disp] of size bytes, before any
+ * call, within its first 16 instructions): how a runtime variable is found from code that reads
+ * it, also in stripped binaries, which keep no data symbols. runtime.GC begins with
+ * `n := work.cycles.Load()` (Go 1.17 to 1.26: atomic.Load(&work.cycles) before 1.21): its first
+ * 4-byte load is &work.cycles. 0, or -ENOENT. */
+int go_func_rip_load(struct go_symtab *st, const char *name, int size, uint64_t *vaddr);
+
+/* The link-time address of the last 32-bit variable the function increments in place: inc dword
+ * [rip+disp] (Go <= 1.20's `work.cycles++`), or lea reg, [rip+disp] then lock xadd [reg], r
+ * (1.21+'s `work.cycles.Add(1)`). In runtime.gcStart that is work.cycles, for binaries that do
+ * not link runtime.GC. 0, or -ENOENT. */
+int go_func_last_rip_increment(struct go_symtab *st, const char *name, uint64_t *vaddr);
+
 /* File offset of the first instruction after the stack-check prologue
  * (cmp rsp,[r14+0x10]; jbe / lea r12,[rsp-N]; cmp r12,[r14+0x10]; jbe /
  * mov r12,rsp; sub r12,N; jb; cmp r12,[r14+0x10]; jbe), so that an entry

@@ -215,6 +215,72 @@ int go_func_captured_call(struct go_symtab *st, const char *name, int64_t *captu
 	return found ? 0 : -ENOENT;
 }
 
+int go_func_rip_load(struct go_symtab *st, const char *name, int size, uint64_t *vaddr)
+{
+	struct code_walk w;
+	int found = 0;
+
+	if (walk_open(&w, st, name, NULL, 0))
+		return -ENOENT;
+	/* The first load from a RIP-relative address, within the first instructions. */
+	for (int i = 0; i < 16 && !found && walk_next(&w); i++) {
+		const cs_x86 *x = &w.insn->detail->x86;
+		const cs_x86_op *o = x->operands;
+
+		if (w.insn->id == X86_INS_CALL)
+			break;
+		if (w.insn->id != X86_INS_MOV || x->op_count != 2 || o[0].type != X86_OP_REG ||
+		    o[1].type != X86_OP_MEM || o[1].mem.base != X86_REG_RIP ||
+		    o[1].mem.index != X86_REG_INVALID || o[1].size != size)
+			continue;
+		*vaddr = w.insn->address + w.insn->size + (uint64_t)o[1].mem.disp;
+		found = 1;
+	}
+	walk_close(&w);
+	return found ? 0 : -ENOENT;
+}
+
+static int is_rip_mem(const cs_x86_op *o)
+{
+	return o->type == X86_OP_MEM && o->mem.base == X86_REG_RIP &&
+	       o->mem.index == X86_REG_INVALID;
+}
+
+int go_func_last_rip_increment(struct go_symtab *st, const char *name, uint64_t *vaddr)
+{
+	uint64_t lea[X86_REG_ENDING] = { 0 };
+	struct code_walk w;
+	int found = 0;
+
+	if (walk_open(&w, st, name, NULL, 0))
+		return -ENOENT;
+	while (walk_next(&w)) {
+		const cs_x86 *x = &w.insn->detail->x86;
+		const cs_x86_op *o = x->operands;
+		uint64_t next = w.insn->address + w.insn->size;
+
+		if (w.insn->id == X86_INS_LEA && x->op_count == 2 && o[0].type == X86_OP_REG &&
+		    o[0].reg < X86_REG_ENDING && is_rip_mem(&o[1])) {
+			lea[o[0].reg] = next + (uint64_t)o[1].mem.disp;
+		} else if (w.insn->id == X86_INS_INC && x->op_count == 1 && is_rip_mem(&o[0]) &&
+			   o[0].size == 4) {
+			*vaddr = next + (uint64_t)o[0].mem.disp; /* Go <= 1.20: work.cycles++ */
+			found = 1;
+		} else if (w.insn->id == X86_INS_XADD && x->prefix[0] == X86_PREFIX_LOCK &&
+			   x->op_count == 2 && o[0].type == X86_OP_MEM && o[0].size == 4 &&
+			   o[0].mem.base < X86_REG_ENDING && lea[o[0].mem.base] &&
+			   o[0].mem.index == X86_REG_INVALID && o[0].mem.disp == 0) {
+			*vaddr = lea[o[0].mem.base]; /* 1.21+: work.cycles.Add(1) */
+			found = 1;
+		} else if (x->op_count >= 1 && o[0].type == X86_OP_REG &&
+			   o[0].reg < X86_REG_ENDING) {
+			lea[o[0].reg] = 0; /* written otherwise */
+		}
+	}
+	walk_close(&w);
+	return found ? 0 : -ENOENT;
+}
+
 static int is_reg(const cs_x86_op *o, x86_reg r)
 {
 	return o->type == X86_OP_REG && o->reg == r;
