@@ -24,8 +24,8 @@ int process_read(pid_t pid, uint64_t addr, void *buf, size_t len, char *err, siz
 	if (e == ESRCH)
 		snprintf(err, errlen, "PID %d is gone", pid);
 	else if (e == EPERM)
-		snprintf(err, errlen, "not allowed to read the memory of PID %d (run rtmon as root)",
-			 pid);
+		snprintf(err, errlen,
+			 "not allowed to read the memory of PID %d (run rtmon as root)", pid);
 	else
 		snprintf(err, errlen, "cannot read 0x%" PRIx64 " of PID %d: %s", addr, pid,
 			 strerror(e));
@@ -49,7 +49,8 @@ int process_file_offset_addr(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t of
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %x:%x %" SCNu64, &start,
 			   &end, &pgoff, &maj, &min, &i) != 6)
 			continue;
-		if (i != ino || (maj << 20 | min) != kdev || off < pgoff || off - pgoff >= end - start)
+		if (i != ino || (maj << 20 | min) != kdev || off < pgoff ||
+		    off - pgoff >= end - start)
 			continue;
 		*addr = start + (off - pgoff);
 		ret = 0;
