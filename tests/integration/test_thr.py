@@ -207,3 +207,41 @@ def test_bad_input_one_line(args, needle):
     assert len(lines) == 1, r.stderr
     assert needle in lines[0]
     assert r.stdout == ""
+
+
+def prethreads_run(args):
+    """testprog/prethreads 4 under rtmon ARGS -p: its threads started before rtmon attached; returns
+    rtmon's output and {tid: (lo, hi)}, the program's own bounds of each thread's lifetime."""
+    target = Target(tp("prethreads"), "4")
+    try:
+        tracer = Tracer(args + ["-p", str(target.pid)])
+        target.go()
+        out, _ = target.proc.communicate(timeout=30)
+        assert target.proc.returncode == 0
+        rc, tout, err = tracer.wait()
+        assert rc == 0, err
+    finally:
+        target.kill()
+    bounds = {}
+    for line in out.decode().splitlines():
+        if line.startswith("thread "):
+            _, tid, lo, hi = line.split()
+            bounds[int(tid)] = (int(lo), int(hi))
+    assert len(bounds) == 4
+    return tout, bounds
+
+
+def test_pid_threads_started_before_tracing_have_lifetimes():
+    """Exits of threads that predate tracing carry their lifetime from the kernel's start time
+    (issue 14, item 8), within the program's own bounds; parent and start stay unknown."""
+    out, bounds = prethreads_run(["thr", "--json"])
+    events, summary = split(out)
+    exits = {e["tid"]: e for e in events if e["event"] == "exit" and not e["main"]}
+    assert set(exits) == set(bounds), (exits, bounds)
+    for tid, (lo, hi) in bounds.items():
+        e = exits[tid]
+        assert lo <= e["lifetime_ns"] <= hi, (e, lo, hi)
+        assert e["started_before_tracing"] is True
+        assert e["ptid"] is None and e["start"] is None
+    assert summary["created"] == 0 and summary["exited"] == 5 and summary["alive"] == 0
+    assert summary["exited_before_tracing"] == 4 and summary["exited_unknown_lifetime"] == 1

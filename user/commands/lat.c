@@ -240,8 +240,8 @@ static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, u
 		print_stats_text(&g[i].h, !r->interval_no);
 	}
 	if (untracked)
-		printf("%llu %s not seen created (main threads, or started before tracing): "
-		       "lifetime unknown, not counted\n",
+		printf("%llu %s not seen created (main threads: the process's own lifetime): "
+		       "not counted\n",
 		       (unsigned long long)untracked,
 		       untracked == 1 ? "exit of a thread" : "exits of threads");
 }
@@ -332,6 +332,7 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 	summary_count(&s, "exited", "exited", c[TC_EXITED]);
 	summary_count(&s, NULL, "lifetimes counted", counted);
 	summary_count(&s, "exited_unknown_lifetime", NULL, c[TC_EXITED_UNTRACKED]);
+	summary_count(&s, "exited_before_tracing", NULL, c[TC_EXITED_BEFORE]);
 	gr_print_summary(&r->lt.gr, r->lt.skel->maps.gr_counters, &s);
 	summary_end(&s, NULL);
 }

@@ -181,6 +181,8 @@ static void print_json_event(const struct thr_event *e, const char *start,
 		json_field_null(stdout, "lifetime_ns");
 	if (exit)
 		json_field_bool(stdout, "main", e->tid == e->pid);
+	if (exit && (e->flags & THR_F_BEFORE))
+		json_field_bool(stdout, "started_before_tracing", true);
 	if (java->known) {
 		json_field_i64(stdout, "java_tid", java->tid);
 		json_field_str(stdout, "java_name", java->name);
@@ -354,13 +356,14 @@ static void on_interval(void *ctx)
 static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 {
 	uint64_t c[TC_COUNT];
-	unsigned long long alive, created, exited, unknown, lost;
+	unsigned long long alive, created, exited, unknown, before, lost;
 
 	if (tt_read_counters(r->skel->maps.tt_counters, c))
 		fprintf(stderr, "rtmon thr: cannot read the counters: %s\n", strerror(errno));
 	created = c[TC_CREATED];
 	exited = c[TC_EXITED];
 	unknown = c[TC_EXITED_UNTRACKED];
+	before = c[TC_EXITED_BEFORE];
 	lost = c[TC_LOST];
 	if (r->gr.active) {
 		uint64_t g[GRC_COUNT];
@@ -369,7 +372,7 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 			lost += g[GRC_LOST];
 	}
 	/* Threads seen created whose exit was not seen yet. */
-	alive = created > exited - unknown ? created - (exited - unknown) : 0;
+	alive = created > exited - unknown - before ? created - (exited - unknown - before) : 0;
 	struct summary s = { .out = stdout,
 			     .json = r->args->co.json,
 			     .command = "thr",
@@ -385,11 +388,16 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 	summary_count(&s, "alive", "alive", alive);
 	summary_count(&s, NULL, "lost", lost);
 	summary_count(&s, "exited_unknown_lifetime", NULL, unknown);
+	summary_count(&s, "exited_before_tracing", NULL, before);
 	summary_line_end(&s);
 	if (unknown && !s.json)
-		printf("%llu %s not seen created (main threads, or started before "
-		       "tracing): lifetime unknown\n",
+		printf("%llu %s not seen created (main threads: the process's own lifetime): "
+		       "lifetime unknown\n",
 		       unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
+	if (before && !s.json)
+		printf("%llu %s started before tracing: lifetime from the kernel's start time, "
+		       "parent and start routine unknown\n",
+		       before, before == 1 ? "exit of a thread" : "exits of threads");
 	gr_print_summary(&r->gr, r->skel->maps.gr_counters, &s);
 	if (r->java.active && s.json) {
 		json_field_u64(stdout, "java_threads_started", r->java.started);
