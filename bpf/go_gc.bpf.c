@@ -8,13 +8,12 @@
  *   stopTheWorldWithSema    STW begins; its reason says sweep termination, mark termination or
  * other startTheWorldWithSema   (at its RETs) STW ends: sweep-term ends -> mark begins; mark-term
  * ends -> mark and mark-term are emitted, sweep begins gcMarkTermination       seen inside a
- * mark-term STW: it is the final one (else marking resumed) freeSomeWbufs           the background
- * sweeper found the sweep list drained: sweep ends (bgsweep calls it only then; gcSweep, in the
- * blocking modes, during the mark-termination stop) mProf_PostSweep         runtime.GC() finished
- * sweeping (it sweeps itself; bgsweep may lag) next sweep termination  at the latest: gcStart
- * finishes any sweep before stopping the world Not sweepone's RETs (RAX == ~0 when drained):
- * sweepone runs once per span, and a uprobe on a RET instruction costs ~25 us a hit here (see
- * docs/gc.md).
+ * mark-term STW: it is the final one (else marking resumed) bgsweep's gopark calls   the background
+ * sweeper parks once the sweep is done (isSweepDone): sweep ends mProf_PostSweep runtime.GC()
+ * finished sweeping (it sweeps itself; bgsweep may lag) next sweep termination  at the latest:
+ * gcStart finishes any sweep before stopping the world Not sweepone's RETs (RAX == ~0 when
+ * drained): sweepone runs once per span, and a uprobe on a RET instruction costs ~25 us a hit here
+ * (see docs/gc.md).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

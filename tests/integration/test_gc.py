@@ -216,3 +216,20 @@ def test_pid_cycle_numbers_are_the_runtimes(variant):
     assert set(traced) <= ended, (sorted(ended), traced)
     assert ended - set(traced) <= {min(traced) - 1, max(traced) + 1}, (sorted(ended), traced)
     assert seen <= set(range(min(traced) - 1, max(traced) + 2)), (sorted(seen), traced)
+
+
+@pytest.mark.parametrize("variant", ["gcheap", "gcheap-stripped", "gcheap-pie"])
+def test_probe_hits_per_cycle_on_a_sleep_paced_program(variant):
+    """An allocating program paced by sleeps (gcheap's PAUSE_MS): at most 12 probe hits per cycle
+    (issue 14, item 2; the sweep-end probe used to fire on every turn of bgsweep's loop: about 700
+    a cycle here). Every cycle still has its sweep."""
+    r = run(["gc", "--json", "--", tp("go/" + variant), "0", "30", "1"])
+    assert r.returncode == 0, r.stderr
+    lines = json_lines(r.stdout)
+    summary = lines[-1]
+    assert summary["cycles"] >= 30
+    assert summary["probe_hits"] <= 12 * summary["cycles"], summary
+    gc = [o for o in lines if o["type"] == "gc" and o["gc"]]
+    ended = {o["cycle"] for o in gc if o["phase"] == "mark-term"}
+    swept = {o["cycle"] for o in gc if o["phase"] == "sweep"}
+    assert ended - swept <= {max(ended)}, (sorted(ended), sorted(swept))

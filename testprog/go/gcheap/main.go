@@ -3,11 +3,12 @@
 // GODEBUG=gctrace=1, the runtime prints "gc N @..." on stderr as each cycle ends, and rtmon must
 // give each cycle the same N, also for the cycles that ran before it attached.
 //
-//	gcheap [BEFORE [AFTER]]
+//	gcheap [BEFORE [AFTER [PAUSE_MS]]]
 //
 // It allocates garbage until BEFORE cycles (default 5) have completed, prints "ready <pid>" on
 // stdout, waits for a line (or EOF) on stdin, prints "go" on stderr, allocates until AFTER more
-// (default 5) have completed, prints "done cycles=N" and exits 0. Cycles are counted with
+// (default 5) have completed, prints "done cycles=N" and exits 0. With PAUSE_MS it sleeps that
+// long after every 4 MiB allocated (a program paced by sleeps: the sweep ends while it sleeps). Cycles are counted with
 // runtime/metrics ("/gc/cycles/total:gc-cycles"), which stops no world. Standard library only;
 // builds with Go 1.17 and later.
 package main
@@ -19,9 +20,13 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
+	"time"
 )
 
-var sink []byte
+var (
+	sink  []byte
+	pause time.Duration
+)
 
 func cycles() uint64 {
 	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
@@ -35,6 +40,9 @@ func churn(n uint64) {
 		for i := 0; i < 64; i++ {
 			sink = make([]byte, 64<<10)
 		}
+		if pause > 0 {
+			time.Sleep(pause)
+		}
 	}
 }
 
@@ -45,6 +53,10 @@ func main() {
 	}
 	if len(os.Args) > 2 {
 		after, _ = strconv.ParseUint(os.Args[2], 10, 64)
+	}
+	if len(os.Args) > 3 {
+		ms, _ := strconv.Atoi(os.Args[3])
+		pause = time.Duration(ms) * time.Millisecond
 	}
 	debug.SetGCPercent(10)
 	churn(before)

@@ -31,25 +31,30 @@ struct go_gc {
 	uint64_t cycles_vaddr, gcstart_vaddr, gcstart_off;
 };
 
-/* Where each site is: the function, and whether the probe goes on its body or its RETs. */
+/* Where each site is: the function, and whether the probe goes on its body, its RETs, or its
+ * direct calls to the function calls_to. */
 struct go_site_spec {
 	enum gc_site site;
 	const char *func;
 	bool rets;
 	bool required;
-	bool legacy_only; /* Go <= 1.20 only */
+	bool legacy_only;     /* Go <= 1.20 only */
+	const char *calls_to; /* the CALLs to this function in func */
 };
 
 static const struct go_site_spec site_specs[] = {
-	{ GS_GCSTART, "runtime.gcStart", false, true, false },
-	{ GS_STW_STOP, "runtime.stopTheWorldWithSema", false, true, false },
-	{ GS_STW_START_RET, "runtime.startTheWorldWithSema", true, true, false },
-	{ GS_MARK_TERM, "runtime.gcMarkTermination", false, true, false },
-	/* Without these, sweeps are only seen to end when the next cycle begins. */
-	{ GS_SWEEP_DONE, "runtime.freeSomeWbufs", false, false, false },
-	{ GS_SWEEP_DONE, "runtime.mProf_PostSweep", false, false, false },
-	{ GS_LEGACY_STW, "runtime.stopTheWorld", false, true, true },
-	{ GS_LEGACY_STW_FUNC1, "runtime.stopTheWorld.func1", false, true, true },
+	{ GS_GCSTART, "runtime.gcStart", false, true, false, NULL },
+	{ GS_STW_STOP, "runtime.stopTheWorldWithSema", false, true, false, NULL },
+	{ GS_STW_START_RET, "runtime.startTheWorldWithSema", true, true, false, NULL },
+	{ GS_MARK_TERM, "runtime.gcMarkTermination", false, true, false, NULL },
+	/* Without these, sweeps are only seen to end when the next cycle begins. The background
+	 * sweeper parks (gopark, Go 1.17 to 1.26: once at its start, then once a cycle) only when
+	 * isSweepDone(); freeSomeWbufs, probed before, runs on every turn of its loop while other
+	 * sweepers finish: hundreds of hits a cycle on a program that allocates between sleeps. */
+	{ GS_SWEEP_DONE, "runtime.bgsweep", false, false, false, "runtime.gopark" },
+	{ GS_SWEEP_DONE, "runtime.mProf_PostSweep", false, false, false, NULL },
+	{ GS_LEGACY_STW, "runtime.stopTheWorld", false, true, true, NULL },
+	{ GS_LEGACY_STW_FUNC1, "runtime.stopTheWorld.func1", false, true, true, NULL },
 };
 
 /* runtime.stwReason values (Go 1.21 to 1.26) as the table shows them, and the strings Go <= 1.20
@@ -182,7 +187,24 @@ static int add_sites(struct go_symtab *st, const struct go_site_spec *sp, struct
 	uint64_t offs[MAX_RETS];
 	int nret = 0, rc;
 
-	if (!sp->rets) {
+	if (sp->calls_to) {
+		uint64_t calls[MAX_RETS], targets[MAX_RETS], to;
+		int ncalls;
+
+		rc = go_func_by_name(st, sp->calls_to, &to, NULL, NULL);
+		if (rc)
+			snprintf(err, errlen, "no function %s", sp->calls_to);
+		if (!rc)
+			rc = go_func_direct_calls(st, sp->func, calls, targets, MAX_RETS, &ncalls,
+						  err, errlen);
+		for (int i = 0; !rc && i < ncalls; i++)
+			if (targets[i] == to)
+				rc = go_vaddr_to_off(st, calls[i], &offs[nret++]);
+		if (!rc && !nret) {
+			snprintf(err, errlen, "%s has no call to %s", sp->func, sp->calls_to);
+			rc = -ENOENT;
+		}
+	} else if (!sp->rets) {
 		rc = go_func_body_site(st, sp->func, &offs[0], err, errlen);
 		nret = 1;
 	} else {
