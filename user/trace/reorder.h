@@ -8,11 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct reorder_entry;
+
 struct reorder {
 	size_t item_size;
-	size_t n, cap;
+	size_t n, cap; /* entries in the heap; room for entries and items */
 	uint64_t seq;
-	unsigned char *heap; /* n entries: key, seq, item */
+	struct reorder_entry *heap;
+	unsigned char *items; /* cap items */
+	size_t *free_slots;   /* nfree of them */
+	size_t nfree;
 };
 
 void reorder_init(struct reorder *q, size_t item_size);
