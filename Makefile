@@ -1,4 +1,4 @@
-# rtmon build. `make` builds build/rtmon; `make test`, `make demo`, `make bench`.
+# rtmon build. `make` builds build/rtmon; `make test`, `make demo`, `make bench`, `make install`.
 # V=1 shows every command. SANITIZE=1 builds userspace with ASan+UBSan (into build-san/).
 
 ifeq ($(V),1)
@@ -29,7 +29,8 @@ CFLAGS ?= -O2 -g
 # -Wno-format-truncation: error and label strings are bounded on purpose; a cut message is fine.
 CFLAGS += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP $(SANFLAGS)
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
-LDLIBS += -lbpf -lelf -ldw -lz -lcapstone -lm -lpthread -lstdc++ -lmicrohttpd
+# libmicrohttpd is not linked: rtmon serve loads it (user/http/mhd.c).
+LDLIBS += -lbpf -lelf -ldw -lz -lcapstone -lprotobuf-c -lm -lpthread -lstdc++
 LDFLAGS += $(SANFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux -Ibpf -MMD -MP
 # <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> lives in the multiarch directory.
@@ -40,8 +41,13 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 # user/ is one folder per layer (docs/architecture.md); runtimes have a folder each under user/runtime/.
 USER_SRCS := $(sort $(wildcard user/*/*.c user/*/*/*.c))
+# Protocol buffers (user/*/*.proto, e.g. pprof's profile format) are compiled by protoc-c into
+# $(BUILD)/proto/NAME.pb-c.{c,h}, included as "proto/NAME.pb-c.h".
+PROTO_SRCS := $(wildcard user/*/*.proto)
+PROTO_HDRS := $(patsubst %.proto,$(BUILD)/proto/%.pb-c.h,$(notdir $(PROTO_SRCS)))
+PROTO_OBJS := $(patsubst %.proto,$(BUILD)/obj/proto/%.pb-c.o,$(notdir $(PROTO_SRCS)))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS)) $(BUILD)/obj/min_btf_blobs.o \
-	$(BUILD)/obj/min_btf_table.o
+	$(BUILD)/obj/min_btf_table.o $(PROTO_OBJS)
 MIN_BTFS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.min.btf,$(BPF_SRCS))
 BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/obj/cli/main.o,$(USER_OBJS))
@@ -61,6 +67,13 @@ GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/test
 	$(BUILD)/testprog/go/$(n)-pie)
 # Also built with GOEXPERIMENT=sizespecializedmalloc (NAME-sizespec), for rtmon malloc's entry points.
 GO_TP_SIZESPEC := $(BUILD)/testprog/go/gomemstats-sizespec
+# The stack tests' CPU burner at -O2, with frame pointers in every function (leaves too, as the
+# distributions that keep frame pointers build) and without (what Debian ships).
+STACK_TP_BINS := $(BUILD)/testprog/cpuburn-fp $(BUILD)/testprog/cpuburn-nofp
+STACK_TP_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
+# Preloadable libraries (testprog/lib/NAME.c): build/testprog/libNAME.so.
+TP_LIB_SRCS := $(wildcard testprog/lib/*.c)
+TP_LIB_BINS := $(patsubst testprog/lib/%.c,$(BUILD)/testprog/lib%.so,$(TP_LIB_SRCS))
 # Java programs (testprog/java/*.java) are compiled for Java 17, so that every JDK the tests find runs them.
 JAVA_TP_SRCS := $(wildcard testprog/java/*.java)
 JAVA_TP_CLASSES := $(patsubst testprog/java/%.java,$(BUILD)/testprog/java/%.class,$(JAVA_TP_SRCS))
@@ -72,10 +85,22 @@ TP_LIBS_gc_boehm := -lgc
 # when neither exists).
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
+# make install: PREFIX (default /usr/local) and DESTDIR as usual. The binary goes to sbin: the tracing
+# commands need root (BPF programs, uprobes), as libbpf-tools' do, and its man page is in section 8.
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/rtmon
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL ?= install
+# The docs make install puts beside the README (field-notes.md is the developers' own)
+INSTALL_DOCS := $(filter-out docs/field-notes.md,$(wildcard docs/*.md))
+
 .SECONDARY:
 .PHONY: FORCE
 .PHONY: all deps test unit-test integration-test demo bench clean testprogs go-fixtures format \
-	format-check
+	format-check install uninstall deb
 all: $(BUILD)/rtmon
 
 deps:
@@ -126,8 +151,31 @@ $(BUILD)/obj/min_btf_blobs.o: $(BUILD)/min_btf_blobs.S | $(BUILD)/obj
 $(BUILD)/obj/min_btf_table.o: $(BUILD)/min_btf_table.c | $(BUILD)/obj
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# Every user object may include any skeleton: generate them all first.
-$(USER_OBJS): | $(SKELS)
+vpath %.proto $(sort $(dir $(PROTO_SRCS)))
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: %.proto
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(BUILD)/proto && protoc-c --proto_path=$(dir $<) --c_out=$(BUILD)/proto $<
+$(BUILD)/obj/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# What --version and --help say about the build, rewritten only when it changes: the release (VERSION),
+# the commit, and DOCDIR (the bug-report line names the README there). The commit is
+# `git describe --always --dirty` when this directory is the top of a git work tree (a tarball
+# unpacked inside another repository must not take that one's commit), else COMMIT, which
+# `git archive` fills in (.gitattributes: export-subst), else "unknown".
+$(BUILD)/build_info.h: FORCE VERSION | $(BUILD)
+	$(Q)c=; if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then \
+	  c=$$(git describe --always --dirty 2>/dev/null); fi; \
+	[ -n "$$c" ] || c=$$(grep -v '^\$$Format' COMMIT 2>/dev/null | head -n 1); \
+	{ printf '#define RTMON_VERSION "%s"\n' "$$(head -n 1 VERSION)"; \
+	  printf '#define RTMON_COMMIT "%s"\n' "$${c:-unknown}"; \
+	  printf '#define RTMON_DOCDIR "%s"\n' "$(DOCDIR)"; } > $@.tmp; \
+	cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/obj/cli/main.o: $(BUILD)/build_info.h
+
+# Every user object may include any skeleton or generated protobuf header: generate them all first.
+$(USER_OBJS): | $(SKELS) $(PROTO_HDRS)
 $(BUILD)/obj/%.o: user/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -136,7 +184,7 @@ $(BUILD)/rtmon: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests $(SKELS)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests $(SKELS) $(PROTO_HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
 
@@ -152,6 +200,16 @@ $(BUILD)/testprog/%-static: testprog/%.c | $(BUILD)/testprog
 $(BUILD)/testprog/%-stripped: testprog/%.c | $(BUILD)/testprog
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie -s $< -o $@ $(TP_LIBS_$*)
+
+$(BUILD)/testprog/cpuburn-fp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACK_TP_CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer $< -o $@
+$(BUILD)/testprog/cpuburn-nofp: testprog/stacks/cpuburn.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACK_TP_CFLAGS) -fomit-frame-pointer $< -o $@
+$(BUILD)/testprog/lib%.so: testprog/lib/%.c | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -fPIC -shared $< -o $@
 
 # Go programs: the toolchain's own cache makes rebuilds cheap, so always ask go build.
 $(BUILD)/testprog/go/%: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
@@ -175,7 +233,8 @@ $(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
 # The programs use Gate (their stdin start gate): compiled first, found on the class path.
 $(filter-out %/Gate.class,$(JAVA_TP_CLASSES)): $(BUILD)/testprog/java/Gate.class
 
-testprogs: $(TP_BINS) $(GO_TP_BINS) $(GO_TP_SIZESPEC) $(JAVA_TP_CLASSES)
+testprogs: $(TP_BINS) $(TP_LIB_BINS) $(STACK_TP_BINS) $(GO_TP_BINS) $(GO_TP_SIZESPEC) \
+	$(JAVA_TP_CLASSES)
 
 # The Go fixture built by older toolchains (one per goid-offset era), fetched through the Go module
 # proxy's golang.org/toolchain modules; a toolchain that cannot be had is reported and skipped.
@@ -183,7 +242,7 @@ go-fixtures: $(GO_TP_BINS)
 	$(Q)tests/unit/build-go-fixtures.sh $(BUILD)
 
 unit-test: $(UNIT_BINS) testprogs go-fixtures
-	$(Q)set -e; for t in $(UNIT_BINS); do RTMON_BUILD=$(BUILD) $$t; done
+	$(Q)set -e; for t in $(UNIT_BINS); do RTMON_BUILD=$(BUILD) GO=$(GO) $$t; done
 
 integration-test: $(BUILD)/rtmon testprogs
 	$(Q)RTMON=$(ABS_BUILD)/rtmon RTMON_BUILD=$(ABS_BUILD) python3 -m pytest -q tests/integration
@@ -202,6 +261,40 @@ bench: deps
 
 clean:
 	$(Q)rm -rf build build-san
+
+# The binary, the man page, bash completion and the docs (README.md, docs/*.md beside it, so that
+# the README's links work). DESTDIR stages the tree for a package (debian/rules).
+install: $(BUILD)/rtmon
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(DOCDIR)/docs
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/rtmon $(DESTDIR)$(SBINDIR)/rtmon
+	$(Q)$(INSTALL) -m 0644 docs/rtmon.8 $(DESTDIR)$(MANDIR)/man8/rtmon.8
+	$(Q)$(INSTALL) -m 0644 completion/rtmon.bash $(DESTDIR)$(BASHCOMPDIR)/rtmon
+	$(Q)$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)$(INSTALL) -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/docs/
+
+# Removes what install wrote, and the doc directories once empty.
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/rtmon $(DESTDIR)$(MANDIR)/man8/rtmon.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/rtmon $(DESTDIR)$(DOCDIR)/README.md \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(INSTALL_DOCS))
+	$(Q)rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null || :
+
+# The Debian package (debian/), built with `dpkg-buildpackage -us -uc -b` from the last commit
+# (git archive HEAD: uncommitted changes are not in it) in $(BUILD)/deb/src, so that the package
+# build's `make clean` leaves this tree alone; the variables given to this make (BUILD, SANITIZE,
+# ...) do not reach it. The .deb and .changes files land in $(BUILD)/deb/, the log in $(BUILD)/deb/build.log.
+deb: | $(BUILD)
+	$(call msg,DEB,$(BUILD)/deb)
+	$(Q)rm -rf $(ABS_BUILD)/deb && mkdir -p $(ABS_BUILD)/deb/src
+	$(Q)git archive --prefix=rtmon/ HEAD | tar -x -C $(ABS_BUILD)/deb/src
+	$(Q)cd $(ABS_BUILD)/deb/src/rtmon && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -us -uc -b > $(ABS_BUILD)/deb/build.log 2>&1 || \
+		{ tail -n 30 $(ABS_BUILD)/deb/build.log; exit 1; }
+	$(Q)mv $(ABS_BUILD)/deb/src/*.deb $(ABS_BUILD)/deb/src/*.changes \
+		$(ABS_BUILD)/deb/src/*.buildinfo $(ABS_BUILD)/deb/ && rm -rf $(ABS_BUILD)/deb/src
 
 # The C style (.clang-format): `make format` rewrites the tree, `make format-check` (CI) fails on a
 # file that clang-format would change, and on a line over 100 columns it could not fold (a string).

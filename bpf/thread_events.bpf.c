@@ -8,9 +8,12 @@
 #include "goroutine.bpf.h"
 #include "ringbuf_batch.bpf.h"
 
-/* 16 MiB holds about 200,000 records: seconds of the fastest thread churn this machine reaches, so
- * a consumer that drains every 10 ms (or stalls on a slow terminal for a while) loses nothing. */
-#define RING_BYTES (16 << 20)
+/* 2 MiB holds about 26,000 records: a quarter of a second of the fastest churn this machine
+ * reaches (100,000 goroutines and their threads a second), where the consumer drains every 10 ms
+ * and is woken past WAKE_BYTES. The kernel maps a ring's data twice, so its size counts double in
+ * rtmon's RSS: 16 MiB made thr's peak 46 MiB, 2 MiB makes it 24 (docs/PERFORMANCE.md). A consumer
+ * stalled longer (a terminal that blocks) loses records, counted as lost. */
+#define RING_BYTES (2 << 20)
 /* Past this much unread data the consumer is woken at once instead of at its next 10 ms poll. */
 #define WAKE_BYTES (RING_BYTES / 8)
 
@@ -138,12 +141,12 @@ int BPF_USDT(on_java_thread_stop, void *name, long len, long java_tid, long os_t
 	return java_event(THR_EV_JAVA_STOP, name, len, java_tid, os_tid, daemon);
 }
 
-/* Go targets: goroutine records, in a ring of their own (bpf/goroutine.bpf.h). 4 MiB holds about
- * 70,000. */
-RINGBUF_MAP(gr_events, 4 << 20);
+/* Go targets: goroutine records, in a ring of their own (bpf/goroutine.bpf.h). 1 MiB holds about
+ * 17,000: the goroutine bench's 100,000 a second lose none. */
+RINGBUF_MAP(gr_events, 1 << 20);
 
 /* Past this much unread goroutine data the consumer is woken at once. */
-#define GR_WAKE_BYTES (512 << 10)
+#define GR_WAKE_BYTES (128 << 10)
 
 SEC("uprobe")
 int on_go_site(struct pt_regs *ctx)

@@ -26,6 +26,10 @@
  * does. A main thread (TID = PID) comes from fork, not from a thread create: never counted as
  * created. 0: not tracing yet. */
 __u64 tt_trace_start_ns = 0;
+/* Set by userspace just before it attaches the tracepoints: a thread (not a main thread) that
+ * started between this and tt_trace_start_ns was created while rtmon attached. It is not seen
+ * created either, but its exit is counted apart from those of threads older than rtmon. */
+__u64 tt_attach_ns = 0;
 
 /* What rtmon keeps on a task. */
 struct tt_task {
@@ -201,7 +205,12 @@ static __always_inline bool tt_on_exit(struct task_struct *task, bool keep_start
 		if (cs && cs->has_start)
 			*start = cs->start;
 	}
-	if (*before)
+	/* Apart: main threads (no lifetime), threads created while rtmon attached its tracepoints
+	 * (after the first was live, before tracing began) and older ones; both of the last with
+	 * their lifetime from task->start_time. */
+	if (*before && tt_attach_ns && task->start_time >= tt_attach_ns)
+		tt_count(TC_EXITED_ATTACHING);
+	else if (*before)
 		tt_count(TC_EXITED_BEFORE);
 	else if (!*known)
 		tt_count(TC_EXITED_UNTRACKED);

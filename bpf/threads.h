@@ -69,8 +69,12 @@ enum thr_counter {
 	TC_TRACK_FULL, /* lat --by-start: start routine not stored (task storage allocation failed)
 			*/
 	TC_HIST_FULL,  /* lifetimes not counted because the histogram map was full */
-	TC_EXITED_BEFORE, /* exits of threads that started before tracing (lifetime from
+	TC_EXITED_BEFORE, /* exits of threads that started before rtmon attached (lifetime from
 			     task->start_time) */
+	/* Exits of threads created while rtmon attached its tracepoints, after the first was live
+	 * and before tracing began (tt_attach_ns .. tt_trace_start_ns): lifetime from
+	 * task->start_time, counted apart from TC_EXITED_BEFORE and TC_EXITED_UNTRACKED. */
+	TC_EXITED_ATTACHING,
 	TC_COUNT,
 };
 

@@ -1,6 +1,7 @@
-/* nthreads K: after its start gate, creates K threads that return at once, joins each, prints
- * "created K joined K" from its own count and exits 0. rtmon serve's test compares the exporter's
- * thread counters with this line. */
+/* nthreads K [hold]: after its start gate, creates K threads that return at once, joins each,
+ * prints "created K joined K" from its own count and exits 0; with hold, it waits at the gate again
+ * before it exits (so that a scraper can read the counts while the process is alive). rtmon
+ * serve's tests compare the exporter's thread counters with this line. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +14,11 @@ static void *returns(void *arg)
 
 int main(int argc, char **argv)
 {
-	int k = argc == 2 ? atoi(argv[1]) : -1, created = 0, joined = 0;
+	int k = argc >= 2 && argc <= 3 ? atoi(argv[1]) : -1, created = 0, joined = 0;
 	pthread_t *th;
 
 	if (k < 0) {
-		fprintf(stderr, "usage: nthreads K\n");
+		fprintf(stderr, "usage: nthreads K [hold]\n");
 		return 2;
 	}
 	th = calloc((size_t)k + 1, sizeof(*th));
@@ -31,6 +32,9 @@ int main(int argc, char **argv)
 		if (!pthread_join(th[i], NULL))
 			joined++;
 	printf("created %d joined %d\n", created, joined);
+	fflush(stdout);
+	if (argc == 3)
+		tp_wait_for_start();
 	free(th);
 	return created == k && joined == k ? 0 : 1;
 }

@@ -40,8 +40,16 @@
 # Per-hit goals for the full trace: added CPU per probe hit <= 0.95 x the classic-uprobe floor on the same
 # sites, and <= 0.8 x bpftrace's.
 #
+# serve section (issue 15): what `rtmon serve -p PID` costs the target, per collector (thread churn,
+# goroutines, GC cycles: the workloads of the sections above; malloc under --malloc-budget
+# BENCH_BUDGET_PCT: the --budget section's C workload, next to rtmon malloc --budget), how long a scrape
+# of /metrics takes while testprog/go/gochurn churns goroutines (BENCH_SERVE_SCRAPES, default 500, over
+# one kept-alive connection; goal: median <= 5 ms for at least 100 series), and the load test
+# tests/integration/test_serve_load.py for BENCH_SERVE_LOAD_S seconds (default 60; `make test` runs it
+# for 10 s). BENCH_ONLY=serve runs only this section.
+#
 # BENCH_ONLY names: base, rtmon, floor, floor-mf, floor-mf-emul, bpftrace, funclatency, heaptrack, budget,
-# go-rtmon, go-bpftrace (the Go section), gobig, churn, events.
+# go-rtmon, go-bpftrace (the Go section), gobig, churn, events, serve.
 #
 # Protocol per run: start the workload held (it blocks reading stdin), start the tracer on its PID, wait
 # for the tracer's ready line, sleep BENCH_SETTLE seconds (default 0.1), send the newline, wait for the
@@ -810,10 +818,17 @@ def start_rtmon(args, pid):
     """rtmon ARGS --json -p PID, once it is tracing (and SETTLE seconds more); None without ARGS."""
     if not args:
         return None
-    tr = spawn([RTMON] + args + ["--json", "-p", str(pid)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # serve prints no summary; it says where it serves before its Tracing line
+    extra = ["--listen", "127.0.0.1:0"] if args[0] == "serve" else ["--json"]
+    tr = spawn([RTMON] + args + extra + ["-p", str(pid)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                text=True)
+    tr.serve_addr = None
     line = tr.stderr.readline()
-    while line and not line.startswith("Tracing") and ": note: " in line:  # e.g. no pthread_create in Go
+    while line and not line.startswith("Tracing") and (": note: " in line or line.startswith("rtmon serve:")
+                                                        or line.startswith("rtmon gc: warning")):
+        m = re.match(r"rtmon serve: serving http://(\S+)/metrics", line)
+        if m:
+            tr.serve_addr = m.group(1)
         line = tr.stderr.readline()
     if not line.startswith("Tracing"):
         stop(tr)
@@ -825,6 +840,9 @@ def start_rtmon(args, pid):
 def rtmon_summary(tr):
     """The summary object of an rtmon started by start_rtmon, which ends by itself with its PID."""
     if not tr:
+        return None
+    if tr.serve_addr:  # serve stays until told: its target's last values are still served
+        stop(tr)
         return None
     out, _ = tr.communicate(timeout=RUN_TIMEOUT)
     live.remove(tr)
@@ -937,6 +955,136 @@ def events_report():
     return res
 
 
+GOCHURN = os.path.join(BUILD_ABS, "testprog", "go", "gochurn")
+SERVE_SCRAPES = int(os.environ.get("BENCH_SERVE_SCRAPES", "500"))
+SERVE_LOAD_S = float(os.environ.get("BENCH_SERVE_LOAD_S", "60"))
+
+
+def ratio_row(base, cpu, n):
+    """Median target CPU (and the baseline's), CPU added per event (of n), x uninstrumented (median)
+    and the per-round ratios' min..max."""
+    ratios = [x / y for x, y in zip(cpu, base)]
+    return {"cpu_ms": med(cpu) * 1e3, "base_ms": med(base) * 1e3, "n": n,
+            "us_per_event": (med(cpu) - med(base)) / n * 1e6, "x": med(cpu) / med(base),
+            "x_min": min(ratios), "x_max": max(ratios)}
+
+
+def serve_scrapes():
+    """SERVE_SCRAPES scrapes of rtmon serve -p on gochurn, one after another over one kept-alive
+    connection: each one's time from request to the whole body, and the number of series."""
+    import http.client
+    w = spawn([GOCHURN], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    tr = None
+    try:
+        w.stdout.readline()  # ready PID
+        tr = start_rtmon(["serve"], w.pid)
+        w.stdin.write(b"\n")
+        w.stdin.flush()
+        time.sleep(1)  # the churn is under way
+        conn = http.client.HTTPConnection(tr.serve_addr, timeout=10)
+        times, series, failed = [], 0, 0
+        for _ in range(SERVE_SCRAPES):
+            t0 = time.perf_counter()
+            conn.request("GET", "/metrics")
+            r = conn.getresponse()
+            body = r.read()
+            times.append(time.perf_counter() - t0)
+            failed += r.status != 200
+            series = sum(1 for l in body.decode().splitlines() if l and not l.startswith("#"))
+            time.sleep(0.01)
+        conn.close()
+        w.stdin.write(b"\n")
+        w.stdin.close()
+        reap(w, 30)
+    finally:
+        if tr:
+            stop(tr)
+        kill_left(tr, w)
+    times.sort()
+    return {"n": len(times), "series": series, "failed": failed, "median_ms": med(times) * 1e3,
+            "p90_ms": times[int(0.9 * len(times))] * 1e3, "min_ms": times[0] * 1e3, "max_ms": times[-1] * 1e3}
+
+
+def serve_load():
+    """tests/integration/test_serve_load.py for SERVE_LOAD_S seconds: (passed, its last line)."""
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "tests/integration/test_serve_load.py"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=SERVE_LOAD_S + 300,
+                       env=dict(os.environ, RTMON=RTMON, RTMON_BUILD=BUILD_ABS,
+                                RTMON_SERVE_LOAD_S=f"{SERVE_LOAD_S:g}"))
+    lines = [l for l in r.stdout.splitlines() if "scrapes in" in l or "passed" in l or "failed" in l
+             or "Error" in l]
+    return r.returncode == 0, "; ".join(lines[-3:])
+
+
+def serve_report(tmp):
+    """rtmon serve: its cost to the target per collector, the time of a scrape, the load test."""
+    if ONLY and "serve" not in ONLY:
+        return None
+    log("bench: serve: thread churn, goroutines, GC cycles, malloc under --malloc-budget "
+        f"{BUDGET_PCT:g}; {ROUNDS} rounds")
+    res = {"rows": {}}
+    cpu = {k: [] for k in ("threads-base", "threads", "goroutines-base", "goroutines", "gc-base", "gc")}
+    for rnd in range(ROUNDS):
+        for key, args in (("threads-base", None), ("threads", ["serve"])):
+            time.sleep(PAUSE)
+            cpu[key].append(churn_once(args)[0])
+        for key, mode, n, args in (("goroutines-base", "goroutines", EV_GOROUTINES, None),
+                                   ("goroutines", "goroutines", EV_GOROUTINES, ["serve"]),
+                                   ("gc-base", "gc", EV_GCS, None), ("gc", "gc", EV_GCS, ["serve"])):
+            time.sleep(PAUSE)
+            cpu[key].append(goevents_once(mode, n, args)[0] / 1e9)
+        log(f"  round {rnd + 1}/{ROUNDS} serve: " + ", ".join(f"{k} {v[-1] * 1e3:.1f} ms" for k, v in cpu.items()))
+    wl = [WORKLOAD, str(THREADS), str(BUDGET_ITERS)]
+    mcs = [Config("serve-malloc-base", f"uninstrumented ({THREADS} x {BUDGET_ITERS})", "-", role="base", wargs=wl),
+           Config("serve-malloc", f"rtmon serve --malloc-budget {BUDGET_PCT:g} -p PID", "malloc, free, ...",
+                  argv=lambda pid: [RTMON, "serve", "--listen", "127.0.0.1:0", "--malloc-budget",
+                                    f"{BUDGET_PCT:g}", "-p", str(pid)],
+                  ready=r"^Tracing", role="rtmon", wargs=wl, base="serve-malloc-base"),
+           Config("serve-malloc-cmp", f"rtmon malloc --budget {BUDGET_PCT:g} -p PID", "malloc, free, ...",
+                  argv=lambda pid: [RTMON, "malloc", "--json", "--budget", f"{BUDGET_PCT:g}", "-p", str(pid)],
+                  ready=r"^Tracing", role="rtmon", wargs=wl, base="serve-malloc-base")]
+    run_rounds(mcs, tmp)
+    for name, n in (("threads", CHURN_THREADS), ("goroutines", EV_GOROUTINES), ("gc", EV_GCS)):
+        if cpu[name]:
+            res["rows"][name] = ratio_row(cpu[name + "-base"], cpu[name], n)
+    mb = [x / 1e9 for x in mcs[0].cpu]
+    for c in mcs[1:]:
+        if c.cpu and mb:
+            res["rows"][c.name] = ratio_row(mb, [x / 1e9 for x in c.cpu], THREADS * BUDGET_ITERS)
+    log(f"bench: serve: {SERVE_SCRAPES} scrapes while gochurn runs")
+    res["scrape"] = serve_scrapes()
+    log(f"bench: serve: load test for {SERVE_LOAD_S:g} s")
+    res["load_passed"], res["load"] = serve_load()
+    print()
+    print("rtmon serve")
+    print()
+    print(f"Target CPU (its own rusage) uninstrumented and under `rtmon serve -p PID`, which runs every collector "
+          f"at once; each workload exercises one: testprog/churn ({CHURN_THREADS} threads), goevents "
+          f"({EV_GOROUTINES} goroutines; {EV_GCS} GC cycles), the --budget section's C workload ({THREADS} x "
+          f"{BUDGET_ITERS} malloc+free pairs) under --malloc-budget {BUDGET_PCT:g}. Medians of {ROUNDS} rounds.")
+    print()
+    print("| collector (workload) | configuration | target CPU ms (uninstrumented) | us added per event "
+          "(thread, goroutine, GC cycle, malloc+free pair) | x uninstrumented (per-round min..max) |")
+    print("|---|---|---|---|---|")
+    labels = {"threads": "threads (churn)", "goroutines": "goroutines (goevents)", "gc": "GC (goevents gc)",
+              "serve-malloc": f"malloc, --malloc-budget {BUDGET_PCT:g}",
+              "serve-malloc-cmp": f"malloc, rtmon malloc --budget {BUDGET_PCT:g} (for comparison)"}
+    for name, r in res["rows"].items():
+        conf = "rtmon malloc --budget -p PID" if name == "serve-malloc-cmp" else "rtmon serve -p PID"
+        print(f"| {labels[name]} | {conf} | {r['cpu_ms']:,.1f} ({r['base_ms']:,.1f}) | {r['us_per_event']:.4g} | "
+              f"{r['x']:.3f} ({r['x_min']:.3f}..{r['x_max']:.3f}) |")
+    sc = res["scrape"]
+    print()
+    print(f"Scrape of /metrics ({sc['series']} series, target gochurn churning goroutines): {sc['n']} scrapes, "
+          f"median {sc['median_ms']:.2f} ms, p90 {sc['p90_ms']:.2f} ms, min..max {sc['min_ms']:.2f}.."
+          f"{sc['max_ms']:.2f} ms, {sc['failed']} not 200.")
+    print(f"  scrape median <= 5 ms with >= 100 series: "
+          f"{'PASS' if sc['median_ms'] <= 5 and sc['series'] >= 100 else 'FAIL'}")
+    print(f"  load test ({SERVE_LOAD_S:g} s, 100 scrapes a second): {'PASS' if res['load_passed'] else 'FAIL'}: "
+          f"{res['load']}")
+    return res
+
+
 def make(*targets):
     """make TARGETS in the tree, named as the Makefile's rules name them (relative to it)."""
     rel = [os.path.relpath(t, ROOT) if os.path.isabs(t) else t for t in targets]
@@ -956,8 +1104,8 @@ def main():
         log("bench: cannot build the benchmark tools")
         return 1
     go_ok = True
-    if not ONLY or any(n.startswith("go-") or n in ("events", "gobig") for n in ONLY):
-        mk = make(GOWORKLOAD, GOEVENTS)
+    if not ONLY or any(n.startswith("go-") or n in ("events", "gobig", "serve") for n in ONLY):
+        mk = make(GOWORKLOAD, GOEVENTS, GOCHURN, "testprogs")
         if mk.returncode:
             log("bench: cannot build the Go workload (is Go installed?): skipping the Go section")
             go_ok = False
@@ -966,6 +1114,21 @@ def main():
         make(GOBIG)
 
     tmp = tempfile.mkdtemp(prefix="rtmon-bench.")
+    if ONLY == ["serve"]:
+        try:
+            if not go_ok:
+                return 1
+            m = machine()
+            log(f"bench: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}; serve section only")
+            serve = serve_report(tmp)
+        finally:
+            cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(os.path.join(BUILD_ABS, "bench"), exist_ok=True)
+        with open(os.path.join(BUILD_ABS, "bench", "results-serve.json"), "w") as f:
+            json.dump({"machine": m, "rounds": ROUNDS, "serve": serve}, f, indent=1)
+        print(f"(raw numbers: {os.path.join(BUILD, 'bench', 'results-serve.json')})")
+        return 0
     try:
         # Warm-up, and find libc and where free's first emulated instruction is.
         w = spawn([WORKLOAD, str(THREADS), str(ITERS)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
@@ -1104,6 +1267,12 @@ def main():
     gobig_report(gobig)
     churn = churn_report() if not ONLY or "churn" in ONLY else None
     events = events_report() if go_ok else None
+    stmp = tempfile.mkdtemp(prefix="rtmon-bench.")
+    try:
+        serve = serve_report(stmp) if go_ok else None
+    finally:
+        cleanup()
+        shutil.rmtree(stmp, ignore_errors=True)
 
     os.makedirs(os.path.join(BUILD_ABS, "bench"), exist_ok=True)
     with open(os.path.join(BUILD_ABS, "bench", "results.json"), "w") as f:
@@ -1112,7 +1281,7 @@ def main():
                    "base_wall_ms": bwall / 1e6, "rows": rows,
                    "raw": {c.name: {"cpu_ns": c.cpu, "wall_ns": c.wall, "attach_s": c.attach, "rss_kb": c.rss}
                            for c in cs + bcs}, "go": go, "churn": churn, "budget": budget, "gobig": gobig,
-                   "events": events}, f,
+                   "events": events, "serve": serve}, f,
                   indent=1)
     print(f"(raw numbers: {os.path.join(BUILD, 'bench', 'results.json')})")
     return 0

@@ -5,6 +5,7 @@ them, attach rtmon, wait for its "Tracing ..." line, then let them go (see testp
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -14,6 +15,7 @@ import pytest
 
 RTMON = os.environ.get("RTMON", os.path.abspath("build/rtmon"))
 BUILD = os.environ.get("RTMON_BUILD", os.path.abspath("build"))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def tp(name):
@@ -28,6 +30,26 @@ def run(args, timeout=30, stdin=subprocess.DEVNULL, env=None):
     full_env = dict(os.environ, **env) if env else None
     return subprocess.run([RTMON] + args, stdin=stdin, capture_output=True, text=True, timeout=timeout,
                           env=full_env)
+
+
+def release():
+    """The release, from VERSION."""
+    with open(os.path.join(ROOT, "VERSION")) as f:
+        return f.read().split()[0]
+
+
+def help_options(cmd):
+    """{long option: its short option or None} from argp's option lines in `rtmon CMD --help`
+    ("  -b, --binpath=PATH ...", "      --json ...")."""
+    r = run([cmd, "--help"])
+    assert r.returncode == 0, r.stderr
+    opts = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"^  (?:(-\S), |    )--([a-z][a-z0-9-]*)", line)
+        if m:
+            opts["--" + m.group(2)] = m.group(1)
+    assert opts, r.stdout
+    return opts
 
 
 def json_lines(text):
@@ -76,11 +98,13 @@ class Tracer:
 
 
 class Target:
-    """A test program started held at its gate; go() lets it run, wait() reaps it."""
+    """A test program started held at its gate; go() lets it run, wait() reaps it. env adds
+    variables to its environment."""
 
-    def __init__(self, path, *args):
+    def __init__(self, path, *args, env=None):
+        full_env = dict(os.environ, **env) if env else None
         self.proc = subprocess.Popen([path, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, env=full_env)
         self.pid = self.proc.pid
         time.sleep(0.05)  # let it reach its gate (exec and loader done)
 

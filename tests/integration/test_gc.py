@@ -119,7 +119,7 @@ def test_binpath():
 
 
 def test_table():
-    r = run(["gc", "--", tp("go/gcprog"), "3", "-memstats"])
+    r = run(["gc", "--phases", "--", tp("go/gcprog"), "3", "-memstats"])
     assert r.returncode == 0, r.stderr
     # The target shares rtmon's stdout: leave its own lines out.
     lines = [l for l in r.stdout.splitlines() if not l.startswith(("ready ", "done "))]
@@ -233,3 +233,28 @@ def test_probe_hits_per_cycle_on_a_sleep_paced_program(variant):
     ended = {o["cycle"] for o in gc if o["phase"] == "mark-term"}
     swept = {o["cycle"] for o in gc if o["phase"] == "sweep"}
     assert ended - swept <= {max(ended)}, (sorted(ended), sorted(swept))
+
+
+def test_one_line_per_cycle():
+    """Without --phases, one line per collection: the cycle, its trigger, the STW total (the two
+    STW phases of --phases) and the concurrent mark; non-GC stops only in the summary."""
+    r = run(["gc", "--", tp("go/gcprog"), "3", "-memstats"])
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if not l.startswith(("ready ", "done "))]
+    head = next(i for i, l in enumerate(lines) if l.startswith("CYCLE"))
+    assert lines[head].split() == ["CYCLE", "TRIGGER", "START(ms)", "DURATION(us)", "STW(us)",
+                                   "MARK(us)", "HEAP", "COLLECTOR/DETAIL"]
+    rows = lines[head + 1:lines.index("", head)]
+    assert [row.split()[:2] for row in rows] == [[str(c), "forced"] for c in (1, 2, 3)], rows
+    for row in rows:
+        start, dur, stw, mark = (float(x) for x in row.split()[2:6])
+        assert 0 < stw < dur and 0 < mark < dur, row
+    assert not any("ReadMemStats" in l for l in lines)
+    assert any("non-GC stops 1 " in l for l in lines), r.stdout
+    # The same run in JSON: each gc_cycle's stw_ns is the sum of its STW phases' durations.
+    r = run(["gc", "--json", "--", tp("go/gcprog"), "3"])
+    objs = json_lines(r.stdout)
+    for c in (o for o in objs if o["type"] == "gc_cycle"):
+        phases = [o for o in objs if o["type"] == "gc" and o.get("cycle") == c["cycle"]]
+        assert c["stw_ns"] == sum(o["dur_ns"] for o in phases if o["stw"])
+        assert c["mark_ns"] == sum(o["dur_ns"] for o in phases if o["phase"] == "mark")

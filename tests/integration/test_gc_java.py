@@ -7,6 +7,7 @@ pair) whose memory manager, MarkSweepCompact, reports every memory pool before a
 Every JDK under /usr/lib/jvm that the tests know is checked: Debian's 17 and Temurin 25 if installed.
 """
 import os
+import re
 
 import pytest
 
@@ -76,6 +77,12 @@ def check_records(out, version, n=N):
     cycles = [o for o in lines if o["type"] == "gc_cycle"]
     assert [c["cycle"] for c in cycles] == list(range(1, n + 1))
     assert all(c["stw_count"] == 1 for c in cycles)
+    # A collection's heap: the heap pools' use summed (the others are code and class metadata).
+    for c in cycles:
+        heap = [o for o in pools if o["cycle"] == c["cycle"] and o["pool"] in HEAP_POOLS]
+        assert c["heap_before"] == sum(o["used_before"] for o in heap)
+        assert c["heap_after"] == sum(o["used_after"] for o in heap)
+        assert c["collector"] == "MarkSweepCompact"
     hist = [o for o in lines if o["type"] == "hist"]
     assert len(hist) == 1 and hist[0]["count"] == n
     assert summary["cycles"] == summary["gc_pauses"] == summary["full"] == n
@@ -109,8 +116,24 @@ def test_pid(version):
         target.kill()
 
 
-def test_table():
+def test_one_line_per_collection():
+    """Without --phases: one line per collection, with its pause, heap before and after, and the
+    collector; no pool rows."""
     r = run(["gc", "--"] + command("17", 2), timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if l not in ("ready", "done")]
+    head = next(i for i, l in enumerate(lines) if l.startswith("CYCLE"))
+    rows = lines[head + 1:lines.index("", head)]
+    assert [l.split()[0] for l in rows] == ["1", "2"], rows
+    for row in rows:
+        f = row.split()
+        assert float(f[3]) == float(f[4])  # the whole collection is the pause
+        assert re.search(r"\d (B|KiB|MiB) -> [\d.]+ (B|KiB|MiB) +MarkSweepCompact$", row), row
+    assert not any("Tenured Gen" in l for l in lines)
+
+
+def test_table():
+    r = run(["gc", "--phases", "--"] + command("17", 2), timeout=60)
     assert r.returncode == 0, r.stderr
     lines = [l for l in r.stdout.splitlines() if l not in ("ready", "done")]
     head = next(i for i, l in enumerate(lines) if l.startswith("CYCLE"))

@@ -115,7 +115,7 @@ def test_boehm_binpath():
 
 
 def test_boehm_table():
-    r = run(["gc", "--", tp("gc_boehm"), "2", "-disabled"])
+    r = run(["gc", "--phases", "--", tp("gc_boehm"), "2", "-disabled"])
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     head = [l for l in lines if l.startswith("CYCLE")]

@@ -75,7 +75,7 @@ def test_pid():
 
 
 def test_table():
-    r = run(["gc", "--", PYTHON, SCRIPT, "3"])
+    r = run(["gc", "--phases", "--", PYTHON, SCRIPT, "3"])
     assert r.returncode == 0, r.stderr
     lines = [l for l in r.stdout.splitlines() if l not in ("ready", "done")]
     head = next(i for i, l in enumerate(lines) if l.startswith("CYCLE"))

@@ -245,3 +245,41 @@ def test_pid_threads_started_before_tracing_have_lifetimes():
         assert e["ptid"] is None and e["start"] is None
     assert summary["created"] == 0 and summary["exited"] == 5 and summary["alive"] == 0
     assert summary["exited_before_tracing"] == 4 and summary["exited_unknown_lifetime"] == 1
+
+
+def test_exits_of_threads_created_while_attaching_are_counted_as_such():
+    """Threads created while rtmon attaches (held open for 300 ms by a test hook, on a target that
+    churns threads all along) are not seen created; their exits are counted apart from main
+    threads' and older threads', in JSON and in text, and have their lifetime from the kernel's start
+    time as older threads' do."""
+    target = Target(tp("churn"), "100000000")
+    target.go()
+    try:
+        for json_mode in (True, False):
+            r = run(["thr", "-p", str(target.pid), "-d", "0.5"] + (["--json"] if json_mode else []),
+                    env={"RTMON_TEST_ATTACH_PAUSE_MS": "300"})
+            assert r.returncode == 0, r.stderr
+            if json_mode:
+                events, summary = split(r.stdout)
+                attaching = summary["exited_created_while_attaching"]
+                before = summary["exited_before_tracing"]
+                unknown = summary["exited_unknown_lifetime"]
+                assert attaching > 0 and unknown == 0, summary  # the main thread runs on
+                # Only the one thread alive when the tracepoints went live is older than that.
+                assert before <= 1, summary
+                # Both have their lifetime from the kernel's start time (issue 14, item 8).
+                exits = [e for e in events if e["event"] == "exit"]
+                assert not any(e["lifetime_ns"] is None for e in exits)
+                assert sum(1 for e in exits if e.get("started_before_tracing")) == attaching + before
+                assert summary["created"] > 0 and summary["lost"] == 0
+            else:
+                m = re.search(r"^(\d+) exits of threads created while rtmon attached, before tracing began: "
+                              r"lifetime from the kernel's start time, parent and start routine unknown$",
+                              r.stdout, re.M)
+                assert m and int(m.group(1)) > 0, r.stdout[-1000:]
+                # At most the one older thread: "1 exit of a thread started before tracing: ...".
+                assert not re.search(r"^\d+ exits of threads started before tracing", r.stdout, re.M), \
+                    r.stdout[-1000:]
+                assert "not seen created" not in r.stdout, r.stdout[-1000:]
+    finally:
+        target.kill()

@@ -110,3 +110,35 @@ def test_native_program_has_no_java_column():
     assert head.split()[-1] == "START"
     assert "java_threads_started" not in run(["thr", "--json", "--",
                                               os.path.join(BUILD, "testprog", "threads")]).stdout
+
+
+def lat_starts(lines):
+    return {h["start"]: h["count"] for h in lines if h["type"] == "hist" and h["name"] == "thread_lifetime"}
+
+
+@pytest.mark.parametrize("version", sorted(JDKS))
+def test_lat_by_start_command_names_jvm_threads(version):
+    """lat --by-start -- java put every thread under [unknown], while -p named them: the JVM's
+    threads start in libjvm.so, which the launcher dlopens after the start, and the histograms are
+    named at the report, when the process and its maps are gone."""
+    r = run(["lat", "--json", "--by-start", "--"] + command(version), timeout=60)
+    assert r.returncode == 0, r.stderr
+    starts = lat_starts(json_lines(r.stdout))
+    assert "[unknown]" not in starts, starts
+    assert starts.get("thread_native_entry(Thread*)", 0) >= N, starts
+    # The same names as -p gives.
+    target = Target(*command(version))
+    try:
+        assert target.proc.stdout.readline() == b"ready\n"
+        tracer = Tracer(["lat", "--json", "--by-start", "-p", str(target.pid)])
+        target.go()
+        target.proc.communicate(timeout=60)
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+    finally:
+        target.kill()
+    pid_starts = lat_starts(json_lines(out))
+    assert "thread_native_entry(Thread*)" in pid_starts and "[unknown]" not in pid_starts, pid_starts
+    r = run(["lat", "--by-start", "--"] + command(version), timeout=60)
+    assert "start routine: thread_native_entry(Thread*)" in r.stdout
+    assert "start routine: [unknown]" not in r.stdout

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Go fixtures testprog/go/goroutines, gcprog, golines and gostart
-# with older Go toolchains, for the cross-version checks in
-# tests/unit/test_goelf.c, tests/unit/test_go_lines.c,
-# tests/integration/test_gc.py and tests/integration/test_go_start.py.
+# Builds the Go fixtures testprog/go/goroutines, gcprog, golines, gostart, gcheap and gostack
+# with older Go toolchains, for the cross-version checks in tests/unit/test_goelf.c,
+# tests/unit/test_go_lines.c, tests/integration/test_gc.py,
+# tests/integration/test_go_start.py and the go-inspect tests.
 #
 #   tests/unit/build-go-fixtures.sh BUILD_DIR [goX.Y.Z ...]
 #
@@ -35,7 +35,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 fi
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-read -r -a fixtures <<<"${FIXTURES:-goroutines gcprog golines gostart gcheap}"
+read -r -a fixtures <<<"${FIXTURES:-goroutines gcprog golines gostart gcheap gostack}"
 GO=${GO:-go}
 command -v "$GO" >/dev/null 2>&1 || GO=/usr/local/go/bin/go
 out=$build/testprog/go/vers

@@ -60,8 +60,9 @@ static void test_cpu_of_a_pid(void **state)
 	assert_int_equal(budget_cpu_read(c, &b), 0);
 	assert_true(b.total_ns - a.total_ns >= 50e6);
 	assert_true(b.user_ns >= a.user_ns);
-	assert_true(b.user_ns <=
-		    b.total_ns + 10e6); /* tick-sampled user time, within a tick or two */
+	/* User time is tick-sampled (and scaled by the kernel against the precise total): within a
+	 * few ticks of it, however busy the machine is. */
+	assert_true(b.user_ns <= b.total_ns + 40e6);
 	budget_cpu_close(c);
 	/* A PID that is gone. */
 	t.pid = 4194000;

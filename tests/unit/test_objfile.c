@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "binary/objfile.h"
@@ -103,7 +104,7 @@ static void test_libc_versioned_symbols(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(image_from_binary(&img, tp("alloc"), err, sizeof(err)), 0);
+	assert_int_equal(image_from_binary(&img, tp("alloc"), NULL, err, sizeof(err)), 0);
 	assert_true(img.n >= 2);
 	assert_string_equal(img.paths[0], tp("alloc"));
 	for (int i = 0; i < img.n; i++)
@@ -140,6 +141,96 @@ static void test_image_from_pid(void **state)
 	assert_int_equal(libc, 1);
 	assert_int_equal(image_from_pid(&img, 0x3fffffff, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "cannot read"));
+}
+
+static int index_of(const struct image *img, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	for (int i = 0; i < img->n; i++) {
+		size_t len = strlen(img->paths[i]);
+
+		if (len >= n && !strcmp(img->paths[i] + len - n, suffix))
+			return i;
+	}
+	return -1;
+}
+
+/* LD_PRELOAD's libraries come right after the executable, before its DT_NEEDED ones; an entry the
+ * loader cannot load is skipped, as the loader skips it. */
+static void test_image_preload_binary(void **state)
+{
+	struct image img;
+	struct loader_env env;
+	char exe[4096], lib[4096], err[256];
+	char *envp[] = { NULL, "LD_LIBRARY_PATH=/nonexistent", NULL };
+	char entry[8300];
+
+	(void)state;
+	snprintf(exe, sizeof(exe), "%s", tp("alloc"));
+	snprintf(lib, sizeof(lib), "%s", tp("libtpmalloc.so"));
+	snprintf(entry, sizeof(entry), "LD_PRELOAD=/nonexistent/libx.so:%s", lib);
+	envp[0] = entry;
+	loader_env_from_environ(&env, envp);
+	assert_string_equal(env.library_path, "/nonexistent");
+	assert_int_equal(image_from_binary(&img, exe, &env, err, sizeof(err)), 0);
+	assert_string_equal(img.paths[0], exe);
+	assert_string_equal(img.paths[1], lib);
+	assert_true(index_of(&img, "/libc.so.6") > 1);
+	assert_int_equal(index_of(&img, "/libx.so"), -1);
+	/* Without the environment: the executable's own closure only. */
+	assert_int_equal(image_from_binary(&img, exe, NULL, err, sizeof(err)), 0);
+	assert_int_equal(index_of(&img, "/libtpmalloc.so"), -1);
+	assert_int_equal(index_of(&img, "/libc.so.6"), 1);
+}
+
+/* A running process: the same order from its /proc/PID/environ, checked against its maps (libc is
+ * mapped below the preloaded library, so the maps' address order would put it first). */
+static void test_image_preload_pid(void **state)
+{
+	struct image img;
+	char exe[4096], entry[4200], err[256];
+	int gate[2], lib, libc;
+	pid_t pid;
+
+	(void)state;
+	snprintf(exe, sizeof(exe), "%s", tp("alloc"));
+	snprintf(entry, sizeof(entry), "LD_PRELOAD=%s", tp("libtpmalloc.so"));
+	assert_int_equal(pipe(gate), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { exe, NULL }, *envp[] = { entry, NULL };
+
+		dup2(gate[0], STDIN_FILENO);
+		close(gate[1]);
+		execve(exe, argv, envp);
+		_exit(127);
+	}
+	close(gate[0]);
+	/* At its gate: the loader is done once the process reads stdin. */
+	for (int i = 0; i < 200; i++) {
+		char path[64], buf[64] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
+		if ((f = fopen(path, "r"))) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = '\0';
+			fclose(f);
+		}
+		if (strstr(buf, "pipe_read"))
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(image_from_pid(&img, pid, err, sizeof(err)), 0);
+	lib = index_of(&img, "/libtpmalloc.so");
+	libc = index_of(&img, "/libc.so.6");
+	close(gate[1]);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(lib, 1);
+	assert_true(libc > lib);
+	assert_true(strncmp(img.paths[lib], "/proc/", 6) == 0);
 }
 
 static void test_bad_files(void **state)
@@ -186,6 +277,8 @@ int main(void)
 		cmocka_unit_test(test_stripped_has_only_dynsym),
 		cmocka_unit_test(test_libc_versioned_symbols),
 		cmocka_unit_test(test_image_from_pid),
+		cmocka_unit_test(test_image_preload_binary),
+		cmocka_unit_test(test_image_preload_pid),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_search_path),
 	};

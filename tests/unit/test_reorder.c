@@ -81,8 +81,8 @@ static void test_sorted_stable(void **state)
 	(void)state;
 	reorder_init(&q, sizeof(struct item));
 	for (uint32_t i = 0; i < 64; i++)
-		assert_int_equal(reorder_push(&q, 64 - i / 2, &(struct item){ 64 - i / 2, i, { 0 } }),
-				 0);
+		assert_int_equal(
+			reorder_push(&q, 64 - i / 2, &(struct item){ 64 - i / 2, i, { 0 } }), 0);
 	reorder_release(&q, UINT64_MAX, collect, &s);
 	assert_int_equal(s.n, 64);
 	check_order(&s);

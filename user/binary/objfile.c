@@ -262,9 +262,9 @@ int objfile_find_object(struct objfile *ef, const char *name, struct objfile_sym
 }
 
 int objfile_dynamic_info(struct objfile *ef, void (*fn)(const char *needed, void *ctx), void *ctx,
-			 char *runpath, size_t runpath_len)
+			 struct objfile_dyn *dyn)
 {
-	runpath[0] = '\0';
+	memset(dyn, 0, sizeof(*dyn));
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
 		GElf_Shdr sh;
 		Elf_Data *data;
@@ -275,22 +275,29 @@ int objfile_dynamic_info(struct objfile *ef, void (*fn)(const char *needed, void
 		if (!data)
 			return -EINVAL;
 		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Dyn dyn;
+			GElf_Dyn d;
 			const char *s;
 
-			if (!gelf_getdyn(data, (int)i, &dyn))
+			if (!gelf_getdyn(data, (int)i, &d) || d.d_tag == DT_NULL)
 				break;
-			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RUNPATH &&
-			    dyn.d_tag != DT_RPATH)
+			if (d.d_tag != DT_NEEDED && d.d_tag != DT_RUNPATH && d.d_tag != DT_RPATH &&
+			    d.d_tag != DT_SONAME)
 				continue;
-			s = elf_strptr(ef->elf, sh.sh_link, dyn.d_un.d_val);
+			s = elf_strptr(ef->elf, sh.sh_link, d.d_un.d_val);
 			if (!s)
 				continue;
-			if (dyn.d_tag == DT_NEEDED)
+			if (d.d_tag == DT_NEEDED && fn)
 				fn(s, ctx);
-			else if (dyn.d_tag == DT_RUNPATH || !runpath[0])
-				snprintf(runpath, runpath_len, "%s", s);
+			else if (d.d_tag == DT_RUNPATH)
+				snprintf(dyn->runpath, sizeof(dyn->runpath), "%s", s);
+			else if (d.d_tag == DT_RPATH)
+				snprintf(dyn->rpath, sizeof(dyn->rpath), "%s", s);
+			else if (d.d_tag == DT_SONAME)
+				snprintf(dyn->soname, sizeof(dyn->soname), "%s", s);
 		}
+		/* The loader ignores DT_RPATH when DT_RUNPATH is there. */
+		if (dyn->runpath[0])
+			dyn->rpath[0] = '\0';
 		return 0;
 	}
 	return 0;

@@ -50,9 +50,16 @@ Elf_Scn *objfile_section(const struct objfile *ef, const char *name, GElf_Shdr *
 /* File offset of a virtual address, through the PT_LOAD segment holding it. */
 int objfile_vaddr_to_offset(struct objfile *ef, uint64_t vaddr, uint64_t *offset);
 
-/* Calls fn for each DT_NEEDED entry in order, then returns DT_RUNPATH (or DT_RPATH) in runpath
- * ("" when none). */
+/* What the dynamic section says about where the loader finds a file's dependencies. */
+struct objfile_dyn {
+	char rpath[4096];   /* DT_RPATH ("" when none): searched before LD_LIBRARY_PATH */
+	char runpath[4096]; /* DT_RUNPATH ("" when none): after it; a DT_RUNPATH voids DT_RPATH */
+	char soname[256];   /* DT_SONAME ("" when none): the name DT_NEEDED entries give it */
+};
+
+/* Calls fn (may be NULL) for each DT_NEEDED entry in order, and fills dyn. 0, or -EINVAL for a
+ * dynamic section that cannot be read. */
 int objfile_dynamic_info(struct objfile *ef, void (*fn)(const char *needed, void *ctx), void *ctx,
-			 char *runpath, size_t runpath_len);
+			 struct objfile_dyn *dyn);
 
 #endif

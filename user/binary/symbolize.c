@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "binary/objfile.h"
 #include "binary/symbolize.h"
+#include "proc/maps.h"
 
 #define MAX_SEGS  32
 #define CACHE_MAX 4096
@@ -112,6 +113,20 @@ struct symbolizer *symbolizer_new(const struct image *img)
 		}
 	}
 	return s;
+}
+
+int symbolizer_add_path(struct symbolizer *s, const char *path)
+{
+	struct stat st;
+	uint32_t kdev;
+
+	if (stat(path, &st))
+		return -errno;
+	kdev = kernel_dev(st.st_dev);
+	for (int i = 0; i < s->nfiles; i++)
+		if (s->files[i].ino == st.st_ino && s->files[i].kdev == kdev)
+			return 0;
+	return add_file(s, kdev, st.st_ino, path) ? 0 : -ENOMEM;
 }
 
 void symbolizer_free(struct symbolizer *s)
@@ -284,18 +299,27 @@ static const struct sym *find_containing(const struct symfile *f, uint64_t vaddr
  * thread_native_entry(Thread*). */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
+/* The symbol holding file offset off of f, with the offset's link-time address; NULL when none. */
+static const struct sym *sym_at(struct symfile *f, uint64_t off, uint64_t *vaddr)
+{
+	load_file(f);
+	return offset_to_vaddr(f, off, vaddr) ? find_containing(f, *vaddr) : NULL;
+}
+
+/* The name as users read it: demangled when mangled (malloc'ed), else NULL. Done once per address
+ * (the callers cache). */
+static char *demangled(const struct sym *sym)
+{
+	return strncmp(sym->name, "_Z", 2) ? NULL : __cxa_demangle(sym->name, NULL, NULL, NULL);
+}
+
 static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
 {
-	const struct sym *sym;
 	uint64_t vaddr;
+	const struct sym *sym = sym_at(f, off, &vaddr);
 
-	load_file(f);
-	if (offset_to_vaddr(f, off, &vaddr) && (sym = find_containing(f, vaddr))) {
-		/* Only names that are mangled: demangling is done once per address (the caller
-		 * caches). */
-		char *plain = strncmp(sym->name, "_Z", 2)
-				      ? NULL
-				      : __cxa_demangle(sym->name, NULL, NULL, NULL);
+	if (sym) {
+		char *plain = demangled(sym);
 		const char *name = plain ? plain : sym->name;
 
 		if (vaddr == sym->addr)
@@ -309,29 +333,6 @@ static int name_in_file(struct symfile *f, uint64_t off, char *out, size_t len)
 	return 1;
 }
 
-/* One line of /proc/PID/maps: "start-end perms pgoff maj:min inode path". */
-struct maps_line {
-	uint64_t start, end, pgoff, ino;
-	uint32_t kdev;
-	char path[PATH_MAX];
-};
-
-static bool parse_maps_line(const char *line, struct maps_line *m)
-{
-	unsigned maj, min;
-	int n = 0;
-
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %x:%x %" SCNu64 " %n", &m->start,
-		   &m->end, &m->pgoff, &maj, &min, &m->ino, &n) < 6 ||
-	    !n)
-		return false;
-	m->kdev = (uint32_t)(maj << 20 | min);
-	snprintf(m->path, sizeof(m->path), "%s", line + n);
-	m->path[strcspn(m->path, "\n")] = '\0';
-	return m->ino && m->path[0] == '/';
-}
-
-/* Finds a mapping of pid by (kdev, ino), or holding addr when ino is 0. */
 static bool find_mapping(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t addr,
 			 struct maps_line *out)
 {
@@ -343,7 +344,7 @@ static bool find_mapping(pid_t pid, uint32_t kdev, uint64_t ino, uint64_t addr,
 	if (!(fp = fopen(path, "re")))
 		return false;
 	while (!found && fgets(line, sizeof(line), fp)) {
-		if (!parse_maps_line(line, out))
+		if (!maps_parse_line(line, out))
 			continue;
 		if (ino)
 			found = out->ino == ino && out->kdev == kdev;
@@ -368,6 +369,32 @@ static struct symfile *file_for(struct symbolizer *s, pid_t pid, uint32_t kdev, 
 	 * filesystem. */
 	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m.path);
 	return add_file(s, kdev, ino, path);
+}
+
+int symbolizer_add_maps(struct symbolizer *s, pid_t pid)
+{
+	char path[PATH_MAX + 32], line[PATH_MAX + 128];
+	struct maps_line m;
+	int added = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	if (!(fp = fopen(path, "re")))
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
+		bool known = false;
+
+		/* Code only: "r-xp" is the mapping a start routine is in. */
+		if (!maps_parse_line(line, &m) || !m.exec)
+			continue;
+		for (int i = 0; i < s->nfiles && !known; i++)
+			known = s->files[i].ino == m.ino && s->files[i].kdev == m.kdev;
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m.path);
+		if (!known && add_file(s, m.kdev, m.ino, path))
+			added++;
+	}
+	fclose(fp);
+	return added;
 }
 
 static struct cache_ent *cache_find(struct symbolizer *s, uint32_t kdev, uint64_t ino, uint64_t off)
@@ -423,4 +450,23 @@ int symbolize_addr(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, si
 					     len);
 	snprintf(out, len, "0x%" PRIx64, addr);
 	return -ENOENT;
+}
+
+int symbolize_func(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino, uint64_t off,
+		   char *out, size_t len)
+{
+	struct symfile *f = file_for(s, pid, kdev, ino);
+	const struct sym *sym;
+	uint64_t vaddr;
+	char *plain;
+
+	out[0] = '\0';
+	if (!f)
+		return -ENOENT;
+	if (!(sym = sym_at(f, off, &vaddr)))
+		return 1;
+	plain = demangled(sym);
+	snprintf(out, len, "%s", plain ? plain : sym->name);
+	free(plain);
+	return 0;
 }

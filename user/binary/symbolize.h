@@ -17,11 +17,25 @@ struct symbolizer;
 struct symbolizer *symbolizer_new(const struct image *img);
 void symbolizer_free(struct symbolizer *s);
 
+/* Adds a file the target will load later (a JVM's libjvm.so, which its launcher dlopens), held
+ * open from now on, so that its locations are named after the process is gone. 0 or -errno. */
+int symbolizer_add_path(struct symbolizer *s, const char *path);
+
+/* Adds every file that the live process pid maps code from and s does not know yet (libraries it
+ * loaded with dlopen), held open like the others. How many were added, or -errno. */
+int symbolizer_add_maps(struct symbolizer *s, pid_t pid);
+
 /* Names file offset off of the file (kdev in the kernel's encoding, ino). Files outside img are
  * looked for in /proc/pid/maps when pid > 0. 0 when named by a symbol, 1 when only by file+offset,
  * -ENOENT when the file was not found (out then holds "[unknown]"). */
 int symbolize_file_offset(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino,
 			  uint64_t off, char *out, size_t len);
+
+/* The function holding file offset off (found as symbolize_file_offset finds it): its name alone,
+ * demangled, without "+0x...". Not cached: the stack layer caches per address. 0 when named, 1 when
+ * no symbol holds it (out ""), -ENOENT when the file was not found. */
+int symbolize_func(struct symbolizer *s, pid_t pid, uint32_t kdev, uint64_t ino, uint64_t off,
+		   char *out, size_t len);
 
 /* Names virtual address addr of the live process pid. Same returns; "0x..." when not found. */
 int symbolize_addr(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, size_t len);

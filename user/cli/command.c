@@ -17,7 +17,7 @@ int command_start(const struct argp *argp, int argc, char **argv, struct common_
 		return rc;
 	probe_setup_libbpf(co->verbose);
 	if (probe_check_system(err, sizeof(err))) {
-		fprintf(stderr, "%s: %s\n", argv[0], err);
+		report_error(argv[0], "%s", err);
 		return 1;
 	}
 	if (loop_block_signals()) {
@@ -26,7 +26,7 @@ int command_start(const struct argp *argp, int argc, char **argv, struct common_
 		return 1;
 	}
 	if (target_open(t, co, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s\n", argv[0], err);
+		report_error(argv[0], "%s", err);
 		target_close(t, true);
 		return 1;
 	}
@@ -37,10 +37,11 @@ int command_trace(const struct trace_steps *s, const struct common_opts *co, str
 		  struct loop_ops *ops, bool *ran)
 {
 	enum loop_end end;
-	char err[1024];
+	char err[1024], cmd[64];
 	double start_s;
 
 	*ran = false;
+	snprintf(cmd, sizeof(cmd), "rtmon %s", s->cmd);
 	if (s->attach(s->ctx, ops, err, sizeof(err))) {
 		/* a -p target that exited meanwhile is named as such, not by the failed attach */
 		target_explain_attach_error(t, err, sizeof(err));
@@ -59,8 +60,18 @@ int command_trace(const struct trace_steps *s, const struct common_opts *co, str
 	if (ops->rb)
 		ring_buffer__consume(ops->rb);
 	s->report(s->ctx, end, loop_now_s() - start_s);
-	return end == END_ERROR ? 1 : 0;
+	return command_finish(cmd, co, t, end);
 fail:
-	fprintf(stderr, "rtmon %s: %s\n", s->cmd, err);
+	report_error(cmd, "%s", err);
 	return 1;
+}
+
+int command_finish(const char *cmd, const struct common_opts *co, struct target *t,
+		   enum loop_end end)
+{
+	report_command_left(cmd, t, target_finish(t, co->keep_running, COMMAND_GRACE_MS));
+	if (end == END_ERROR)
+		return 1;
+	/* The command ended by itself: its status is rtmon's, as with strace and time. */
+	return end == END_TARGET_EXIT ? target_exit_code(t) : 0;
 }

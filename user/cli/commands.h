@@ -7,9 +7,11 @@ int cmd_malloc(int argc, char **argv);
 int cmd_thr(int argc, char **argv);
 int cmd_lat(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_tree(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_stack(int argc, char **argv);
 
 #endif

@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/opts.h"
+#include "cli/output_opt.h"
 
-enum { OPT_JSON = 0x1000 };
+enum { OPT_JSON = 0x1000, OPT_KEEP_RUNNING };
 
 static const struct argp_option common_options[] = {
 	{ "binpath", 'b', "PATH", 0,
@@ -25,11 +26,26 @@ static const struct argp_option common_options[] = {
 	{ "interval", 'i', "SEC", 0, "Print and reset the results every SEC seconds", 2 },
 	{ "json", OPT_JSON, NULL, 0, "Print JSON lines on stdout (see docs/json.md)", 2 },
 	{ "timestamps", 'T', NULL, 0,
-	  "Start each event row with its wall-clock time of day (CLOCK, local time, microseconds); "
+	  "Start each event row with its wall clock time of day (CLOCK, local time, microseconds); "
 	  "JSON records always carry it as \"time\"",
 	  2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 2 },
+	{ "keep-running", OPT_KEEP_RUNNING, NULL, 0,
+	  "With -- CMD: when tracing ends first (-d or a signal), leave the command running "
+	  "instead of ending it",
+	  3 },
+	{ NULL, 0, NULL, OPTION_DOC,
+	  "-- CMD ARGS: rtmon starts CMD and traces it from its first instruction. When CMD ends, "
+	  "tracing ends and rtmon exits with CMD's exit status (128+N when signal N killed it). "
+	  "When "
+	  "tracing ends first, rtmon ends CMD: SIGTERM, then SIGKILL 2 s later, unless "
+	  "--keep-running is given (CMD also gets SIGTERM if rtmon itself is killed). SIGINT, "
+	  "SIGTERM, SIGHUP and SIGQUIT end tracing with the final output. rtmon's own errors exit "
+	  "1, bad usage 2.",
+	  4 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Give this help list", -1 },
+	/* -c CMD, bpftrace's and BCC's way to name the command to run, gets a hint */
+	{ NULL, 'c', "CMD", OPTION_HIDDEN | OPTION_ARG_OPTIONAL, NULL, -1 },
 	{ 0 },
 };
 
@@ -107,9 +123,18 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case 'v':
 		co->verbose = true;
 		break;
+	case OPT_KEEP_RUNNING:
+		co->keep_running = true;
+		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
+	case 'c':
+		argp_failure(
+			state, 2, 0,
+			"-c is not an option: run a command with -- CMD ARGS (e.g. %s -- ./app)",
+			state->name);
+		return EINVAL;
 	case ARGP_KEY_ARG:
 		argp_failure(state, 2, 0,
 			     "unexpected argument '%s': put the command to trace after --", arg);
@@ -120,20 +145,24 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-const struct argp common_argp = { common_options, parse_common, NULL, NULL, NULL, NULL, NULL };
+static const struct argp_child common_children[] = { { &output_argp, 0, NULL, 0 }, { 0 } };
+const struct argp common_argp = { common_options,  parse_common, NULL, NULL,
+				  common_children, NULL,         NULL };
 
 static bool wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-?") ||
-		    !strcmp(argv[i], "-h") || !strcmp(argv[i], "--usage"))
+		    !strcmp(argv[i], "-h") || !strcmp(argv[i], "--usage") ||
+		    !strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))
 			return true;
 	return false;
 }
 
 /* argp reports a bad option on two lines (the problem, then "Try --help"); rtmon's rule is one
  * line. So argp runs without exiting, with stderr captured, and the first captured line is
- * reprinted with the hint appended. Help requests run argp normally: it prints and exits 0. */
+ * reprinted with the hint appended. Help and version requests run argp normally: it prints and
+ * exits 0. */
 static int argp_parse_one_line_errors(const struct argp *argp, int argc, char **argv, void *input)
 {
 	char buf[512] = "";
@@ -169,9 +198,73 @@ static int argp_parse_one_line_errors(const struct argp *argp, int argc, char **
 	return 2;
 }
 
+/* The command's own argp, with -o beside it (the commands without a target have no
+ * common_argp to carry it). */
+static error_t parse_args_only_wrapper(int key, char *arg, struct argp_state *state)
+{
+	(void)arg;
+	if (key == ARGP_KEY_INIT)
+		state->child_inputs[0] = state->input;
+	return ARGP_ERR_UNKNOWN;
+}
+
 int parse_args_only(const struct argp *argp, int argc, char **argv, void *input)
 {
-	return argp_parse_one_line_errors(argp, argc, argv, input);
+	const struct argp_child children[] = { { argp, 0, NULL, 0 },
+					       { &output_argp, 0, NULL, 0 },
+					       { 0 } };
+	const struct argp wrapper = { NULL, parse_args_only_wrapper, NULL, NULL, children, NULL,
+				      NULL };
+
+	return argp_parse_one_line_errors(&wrapper, argc, argv, input);
+}
+
+struct pid_json_args {
+	pid_t pid;
+	bool have_pid, json;
+};
+
+static error_t parse_pid_json_opt(int key, char *arg, struct argp_state *state)
+{
+	struct pid_json_args *a = state->input;
+
+	switch (key) {
+	case OPT_JSON:
+		a->json = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		if (a->have_pid || parse_pid(arg, &a->pid)) {
+			argp_failure(state, 2, 0, "%s '%s': give one positive process id",
+				     a->have_pid ? "one PID only, not" : "invalid PID", arg);
+			return EINVAL;
+		}
+		a->have_pid = true;
+		return 0;
+	case ARGP_KEY_END:
+		if (!a->have_pid) {
+			argp_failure(state, 2, 0,
+				     "no PID: give the process id (rtmon ps lists them)");
+			return EINVAL;
+		}
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+int parse_pid_json(const char *doc, int argc, char **argv, pid_t *pid, bool *json)
+{
+	static const struct argp_option options[] = {
+		{ "json", OPT_JSON, NULL, 0, "Print JSON lines on stdout (see docs/json.md)", 0 },
+		{ 0 },
+	};
+	const struct argp argp = { options, parse_pid_json_opt, "PID", doc, NULL, NULL, NULL };
+	struct pid_json_args a = { 0 };
+	int rc = argp_parse_one_line_errors(&argp, argc, argv, &a);
+
+	*pid = a.pid;
+	*json = a.json;
+	return rc;
 }
 
 /* Splits argv at the first "--" (the rest is the command to run), parses the rest, then checks that
@@ -196,12 +289,19 @@ int parse_command_line(const struct argp *argp, int argc, char **argv, struct co
 	rc = argp_parse_one_line_errors(argp, n, argv, cmd_input);
 	if (rc)
 		return rc;
-	targets = !!co->binpath + !!co->pid + !!co->name + !!co->cmd_argv;
+	targets = !!co->binpath + !!co->pid + !!co->name + !!co->cmd_argv + co->all;
 	if (targets != 1) {
 		fprintf(stderr,
 			"%s: %s: give one of --binpath PATH, --pid PID, --name NAME "
 			"or -- COMMAND\n",
 			argv[0], targets ? "more than one target" : "no target");
+		return 2;
+	}
+	if (co->keep_running && !co->cmd_argv) {
+		fprintf(stderr,
+			"%s: --keep-running is for a command rtmon starts (-- CMD): rtmon never "
+			"ends a process it did not start\n",
+			argv[0]);
 		return 2;
 	}
 	return 0;

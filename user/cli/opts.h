@@ -11,11 +11,13 @@ struct common_opts {
 	pid_t pid;           /* -p: one process */
 	const char *name; /* -n: the one process with this name (target.c resolves it to a PID) */
 	char **cmd_argv;  /* after --: a command rtmon starts */
+	bool all;         /* rtmon serve --all (its own option): every process rtmon traces fully */
 	double duration;  /* -d seconds; 0 = until Ctrl-C or the target ends */
 	double interval;  /* -i seconds; 0 = one final report */
 	bool json;        /* --json: JSON lines on stdout */
 	bool wall_clock;  /* -T: event rows start with their wall-clock time */
 	bool verbose;     /* -v: libbpf debug output */
+	bool keep_running; /* --keep-running: -- CMD runs on when tracing ends first */
 };
 
 /* argp child parsing the common options. A command's parser hands it the struct common_opts with
@@ -36,6 +38,10 @@ int parse_command_line(const struct argp *argp, int argc, char **argv, struct co
 /* The same one-line error handling for a command without a target (ps, tree, info). 0 or exit code.
  */
 int parse_args_only(const struct argp *argp, int argc, char **argv, void *input);
+
+/* A command that reads one process once (stack, memstats, stats): "PID [--json]". doc is argp's doc
+ * string. 0, or the exit code after one error line. */
+int parse_pid_json(const char *doc, int argc, char **argv, pid_t *pid, bool *json);
 
 /* Strict numeric parsing for option values: whole string, in range. 0 or -EINVAL. */
 int parse_seconds(const char *s, double *out);

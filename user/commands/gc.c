@@ -18,6 +18,8 @@
 #include "output/hist.h"
 #include "output/json.h"
 #include "output/summary.h"
+#include "output/units.h"
+#include "output/escape.h"
 #include "output/wall_clock.h"
 #include "trace/loop.h"
 #include "cli/opts.h"
@@ -34,6 +36,12 @@ struct open_cycle {
 	uint64_t start_ns;
 	uint64_t stw_ns;
 	unsigned stw_count;
+	uint64_t mark_ns; /* the concurrent mark phase (Go's "mark") */
+	bool heap_known;  /* heap pools were reported: their use before and after, summed */
+	uint64_t heap_before, heap_after;
+	char collector[64];
+	char detail[96]; /* the first record's DETAIL, for runtimes that name no collector */
+	bool incomplete;
 	bool used;
 };
 
@@ -48,15 +56,17 @@ struct gc_print {
 	struct gc_stats all; /* whole run */
 	struct gc_stats iv;  /* since the last -i report: only its pause histogram is printed */
 	int interval_no;
+	bool phases; /* --phases: a row per record; else a line per collection */
 	struct open_cycle open[MAX_OPEN_CYCLES];
 };
 
 struct gc_args {
 	struct common_opts co;
 	struct gc_custom_args custom;
+	bool phases;
 };
 
-enum { OPT_CYCLE = 0x2000, OPT_PHASE };
+enum { OPT_CYCLE = 0x2000, OPT_PHASE, OPT_PHASES };
 
 static const struct argp_option gc_options[] = {
 	{ "cycle", OPT_CYCLE, "SYM", 0,
@@ -66,6 +76,10 @@ static const struct argp_option gc_options[] = {
 	{ "phase", OPT_PHASE, "NAME=SYM", 0,
 	  "With --cycle: each call of the function SYM is phase NAME of "
 	  "the cycle open on its thread; repeat for each phase",
+	  0 },
+	{ "phases", OPT_PHASES, NULL, 0,
+	  "A row per GC phase, memory pool and non-GC stop-the-world, instead of one line per "
+	  "collection",
 	  0 },
 	{ 0 },
 };
@@ -114,6 +128,9 @@ static error_t parse_gc(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CYCLE:
 		a->custom.cycle = arg;
+		return 0;
+	case OPT_PHASES:
+		a->phases = true;
 		return 0;
 	case OPT_PHASE:
 		if (!gc_custom_add_phase(&a->custom, arg, err, sizeof(err)))
@@ -167,6 +184,11 @@ static void print_header(struct gc_print *o)
 		fputs(WALL_CLOCK_HEADING, stdout);
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8s ", "PID");
+	if (!o->phases) {
+		printf("%-6s %-8s %10s %13s %10s %10s  %-23s %s\n", "CYCLE", "TRIGGER", "START(ms)",
+		       "DURATION(us)", "STW(us)", "MARK(us)", "HEAP", "COLLECTOR/DETAIL");
+		return;
+	}
 	printf("%-6s %-8s %-24s %10s %13s", "CYCLE", "TRIGGER", "PHASE", "START(ms)",
 	       "DURATION(us)");
 	if (o->rt->detail_header)
@@ -250,6 +272,36 @@ static void print_json(struct gc_print *o, const struct gc_record *r)
 	json_end(stdout);
 }
 
+/* One line per collection (the default): its totals once its last record is in. */
+static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint64_t end_ns)
+{
+	double start_ms = c->start_ns >= o->t0_ns ? (double)(c->start_ns - o->t0_ns) / 1e6
+						  : -(double)(o->t0_ns - c->start_ns) / 1e6;
+	char cyc[16], mark[24] = "-", heap[48] = "-", before[16], after[16], coll[128];
+
+	print_header(o);
+	if (o->co->wall_clock)
+		wall_clock_print_column(stdout, c->start_ns);
+	if (o->t->kind == TARGET_BINPATH)
+		printf("%-8d ", (int)c->pid);
+	snprintf(cyc, sizeof(cyc), "%u", c->cycle);
+	if (c->mark_ns)
+		snprintf(mark, sizeof(mark), "%.1f", (double)c->mark_ns / 1e3);
+	if (c->heap_known) {
+		units_bytes(c->heap_before, before, sizeof(before));
+		units_bytes(c->heap_after, after, sizeof(after));
+		snprintf(heap, sizeof(heap), "%s -> %s", before, after);
+	}
+	printf("%-6s %-8s %10.3f %13.1f %10.1f %10s  %-23s %s%s\n", cyc,
+	       c->trigger ? c->trigger : "-", start_ms, (double)(end_ns - c->start_ns) / 1e3,
+	       (double)c->stw_ns / 1e3, mark, heap,
+	       text_safe(c->collector[0] ? c->collector
+			 : c->detail[0]  ? c->detail
+					 : "-",
+			 coll, sizeof(coll)),
+	       c->incomplete ? "  (end not seen)" : "");
+}
+
 static void print_cycle_json(const struct gc_print *o, const struct open_cycle *c, uint64_t end_ns)
 {
 	json_head(o, "gc_cycle", c->pid, c->start_ns);
@@ -261,6 +313,14 @@ static void print_cycle_json(const struct gc_print *o, const struct open_cycle *
 	json_field_u64(stdout, "dur_ns", end_ns - c->start_ns);
 	json_field_u64(stdout, "stw_ns", c->stw_ns);
 	json_field_u64(stdout, "stw_count", c->stw_count);
+	if (c->mark_ns)
+		json_field_u64(stdout, "mark_ns", c->mark_ns);
+	if (c->heap_known) {
+		json_field_u64(stdout, "heap_before", c->heap_before);
+		json_field_u64(stdout, "heap_after", c->heap_after);
+	}
+	if (c->collector[0])
+		json_field_str(stdout, "collector", c->collector);
 	json_end(stdout);
 }
 
@@ -276,9 +336,23 @@ static void track_cycle(struct gc_print *o, const struct gc_record *r)
 		c->stw_ns += r->dur_ns;
 		c->stw_count++;
 	}
+	if (r->phase && !strcmp(r->phase, "mark"))
+		c->mark_ns += r->dur_ns;
+	if (r->heap_pool) {
+		c->heap_known = true;
+		c->heap_before += r->heap_before;
+		c->heap_after += r->heap_after;
+	}
+	if (r->collector && !c->collector[0])
+		snprintf(c->collector, sizeof(c->collector), "%s", r->collector);
+	if (r->detail && !c->detail[0])
+		snprintf(c->detail, sizeof(c->detail), "%s", r->detail);
+	c->incomplete |= r->incomplete;
 	if (r->cycle_end) {
 		if (o->co->json)
 			print_cycle_json(o, c, r->start_ns + r->dur_ns);
+		else if (!o->phases)
+			print_cycle_row(o, c, r->start_ns + r->dur_ns);
 		c->used = false;
 	}
 }
@@ -291,7 +365,7 @@ static void print_record(struct gc_out *sink, const struct gc_record *r)
 	gc_stats_add(&o->iv, r);
 	if (o->co->json)
 		print_json(o, r);
-	else
+	else if (o->phases)
 		print_row(o, r);
 	if (r->gc && r->cycle)
 		track_cycle(o, r);
@@ -321,10 +395,15 @@ static void print_hist(struct gc_print *o, const struct gc_stats *st)
 		return;
 	}
 	hist_print_log2(stdout, slots, LOG2_SLOTS, "pause (us)");
-	printf("pauses %llu, mean %.1f us, p50 ~%.1f us, p99 ~%.1f us, min %.1f us, max %.1f us\n",
-	       (unsigned long long)n, (double)st->pause_sum_us / (double)n,
-	       hist_percentile_in(slots, LOG2_SLOTS, 0.5, &range),
-	       hist_percentile_in(slots, LOG2_SLOTS, 0.99, &range), range.min, range.max);
+	char mean[UNITS_LEN], p50[UNITS_LEN], p99[UNITS_LEN], lo[UNITS_LEN], hi[UNITS_LEN];
+
+	units_duration(1e3 * (double)st->pause_sum_us / (double)n, mean, sizeof(mean));
+	units_duration(1e3 * hist_percentile_in(slots, LOG2_SLOTS, 0.5, &range), p50, sizeof(p50));
+	units_duration(1e3 * hist_percentile_in(slots, LOG2_SLOTS, 0.99, &range), p99, sizeof(p99));
+	units_duration(1e3 * range.min, lo, sizeof(lo));
+	units_duration(1e3 * range.max, hi, sizeof(hi));
+	printf("pauses %llu, mean %s, p50 ~%s, p99 ~%s, min %s, max %s\n", (unsigned long long)n,
+	       mean, p50, p99, lo, hi);
 }
 
 static void on_interval(void *ctx)
@@ -371,16 +450,18 @@ static void print_final(struct gc_print *o, struct gc_session *s, enum loop_end 
 		json_field_u64(stdout, "probe_hits", hits);
 		json_field_str(stdout, "probe", s->probe_kind ? s->probe_kind : probe_sites_kind());
 	} else {
+		char total[UNITS_LEN], max[UNITS_LEN], nongc[UNITS_LEN];
+
+		units_duration((double)o->all.pause_ns, total, sizeof(total));
+		units_duration((double)o->all.pause_max_ns, max, sizeof(max));
+		units_duration((double)o->all.nongc_ns, nongc, sizeof(nongc));
 		printf("cycles %llu", (unsigned long long)o->all.cycles);
 		if (o->rt->triggers)
 			printf(" (forced %llu)", (unsigned long long)o->all.forced);
-		printf(", GC pauses %llu, total %s %.1f us, max %.1f us",
-		       (unsigned long long)o->all.pauses,
-		       o->rt->nongc_stops ? "STW pause" : "pause", (double)o->all.pause_ns / 1e3,
-		       (double)o->all.pause_max_ns / 1e3);
+		printf(", GC pauses %llu, total %s %s, max %s", (unsigned long long)o->all.pauses,
+		       o->rt->nongc_stops ? "STW pause" : "pause", total, max);
 		if (o->rt->nongc_stops)
-			printf("; non-GC stops %llu (%.1f us)", (unsigned long long)o->all.nongc,
-			       (double)o->all.nongc_ns / 1e3);
+			printf("; non-GC stops %llu (%s)", (unsigned long long)o->all.nongc, nongc);
 		putchar('\n');
 	}
 	if (o->rt->summary)
@@ -417,7 +498,7 @@ static const struct gc_runtime *detect_runtime(struct gc_session *s)
 	/* a -p target that exits while its files are read looks like one without the runtime's
 	 * probes: say that it exited instead */
 	target_explain_attach_error(s->t, err, sizeof(err));
-	fprintf(stderr, "rtmon gc: %s\n", err);
+	report_error("rtmon gc", "%s", err);
 	return NULL;
 }
 
@@ -449,15 +530,14 @@ static void gc_report(void *ctx, enum loop_end end, double secs)
 	print_final(x->o, x->s, end, secs);
 }
 
-static int trace(struct gc_session *s, struct gc_print *o)
+static int trace(struct gc_session *s, struct gc_print *o, bool *ran)
 {
 	struct gc_trace x = { s, o };
 	struct loop_ops ops = { .ctx = o, .on_interval = on_interval };
 	const struct trace_steps steps = { "gc",      "GC cycles",       &x,
 					   gc_attach, gc_before_release, gc_report };
-	bool ran;
 
-	return command_trace(&steps, s->co, s->t, &ops, &ran);
+	return command_trace(&steps, s->co, s->t, &ops, ran);
 }
 
 int cmd_gc(int argc, char **argv)
@@ -466,6 +546,7 @@ int cmd_gc(int argc, char **argv)
 	struct target t;
 	struct gc_session s = { .co = &args.co, .custom = &args.custom, .t = &t };
 	struct gc_print *o;
+	bool ran;
 	int rc;
 
 	rc = command_start(&gc_argp, argc, argv, &args.co, &args, &t);
@@ -479,6 +560,7 @@ int cmd_gc(int argc, char **argv)
 	}
 	o->sink.record = print_record;
 	o->co = &args.co;
+	o->phases = args.phases;
 	o->t = &t;
 	s.out = &o->sink;
 	o->rt = args.custom.cycle ? gc_custom_runtime(&s) : detect_runtime(&s);
@@ -487,9 +569,9 @@ int cmd_gc(int argc, char **argv)
 		target_close(&t, true);
 		return 1;
 	}
-	rc = trace(&s, o);
+	rc = trace(&s, o, &ran);
 	o->rt->close(&s);
-	target_close(&t, rc != 0);
+	target_close(&t, !ran);
 	free(o);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/opts.h"
 #include "output/escape.h"
+#include "output/units.h"
 #include "proc/procinfo.h"
 #include "runtime/runtime_support.h"
 
@@ -20,19 +21,6 @@ struct info_args {
 	pid_t pid;
 	bool have_pid;
 };
-
-static void human_bytes(uint64_t b, char *out, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(out, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
 
 struct sock_print {
 	int n;
@@ -126,8 +114,8 @@ static int show(pid_t pid, const char *cmd)
 	else
 		printf(LABEL "%d\n", "parent PID:", st.ppid);
 	printf(LABEL "%ld\n", "threads:", st.threads);
-	human_bytes(st.rss, mem1, sizeof(mem1));
-	human_bytes(st.vsize, mem2, sizeof(mem2));
+	units_bytes(st.rss, mem1, sizeof(mem1));
+	units_bytes(st.vsize, mem2, sizeof(mem2));
 	printf(LABEL "RSS %s (%.3f%% of memory), VSZ %s\n", "memory:", mem1,
 	       total ? 100.0 * (double)st.rss / (double)total : 0.0, mem2);
 	cpu = (double)(st.utime + st.stime) / (double)tick;

@@ -19,6 +19,7 @@
 #include "cli/opts.h"
 #include "trace/probe.h"
 #include "binary/symbolize.h"
+#include "runtime/runtime_id.h"
 #include "proc/target.h"
 #include "threads.h"
 #include "trace/thread_track.h"
@@ -50,19 +51,28 @@ struct lat_group {
 	struct lifetime_hist h;
 };
 
+/* While a -p or -- CMD target lives, how often the loop looks whether threads were created (a
+ * counter read), and how often at most it then reads the process's maps for libraries the
+ * symbolizer does not know yet (dlopen). Histograms are keyed at thread exit, often when the
+ * process ends: the files must be held open before, for the report to name them. */
+#define LAT_TICK_S      0.02
+#define LAT_MAPS_READ_S 0.1
+
 struct lat_run {
 	struct lat_args *args;
 	struct target *t;
 	struct lifetimes lt; /* the BPF object, and on Go targets goroutine lifetimes too */
 	struct symbolizer *sym;
+	uint64_t maps_created;    /* threads created when the maps were last read */
+	double maps_read_s;       /* when they were (0: never) */
 	struct lat_snapshot base; /* at the last report: -i prints the difference */
-	uint64_t base_untracked;
+	uint64_t base_untracked, base_before, base_attaching;
 	int interval_no;
 };
 
 static const char doc[] =
-	"Histogram of thread lifetimes (thread creation to exit) in microseconds, in a native "
-	"program, with count, mean, p50 and p99.\v"
+	"Histogram of thread lifetimes (thread creation to exit) in microseconds, in any program "
+	"(a Go program's goroutines get their own), with count, mean, p50 and p99.\v"
 	"Threads are seen by the kernel's task_newtask and sched_process_exit tracepoints (raw "
 	"clone() threads too); the histogram is kept in the kernel. --by-start gives one histogram "
 	"per start routine, taken from a uprobe on pthread_create and named from the executable's "
@@ -157,6 +167,24 @@ static void key_name(struct lat_run *r, const struct thr_start *key, char *out, 
 		tt_start_name(r->sym, key, r->t->pid, out, len);
 }
 
+/* The loop's timer while a -p or -- CMD target lives: after threads were created, the files the
+ * process maps code from, read while the maps can still say where they are. */
+static double watch_libraries(void *ctx)
+{
+	struct lat_run *r = ctx;
+	double now = loop_now_s();
+	uint64_t c[TC_COUNT];
+
+	if (!tt_read_counters(r->lt.skel->maps.tt_counters, c) &&
+	    c[TC_CREATED] != r->maps_created &&
+	    (!r->maps_read_s || now - r->maps_read_s >= LAT_MAPS_READ_S)) {
+		symbolizer_add_maps(r->sym, r->t->pid);
+		r->maps_created = c[TC_CREATED];
+		r->maps_read_s = now;
+	}
+	return now + LAT_TICK_S;
+}
+
 static int group_add(struct lat_group **g, size_t *n, const char *name,
 		     const struct lifetime_hist *h)
 {
@@ -218,7 +246,8 @@ static void print_stats_text(const struct lifetime_hist *h, bool extremes)
 	hist_print_lifetime_stats(stdout, h, extremes);
 }
 
-static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, uint64_t untracked)
+static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, uint64_t untracked,
+		       uint64_t before, uint64_t attaching)
 {
 	char sym[1024];
 
@@ -239,11 +268,7 @@ static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, u
 		hist_print_log2(stdout, g[i].h.slots, LOG2_SLOTS, "lifetime (us)");
 		print_stats_text(&g[i].h, !r->interval_no);
 	}
-	if (untracked)
-		printf("%llu %s not seen created (main threads: the process's own lifetime): "
-		       "not counted\n",
-		       (unsigned long long)untracked,
-		       untracked == 1 ? "exit of a thread" : "exits of threads");
+	tt_print_unknown(stdout, untracked, before, attaching, "not counted");
 }
 
 static void print_json_group(struct lat_run *r, const struct lat_group *g)
@@ -292,12 +317,16 @@ static void report(struct lat_run *r)
 	if (r->args->co.json)
 		print_json(r, g, n);
 	else
-		print_text(r, g, n, c[TC_EXITED_UNTRACKED] - r->base_untracked);
+		print_text(r, g, n, c[TC_EXITED_UNTRACKED] - r->base_untracked,
+			   c[TC_EXITED_BEFORE] - r->base_before,
+			   c[TC_EXITED_ATTACHING] - r->base_attaching);
 	gr_lat_report(&r->lt.gr, r->lt.skel->maps.gr_hists, r->args->by_start, r->args->co.json,
 		      target_report_pid(r->t), r->t->label, r->interval_no);
 	free(r->base.e);
 	r->base = cur;
 	r->base_untracked = c[TC_EXITED_UNTRACKED];
+	r->base_before = c[TC_EXITED_BEFORE];
+	r->base_attaching = c[TC_EXITED_ATTACHING];
 	free(g);
 	fflush(stdout);
 }
@@ -333,8 +362,24 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 	summary_count(&s, NULL, "lifetimes counted", counted);
 	summary_count(&s, "exited_unknown_lifetime", NULL, c[TC_EXITED_UNTRACKED]);
 	summary_count(&s, "exited_before_tracing", NULL, c[TC_EXITED_BEFORE]);
+	summary_count(&s, "exited_created_while_attaching", NULL, c[TC_EXITED_ATTACHING]);
 	gr_print_summary(&r->lt.gr, r->lt.skel->maps.gr_counters, &s);
 	summary_end(&s, NULL);
+}
+
+/* A binary's image holds its DT_NEEDED closure only; a JVM's threads start in libjvm.so, which its
+ * launcher dlopens: known in advance from the JDK's layout, held open for the report. (A -p
+ * process's image comes from its maps, which list it.) */
+static void add_runtime_lib(struct lat_run *r)
+{
+	struct runtime_id id;
+	char err[256];
+
+	if (!r->args->by_start || r->t->kind == TARGET_PID)
+		return;
+	if (!runtime_identify(r->t->exe, 0, &id, err, sizeof(err)) && id.kind == RUNTIME_JAVA &&
+	    id.lib[0])
+		symbolizer_add_path(r->sym, id.lib);
 }
 
 static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t errlen)
@@ -346,6 +391,7 @@ static int setup(struct lat_run *r, struct probe_links *pl, char *err, size_t er
 		snprintf(err, errlen, "cannot set up symbols: %s", strerror(ENOMEM));
 		return -1;
 	}
+	add_runtime_lib(r);
 	return 0;
 }
 
@@ -368,8 +414,13 @@ static int lat_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
 {
 	struct lat_trace *x = ctx;
 
-	(void)ops; /* the histograms are kept in the kernel: no ring buffer */
-	return setup(x->r, &x->pl, err, errlen);
+	/* The histograms are kept in the kernel: no ring buffer. */
+	if (setup(x->r, &x->pl, err, errlen))
+		return -1;
+	if (x->r->args->by_start && x->r->t->pid > 0) {
+		ops->timers[0] = (struct loop_timer){ watch_libraries, loop_now_s() + LAT_TICK_S };
+	}
+	return 0;
 }
 
 static void lat_report(void *ctx, enum loop_end end, double secs)

@@ -42,8 +42,8 @@ const char *const malloc_fn_names[AF_COUNT] = {
 };
 
 static const char doc[] =
-	"Histogram of allocation sizes in a native program (glibc malloc and compatible "
-	"allocators).\v"
+	"Histogram of allocation sizes: glibc malloc and compatible allocators in native "
+	"programs, runtime.mallocgc in Go programs.\v"
 	"Probes malloc, calloc (nmemb*size), realloc, aligned_alloc, posix_memalign, memalign, "
 	"valloc, pvalloc and free in the executable (static builds) or in the library that "
 	"provides malloc (libc.so.6, or an allocator loaded before it). Counts are kept in the "
@@ -51,8 +51,9 @@ static const char doc[] =
 	"Go programs (found by their build info; stripped ones too) are traced at "
 	"runtime.mallocgc: sizes as a log2 histogram and by the runtime's size classes, with "
 	"allocations over 32 KiB apart.\n\n"
-	"A probe hit costs the target about 1 us (a malloc costs tens of ns). --budget PCT bounds "
-	"that: rtmon attaches and detaches its probes in duty cycles so that they take at most PCT "
+	"A probe hit costs the target about 0.45 us (a malloc+free pair about 0.9 us traced, "
+	"0.1 us untraced; docs/PERFORMANCE.md). --budget PCT bounds that: rtmon attaches and "
+	"detaches its probes in duty cycles so that they take at most PCT "
 	"percent of the target's CPU time, and reports estimates scaled from what it saw (marked "
 	"~, with the sampled fraction). Without --budget every call is traced. rtmon thr, lat and "
 	"gc need no budget: their probes fire once per thread or GC cycle, not per call (README, "
@@ -121,78 +122,6 @@ static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 
 static const struct argp malloc_argp = { malloc_options, parse_malloc, NULL, doc,
 					 children,       NULL,         NULL };
 
-static int read_stats(struct malloc_run *r, struct malloc_stats *sum)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct malloc_stats *percpu;
-	__u64 *out = (__u64 *)sum;
-	__u32 zero = 0;
-	int rc;
-
-	memset(sum, 0, sizeof(*sum));
-	if (ncpu < 0)
-		return ncpu;
-	percpu = calloc((size_t)ncpu, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	rc = bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stats), &zero, percpu);
-	if (rc) {
-		rc = -errno;
-		free(percpu);
-		return rc;
-	}
-	for (int c = 0; c < ncpu; c++) {
-		const __u64 *w = (const __u64 *)&percpu[c];
-
-		for (size_t i = 0; i < STATS_WORDS; i++) {
-			if (!stats_word_is_extreme(i))
-				out[i] += w[i];
-			else if (w[i] > out[i])
-				out[i] = w[i];
-		}
-	}
-	free(percpu);
-	return 0;
-}
-
-static void subtract(struct malloc_stats *a, const struct malloc_stats *b)
-{
-	__u64 *x = (__u64 *)a;
-	const __u64 *y = (const __u64 *)b;
-
-	for (size_t i = 0; i < STATS_WORDS; i++)
-		if (!stats_word_is_extreme(i))
-			x[i] -= y[i];
-}
-
-/* --budget: counted * own_scale + run_total * run_scale, rounded (budget.h). */
-static void estimate(struct malloc_stats *delta, const struct malloc_stats *run_total,
-		     const struct budget_span *sp)
-{
-	__u64 *x = (__u64 *)delta;
-	const __u64 *run = (const __u64 *)run_total;
-
-	for (size_t i = 0; i < STATS_WORDS; i++)
-		if (!stats_word_is_extreme(i))
-			x[i] = (__u64)llround((double)x[i] * sp->own_scale +
-					      (double)run[i] * sp->run_scale);
-}
-
-/* budget_hooks.cost_ns: what the calls counted so far cost the target, by the kind of site hit. */
-static int hits_cost_ns(void *ctx, double *ns)
-{
-	struct malloc_run *r = ctx;
-	struct malloc_stats s;
-	int rc = read_stats(r, &s);
-
-	if (rc)
-		return rc;
-	*ns = 0;
-	for (int f = 0; f < AF_COUNT; f++)
-		*ns += (double)s.calls[f] * r->hit_ns[f];
-	return 0;
-}
-
 /* Prints what was counted since the last report (everything, without -i) and remembers the totals.
  */
 static void report(struct malloc_run *r)
@@ -200,19 +129,19 @@ static void report(struct malloc_run *r)
 	struct malloc_stats cur, delta, seen;
 	struct budget_span span;
 
-	if (read_stats(r, &cur)) {
+	if (malloc_read_stats(r, &cur)) {
 		fprintf(stderr, "rtmon malloc: cannot read the counters: %s\n", strerror(errno));
 		return;
 	}
 	delta = cur;
-	subtract(&delta, &r->base);
+	malloc_stats_subtract(&delta, &r->base);
 	/* Live allocations are a level: what is allocated now, not what changed in the interval. */
 	delta.live_allocs = cur.live_allocs;
 	delta.live_bytes = cur.live_bytes;
 	seen = delta;
 	if (r->budget) {
 		budget_take_span(r->budget, &span);
-		estimate(&delta, &cur, &span);
+		malloc_stats_estimate(&delta, &cur, &span);
 	}
 	if (r->args->co.interval)
 		r->interval_no++;
@@ -240,32 +169,6 @@ static void on_target_exit(void *ctx)
 	budget_target_exited(((struct malloc_run *)ctx)->budget);
 }
 
-/* --budget: what a hit costs on this machine, then the probes (live first), then the controller. */
-static int start_budget(struct malloc_run *r, const struct budget_hooks *hooks, char *err,
-			size_t errlen)
-{
-	bool any_stepped = false;
-	int rc;
-
-	for (int i = 0; i < r->nsites; i++)
-		any_stepped |= !r->site_emulated[r->sites[i].cookie];
-	rc = budget_calibrate(r->skel->progs.on_alloc_call,
-			      (r->go ? AF_MALLOCGC : AF_MALLOC) | AF_CALIBRATE, any_stepped,
-			      &r->costs, err, errlen);
-	if (rc)
-		return rc;
-	for (int i = 0; i < r->nsites; i++) {
-		int f = (int)r->sites[i].cookie;
-
-		r->hit_ns[f] = r->site_emulated[f] ? r->costs.emulated_ns : r->costs.stepped_ns;
-	}
-	rc = malloc_attach_sites(r, err, errlen);
-	if (rc)
-		return rc;
-	return budget_new(&r->budget, r->args->budget, r->t, hooks, r->args->co.verbose, err,
-			  errlen);
-}
-
 int cmd_malloc(int argc, char **argv)
 {
 	struct malloc_args args = { 0 };
@@ -273,10 +176,6 @@ int cmd_malloc(int argc, char **argv)
 	struct probe_links pl = { 0 };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
-	struct budget_hooks hooks = { .ctx = &r,
-				      .attach = malloc_attach_sites,
-				      .detach = malloc_detach_sites,
-				      .cost_ns = hits_cost_ns };
 	enum loop_end end;
 	char err[1024];
 	int rc;
@@ -289,41 +188,18 @@ int cmd_malloc(int argc, char **argv)
 	/* Go programs are recognised by their build info, which stripped binaries keep. */
 	r.go = go_read_buildinfo(t.exe, &r.gi, NULL, 0) == 0;
 	if (r.go && args.live) {
-		fprintf(stderr,
-			"rtmon malloc: --live is for native programs: %s is a Go program, whose "
-			"heap is garbage collected; use rtmon gc for its heap\n",
-			t.label);
+		report_error("rtmon malloc",
+			     "--live is for native programs: %s is a Go program, whose heap is "
+			     "garbage collected; use rtmon gc for its heap",
+			     t.label);
 		target_close(&t, true);
 		return 2;
 	}
-	r.skel = SKEL_OPEN(alloc, &t, "malloc", err, sizeof(err));
-	if (!r.skel)
-		goto fail;
-	probe_prepare_sites_prog(r.skel->progs.on_alloc_call);
-	probe_prepare_sites_prog(r.skel->progs.on_alloc_return);
-	r.skel->rodata->track_live = args.live;
-	if (!args.live) { /* the tables cost nothing then (they allocate on insert), but keep them
-			     small */
-		bpf_map__set_max_entries(r.skel->maps.live_blocks, 1);
-		bpf_map__set_max_entries(r.skel->maps.live_calls, 1);
-	}
-	/* Before the load: a Go build's experiment decides what mallocgc counts (rodata). */
-	if (malloc_find_sites(&r, err, sizeof(err)))
-		goto fail;
-	r.skel->rodata->go_specialized = r.go_specialized;
-	rc = alloc_bpf__load(r.skel);
-	if (rc) {
-		probe_load_error("malloc", rc, err, sizeof(err));
-		goto fail;
-	}
-	if (args.budget && start_budget(&r, &hooks, err, sizeof(err)))
-		goto fail;
-	if (!args.budget && malloc_attach_sites(&r, err, sizeof(err)))
+	if (malloc_collect_open(&r, "malloc", err, sizeof(err)))
 		goto fail;
 	if (r.budget) {
-		ops.on_tick = on_tick;
+		ops.timers[0] = (struct loop_timer){ on_tick, budget_next_tick(r.budget) };
 		ops.on_target_exit = on_target_exit;
-		ops.next_tick = budget_next_tick(r.budget);
 	}
 	report_tracing(&t, "allocations");
 	r.start_s = loop_now_s();
@@ -332,16 +208,13 @@ int cmd_malloc(int argc, char **argv)
 	end = loop_run(&args.co, &t, &ops);
 	report(&r);
 	malloc_print_summary(&r, end);
-	probe_links_destroy(&pl);
-	budget_free(r.budget);
-	alloc_bpf__destroy(r.skel);
+	rc = command_finish("rtmon malloc", &args.co, &t, end);
+	malloc_collect_close(&r);
 	target_close(&t, false);
-	return end == END_ERROR ? 1 : 0;
+	return rc;
 fail:
-	fprintf(stderr, "rtmon malloc: %s\n", err);
-	probe_links_destroy(&pl);
-	budget_free(r.budget);
-	alloc_bpf__destroy(r.skel);
+	report_error("rtmon malloc", "%s", err);
+	malloc_collect_close(&r);
 	target_close(&t, true);
 	return 1;
 }

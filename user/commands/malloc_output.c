@@ -1,4 +1,5 @@
 /* rtmon malloc's reports: the text table and histogram, and the JSON lines (docs/json.md). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 #include "output/hist.h"
 #include "output/json.h"
 #include "output/summary.h"
+#include "output/units.h"
 
 static void print_calls_text(const struct malloc_run *r, const struct malloc_stats *s,
 			     const char *mark)
@@ -129,13 +131,24 @@ void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 
 	range.bound_only = r->interval_no > 0; /* the kernel's extremes are of the whole run */
 
-	printf("allocations %s%llu, bytes %s%llu, mean %.1f, p50 ~%.0f, p99 ~%.0f", mark,
-	       (unsigned long long)s->count, mark, (unsigned long long)s->bytes,
-	       s->count ? (double)s->bytes / (double)s->count : 0.0,
-	       hist_percentile_in(s->slots, LOG2_SLOTS, 0.5, &range),
-	       hist_percentile_in(s->slots, LOG2_SLOTS, 0.99, &range));
-	if (range.known && !range.bound_only)
-		printf(", min %s%.0f, max %s%.0f", mark, range.min, mark, range.max);
+	char bytes[UNITS_LEN], mean[UNITS_LEN], p50[UNITS_LEN], p99[UNITS_LEN];
+
+	/* Sizes in binary units (JSON has the integers); the count of calls stays exact. */
+	units_bytes(s->bytes, bytes, sizeof(bytes));
+	units_bytes(s->count ? (s->bytes + s->count / 2) / s->count : 0, mean, sizeof(mean));
+	units_bytes((uint64_t)llround(hist_percentile_in(s->slots, LOG2_SLOTS, 0.5, &range)), p50,
+		    sizeof(p50));
+	units_bytes((uint64_t)llround(hist_percentile_in(s->slots, LOG2_SLOTS, 0.99, &range)), p99,
+		    sizeof(p99));
+	printf("allocations %s%llu, bytes %s%s, mean %s, p50 ~%s, p99 ~%s", mark,
+	       (unsigned long long)s->count, mark, bytes, mean, p50, p99);
+	if (range.known && !range.bound_only) {
+		char lo[UNITS_LEN], hi[UNITS_LEN];
+
+		units_bytes((uint64_t)range.min, lo, sizeof(lo));
+		units_bytes((uint64_t)range.max, hi, sizeof(hi));
+		printf(", min %s%s, max %s%s", mark, lo, mark, hi);
+	}
 	if (r->go) {
 		putchar('\n'); /* Go has no free: the collector reclaims memory (see rtmon gc) */
 		if (s->go_zero_size)

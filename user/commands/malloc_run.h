@@ -67,6 +67,21 @@ static inline bool stats_word_is_extreme(size_t i)
 	       i == offsetof(struct malloc_stats, size_min_inv) / sizeof(__u64);
 }
 
+/* Opens and loads the BPF object (named cmd in errors), finds the sites and attaches them, under
+ * r->args->budget's duty cycle when it is set (r->budget). r->t, r->pl, r->go and r->gi are set
+ * before. 0, or -1 with one line in err; malloc_collect_close in either case. */
+int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t errlen);
+void malloc_collect_close(struct malloc_run *r);
+/* The counters summed over CPUs. 0 or -errno. */
+int malloc_read_stats(const struct malloc_run *r, struct malloc_stats *sum);
+/* a -= b, word by word (the extremes kept). */
+void malloc_stats_subtract(struct malloc_stats *a, const struct malloc_stats *b);
+/* a += b, word by word; the extremes are b's when larger. */
+void malloc_stats_add(struct malloc_stats *a, const struct malloc_stats *b);
+/* --budget: delta = delta * own_scale + run_total * run_scale, rounded (budget.h). */
+void malloc_stats_estimate(struct malloc_stats *delta, const struct malloc_stats *run_total,
+			   const struct budget_span *sp);
+
 /* Finds the allocator (static executable, else the first library defining malloc in the loader's
  * order) or Go's runtime.mallocgc, and the probe site of each function. 0, or -1 with err. */
 int malloc_find_sites(struct malloc_run *r, char *err, size_t errlen);

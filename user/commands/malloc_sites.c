@@ -119,13 +119,13 @@ static int find_go_site(struct malloc_run *r, char *err, size_t errlen)
 	}
 	go_symtab_close(st);
 	if (!rc && said && !nspec) {
-		snprintf(
-			err, errlen,
-			"%s was built with GOEXPERIMENT=%s, but rtmon finds none of its specialized "
-			"allocation functions (runtime.mallocgcTinySize*, mallocgcSmallNoScanSC*, "
-			"mallocgcSmallScanNoHeaderSC*): it would miss the allocations the compiler "
-			"sends there; rebuild without the experiment to trace it",
-			r->t->label, r->gi.goexperiment);
+		snprintf(err, errlen,
+			 "%s was built with GOEXPERIMENT=%s, but rtmon finds none of its "
+			 "specialized allocation functions (runtime.mallocgcTinySize*, "
+			 "mallocgcSmallNoScanSC*, mallocgcSmallScanNoHeaderSC*): it would miss the "
+			 "allocations the compiler sends there; rebuild without the experiment to "
+			 "trace it",
+			 r->t->label, r->gi.goexperiment);
 		rc = -ENOENT;
 	}
 	if (rc)

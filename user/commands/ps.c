@@ -1,8 +1,8 @@
-/* rtmon ps and rtmon tree: every process with its runtime, read from its executable through
- * /proc/PID/exe (so processes in other mount namespaces are read from their own files), with
- * nothing attached to any of them. Each distinct executable (device, inode) is analysed once.
- * Processes that cannot be read (kernel threads, another user's processes without root, processes
- * that exit while listed) are skipped and counted on the last line. */
+/* rtmon ps and rtmon tree: every process with its runtime (runtime/process_scan.c reads them
+ * through /proc/PID/exe, so processes in other mount namespaces are read from their own files, with
+ * nothing attached to any of them), as a table, JSON lines or a tree. Processes that cannot be read
+ * (kernel threads, another user's processes without root, processes that exit while listed) are
+ * skipped and counted on the last line. */
 #include <argp.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,190 +14,11 @@
 #include "output/json.h"
 #include "cli/opts.h"
 #include "proc/procinfo.h"
-#include "runtime/runtime_support.h"
-
-struct exe_entry {
-	dev_t dev;
-	ino_t ino;
-	bool known; /* false: the file is not an ELF program rtmon reads (runtime "unknown") */
-	struct runtime_support rs;
-};
-
-struct ps_row {
-	pid_t pid, ppid;
-	char comm[64];
-	char *exe; /* the /proc/PID/exe link as the process sees it */
-	const struct exe_entry *ee;
-};
-
-struct ps_scan {
-	struct ps_row *rows;
-	size_t n;
-	struct exe_entry **exes; /* the cache: one entry per distinct executable */
-	size_t nexes, capexes;
-	uint64_t kthreads, zombies, denied, exited;
-};
+#include "runtime/process_scan.h"
 
 struct ps_args {
 	bool json;
 };
-
-static struct exe_entry *cache_find(struct ps_scan *s, const struct stat *st)
-{
-	for (size_t i = 0; i < s->nexes; i++)
-		if (s->exes[i]->ino == st->st_ino && s->exes[i]->dev == st->st_dev)
-			return s->exes[i];
-	return NULL;
-}
-
-/* Analyses the executable of pid unless one with the same identity was. NULL when the process went
- * away meanwhile (*gone) or memory ran out. */
-static const struct exe_entry *exe_lookup(struct ps_scan *s, pid_t pid, const struct stat *st,
-					  bool *gone)
-{
-	struct exe_entry *ee = cache_find(s, st);
-	char exe[64], err[512];
-	int rc;
-
-	*gone = false;
-	if (ee)
-		return ee;
-	if (!(ee = calloc(1, sizeof(*ee))))
-		return NULL;
-	ee->dev = st->st_dev;
-	ee->ino = st->st_ino;
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	rc = runtime_support_read(exe, pid, &ee->rs, err, sizeof(err));
-	if (rc == -ENOENT || rc == -ESRCH || rc == -EACCES) {
-		/* Not cached: another process running the same file may still be readable. */
-		*gone = rc != -EACCES;
-		free(ee);
-		return NULL;
-	}
-	ee->known = rc == 0;
-	if (s->nexes == s->capexes) {
-		size_t cap = s->capexes ? 2 * s->capexes : 64;
-		struct exe_entry **nv = realloc(s->exes, cap * sizeof(*nv));
-
-		if (!nv) {
-			free(ee);
-			return NULL;
-		}
-		s->exes = nv;
-		s->capexes = cap;
-	}
-	s->exes[s->nexes++] = ee;
-	return ee;
-}
-
-/* A process still listed in /proc but without an executable is a zombie or on its way out. */
-static void count_unreadable(struct ps_scan *s, pid_t pid, int rc)
-{
-	struct proc_stat st;
-
-	if (rc == -EACCES || rc == -EPERM)
-		s->denied++;
-	else if (!proc_read_stat(pid, &st) && st.state == 'Z')
-		s->zombies++;
-	else
-		s->exited++;
-}
-
-/* Test hook (tests/integration/test_ps.py): with RTMON_TEST_PS_PAUSE_FD=N, rtmon writes "listed\n"
- * to descriptor N once it has listed /proc and waits for one byte there before reading the
- * processes, so that a test can end a listed process at exactly that moment. */
-static void test_pause_after_listing(void)
-{
-	const char *v = getenv("RTMON_TEST_PS_PAUSE_FD");
-	char c;
-	int fd;
-
-	if (!v || (fd = atoi(v)) <= 2)
-		return;
-	if (write(fd, "listed\n", 7) == 7 && read(fd, &c, 1) < 0)
-		return;
-}
-
-static int ps_scan(struct ps_scan *s)
-{
-	pid_t *pids;
-	size_t n;
-	int rc = proc_list_pids(&pids, &n);
-
-	memset(s, 0, sizeof(*s));
-	if (rc)
-		return rc;
-	test_pause_after_listing();
-	s->rows = calloc(n ? n : 1, sizeof(*s->rows));
-	if (!s->rows) {
-		free(pids);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct ps_row *r = &s->rows[s->n];
-		struct proc_stat st;
-		struct stat est;
-		char path[PATH_MAX];
-		bool gone;
-
-		rc = proc_read_stat(pids[i], &st);
-		if (rc) {
-			s->exited++; /* listed a moment ago: it exited */
-			continue;
-		}
-		if (st.kthread) {
-			s->kthreads++;
-			continue;
-		}
-		if (st.state == 'Z') {
-			s->zombies++;
-			continue;
-		}
-		rc = proc_exe(pids[i], path, sizeof(path), &est);
-		if (rc) {
-			count_unreadable(s, pids[i], rc);
-			continue;
-		}
-		r->ee = exe_lookup(s, pids[i], &est, &gone);
-		if (!r->ee) {
-			if (gone)
-				s->exited++;
-			else
-				s->denied++;
-			continue;
-		}
-		r->pid = st.pid;
-		r->ppid = st.ppid;
-		snprintf(r->comm, sizeof(r->comm), "%s", st.comm);
-		if (!(r->exe = strdup(path))) {
-			free(pids);
-			return -ENOMEM;
-		}
-		s->n++;
-	}
-	free(pids);
-	return 0;
-}
-
-static void ps_free(struct ps_scan *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->rows[i].exe);
-	for (size_t i = 0; i < s->nexes; i++)
-		free(s->exes[i]);
-	free(s->rows);
-	free(s->exes);
-}
-
-static const char *row_runtime(const struct ps_row *r)
-{
-	return r->ee->known ? runtime_kind_name(r->ee->rs.id.kind) : "unknown";
-}
-
-static bool row_traced(const struct ps_row *r)
-{
-	return r->ee->known && r->ee->rs.traced;
-}
 
 static const char *dash(const char *s)
 {
@@ -214,7 +35,7 @@ static void print_summary(const struct ps_scan *s, const char *cmd, bool json)
 	size_t traced = 0;
 
 	for (size_t i = 0; i < s->n; i++)
-		traced += row_traced(&s->rows[i]);
+		traced += ps_row_traced(&s->rows[i]);
 	if (json) {
 		json_begin(stdout, "summary");
 		json_field_str(stdout, "command", cmd);
@@ -243,11 +64,11 @@ static void print_json_row(const struct ps_row *r)
 	json_field_i64(stdout, "pid", r->pid);
 	json_field_i64(stdout, "ppid", r->ppid);
 	json_field_str(stdout, "name", r->comm);
-	json_field_str(stdout, "runtime", row_runtime(r));
+	json_field_str(stdout, "runtime", ps_row_runtime(r));
 	json_field_str(stdout, "version", r->ee->known ? id->version : "");
 	json_field_str(stdout, "module", r->ee->known ? id->module : "");
 	json_field_str(stdout, "exe", r->exe);
-	json_field_bool(stdout, "traced", row_traced(r));
+	json_field_bool(stdout, "traced", ps_row_traced(r));
 	json_end(stdout);
 }
 
@@ -266,7 +87,7 @@ static void print_table(const struct ps_scan *s)
 		const struct ps_row *r = &s->rows[i];
 
 		wname = width(wname, r->comm);
-		wrt = width(wrt, row_runtime(r));
+		wrt = width(wrt, ps_row_runtime(r));
 		if (r->ee->known) {
 			wver = width(wver, r->ee->rs.id.version);
 			wmod = width(wmod, r->ee->rs.id.module);
@@ -279,10 +100,11 @@ static void print_table(const struct ps_scan *s)
 		const struct runtime_id *id = &r->ee->rs.id;
 		char name[128], ver[160], mod[1040], exe[TEXT_SAFE_MAX];
 
-		printf("%c %7d %7d %-*s %-*s %-*s %-*s %s\n", row_traced(r) ? '*' : ' ', r->pid,
-		       r->ppid, wname, text_safe(r->comm, name, sizeof(name)), wrt, row_runtime(r),
-		       wver, text_safe(r->ee->known ? dash(id->version) : "-", ver, sizeof(ver)),
-		       wmod, text_safe(r->ee->known ? dash(id->module) : "-", mod, sizeof(mod)),
+		printf("%c %7d %7d %-*s %-*s %-*s %-*s %s\n", ps_row_traced(r) ? '*' : ' ', r->pid,
+		       r->ppid, wname, text_safe(r->comm, name, sizeof(name)), wrt,
+		       ps_row_runtime(r), wver,
+		       text_safe(r->ee->known ? dash(id->version) : "-", ver, sizeof(ver)), wmod,
+		       text_safe(r->ee->known ? dash(id->module) : "-", mod, sizeof(mod)),
 		       text_safe(r->exe, exe, sizeof(exe)));
 	}
 }
@@ -330,8 +152,8 @@ static void tree_node(struct tree *t, ssize_t i, bool last, bool root)
 	       root   ? ""
 	       : last ? "└── "
 		      : "├── ",
-	       r->pid, text_safe(r->comm, name, sizeof(name)), row_runtime(r), ver[0] ? " " : "",
-	       text_safe(ver, safever, sizeof(safever)), row_traced(r) ? " *" : "");
+	       r->pid, text_safe(r->comm, name, sizeof(name)), ps_row_runtime(r), ver[0] ? " " : "",
+	       text_safe(ver, safever, sizeof(safever)), ps_row_traced(r) ? " *" : "");
 	if (!root && t->plen + 8 < sizeof(t->prefix))
 		t->plen += (size_t)snprintf(t->prefix + t->plen, sizeof(t->prefix) - t->plen, "%s",
 					    last ? "    " : "│   ");

@@ -12,22 +12,27 @@
 #include <unistd.h>
 #include "cli/command.h"
 #include "cli/commands.h"
-#include "commands/serve_collect.h"
+#include "commands/serve_board.h"
+#include "commands/serve_procs.h"
 #include "commands/serve_metrics.h"
 #include "commands/serve_pprof.h"
 #include "http/server.h"
 #include "output/prom.h"
+#include "trace/budget.h"
 #include "trace/loop.h"
 
 /* How often the loop publishes what the collectors counted: a scrape sees values this old. */
 #define PUBLISH_S 0.1
+/* --all and --binpath: how often /proc is scanned for processes started and exited. */
+#define RESCAN_S 1.0
 
-enum { OPT_LISTEN = 0x2000, OPT_NO_PPROF };
+enum { OPT_LISTEN = 0x2000, OPT_NO_PPROF, OPT_ALL, OPT_MALLOC_BUDGET };
 
 struct serve_args {
 	struct common_opts co;
 	const char *listen;
 	bool no_pprof;
+	double malloc_budget; /* --malloc-budget PCT; 0: no malloc collector */
 };
 
 static const struct argp_option serve_options[] = {
@@ -36,6 +41,14 @@ static const struct argp_option serve_options[] = {
 	  "free one)",
 	  0 },
 	{ "no-pprof", OPT_NO_PPROF, NULL, 0, "No /debug/pprof/ paths (they answer 404)", 0 },
+	{ "all", OPT_ALL, NULL, 0,
+	  "Every process rtmon ps marks as traced fully (the target), found again every second",
+	  0 },
+	{ "malloc-budget", OPT_MALLOC_BUDGET, "PCT", 0,
+	  "Also malloc's sizes and calls, its probes taking at most PCT percent of the "
+	  "target's CPU time (0 < PCT <= 100; estimated counts, as rtmon malloc --budget; "
+	  "-p, -n, -- CMD)",
+	  0 },
 	{ 0 },
 };
 
@@ -43,12 +56,15 @@ static const char doc[] =
 	"Serves the target's runtime metrics for Prometheus: GC cycles and pauses, threads and (on "
 	"Go) goroutines created and exited with their lifetimes, and rtmon's own process.\v"
 	"GET /metrics answers in the Prometheus text format, or OpenMetrics when the Accept header "
-	"asks for application/openmetrics-text. Every family is labelled pid, exe and runtime. "
+	"asks for application/openmetrics-text. Every family is labelled pid, exe and runtime, one "
+	"series per process: --all and --binpath find their processes every second (a new one is "
+	"traced from then on, an exited one's series go). "
 	"When the target ends, its last values are served until Ctrl-C or SIGTERM. docs/serve.md "
 	"has the families, a scrape config and PromQL.\n\n"
 	"Examples:\n"
 	"  rtmon serve -p 1234                          127.0.0.1:9477/metrics\n"
 	"  rtmon serve --listen 0.0.0.0:9477 -n myapp   on every address\n"
+	"  rtmon serve --all                            every process rtmon traces fully\n"
 	"  rtmon serve --listen :0 -- ./app args        a free port, named on stderr";
 
 static error_t parse_serve(int key, char *arg, struct argp_state *state)
@@ -65,6 +81,28 @@ static error_t parse_serve(int key, char *arg, struct argp_state *state)
 	case OPT_NO_PPROF:
 		a->no_pprof = true;
 		return 0;
+	case OPT_ALL:
+		a->co.all = true;
+		return 0;
+	case OPT_MALLOC_BUDGET:
+		if (budget_parse_pct(arg, &a->malloc_budget)) {
+			argp_failure(
+				state, 2, 0,
+				"invalid --malloc-budget '%s': give a percentage of the target's "
+				"CPU time, more than 0 and at most 100",
+				arg);
+			return EINVAL;
+		}
+		return 0;
+	case ARGP_KEY_END:
+		if (a->malloc_budget && (a->co.all || a->co.binpath)) {
+			argp_failure(state, 2, 0,
+				     "--malloc-budget traces one process: give it with -p, -n or "
+				     "-- CMD, not with %s",
+				     a->co.all ? "--all" : "--binpath");
+			return EINVAL;
+		}
+		return ARGP_ERR_UNKNOWN;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -81,7 +119,8 @@ static const struct argp serve_argp = {
 struct serve_run {
 	struct serve_args *args;
 	struct target *t;
-	struct serve_collect c;
+	struct serve_procs procs;
+	struct serve_board board;
 	struct serve_metrics metrics;
 	struct http_route routes[MAX_ROUTES];
 	size_t nroutes;
@@ -110,36 +149,51 @@ static void add_routes(struct serve_run *r)
 							       (void *)pprof[i].missing };
 }
 
-/* pid, exe, runtime on every target series; --binpath counts every process of the file together,
- * so its pid is empty. */
-static int make_labels(struct serve_run *r)
+static double serve_tick(void *ctx)
 {
-	char pid[16] = "", exe[PATH_MAX];
-	const char *kv[6];
+	struct serve_run *r = ctx;
 
-	if (r->t->kind != TARGET_BINPATH)
-		snprintf(pid, sizeof(pid), "%d", (int)r->t->pid);
-	/* the file's own path, whether it was given relative or as /proc/PID/exe */
-	if (!realpath(r->t->exe, exe))
-		snprintf(exe, sizeof(exe), "%s", r->t->exe);
-	kv[0] = "pid", kv[1] = pid, kv[2] = "exe", kv[3] = exe, kv[4] = "runtime",
-	kv[5] = r->c.runtime;
-	r->metrics.labels = prom_labels(kv, 3);
-	return r->metrics.labels ? 0 : -1;
+	serve_procs_publish(&r->procs);
+	return loop_now_s() + PUBLISH_S;
+}
+
+static double serve_rescan(void *ctx)
+{
+	struct serve_run *r = ctx;
+
+	serve_procs_rescan(&r->procs);
+	return loop_now_s() + RESCAN_S;
+}
+
+static double serve_budget_tick(void *ctx)
+{
+	return budget_tick(serve_procs_budget(&((struct serve_run *)ctx)->procs));
+}
+
+static void serve_target_exit(void *ctx)
+{
+	budget_target_exited(serve_procs_budget(&((struct serve_run *)ctx)->procs));
 }
 
 static int serve_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
 {
 	struct serve_run *r = ctx;
+	struct budget *b;
 
-	if (serve_collect_attach(&r->c, ops, err, errlen))
+	r->procs.malloc_pct = r->args->malloc_budget;
+	if (serve_procs_attach(&r->procs, ops, err, errlen))
 		return -1;
-	if (make_labels(r)) {
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		return -1;
+	/* two timers: the snapshot published every 100 ms, and --malloc-budget's duty cycle */
+	ops->timers[0] = (struct loop_timer){ serve_tick, loop_now_s() + PUBLISH_S };
+	if ((b = serve_procs_budget(&r->procs))) {
+		ops->timers[2] = (struct loop_timer){ serve_budget_tick, budget_next_tick(b) };
+		ops->on_target_exit = serve_target_exit;
 	}
-	ops->next_tick = loop_now_s() + PUBLISH_S;
-	serve_collect_publish(&r->c);
+	if (r->procs.scan) {
+		ops->timers[1] = (struct loop_timer){ serve_rescan, loop_now_s() + RESCAN_S };
+		fprintf(stderr, "rtmon serve: %zu processes traced\n",
+			serve_procs_count(&r->procs));
+	}
 	r->http = http_serve(r->fd, r->routes, r->nroutes, err, errlen);
 	if (!r->http)
 		return -1;
@@ -148,20 +202,12 @@ static int serve_attach(void *ctx, struct loop_ops *ops, char *err, size_t errle
 	return 0;
 }
 
-static double serve_tick(void *ctx)
-{
-	struct serve_run *r = ctx;
-
-	serve_collect_publish(&r->c);
-	return loop_now_s() + PUBLISH_S;
-}
-
 static void serve_report(void *ctx, enum loop_end end, double secs)
 {
 	struct serve_run *r = ctx;
 
 	(void)secs;
-	serve_collect_publish(&r->c);
+	serve_procs_publish(&r->procs);
 	r->end = end;
 }
 
@@ -213,19 +259,28 @@ int cmd_serve(int argc, char **argv)
 	}
 	r->args = &args;
 	r->t = &t;
-	r->metrics.c = &r->c;
+	serve_board_init(&r->board);
+	r->metrics.board = &r->board;
 	add_routes(r);
 	rc = http_listen(args.listen, &r->fd, r->bound, sizeof(r->bound), err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "rtmon serve: %s\n", err);
 		target_close(&t, true);
+		serve_board_close(&r->board);
 		free(r);
 		return rc == -EINVAL ? 2 : 1;
 	}
-	serve_collect_init(&r->c, &args.co, &t);
+	if (serve_procs_init(&r->procs, &args.co, &t, &r->board, err, sizeof(err))) {
+		fprintf(stderr, "rtmon serve: %s\n", err);
+		close(r->fd);
+		target_close(&t, true);
+		serve_board_close(&r->board);
+		free(r);
+		return 1;
+	}
+	serve_procs_prepare(&r->procs);
 	steps.ctx = r;
 	ops.ctx = r;
-	ops.on_tick = serve_tick;
 	start_s = loop_now_s();
 	rc = command_trace(&steps, &args.co, &t, &ops, &ran);
 	if (!rc && ran && r->end == END_TARGET_EXIT)
@@ -235,9 +290,9 @@ int cmd_serve(int argc, char **argv)
 		close(r->fd);
 	if (ran)
 		fprintf(stderr, "rtmon serve: %llu requests answered\n", served);
-	serve_collect_close(&r->c);
+	serve_procs_close(&r->procs);
+	serve_board_close(&r->board);
 	target_close(&t, !ran);
-	free((char *)r->metrics.labels);
 	free(r);
 	return rc;
 }

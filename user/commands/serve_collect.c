@@ -2,6 +2,7 @@
 #include <string.h>
 #include "commands/serve_collect.h"
 #include "runtime/gc_detect.h"
+#include "runtime/go/goelf.h"
 
 static void on_gc_record(struct gc_out *sink, const struct gc_record *r)
 {
@@ -10,17 +11,19 @@ static void on_gc_record(struct gc_out *sink, const struct gc_record *r)
 	gc_stats_add(&c->gc, r);
 }
 
-void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t)
+void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t,
+			bool quiet)
 {
 	char err[1024];
 
 	memset(c, 0, sizeof(*c));
-	pthread_mutex_init(&c->mu, NULL);
 	c->sink.record = on_gc_record;
 	c->s = (struct gc_session){ .co = co, .t = t, .out = &c->sink };
+	c->margs.co = *co;
 	if (gc_detect(&c->s, &c->rt, err, sizeof(err)) < 0) {
 		target_explain_attach_error(t, err, sizeof(err));
-		fprintf(stderr, "rtmon serve: note: no GC metrics: %s\n", err);
+		if (!quiet)
+			fprintf(stderr, "rtmon serve: note: no GC metrics: %s\n", err);
 		c->rt = NULL;
 	}
 	snprintf(c->runtime, sizeof(c->runtime), "%s",
@@ -32,40 +35,67 @@ int serve_collect_attach(struct serve_collect *c, struct loop_ops *ops, char *er
 	if (c->rt && c->rt->open(&c->s, err, errlen))
 		return -1;
 	ops->rb = c->s.rb;
-	if (lifetimes_open(&c->lt, "serve", c->s.t, false, &c->pl, err, errlen))
-		return -1;
-	c->snap.have_gc = c->rt != NULL;
-	c->snap.have_go = c->lt.gr.active;
-	return 0;
+	return lifetimes_open(&c->lt, "serve", c->s.t, false, &c->pl, err, errlen);
 }
 
-void serve_collect_publish(struct serve_collect *c)
+int serve_collect_malloc(struct serve_collect *c, double pct, char *err, size_t errlen)
+{
+	c->margs.budget = pct;
+	c->m.args = &c->margs;
+	c->m.t = c->s.t;
+	c->m.pl = &c->mpl;
+	/* Go programs are recognised by their build info: runtime.mallocgc */
+	c->m.go = go_read_buildinfo(c->s.t->exe, &c->m.gi, NULL, 0) == 0;
+	return malloc_collect_open(&c->m, "serve", err, errlen);
+}
+
+/* What the allocation probes counted since the last read, scaled by the budget's span, added to
+ * the estimates: a counter that only grows, however the scale changes. */
+static void read_malloc(struct serve_collect *c, struct serve_snapshot *n)
+{
+	struct malloc_stats cur, delta;
+	struct budget_span sp;
+
+	if (!malloc_read_stats(&c->m, &cur)) {
+		delta = cur;
+		malloc_stats_subtract(&delta, &c->mbase);
+		budget_take_span(c->m.budget, &sp);
+		malloc_stats_estimate(&delta, &cur, &sp);
+		malloc_stats_add(&c->mest, &delta);
+		c->mbase = cur;
+	}
+	budget_run_span(c->m.budget, &sp);
+	n->have_malloc = true;
+	n->malloc = c->mest;
+	n->malloc_sampled = sp.estimated ? sp.sampled_fraction : 1;
+	n->malloc_uncertain = sp.scale_uncertain;
+	for (int f = 0; f < AF_COUNT; f++)
+		n->malloc_hits += c->mbase.calls[f];
+	for (int i = 0; i < c->m.nsites; i++)
+		n->malloc_fn[c->m.sites[i].cookie] = true;
+}
+
+void serve_collect_read(struct serve_collect *c, struct serve_snapshot *out)
 {
 	struct serve_snapshot n = { .have_gc = c->rt != NULL, .have_go = c->lt.gr.active };
 
 	if (c->rt)
 		c->rt->counters(&c->s, &n.gc_lost, &n.gc_hits);
 	n.gc = c->gc;
+	if (c->m.budget)
+		read_malloc(c, &n);
 	/* a failed read keeps the last values: a counter never goes back */
 	if (!c->lt.skel || lifetimes_read(&c->lt, &n.threads, n.tc, &n.goroutines, n.grc))
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->snap = n;
-	pthread_mutex_unlock(&c->mu);
-}
-
-void serve_collect_read(struct serve_collect *c, struct serve_snapshot *out)
-{
-	pthread_mutex_lock(&c->mu);
-	*out = c->snap;
-	pthread_mutex_unlock(&c->mu);
+	*out = n;
 }
 
 void serve_collect_close(struct serve_collect *c)
 {
 	probe_links_destroy(&c->pl);
+	if (c->m.pl)
+		malloc_collect_close(&c->m);
 	if (c->rt)
 		c->rt->close(&c->s);
 	lifetimes_close(&c->lt);
-	pthread_mutex_destroy(&c->mu);
 }

@@ -1,12 +1,12 @@
 /* rtmon serve's collectors, run together on one target: GC cycles and pauses (the same backends as
  * rtmon gc, counted with struct gc_stats) and thread and goroutine lifetimes (the same BPF object
- * as rtmon lat). The event loop publishes what they counted into a snapshot under a mutex; a
- * scrape copies the snapshot, so neither waits for the other longer than a copy. */
+ * as rtmon lat). The event loop reads what they counted into a snapshot (serve_collect_read) and
+ * publishes the snapshots of every traced process together (serve_board.h). */
 #ifndef RTMON_SERVE_COLLECT_H
 #define RTMON_SERVE_COLLECT_H
 
-#include <pthread.h>
 #include <stdbool.h>
+#include "commands/malloc_run.h"
 #include "runtime/gc_backend.h"
 #include "runtime/gc_stats.h"
 #include "trace/lifetimes.h"
@@ -21,6 +21,13 @@ struct serve_snapshot {
 	uint64_t tc[TC_COUNT];
 	struct lifetime_hist goroutines;
 	uint64_t grc[GRC_COUNT];
+	/* --malloc-budget: estimated as the budget scales them (exact when sampled is 1) */
+	bool have_malloc;
+	bool malloc_fn[AF_COUNT]; /* the functions probed */
+	struct malloc_stats malloc;
+	uint64_t malloc_hits;  /* calls counted, not estimated */
+	double malloc_sampled; /* the share of the target's work seen live, (0, 1] */
+	bool malloc_uncertain; /* the budget's scale_uncertain */
 };
 
 struct serve_collect {
@@ -31,18 +38,24 @@ struct serve_collect {
 	struct lifetimes lt;
 	struct probe_links pl;
 	char runtime[16]; /* the runtime label: "go", "python", "native", ... */
-	pthread_mutex_t mu;
-	struct serve_snapshot snap; /* under mu */
+	/* --malloc-budget: rtmon malloc's collector under its duty cycle (m.budget) */
+	struct malloc_args margs;
+	struct malloc_run m;
+	struct probe_links mpl;
+	struct malloc_stats mbase, mest; /* counted at the last read; estimated since the start */
 };
 
-/* Before attach: finds the GC backend (none is fine: a note on stderr says why when the runtime was
- * recognised but cannot be traced). */
-void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t);
+/* Before attach: finds the GC backend (none is fine: unless quiet, a note on stderr says why when
+ * the runtime was recognised but cannot be traced). */
+void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t,
+			bool quiet);
 /* Loads and attaches every collector; ops->rb gets the GC ring. 0, or -1 with one line in err. */
 int serve_collect_attach(struct serve_collect *c, struct loop_ops *ops, char *err, size_t errlen);
-/* On the loop's thread: what the collectors counted so far, into the snapshot. */
-void serve_collect_publish(struct serve_collect *c);
-/* On any thread: a copy of the last snapshot. */
+/* After attach: malloc under a budget of pct percent of the target's CPU (c->m.budget then runs
+ * the duty cycle: the caller puts budget_tick on a loop timer). 0, or -1 with one line in err. */
+int serve_collect_malloc(struct serve_collect *c, double pct, char *err, size_t errlen);
+/* On the loop's thread: what the collectors counted so far. A failed read leaves *out as it was
+ * (the last values: a counter never goes back). */
 void serve_collect_read(struct serve_collect *c, struct serve_snapshot *out);
 void serve_collect_close(struct serve_collect *c);
 

@@ -90,8 +90,9 @@ struct thr_row {
 };
 
 static const char doc[] =
-	"Threads created and exited in a native program: one row per event, with the thread's "
-	"name, its start routine, its parent and, at exit, its lifetime.\v"
+	"Threads created and exited in any program (native threads, Go's goroutines, a JVM's Java "
+	"threads): one row per event, with the thread's name, its start routine, its parent and, "
+	"at exit, its lifetime.\v"
 	"Sees every thread, raw clone() threads too, from the kernel's task_newtask and "
 	"sched_process_exit tracepoints; a uprobe on pthread_create (in the executable or the "
 	"library that provides it) adds the start routine. Threads that return, call pthread_exit, "
@@ -356,7 +357,7 @@ static void on_interval(void *ctx)
 static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 {
 	uint64_t c[TC_COUNT];
-	unsigned long long alive, created, exited, unknown, before, lost;
+	unsigned long long alive, created, exited, unknown, before, attaching, lost;
 
 	if (tt_read_counters(r->skel->maps.tt_counters, c))
 		fprintf(stderr, "rtmon thr: cannot read the counters: %s\n", strerror(errno));
@@ -364,15 +365,13 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 	exited = c[TC_EXITED];
 	unknown = c[TC_EXITED_UNTRACKED];
 	before = c[TC_EXITED_BEFORE];
+	attaching = c[TC_EXITED_ATTACHING];
+	/* Threads' events only: goroutines have their own count (gr_print_summary). */
 	lost = c[TC_LOST];
-	if (r->gr.active) {
-		uint64_t g[GRC_COUNT];
-
-		if (!gr_read_counters(r->skel->maps.gr_counters, g))
-			lost += g[GRC_LOST];
-	}
 	/* Threads seen created whose exit was not seen yet. */
-	alive = created > exited - unknown - before ? created - (exited - unknown - before) : 0;
+	alive = created > exited - unknown - before - attaching
+			? created - (exited - unknown - before - attaching)
+			: 0;
 	struct summary s = { .out = stdout,
 			     .json = r->args->co.json,
 			     .command = "thr",
@@ -389,15 +388,10 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 	summary_count(&s, NULL, "lost", lost);
 	summary_count(&s, "exited_unknown_lifetime", NULL, unknown);
 	summary_count(&s, "exited_before_tracing", NULL, before);
+	summary_count(&s, "exited_created_while_attaching", NULL, attaching);
 	summary_line_end(&s);
-	if (unknown && !s.json)
-		printf("%llu %s not seen created (main threads: the process's own lifetime): "
-		       "lifetime unknown\n",
-		       unknown, unknown == 1 ? "exit of a thread" : "exits of threads");
-	if (before && !s.json)
-		printf("%llu %s started before tracing: lifetime from the kernel's start time, "
-		       "parent and start routine unknown\n",
-		       before, before == 1 ? "exit of a thread" : "exits of threads");
+	if (!s.json)
+		tt_print_unknown(stdout, unknown, before, attaching, "lifetime unknown");
 	gr_print_summary(&r->gr, r->skel->maps.gr_counters, &s);
 	if (r->java.active && s.json) {
 		json_field_u64(stdout, "java_threads_started", r->java.started);
@@ -451,14 +445,14 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 		return -1;
 	}
 	progs = (struct tt_progs){ r->skel->progs.on_pthread_create, r->skel->progs.on_newtask,
-				   r->skel->progs.on_exit };
+				   r->skel->progs.on_exit, &r->skel->bss->tt_attach_ns,
+				   &r->skel->bss->tt_trace_start_ns };
 	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen) ||
 	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->skel->maps.gr_wrappers, r->t, pl, err,
 		      errlen) ||
 	    thr_java_attach(&r->java, r->skel->progs.on_java_thread_start,
 			    r->skel->progs.on_java_thread_stop, r->t, err, errlen))
 		return -1;
-	r->skel->bss->tt_trace_start_ns = loop_now_ns();
 	return 0;
 }
 
@@ -532,7 +526,7 @@ int cmd_thr(int argc, char **argv)
 	struct thr_run r = { .args = &args, .live = THREAD_TABLE_INIT(sizeof(struct live)) };
 	struct thr_trace x = { .r = &r };
 	struct target t;
-	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval, .on_tick = on_tick };
+	struct loop_ops ops = { .ctx = &r, .on_interval = on_interval };
 	const struct trace_steps steps = { "thr",      "threads",          &x,
 					   thr_attach, thr_before_release, thr_report };
 	bool ran;
@@ -543,7 +537,7 @@ int cmd_thr(int argc, char **argv)
 		return rc;
 	r.t = &t;
 	reorder_init(&r.rows, sizeof(struct thr_row));
-	ops.next_tick = loop_now_s() + 0.01;
+	ops.timers[0] = (struct loop_timer){ on_tick, loop_now_s() + 0.01 };
 	rc = command_trace(&steps, &args.co, &t, &ops, &ran);
 	cleanup(&r, &x.pl, x.rb, !ran);
 	return rc;

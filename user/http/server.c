@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "http/mhd.h"
 #include "http/server.h"
 
 /* Connections served at once and how long an idle one is kept: a scraper needs one or two. */
@@ -14,10 +15,12 @@
 #define IDLE_TIMEOUT_S  10
 
 struct http_request {
+	const struct mhd_api *mhd;
 	struct MHD_Connection *c;
 };
 
 struct http_server {
+	const struct mhd_api *mhd;
 	struct MHD_Daemon *d;
 	const struct http_route *routes;
 	size_t n;
@@ -27,12 +30,12 @@ struct http_server {
 
 const char *http_header(const struct http_request *rq, const char *name)
 {
-	return MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND, name);
+	return rq->mhd->lookup_connection_value(rq->c, MHD_HEADER_KIND, name);
 }
 
 const char *http_query(const struct http_request *rq, const char *name)
 {
-	return MHD_lookup_connection_value(rq->c, MHD_GET_ARGUMENT_KIND, name);
+	return rq->mhd->lookup_connection_value(rq->c, MHD_GET_ARGUMENT_KIND, name);
 }
 
 int http_reply_text(struct http_reply *rp, unsigned status, const char *line)
@@ -49,22 +52,23 @@ int http_reply_text(struct http_reply *rp, unsigned status, const char *line)
 	return 0;
 }
 
-static enum MHD_Result queue(struct MHD_Connection *c, struct http_reply *rp, const char *allow)
+static enum MHD_Result queue(const struct mhd_api *mhd, struct MHD_Connection *c,
+			     struct http_reply *rp, const char *allow)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ok;
 
-	r = MHD_create_response_from_buffer(rp->len, rp->body, MHD_RESPMEM_MUST_FREE);
+	r = mhd->create_response_from_buffer(rp->len, rp->body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(rp->body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				rp->content_type ? rp->content_type : "text/plain; charset=utf-8");
+	mhd->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				 rp->content_type ? rp->content_type : "text/plain; charset=utf-8");
 	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	ok = MHD_queue_response(c, rp->status, r);
-	MHD_destroy_response(r);
+		mhd->add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ok = mhd->queue_response(c, rp->status, r);
+	mhd->destroy_response(r);
 	return ok;
 }
 
@@ -73,7 +77,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  size_t *upload_size, void **con_cls)
 {
 	struct http_server *s = cls;
-	struct http_request rq = { c };
+	struct http_request rq = { s->mhd, c };
 	struct http_reply rp = { .status = 200 };
 	const struct http_route *route = NULL;
 	char line[160];
@@ -92,7 +96,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			    &rp, MHD_HTTP_NOT_FOUND,
 			    "not found: rtmon serve answers /metrics (and /debug/pprof/...)"))
 			return MHD_NO;
-		return queue(c, &rp, NULL);
+		return queue(s->mhd, c, &rp, NULL);
 	}
 	/* every endpoint only reads */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
@@ -100,12 +104,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			 route->path);
 		if (http_reply_text(&rp, MHD_HTTP_METHOD_NOT_ALLOWED, line))
 			return MHD_NO;
-		return queue(c, &rp, "GET, HEAD");
+		return queue(s->mhd, c, &rp, "GET, HEAD");
 	}
 	if (route->fn(route->ctx, &rq, &rp) &&
 	    http_reply_text(&rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory"))
 		return MHD_NO;
-	return queue(c, &rp, NULL);
+	return queue(s->mhd, c, &rp, NULL);
 }
 
 /* "ADDR:PORT" split into host and port; 127.0.0.1 when ADDR is left out. */
@@ -187,22 +191,27 @@ int http_listen(const char *addr, int *fd_out, char *bound, size_t boundlen, cha
 struct http_server *http_serve(int fd, const struct http_route *routes, size_t n, char *err,
 			       size_t errlen)
 {
-	struct http_server *s = calloc(1, sizeof(*s));
+	const struct mhd_api *mhd = mhd_load(err, errlen);
+	struct http_server *s;
 
+	if (!mhd)
+		return NULL;
+	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "cannot start the HTTP server: %s", strerror(ENOMEM));
 		return NULL;
 	}
+	s->mhd = mhd;
 	s->routes = routes;
 	s->n = n;
 	s->fd = fd;
 	/* One thread of its own polls every connection: a scrape never waits for the event loop,
 	 * and the loop never waits for a scrape. */
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
-				on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-				MHD_OPTION_END);
+	s->d = s->mhd->start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+				    on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+				    MHD_OPTION_END);
 	if (!s->d) {
 		snprintf(err, errlen, "cannot start the HTTP server (libmicrohttpd)");
 		free(s);
@@ -215,7 +224,7 @@ void http_stop(struct http_server *s, unsigned long long *served)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->d);
+	s->mhd->stop_daemon(s->d);
 	close(s->fd);
 	if (served)
 		*served = s->served;

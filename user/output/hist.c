@@ -1,5 +1,6 @@
 #include <string.h>
 #include "output/hist.h"
+#include "output/units.h"
 
 uint64_t hist_lo(int slot)
 {
@@ -86,13 +87,18 @@ struct hist_range lifetime_hist_range(const struct lifetime_hist *h)
 void hist_print_lifetime_stats(FILE *out, const struct lifetime_hist *h, bool extremes)
 {
 	struct hist_range r = lifetime_hist_range(h);
+	char mean[UNITS_LEN], p50[UNITS_LEN], p99[UNITS_LEN], lo[UNITS_LEN], hi[UNITS_LEN];
 
-	fprintf(out, "mean %.1f us, p50 ~%.0f us, p99 ~%.0f us",
-		h->count ? (double)h->sum_ns / 1000.0 / (double)h->count : 0.0,
-		hist_percentile_in(h->slots, LOG2_SLOTS, 0.5, &r),
-		hist_percentile_in(h->slots, LOG2_SLOTS, 0.99, &r));
-	if (extremes && r.known && h->count)
-		fprintf(out, ", min %.0f us, max %.0f us", r.min, r.max);
+	/* The buckets are microseconds; the summary in the unit that suits each value. */
+	units_duration(h->count ? (double)h->sum_ns / (double)h->count : 0.0, mean, sizeof(mean));
+	units_duration(1e3 * hist_percentile_in(h->slots, LOG2_SLOTS, 0.5, &r), p50, sizeof(p50));
+	units_duration(1e3 * hist_percentile_in(h->slots, LOG2_SLOTS, 0.99, &r), p99, sizeof(p99));
+	fprintf(out, "mean %s, p50 ~%s, p99 ~%s", mean, p50, p99);
+	if (extremes && r.known && h->count) {
+		units_duration(1e3 * r.min, lo, sizeof(lo));
+		units_duration(1e3 * r.max, hi, sizeof(hi));
+		fprintf(out, ", min %s, max %s", lo, hi);
+	}
 	fputc('\n', out);
 }
 

@@ -50,17 +50,38 @@ uint32_t profile_location(struct profile *p, uint32_t mapping, uint64_t addr,
 			  const struct code_line *lines, size_t nlines);
 
 /* Adds values to the sample of this stack (locations innermost first) and labels: a stack seen
- * before with the same labels gets the values added. 0, or -ENOMEM. */
+ * before with the same labels (in any order) gets the values added, saturating at INT64_MAX.
+ * 0, -ENOMEM, or -EINVAL: no location (count such a stack with profile_count_lost), an unknown
+ * location id, more than PROFILE_LABELS_MAX labels, a label without a key or a key given twice. */
 int profile_add(struct profile *p, const uint32_t *locs, size_t nlocs, const int64_t *values,
 		const struct profile_label *labels, size_t nlabels);
 
 /* Counted by the command, written by every output: stacks the kernel could not record (a full
  * stack map, a failed copy) and stacks cut at the frame limit. */
 void profile_count_lost(struct profile *p, uint64_t lost_stacks, uint64_t truncated_stacks);
+void profile_lost(const struct profile *p, uint64_t *lost_stacks, uint64_t *truncated_stacks);
+
+#define PROFILE_LABELS_MAX 8
+
+/* The value type pprof shows first (its default_sample_type); unset, pprof takes the last. */
+void profile_set_default_value(struct profile *p, size_t value);
 
 /* Readers, for the writers and the tests. */
 size_t profile_nsamples(const struct profile *p);
 size_t profile_ntypes(const struct profile *p);
+struct profile_value_type profile_value_type_at(const struct profile *p, size_t value);
+/* The sum of one value over every sample (saturating). */
+int64_t profile_total(const struct profile *p, size_t value);
+/* The value type named name (--value): its type ("alloc_space"), else the last with that unit
+ * ("bytes", "count"). -1 when none matches. */
+long profile_value_index(const struct profile *p, const char *name);
+/* "allocations, bytes": the names profile_value_index takes, for an error message. */
+void profile_value_names(const struct profile *p, char *buf, size_t len);
+/* The same two on a list of value types (for option parsing, before any profile exists). */
+long profile_value_type_find(const struct profile_value_type *types, size_t ntypes,
+			     const char *name);
+void profile_value_type_names(const struct profile_value_type *types, size_t ntypes, char *buf,
+			      size_t len);
 
 /* The outputs. value: index of the value type shown (text, folded). */
 void profile_write_text(const struct profile *p, FILE *out, size_t value, size_t top);
@@ -70,5 +91,8 @@ void profile_write_folded(const struct profile *p, FILE *out, size_t value);
 void profile_write_json(const struct profile *p, FILE *out);
 /* A gzipped profile.proto that `go tool pprof` reads. 0, or -errno with a one-line message. */
 int profile_write_pprof(const struct profile *p, const char *path, char *err, size_t errlen);
+/* Whether path can be written, checked before tracing (it is opened for writing, created if
+ * missing, not truncated). 0, or -errno with a one-line message naming the path. */
+int profile_pprof_check_path(const char *path, char *err, size_t errlen);
 
 #endif

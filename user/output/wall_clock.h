@@ -1,6 +1,6 @@
 /* Wall-clock times for what rtmon prints: events carry CLOCK_MONOTONIC stamps (bpf_ktime_get_ns);
- * a record's wall-clock time is the wall clock now less how long ago it happened. JSON records carry
- * it as "time" (output/json.c); -T puts it in a column of the text tables. */
+ * a record's wall-clock time is the wall clock now less how long ago it happened. JSON records
+ * carry it as "time" (output/json.c); -T puts it in a column of the text tables. */
 #ifndef RTMON_WALL_CLOCK_H
 #define RTMON_WALL_CLOCK_H
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -46,13 +47,14 @@ static int set_exe_identity(struct target *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* execvp's search, done before fork so that a missing command is reported like a missing binpath.
- */
-static int resolve_command(const char *cmd, char *out, size_t len)
+/* execvp's search along path (NULL: rtmon's PATH), done before fork so that a missing command is
+ * reported like a missing binpath. */
+static int resolve_command(const char *cmd, const char *path, char *out, size_t len)
 {
-	const char *path = getenv("PATH");
 	char copy[8192], *save = NULL;
 
+	if (!path)
+		path = getenv("PATH");
 	if (strchr(cmd, '/')) {
 		snprintf(out, len, "%s", cmd);
 		return access(out, F_OK) ? -ENOENT : 0;
@@ -99,7 +101,7 @@ static int script_interpreter(const char *path, char *interp, size_t len)
 			arg = strtok_r(NULL, " \t", &save);
 		if (!arg)
 			return -ENOEXEC;
-		return resolve_command(arg, interp, len) ? -ENOENT : 1;
+		return resolve_command(arg, NULL, interp, len) ? -ENOENT : 1;
 	}
 	snprintf(interp, len, "%s", p);
 	return access(interp, X_OK) ? -ENOENT : 1;
@@ -132,6 +134,37 @@ static int script_to_executable(const char *path, char *exe, size_t len, char *e
 	return -ELOOP;
 }
 
+/* -p: why the process's executable (or maps) cannot be read, in err, which holds the error. */
+static void explain_unreadable(const struct target *t, int rc, char *err, size_t errlen)
+{
+	struct proc_stat st;
+
+	if (rc == -EACCES || rc == -EPERM) {
+		size_t used = strlen(err);
+
+		/* Root too: another user's /proc/PID/exe and maps take ptrace read access. */
+		snprintf(err + used, errlen - used,
+			 ": reading another user's process needs CAP_SYS_PTRACE: run rtmon as root "
+			 "with CAP_SYS_PTRACE (in a container, add the capability)");
+		return;
+	}
+	if (rc != -ENOENT)
+		return;
+	if (proc_read_stat(t->pid, &st))
+		snprintf(err, errlen, "%s exited before rtmon could read it: nothing to trace",
+			 t->label);
+	else if (st.kthread)
+		snprintf(err, errlen, "%s is a kernel thread: it runs no program to trace",
+			 t->label);
+	else if (st.state == 'Z')
+		snprintf(err, errlen,
+			 "%s is a zombie: it has exited and waits for its parent (PID %d) to reap "
+			 "it; nothing is left to trace",
+			 t->label, st.ppid);
+	else
+		snprintf(err, errlen, "%s has no executable (it is exiting)", t->label);
+}
+
 static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 {
 	char comm[64] = "?", path[64];
@@ -149,14 +182,6 @@ static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 		return rc;
 	}
 	t->pid = pid;
-	snprintf(t->exe, sizeof(t->exe), "/proc/%d/exe", pid);
-	rc = check_executable(t->exe, err, errlen);
-	if (rc) {
-		if (rc == -ENOENT)
-			snprintf(err, errlen,
-				 "PID %d has no executable (a kernel thread, or it exited)", pid);
-		return rc;
-	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 	if ((f = fopen(path, "re"))) {
 		if (fgets(comm, sizeof(comm), f))
@@ -164,24 +189,39 @@ static int open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 		fclose(f);
 	}
 	snprintf(t->label, sizeof(t->label), "PID %d (%s)", pid, comm);
+	snprintf(t->exe, sizeof(t->exe), "/proc/%d/exe", pid);
+	rc = check_executable(t->exe, err, errlen);
+	if (rc) {
+		explain_unreadable(t, rc, err, errlen);
+		return rc;
+	}
 	rc = set_exe_identity(t, err, errlen);
 	if (!rc)
 		rc = image_from_pid(&t->image, pid, err, errlen);
-	if (rc)
+	if (rc == -EACCES || rc == -EPERM)
+		explain_unreadable(t, rc, err, errlen);
+	else if (rc)
 		target_explain_attach_error(t, err, errlen); /* it exited since the checks above */
 	return rc;
 }
 
+/* rtmon's stdout is still file descriptor 1: no -o FILE moved it (output_opt.c moves only the
+ * stream), so a command started now would write into it. */
+static bool json_on_stdout(void)
+{
+	return fileno(stdout) == STDOUT_FILENO;
+}
+
 /* The child waits on the gate pipe before exec: rtmon attaches its probes to the child's PID first,
- * so the command is traced from its first instruction. With stdout_to_stderr (--json) the
- * command's stdout goes to rtmon's stderr: rtmon's stdout is the JSON stream, and nothing else may
- * be written there (docs/json.md). */
-static int start_held_child(struct target *t, const char *path, char **argv, bool stdout_to_stderr,
-			    char *err, size_t errlen)
+ * so the command is traced from its first instruction. With stdout_to_stderr (--json without -o)
+ * the command's stdout goes to rtmon's stderr: rtmon's stdout is the JSON stream, and nothing else
+ * may be written there (docs/json.md). */
+static int start_held_child(struct target *t, const char *path, char **argv, bool keep_running,
+			    bool stdout_to_stderr, char *err, size_t errlen)
 {
 	int gate[2], errp[2];
+	pid_t parent = getpid(), pid;
 	sigset_t none;
-	pid_t pid;
 
 	if (pipe2(gate, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
 		int rc = -errno;
@@ -202,6 +242,10 @@ static int start_held_child(struct target *t, const char *path, char **argv, boo
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* rtmon ends the command when tracing ends first; also when rtmon itself is killed.
+		 */
+		if (!keep_running && (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent))
+			_exit(127);
 		close(gate[1]);
 		close(errp[0]);
 		if (read(gate[0], &go, 1) != 1)
@@ -227,6 +271,89 @@ static int start_held_child(struct target *t, const char *path, char **argv, boo
 		return rc;
 	}
 	return 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static void command_not_found(const char *cmd, char *err, size_t errlen)
+{
+	if (strchr(cmd, '/'))
+		snprintf(err, errlen, "%s does not exist: give the path of the program to run",
+			 cmd);
+	else
+		snprintf(err, errlen, "command not found: %s: give a path or a program on PATH",
+			 cmd);
+}
+
+/* env's changes to one variable the loader or the PATH search reads. */
+static void env_change(struct loader_env *lenv, char *path, size_t pathlen, const char *name,
+		       const char *value)
+{
+	/* execvp without PATH searches glibc's default path. */
+	static const char default_path[] = "/bin:/usr/bin";
+
+	if (!strcmp(name, "LD_PRELOAD"))
+		snprintf(lenv->preload, sizeof(lenv->preload), "%s", value ? value : "");
+	else if (!strcmp(name, "LD_LIBRARY_PATH"))
+		snprintf(lenv->library_path, sizeof(lenv->library_path), "%s", value ? value : "");
+	else if (!strcmp(name, "PATH"))
+		snprintf(path, pathlen, "%s", value ? value : default_path);
+}
+
+/* `-- env [-i] [-u NAME]... [NAME=VALUE]... PROGRAM ARGS`: env changes the environment and runs
+ * PROGRAM in its own process, so PROGRAM is what rtmon must read, with env's LD_PRELOAD and
+ * LD_LIBRARY_PATH applied to lenv and its PATH in path. Returns PROGRAM's index in argv, or 0 when
+ * env is not used that way (no program, or an option rtmon does not follow, such as -C or -S):
+ * env itself is then read. */
+static int env_wrapped(char **argv, struct loader_env *lenv, char *path, size_t pathlen)
+{
+	const char *p = getenv("PATH");
+	struct loader_env changed = *lenv;
+	char name[256];
+	int i;
+
+	snprintf(path, pathlen, "%s", p ? p : "/bin:/usr/bin");
+	for (i = 1; argv[i]; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "-i") || !strcmp(a, "--ignore-environment") || !strcmp(a, "-")) {
+			changed.preload[0] = changed.library_path[0] = '\0';
+			env_change(&changed, path, pathlen, "PATH", NULL);
+		} else if (!strcmp(a, "-u") || !strcmp(a, "--unset")) {
+			if (!argv[++i])
+				return 0;
+			env_change(&changed, path, pathlen, argv[i], NULL);
+		} else if (!strncmp(a, "--unset=", 8)) {
+			env_change(&changed, path, pathlen, a + 8, NULL);
+		} else if (!strncmp(a, "-u", 2)) {
+			env_change(&changed, path, pathlen, a + 2, NULL);
+		} else if (strcmp(a, "-v") && strcmp(a, "--debug")) {
+			if (a[0] == '-')
+				return 0;
+			break;
+		}
+	}
+	for (; argv[i] && strchr(argv[i], '='); i++) {
+		size_t n = strcspn(argv[i], "=");
+
+		if (!n || n >= sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)n, argv[i]);
+		env_change(&changed, path, pathlen, name, argv[i] + n + 1);
+	}
+	if (!argv[i])
+		return 0;
+	*lenv = changed;
+	return i;
 }
 
 /* -n NAME: exactly one process may match; several are listed, "PID (name)" each, so the user can
@@ -269,13 +396,21 @@ static int resolve_name(const char *name, pid_t *pid, char *err, size_t errlen)
 
 int target_open(struct target *t, const struct common_opts *co, char *err, size_t errlen)
 {
-	char cmd_path[PATH_MAX]; /* -- CMD: what is executed; t->exe is what runs (a script's
-				    interpreter) */
+	/* -- CMD: cmd_path is what rtmon executes; t->exe what ends up running: the program that an
+	 * `env` in front runs, or a script's interpreter. */
+	char cmd_path[PATH_MAX], run_path[PATH_MAX], env_path[4096];
+	struct loader_env lenv;
+	const char *prog;
 	pid_t pid = co->pid;
-	int rc;
+	int rc, k;
 
 	memset(t, 0, sizeof(*t));
 	t->pidfd = t->gate_fd = t->exec_err_fd = -1;
+	if (co->all) {
+		t->kind = TARGET_ALL;
+		snprintf(t->label, sizeof(t->label), "every process rtmon traces fully");
+		return 0;
+	}
 	if (co->name && (rc = resolve_name(co->name, &pid, err, errlen)))
 		return rc;
 	if (pid) {
@@ -300,33 +435,40 @@ int target_open(struct target *t, const struct common_opts *co, char *err, size_
 				 co->binpath, t->exe, t->exe, co->binpath);
 		if (!rc)
 			rc = set_exe_identity(t, err, errlen);
-		return rc ? rc : image_from_binary(&t->image, t->exe, err, errlen);
+		return rc ? rc : image_from_binary(&t->image, t->exe, NULL, err, errlen);
 	}
 	t->kind = TARGET_CMD;
-	if (resolve_command(co->cmd_argv[0], t->exe, sizeof(t->exe))) {
-		if (strchr(co->cmd_argv[0], '/'))
-			snprintf(err, errlen,
-				 "%s does not exist: give the path of the program to run",
-				 co->cmd_argv[0]);
-		else
-			snprintf(err, errlen,
-				 "command not found: %s: give a path or a program on PATH",
-				 co->cmd_argv[0]);
+	if (resolve_command(co->cmd_argv[0], NULL, cmd_path, sizeof(cmd_path))) {
+		command_not_found(co->cmd_argv[0], err, errlen);
 		return -ENOENT;
 	}
-	snprintf(t->label, sizeof(t->label), "%s", co->cmd_argv[0]);
-	snprintf(cmd_path, sizeof(cmd_path), "%s", t->exe);
-	rc = script_to_executable(cmd_path, t->exe, sizeof(t->exe), err, errlen);
+	/* The child inherits rtmon's environment, so its loader reads rtmon's LD_PRELOAD; `env` in
+	 * front changes it before running the program, which is then what rtmon reads. */
+	loader_env_from_environ(&lenv, environ);
+	prog = co->cmd_argv[0];
+	snprintf(t->exe, sizeof(t->exe), "%s", cmd_path);
+	if (!strcmp(base_name(cmd_path), "env") &&
+	    (k = env_wrapped(co->cmd_argv, &lenv, env_path, sizeof(env_path)))) {
+		prog = co->cmd_argv[k];
+		if (resolve_command(prog, env_path, t->exe, sizeof(t->exe))) {
+			command_not_found(prog, err, errlen);
+			return -ENOENT;
+		}
+	}
+	snprintf(t->label, sizeof(t->label), "%s", prog);
+	snprintf(run_path, sizeof(run_path), "%s", t->exe);
+	rc = script_to_executable(run_path, t->exe, sizeof(t->exe), err, errlen);
 	if (!rc)
 		rc = check_executable(t->exe, err, errlen);
 	if (!rc)
 		rc = set_exe_identity(t, err, errlen);
 	if (!rc)
-		rc = image_from_binary(&t->image, t->exe, err, errlen);
+		rc = image_from_binary(&t->image, t->exe, &lenv, err, errlen);
 	if (!rc)
-		rc = start_held_child(t, cmd_path, co->cmd_argv, co->json, err, errlen);
+		rc = start_held_child(t, cmd_path, co->cmd_argv, co->keep_running,
+				      co->json && json_on_stdout(), err, errlen);
 	if (!rc)
-		snprintf(t->label, sizeof(t->label), "%s (PID %d)", co->cmd_argv[0], t->pid);
+		snprintf(t->label, sizeof(t->label), "%s (PID %d)", prog, t->pid);
 	return rc;
 }
 
@@ -396,6 +538,37 @@ static bool exited_within(const struct target *t, int timeout_ms)
 	if (t->kind == TARGET_BINPATH || t->pidfd < 0)
 		return false;
 	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+enum target_finish target_finish(struct target *t, bool keep_running, int grace_ms)
+{
+	if (t->kind != TARGET_CMD || t->pid <= 0 || t->exited || t->gate_fd >= 0)
+		return TARGET_FINISHED;
+	if (exited_within(t, 0)) { /* it ended by itself meanwhile */
+		target_reap(t);
+		return TARGET_FINISHED;
+	}
+	if (keep_running)
+		return TARGET_LEFT_RUNNING;
+	kill(t->pid, SIGTERM);
+	if (exited_within(t, grace_ms)) {
+		target_reap(t);
+		return TARGET_TERMINATED;
+	}
+	kill(t->pid, SIGKILL);
+	target_reap(t);
+	return TARGET_KILLED;
+}
+
+int target_exit_code(const struct target *t)
+{
+	if (t->kind != TARGET_CMD || !t->exited)
+		return 0;
+	if (WIFEXITED(t->exit_status))
+		return WEXITSTATUS(t->exit_status);
+	if (WIFSIGNALED(t->exit_status))
+		return 128 + WTERMSIG(t->exit_status); /* as shells report it */
+	return 0;
 }
 
 bool target_exited(const struct target *t)

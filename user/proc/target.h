@@ -13,7 +13,9 @@
 #include "proc/image.h"
 #include "cli/opts.h"
 
-enum target_kind { TARGET_BINPATH, TARGET_PID, TARGET_CMD };
+/* TARGET_ALL: rtmon serve --all, which finds the processes itself (commands/serve_procs.c); the
+ * target only names them. */
+enum target_kind { TARGET_BINPATH, TARGET_PID, TARGET_CMD, TARGET_ALL };
 
 struct target {
 	enum target_kind kind;
@@ -50,6 +52,22 @@ static inline pid_t target_report_pid(const struct target *t)
 
 /* Reaps a -- CMD child once its pidfd was readable; stores its status. */
 void target_reap(struct target *t);
+/* How a -- CMD target was left once tracing ended (target_finish). */
+enum target_finish {
+	TARGET_FINISHED,     /* not a -- CMD, or the command had ended by itself */
+	TARGET_LEFT_RUNNING, /* --keep-running: it runs on, untraced */
+	TARGET_TERMINATED,   /* ended by SIGTERM */
+	TARGET_KILLED,       /* still running grace_ms after SIGTERM: SIGKILLed */
+};
+
+/* -- CMD, once tracing has ended: a command still running is ended, SIGTERM first, then SIGKILL
+ * after grace_ms, and reaped; with keep_running it is left running. */
+enum target_finish target_finish(struct target *t, bool keep_running, int grace_ms);
+
+/* The exit code rtmon takes from a -- CMD that has exited: its status, or 128 + N when signal N
+ * killed it (as shells report it). 0 for other targets or while it runs. */
+int target_exit_code(const struct target *t);
+
 /* Kills a -- CMD child still held or running (rtmon failed), and closes descriptors. */
 void target_close(struct target *t, bool kill_child);
 

@@ -52,6 +52,12 @@ struct gc_record {
 	bool cycle_end;   /* the cycle's last record: its totals are reported after it (may be the
 			   * same record as cycle_start) */
 	bool incomplete;  /* cut short: the end was not seen */
+	/* What the record tells about the heap, for the one line per collection: a memory pool of
+	 * the heap (not code or class metadata) with its use before and after, and the collector
+	 * that collected it. */
+	bool heap_pool;
+	uint64_t heap_before, heap_after;
+	const char *collector; /* NULL when the runtime has one */
 	const char
 		*detail; /* the table's DETAIL column (runtimes with a detail_header); NULL: "-" */
 	int nfields;     /* runtime-specific JSON fields, in order (gc_field_* below) */

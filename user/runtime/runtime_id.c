@@ -284,7 +284,7 @@ static struct image *load_image(const char *exe, pid_t pid)
 		return NULL;
 	if (pid > 0 && !image_from_pid(img, pid, err, sizeof(err)))
 		return img;
-	if (!image_from_binary(img, exe, err, sizeof(err)))
+	if (!image_from_binary(img, exe, NULL, err, sizeof(err)))
 		return img;
 	img->n = 0;
 	return img;

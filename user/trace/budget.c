@@ -21,6 +21,7 @@
 #include <time.h>
 #include "trace/budget.h"
 #include "trace/loop.h"
+#include "output/target_report.h"
 
 #define MARGIN  0.9   /* aim under the budget: the calibrated cost leaves out the BPF body */
 #define W_FIRST 0.010 /* the first window, before anything is known */
@@ -263,9 +264,8 @@ static int attach_now(struct budget *b)
 	/* The probes go live at the end of the attach (after an RCU grace period, ~8 ms here). */
 	rc = b->h.attach(b->h.ctx, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr,
-			"rtmon: --budget: cannot attach the probes again, counts end here: %s\n",
-			err);
+		report_error("rtmon",
+			     "--budget: cannot attach the probes again, counts end here: %s", err);
 		return rc;
 	}
 	read_point(b, &cpu, &cost);

@@ -69,7 +69,7 @@ struct budget;
  * stderr line per cycle (what the window saw and cost, what comes next). */
 int budget_new(struct budget **out, double pct, const struct target *t,
 	       const struct budget_hooks *hooks, bool verbose, char *err, size_t errlen);
-/* For the loop (loop_ops.on_tick / next_tick): the duty cycle's next step. Returns when to call
+/* For the loop (a loop_ops timer): the duty cycle's next step. Returns when to call
  * again. */
 double budget_tick(void *budget);
 double budget_next_tick(const struct budget *b);

@@ -27,14 +27,14 @@ int lifetimes_open(struct lifetimes *l, const char *cmd, const struct target *t,
 		return -1;
 	}
 	progs = (struct tt_progs){ l->skel->progs.on_pthread_create, l->skel->progs.on_newtask,
-				   l->skel->progs.on_exit };
+				   l->skel->progs.on_exit, &l->skel->bss->tt_attach_ns,
+				   &l->skel->bss->tt_trace_start_ns };
 	/* Without by_start the start routine is not needed: no uprobe, so nothing is added to
 	 * pthread_create. */
 	if (tt_attach(cmd, t, &progs, by_start, pl, err, errlen) ||
 	    gr_attach(&l->gr, l->skel->progs.on_go_site, l->skel->maps.gr_wrappers, t, pl, err,
 		      errlen))
 		return -1;
-	l->skel->bss->tt_trace_start_ns = loop_now_ns();
 	return 0;
 }
 

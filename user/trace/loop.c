@@ -18,9 +18,13 @@ int loop_block_signals(void)
 {
 	sigset_t set;
 
+	/* SIGHUP (the terminal closed) and SIGQUIT (Ctrl-\) end tracing like Ctrl-C: with the
+	 * final output, not with the default action's silent exit. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -53,7 +57,10 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 {
 	double start = loop_now_s(), next_interval = co->interval ? start + co->interval : 0;
 	double end = co->duration ? start + co->duration : 0;
-	double next_tick = ops->on_tick ? ops->next_tick : 0;
+	double next_tick[LOOP_TIMERS];
+
+	for (int i = 0; i < LOOP_TIMERS; i++)
+		next_tick[i] = ops->timers[i].fn ? ops->timers[i].next : 0;
 
 	for (;;) {
 		struct pollfd pfd[3];
@@ -64,8 +71,9 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 			wake = end;
 		if (next_interval && (!wake || next_interval < wake))
 			wake = next_interval;
-		if (next_tick && (!wake || next_tick < wake))
-			wake = next_tick;
+		for (int i = 0; i < LOOP_TIMERS; i++)
+			if (next_tick[i] && (!wake || next_tick[i] < wake))
+				wake = next_tick[i];
 		if (wake)
 			timeout_ms = wake <= now ? 0 : (int)((wake - now) * 1000) + 1;
 		if (ops->rb && (timeout_ms < 0 || timeout_ms > DRAIN_MS))
@@ -101,9 +109,11 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 		now = loop_now_s();
 		if (end && now >= end)
 			return END_DURATION;
-		if (next_tick && now >= next_tick) {
-			next_tick = ops->on_tick(ops->ctx);
-			now = loop_now_s();
+		for (int i = 0; i < LOOP_TIMERS; i++) {
+			if (next_tick[i] && now >= next_tick[i]) {
+				next_tick[i] = ops->timers[i].fn(ops->ctx);
+				now = loop_now_s();
+			}
 		}
 		if (next_interval && now >= next_interval) {
 			if (ops->on_interval)

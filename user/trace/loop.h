@@ -1,5 +1,6 @@
-/* The tracing loop every command shares: waits for Ctrl-C/SIGTERM, -d, -i, the target's exit, and
- * drains a ring buffer in batches (the BPF side avoids per-event wakeups). */
+/* The tracing loop every command shares: waits for a signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT), -d,
+ * -i, the target's exit, and drains a ring buffer in batches (the BPF side avoids per-event
+ * wakeups). */
 #ifndef RTMON_LOOP_H
 #define RTMON_LOOP_H
 
@@ -10,22 +11,29 @@
 
 enum loop_end { END_SIGNAL, END_DURATION, END_TARGET_EXIT, END_ERROR };
 
+/* How many timers a loop runs at most (struct loop_ops.timers). */
+#define LOOP_TIMERS 4
+
 struct loop_ops {
 	void *ctx;
 	struct ring_buffer *rb;         /* NULL when the command aggregates in the kernel only */
 	void (*on_interval)(void *ctx); /* -i: print and reset */
-	/* Optional timer (rtmon malloc --budget's duty cycle): called once its time (loop_now_s)
-	 * has come; returns the time of the next call, 0 for none. next_tick is the first one, 0
-	 * for none. */
-	double (*on_tick)(void *ctx);
-	double next_tick;
+	/* Optional timers, each called once its time (loop_now_s) has come; fn returns the time of
+	 * its next call, 0 for none. next is the first one, 0 for none. A command may run several:
+	 * serve publishes its snapshot on one while malloc's --budget duty cycle runs on another.
+	 */
+	struct loop_timer {
+		double (*fn)(void *ctx);
+		double next;
+	} timers[LOOP_TIMERS];
 	/* Optional: a -p / -- CMD target has just exited and is not reaped yet (its CPU clocks
 	 * still read). */
 	void (*on_target_exit)(void *ctx);
 };
 
-/* Blocks SIGINT and SIGTERM so the loop can take them from a signalfd. Call before target_open, so
- * that a started command inherits a known mask (the child clears it before exec). */
+/* Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT so the loop can take them from a signalfd. Call
+ * before target_open, so that a started command inherits a known mask (the child clears it before
+ * exec). */
 int loop_block_signals(void);
 
 /* Runs until a signal, -d, or the end of a -p / -- CMD target. Returns how it ended. */

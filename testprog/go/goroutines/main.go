@@ -10,7 +10,10 @@
 //   - main.allocate makes 8 heap allocations of each of the sizes in
 //     allocSizes (kept alive in a global, so none is optimised away);
 //   - calls runtime.GC() 3 times;
-//   - prints "done workers=10 short=5 allocs=24 gcs=3".
+//   - prints "done workers=10 short=5 allocs=24 gcs=3";
+//   - with an argument N, then runs N goroutines of main.burstWorker one after
+//     another (each returns at once): a burst of 2N goroutine events, to
+//     overflow a tracer's ring buffer on purpose.
 //
 // It uses only the standard library and builds with Go 1.17 and later.
 package main
@@ -21,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -64,6 +68,20 @@ func allocate(size int) []byte {
 	b := make([]byte, size)
 	b[size-1] = 1
 	return b
+}
+
+//go:noinline
+func burstWorker(wg *sync.WaitGroup) {
+	wg.Done()
+}
+
+func burst(n int) {
+	var bwg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		bwg.Add(1)
+		go burstWorker(&bwg)
+		bwg.Wait()
+	}
 }
 
 func waitForStart() {
@@ -117,4 +135,9 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("done workers=%d short=%d allocs=%d gcs=%d\n", ran, shortRan, n, nGC)
+	if len(os.Args) > 1 {
+		if b, err := strconv.Atoi(os.Args[1]); err == nil && b > 0 {
+			burst(b)
+		}
+	}
 }

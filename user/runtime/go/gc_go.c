@@ -13,9 +13,9 @@
 #include "runtime/gc_backend.h"
 #include "runtime/go/goelf.h"
 #include "trace/probe.h"
-#include "proc/process_memory.h"
+#include "output/target_report.h"
+#include "proc/procmem.h"
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 /* More RETs than any of these functions has (Go 1.17 to 1.26: at most a handful each). */
 #define MAX_RETS  64
@@ -249,13 +249,12 @@ static void read_cycle_base(struct go_gc *g, const struct target *t)
 	uint64_t code, addr;
 	uint32_t cycles;
 	struct stat sb;
-	char err[256];
 	__u32 tgid = (__u32)t->pid;
+	int rc;
 
 	if (t->kind != TARGET_PID || !g->cycles_vaddr || stat(t->exe, &sb))
 		return;
-	if (process_file_offset_addr(t->pid, (uint32_t)(major(sb.st_dev) << 20 | minor(sb.st_dev)),
-				     sb.st_ino, g->gcstart_off, &code)) {
+	if (proc_file_offset_addr(t->pid, sb.st_dev, sb.st_ino, g->gcstart_off, &code)) {
 		fprintf(stderr,
 			"rtmon gc: warning: %s not found in the maps of PID %d: cycles are "
 			"numbered from its first cycle seen starting\n",
@@ -263,9 +262,13 @@ static void read_cycle_base(struct go_gc *g, const struct target *t)
 		return;
 	}
 	addr = g->cycles_vaddr + (code - g->gcstart_vaddr);
-	if (process_read(t->pid, addr, &cycles, sizeof(cycles), err, sizeof(err))) {
-		fprintf(stderr, "rtmon gc: warning: cannot read the runtime's cycle count: %s\n",
-			err);
+	rc = proc_mem_read(t->pid, addr, &cycles, sizeof(cycles));
+	if (rc) {
+		fprintf(stderr,
+			"rtmon gc: warning: cannot read the runtime's cycle count at 0x%llx of "
+			"PID %d: %s%s\n",
+			(unsigned long long)addr, t->pid, strerror(-rc),
+			rc == -EPERM || rc == -EACCES ? " (run rtmon as root)" : "");
 		return;
 	}
 	bpf_map_update_elem(bpf_map__fd(g->skel->maps.cycle_base), &tgid, &cycles, BPF_ANY);
@@ -297,10 +300,10 @@ static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *si
 			return rc;
 		}
 		if (rc)
-			fprintf(stderr,
-				"rtmon gc: warning: %s not probed (%s): sweeps end when the next "
-				"cycle begins\n",
-				sp->func, e2);
+			report_error("rtmon gc",
+				     "warning: %s not probed (%s): sweeps end when the next cycle "
+				     "begins",
+				     sp->func, e2);
 	}
 	go_symtab_close(st);
 	return 0;

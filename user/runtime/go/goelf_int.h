@@ -3,8 +3,10 @@
 #ifndef RTMON_GOELF_INT_H
 #define RTMON_GOELF_INT_H
 
+#include <capstone/capstone.h>
 #include <gelf.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +83,25 @@ int goelf_pcln_find(const struct goelf *ge, struct pcln *h);
 int goelf_pcln_text(const struct goelf *ge, const struct pcln *h, uint64_t *text);
 /* Frees pcline.c's state (NULL is fine). */
 void go_lines_free(struct go_lines *l);
+
+/* A pass over one function's instructions: its code, a disassembler and the cursor. */
+struct go_code_walk {
+	csh h;
+	cs_insn *insn;
+	const uint8_t *p; /* next byte to decode */
+	size_t left;
+	uint64_t addr;  /* its address */
+	uint64_t entry; /* the function's */
+	uint64_t off;   /* the entry's file offset */
+};
+
+/* Opens a walk over the function name's instructions (ret_sites.c): -ENOENT without such a
+ * function, -ENOTSUP for a machine other than x86-64. */
+int go_code_walk_open(struct go_code_walk *w, struct go_symtab *st, const char *name, char *err,
+		      size_t errlen);
+/* The next instruction in w->insn; false at the end or at bytes that do not decode. */
+bool go_code_walk_next(struct go_code_walk *w);
+void go_code_walk_close(struct go_code_walk *w);
 
 static inline uint64_t goelf_rd(const uint8_t *p, int size, int big_endian)
 {

@@ -14,6 +14,7 @@
 #include "output/json.h"
 #include "output/wall_clock.h"
 #include "binary/probe_site.h"
+#include "output/target_report.h"
 
 /* File offset of the `call runtime.runqput` in newproc's closure (runtime.newproc.func1, Go 1.17 to
  * 1.26): there newproc1 has returned the new g, with its goid, in RAX, now moved to RBX. A direct
@@ -155,8 +156,11 @@ void gr_open(struct gr_run *g, const char *cmd, const struct target *t)
 	if (go_read_buildinfo(t->exe, &g->gi, NULL, 0))
 		return; /* not Go */
 	if (find_sites(g, t->exe, err, sizeof(err))) {
-		fprintf(stderr, "rtmon %s: warning: goroutines not traced in %s (%s): %s\n", cmd,
-			t->label, g->gi.version, err);
+		char who[64];
+
+		snprintf(who, sizeof(who), "rtmon %s", cmd);
+		report_error(who, "warning: goroutines not traced in %s (%s): %s", t->label,
+			     g->gi.version, err);
 		go_symtab_close(g->st);
 		g->st = NULL;
 		return;

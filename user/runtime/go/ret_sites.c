@@ -44,19 +44,8 @@ static int func_code(struct go_symtab *st, const char *name, const uint8_t **cod
 	return 0;
 }
 
-/* A pass over one function's instructions: its code, a disassembler and the cursor. */
-struct code_walk {
-	csh h;
-	cs_insn *insn;
-	const uint8_t *p; /* next byte to decode */
-	size_t left;
-	uint64_t addr;  /* its address */
-	uint64_t entry; /* the function's */
-	uint64_t off;   /* the entry's file offset */
-};
-
-static int walk_open(struct code_walk *w, struct go_symtab *st, const char *name, char *err,
-		     size_t errlen)
+int go_code_walk_open(struct go_code_walk *w, struct go_symtab *st, const char *name, char *err,
+		      size_t errlen)
 {
 	int ret = func_code(st, name, &w->p, &w->left, &w->entry, &w->off, err, errlen);
 
@@ -77,12 +66,12 @@ static int walk_open(struct code_walk *w, struct go_symtab *st, const char *name
 }
 
 /* The next instruction in w->insn; false at the end or at bytes that do not decode. */
-static bool walk_next(struct code_walk *w)
+bool go_code_walk_next(struct go_code_walk *w)
 {
 	return w->left && cs_disasm_iter(w->h, &w->p, &w->left, &w->addr, w->insn);
 }
 
-static void walk_close(struct code_walk *w)
+void go_code_walk_close(struct go_code_walk *w)
 {
 	cs_free(w->insn, 1);
 	disasm_close(&w->h);
@@ -91,15 +80,15 @@ static void walk_close(struct code_walk *w)
 int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, int max, int *n,
 		      char *err, size_t errlen)
 {
-	struct code_walk w;
+	struct go_code_walk w;
 	int ret, count = 0;
 
 	*n = 0;
-	ret = walk_open(&w, st, name, err, errlen);
+	ret = go_code_walk_open(&w, st, name, err, errlen);
 	if (ret)
 		return ret;
 	while (w.left) {
-		if (!walk_next(&w)) {
+		if (!go_code_walk_next(&w)) {
 			/* Undecodable byte (data or padding): step over it. */
 			w.p++;
 			w.left--;
@@ -112,7 +101,7 @@ int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, in
 			count++;
 		}
 	}
-	walk_close(&w);
+	go_code_walk_close(&w);
 	*n = count;
 	if (count > max) {
 		goelf_err(err, errlen, "%s: %s has %d RET instructions, more than the %d asked for",
@@ -125,16 +114,16 @@ int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, in
 int go_func_direct_calls(struct go_symtab *st, const char *name, uint64_t *sites, uint64_t *targets,
 			 int max, int *n, char *err, size_t errlen)
 {
-	struct code_walk w;
+	struct go_code_walk w;
 	int ret, count = 0;
 
 	*n = 0;
-	ret = walk_open(&w, st, name, err, errlen);
+	ret = go_code_walk_open(&w, st, name, err, errlen);
 	if (ret)
 		return ret;
 	/* A wrapper's or closure's code is all instructions up to its padding: stop at the first
 	 * byte that does not decode rather than guess past it. */
-	while (walk_next(&w)) {
+	while (go_code_walk_next(&w)) {
 		const cs_x86 *x = &w.insn->detail->x86;
 
 		if (w.insn->id != X86_INS_CALL || x->op_count != 1 ||
@@ -148,7 +137,7 @@ int go_func_direct_calls(struct go_symtab *st, const char *name, uint64_t *sites
 		}
 		count++;
 	}
-	walk_close(&w);
+	go_code_walk_close(&w);
 	*n = count;
 	if (count > max) {
 		goelf_err(err, errlen, "%s: %s has %d calls, more than the %d asked for", st->path,
@@ -165,14 +154,14 @@ int go_func_captured_call(struct go_symtab *st, const char *name, int64_t *captu
 {
 	enum held held[X86_REG_ENDING] = { 0 };
 	int64_t from[X86_REG_ENDING] = { 0 };
-	struct code_walk w;
+	struct go_code_walk w;
 	int ctx_ok = 1, found = 0;
 
-	if (walk_open(&w, st, name, NULL, 0))
+	if (go_code_walk_open(&w, st, name, NULL, 0))
 		return -ENOENT;
 	/* Go's ABIInternal passes the closure context in RDX: mov rA, [rdx+d] loads capture d,
 	 * mov rB, [rA] its code pointer, call rB runs it. The first call decides. */
-	while (!found && walk_next(&w)) {
+	while (!found && go_code_walk_next(&w)) {
 		const cs_x86 *x = &w.insn->detail->x86;
 		const cs_x86_op *o = x->operands;
 
@@ -211,19 +200,19 @@ int go_func_captured_call(struct go_symtab *st, const char *name, int64_t *captu
 		if (d == X86_REG_RDX || d == X86_REG_EDX)
 			ctx_ok = 0;
 	}
-	walk_close(&w);
+	go_code_walk_close(&w);
 	return found ? 0 : -ENOENT;
 }
 
 int go_func_rip_load(struct go_symtab *st, const char *name, int size, uint64_t *vaddr)
 {
-	struct code_walk w;
+	struct go_code_walk w;
 	int found = 0;
 
-	if (walk_open(&w, st, name, NULL, 0))
+	if (go_code_walk_open(&w, st, name, NULL, 0))
 		return -ENOENT;
 	/* The first load from a RIP-relative address, within the first instructions. */
-	for (int i = 0; i < 16 && !found && walk_next(&w); i++) {
+	for (int i = 0; i < 16 && !found && go_code_walk_next(&w); i++) {
 		const cs_x86 *x = &w.insn->detail->x86;
 		const cs_x86_op *o = x->operands;
 
@@ -236,7 +225,7 @@ int go_func_rip_load(struct go_symtab *st, const char *name, int size, uint64_t 
 		*vaddr = w.insn->address + w.insn->size + (uint64_t)o[1].mem.disp;
 		found = 1;
 	}
-	walk_close(&w);
+	go_code_walk_close(&w);
 	return found ? 0 : -ENOENT;
 }
 
@@ -249,12 +238,12 @@ static int is_rip_mem(const cs_x86_op *o)
 int go_func_last_rip_increment(struct go_symtab *st, const char *name, uint64_t *vaddr)
 {
 	uint64_t lea[X86_REG_ENDING] = { 0 };
-	struct code_walk w;
+	struct go_code_walk w;
 	int found = 0;
 
-	if (walk_open(&w, st, name, NULL, 0))
+	if (go_code_walk_open(&w, st, name, NULL, 0))
 		return -ENOENT;
-	while (walk_next(&w)) {
+	while (go_code_walk_next(&w)) {
 		const cs_x86 *x = &w.insn->detail->x86;
 		const cs_x86_op *o = x->operands;
 		uint64_t next = w.insn->address + w.insn->size;
@@ -277,7 +266,7 @@ int go_func_last_rip_increment(struct go_symtab *st, const char *name, uint64_t 
 			lea[o[0].reg] = 0; /* written otherwise */
 		}
 	}
-	walk_close(&w);
+	go_code_walk_close(&w);
 	return found ? 0 : -ENOENT;
 }
 
@@ -298,14 +287,14 @@ int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, cha
 		      size_t errlen)
 {
 	x86_reg g = X86_REG_R14, sp = X86_REG_RSP;
-	struct code_walk w;
+	struct go_code_walk w;
 	int ret, state = 0; /* 1: after the cmp */
 
-	ret = walk_open(&w, st, name, err, errlen);
+	ret = go_code_walk_open(&w, st, name, err, errlen);
 	if (ret)
 		return ret;
 	*off = w.off; /* no prologue: the entry itself */
-	for (int i = 0; i < 8 && walk_next(&w); i++) {
+	for (int i = 0; i < 8 && go_code_walk_next(&w); i++) {
 		const cs_insn *insn = w.insn;
 		const cs_x86 *x = &insn->detail->x86;
 		const cs_x86_op *o = x->operands;
@@ -336,6 +325,6 @@ int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, cha
 			break; /* not a prologue instruction: NOSPLIT, no check */
 		}
 	}
-	walk_close(&w);
+	go_code_walk_close(&w);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "runtime/usdt_gc_backend.h"
 #include "output/json.h"
+#include "output/units.h"
 
 enum java_stat { JS_FULL, JS_OTHER, JS_POOLS };
 
@@ -35,17 +36,17 @@ static int java_detect(struct gc_session *s, const char *exe, char *err, size_t 
 	return -ENOTSUP;
 }
 
-/* 1536 KiB: sizes the way the table shows them. */
-static void human(uint64_t b, char *out, size_t len)
+/* The pools that hold Java objects; the others are the JVM's code and class metadata (HotSpot's
+ * non-heap pools: the CodeHeap segments, or CodeCache when the code cache is not segmented,
+ * Metaspace, Compressed Class Space). */
+static bool is_heap_pool(const char *pool)
 {
-	if (b >= 10ull << 30)
-		snprintf(out, len, "%lluG", (unsigned long long)(b >> 30));
-	else if (b >= 10ull << 20)
-		snprintf(out, len, "%lluM", (unsigned long long)(b >> 20));
-	else if (b >= 10ull << 10)
-		snprintf(out, len, "%lluK", (unsigned long long)(b >> 10));
-	else
-		snprintf(out, len, "%llu", (unsigned long long)b);
+	static const char *const non_heap[] = { "Code", "Metaspace", "Compressed Class Space" };
+
+	for (size_t i = 0; i < sizeof(non_heap) / sizeof(non_heap[0]); i++)
+		if (!strncmp(pool, non_heap[i], strlen(non_heap[i])))
+			return false;
+	return true;
 }
 
 static void pool_record(struct gc_session *s, const struct gu_event *e, struct gc_record *r,
@@ -56,10 +57,14 @@ static void pool_record(struct gc_session *s, const struct gu_event *e, struct g
 
 	r->phase = "pool";
 	r->label = "pool";
-	human(e->before.used, before, sizeof(before));
-	human(e->after.used, after, sizeof(after));
+	units_bytes(e->before.used, before, sizeof(before));
+	units_bytes(e->after.used, after, sizeof(after));
 	snprintf(detail, dlen, "%s: %s used %s -> %s", e->manager, e->pool, before, after);
 	r->detail = detail;
+	r->collector = e->manager;
+	r->heap_pool = is_heap_pool(e->pool);
+	r->heap_before = e->before.used;
+	r->heap_after = e->after.used;
 	gc_field_str(r, "collector", e->manager);
 	gc_field_str(r, "pool", e->pool);
 	gc_field_u64(r, "used_before", e->before.used);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "runtime/runtime_id.h"
 #include "runtime/java/thr_java.h"
+#include "output/target_report.h"
 
 void thr_java_open(struct thr_java *j, const char *cmd, const struct target *t)
 {
@@ -17,10 +18,13 @@ void thr_java_open(struct thr_java *j, const char *cmd, const struct target *t)
 		return;
 	if (!usdt_probe_exists(id.lib, "hotspot", "thread__start") ||
 	    !usdt_probe_exists(id.lib, "hotspot", "thread__stop")) {
-		fprintf(stderr,
-			"rtmon %s: note: %s has no hotspot:thread__start/stop probes: Java threads "
-			"are shown without their Java names and ids\n",
-			cmd, id.lib);
+		char who[64];
+
+		snprintf(who, sizeof(who), "rtmon %s", cmd);
+		report_error(who,
+			     "note: %s has no hotspot:thread__start/stop probes: Java threads are "
+			     "shown without their Java names and ids",
+			     id.lib);
 		return;
 	}
 	snprintf(j->lib, sizeof(j->lib), "%s", id.lib);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "runtime/native/gc_native.h"
 #include "runtime/go/goelf.h"
+#include "output/target_report.h"
 
 /* Built from the options at open; native_open keeps a pointer until close. */
 static struct native_spec custom_spec;
@@ -64,7 +65,7 @@ const struct gc_runtime *gc_custom_runtime(struct gc_session *s)
 
 	if (custom_detect(s, s->t->exe, err, sizeof(err)) > 0)
 		return &gc_runtime_custom;
-	fprintf(stderr, "rtmon gc: %s\n", err);
+	report_error("rtmon gc", "%s", err);
 	return NULL;
 }
 

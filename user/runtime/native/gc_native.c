@@ -14,6 +14,7 @@
 #include "runtime/go/goelf.h"
 #include "trace/probe.h"
 #include "binary/probe_site.h"
+#include "output/target_report.h"
 
 struct native_site {
 	int file;        /* index in the target's image; -1: not found */
@@ -291,14 +292,14 @@ int native_open(struct gc_session *s, const struct native_spec *spec, char *err,
 	if (rc)
 		return rc;
 	if (spec->count_sym && !count_vaddr)
-		fprintf(stderr, "rtmon gc: warning: no %s beside %s: cycles are numbered from 1\n",
-			spec->count_sym, spec->funcs[0].sym);
+		report_error("rtmon gc", "warning: no %s beside %s: cycles are numbered from 1",
+			     spec->count_sym, spec->funcs[0].sym);
 	for (int f = 0; f < spec->nfuncs; f++)
 		if (spec->funcs[f].role == NR_MARK && (g->sites[f].file < 0 || !count_vaddr))
-			fprintf(stderr,
-				"rtmon gc: warning: no %s: collections the program did not ask for "
-				"are not seen\n",
-				g->sites[f].file < 0 ? spec->funcs[f].sym : spec->count_sym);
+			report_error("rtmon gc",
+				     "warning: no %s: collections the program did not ask for are "
+				     "not seen",
+				     g->sites[f].file < 0 ? spec->funcs[f].sym : spec->count_sym);
 	rc = load(g, s, count_vaddr, err, errlen);
 	if (!rc)
 		rc = attach(g, s, err, errlen);

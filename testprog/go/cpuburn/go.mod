@@ -1,0 +1,3 @@
+module rtmon/testprog/cpuburn
+
+go 1.17

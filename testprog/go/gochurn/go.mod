@@ -1,0 +1,3 @@
+module rtmon/testprog/gochurn
+
+go 1.17

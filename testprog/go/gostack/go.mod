@@ -1,0 +1,3 @@
+module rtmon/testprog/gostack
+
+go 1.17

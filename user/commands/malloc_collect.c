@@ -1,0 +1,164 @@
+/* The allocation collector of rtmon malloc, which rtmon serve --malloc-budget runs too: the BPF
+ * object, the probe sites, --budget's duty cycle, and reading and scaling the counters. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "commands/malloc_run.h"
+#include "alloc.skel.h"
+#include "trace/skel_open.h"
+
+int malloc_read_stats(const struct malloc_run *r, struct malloc_stats *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct malloc_stats *percpu;
+	__u64 *out = (__u64 *)sum;
+	__u32 zero = 0;
+	int rc;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpu < 0)
+		return ncpu;
+	percpu = calloc((size_t)ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	rc = bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stats), &zero, percpu);
+	if (rc) {
+		rc = -errno;
+		free(percpu);
+		return rc;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		const __u64 *w = (const __u64 *)&percpu[c];
+
+		for (size_t i = 0; i < STATS_WORDS; i++) {
+			if (!stats_word_is_extreme(i))
+				out[i] += w[i];
+			else if (w[i] > out[i])
+				out[i] = w[i];
+		}
+	}
+	free(percpu);
+	return 0;
+}
+
+void malloc_stats_subtract(struct malloc_stats *a, const struct malloc_stats *b)
+{
+	__u64 *x = (__u64 *)a;
+	const __u64 *y = (const __u64 *)b;
+
+	for (size_t i = 0; i < STATS_WORDS; i++)
+		if (!stats_word_is_extreme(i))
+			x[i] -= y[i];
+}
+
+void malloc_stats_add(struct malloc_stats *a, const struct malloc_stats *b)
+{
+	__u64 *x = (__u64 *)a;
+	const __u64 *y = (const __u64 *)b;
+
+	for (size_t i = 0; i < STATS_WORDS; i++) {
+		if (!stats_word_is_extreme(i))
+			x[i] += y[i];
+		else if (y[i] > x[i])
+			x[i] = y[i];
+	}
+}
+
+/* --budget: counted * own_scale + run_total * run_scale, rounded (budget.h). */
+void malloc_stats_estimate(struct malloc_stats *delta, const struct malloc_stats *run_total,
+			   const struct budget_span *sp)
+{
+	__u64 *x = (__u64 *)delta;
+	const __u64 *run = (const __u64 *)run_total;
+
+	for (size_t i = 0; i < STATS_WORDS; i++)
+		if (!stats_word_is_extreme(i))
+			x[i] = (__u64)llround((double)x[i] * sp->own_scale +
+					      (double)run[i] * sp->run_scale);
+}
+
+/* budget_hooks.cost_ns: what the calls counted so far cost the target, by the kind of site hit. */
+static int hits_cost_ns(void *ctx, double *ns)
+{
+	struct malloc_run *r = ctx;
+	struct malloc_stats s;
+	int rc = malloc_read_stats(r, &s);
+
+	if (rc)
+		return rc;
+	*ns = 0;
+	for (int f = 0; f < AF_COUNT; f++)
+		*ns += (double)s.calls[f] * r->hit_ns[f];
+	return 0;
+}
+
+/* --budget: what a hit costs on this machine, then the probes (live first), then the controller. */
+static int start_budget(struct malloc_run *r, const struct budget_hooks *hooks, char *err,
+			size_t errlen)
+{
+	bool any_stepped = false;
+	int rc;
+
+	for (int i = 0; i < r->nsites; i++)
+		any_stepped |= !r->site_emulated[r->sites[i].cookie];
+	rc = budget_calibrate(r->skel->progs.on_alloc_call,
+			      (r->go ? AF_MALLOCGC : AF_MALLOC) | AF_CALIBRATE, any_stepped,
+			      &r->costs, err, errlen);
+	if (rc)
+		return rc;
+	for (int i = 0; i < r->nsites; i++) {
+		int f = (int)r->sites[i].cookie;
+
+		r->hit_ns[f] = r->site_emulated[f] ? r->costs.emulated_ns : r->costs.stepped_ns;
+	}
+	rc = malloc_attach_sites(r, err, errlen);
+	if (rc)
+		return rc;
+	return budget_new(&r->budget, r->args->budget, r->t, hooks, r->args->co.verbose, err,
+			  errlen);
+}
+
+int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t errlen)
+{
+	struct budget_hooks hooks = { .ctx = r,
+				      .attach = malloc_attach_sites,
+				      .detach = malloc_detach_sites,
+				      .cost_ns = hits_cost_ns };
+	int rc;
+
+	r->skel = SKEL_OPEN(alloc, r->t, cmd, err, errlen);
+	if (!r->skel)
+		return -1;
+	probe_prepare_sites_prog(r->skel->progs.on_alloc_call);
+	probe_prepare_sites_prog(r->skel->progs.on_alloc_return);
+	r->skel->rodata->track_live = r->args->live;
+	if (!r->args->live) { /* the tables cost nothing then (they allocate on insert), but keep
+				 them small */
+		bpf_map__set_max_entries(r->skel->maps.live_blocks, 1);
+		bpf_map__set_max_entries(r->skel->maps.live_calls, 1);
+	}
+	/* Before the load: a Go build's experiment decides what mallocgc counts (rodata). */
+	if (malloc_find_sites(r, err, errlen))
+		return -1;
+	r->skel->rodata->go_specialized = r->go_specialized;
+	rc = alloc_bpf__load(r->skel);
+	if (rc) {
+		probe_load_error(cmd, rc, err, errlen);
+		return -1;
+	}
+	if (r->args->budget)
+		return start_budget(r, &hooks, err, errlen) ? -1 : 0;
+	return malloc_attach_sites(r, err, errlen) ? -1 : 0;
+}
+
+void malloc_collect_close(struct malloc_run *r)
+{
+	probe_links_destroy(r->pl);
+	budget_free(r->budget);
+	r->budget = NULL;
+	alloc_bpf__destroy(r->skel);
+	r->skel = NULL;
+}

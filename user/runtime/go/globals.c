@@ -1,0 +1,137 @@
+/* globals.c - where the runtime's globals are: .symtab when the binary has it, else read from the
+ * instructions of runtime functions that use them (a stripped binary keeps its code and
+ * .gopclntab, so the functions are found by name). Each way is checked against the other on
+ * unstripped builds of every supported Go release (tests/unit/test_go_inspect.c). */
+#include <errno.h>
+#include <string.h>
+
+#include "runtime/go/goelf_int.h"
+#include "runtime/go/goinspect.h"
+
+/* A link-time address in a writable segment (the runtime's variables, not its constants). */
+static bool writable(const struct goelf *ge, uint64_t vaddr)
+{
+	for (size_t i = 0; i < ge->nsegs; i++)
+		if ((ge->segs[i].flags & PF_W) && vaddr >= ge->segs[i].vaddr &&
+		    vaddr < ge->segs[i].vaddr + ge->segs[i].memsz)
+			return true;
+	return false;
+}
+
+/* The address the RIP-relative memory operand of the walk's instruction names, or 0. */
+static uint64_t rip_target(const struct go_code_walk *w)
+{
+	const cs_x86 *x = &w->insn->detail->x86;
+
+	for (int i = 0; i < x->op_count; i++)
+		if (x->operands[i].type == X86_OP_MEM && x->operands[i].mem.base == X86_REG_RIP)
+			return w->insn->address + w->insn->size + (uint64_t)x->operands[i].mem.disp;
+	return 0;
+}
+
+static int from_forEachG(struct go_symtab *st, struct go_globals *out, char *err, size_t errlen)
+{
+	struct go_code_walk w;
+	int rc = go_code_walk_open(&w, st, "runtime.forEachG", err, errlen);
+
+	if (rc)
+		return rc;
+	while (!out->allgs && go_code_walk_next(&w)) {
+		uint64_t t = rip_target(&w);
+
+		if (w.insn->id == X86_INS_MOV && t && writable(&st->ge, t))
+			out->allgs = t;
+	}
+	go_code_walk_close(&w);
+	if (!out->allgs) {
+		goelf_err(err, errlen, "%s: no load of runtime.allgs found in runtime.forEachG",
+			  st->path);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int from_goroutineheader(struct go_symtab *st, struct go_globals *out, char *err,
+				size_t errlen)
+{
+	struct go_code_walk w;
+	int64_t bound = -1, cmp_imm = -1;
+	int rc = go_code_walk_open(&w, st, "runtime.goroutineheader", err, errlen);
+
+	if (rc)
+		return rc;
+	while (!out->wait_reason_strings && go_code_walk_next(&w)) {
+		const cs_x86 *x = &w.insn->detail->x86;
+		uint64_t t = rip_target(&w);
+
+		/* A bounds check: cmp index, len then jb (in range) or jae (out of range). */
+		if ((w.insn->id == X86_INS_JB || w.insn->id == X86_INS_JAE) && cmp_imm >= 0)
+			bound = cmp_imm;
+		cmp_imm = -1;
+		if (w.insn->id == X86_INS_CMP && x->op_count == 2 &&
+		    x->operands[1].type == X86_OP_IMM)
+			cmp_imm = x->operands[1].imm;
+		if (w.insn->id != X86_INS_LEA || !t || !writable(&st->ge, t))
+			continue;
+		if (bound <= 0 || bound > 1024)
+			break;
+		if (!out->gstatus_strings) {
+			out->gstatus_strings = t;
+			out->ngstatus = (int)bound;
+		} else {
+			out->wait_reason_strings = t;
+			out->nwait_reasons = (int)bound;
+		}
+		bound = -1;
+	}
+	go_code_walk_close(&w);
+	if (!out->wait_reason_strings) {
+		goelf_err(err, errlen,
+			  "%s: runtime.goroutineheader does not take the addresses of "
+			  "gStatusStrings and waitReasonStrings as rtmon expects",
+			  st->path);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int go_globals_from_code(struct go_symtab *st, struct go_globals *out, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = from_forEachG(st, out, err, errlen);
+	return rc ? rc : from_goroutineheader(st, out, err, errlen);
+}
+
+/* A variable's address from .symtab; 0 if absent. Variables in .bss have no file offset, which
+ * objfile_find_object reports with an error after filling vaddr: the address is all we need. */
+static uint64_t symtab_var(struct go_symtab *st, const char *name, uint64_t *size)
+{
+	struct objfile_sym sym = { 0 };
+
+	if (objfile_find_object(&st->ge.of, name, &sym) && !sym.vaddr)
+		return 0;
+	if (size)
+		*size = sym.size;
+	return sym.vaddr;
+}
+
+int go_globals_find(struct go_symtab *st, struct go_globals *out, char *err, size_t errlen)
+{
+	uint64_t ns = 0, nw = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (st->ge.of.has_symtab) {
+		out->allgs = symtab_var(st, "runtime.allgs", NULL);
+		out->gstatus_strings = symtab_var(st, "runtime.gStatusStrings", &ns);
+		out->wait_reason_strings = symtab_var(st, "runtime.waitReasonStrings", &nw);
+		out->ngstatus = (int)(ns / 16);
+		out->nwait_reasons = (int)(nw / 16);
+		if (out->allgs && out->gstatus_strings && out->wait_reason_strings) {
+			out->from_symtab = true;
+			return 0;
+		}
+	}
+	return go_globals_from_code(st, out, err, errlen);
+}
