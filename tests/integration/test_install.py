@@ -63,7 +63,8 @@ def test_installed_binary_says_its_version(destdir):
     assert os.path.isfile(lib) and re.search(rf"libbpf\.so\.{m.group(1)}\.{m.group(2)}(\.|$)", lib)
 
 
-@pytest.mark.parametrize("cmd", ["malloc", "thr", "lat", "gc", "ps", "tree", "info"])
+@pytest.mark.parametrize("cmd", ["malloc", "thr", "lat", "gc", "profile", "serve", "ps", "tree",
+                                 "info", "stack"])
 def test_every_command_says_the_same_version(cmd):
     top = run(["--version"])
     r = run([cmd, "--version"])
@@ -122,14 +123,17 @@ def completion(destdir):
 def test_completion_offers_the_commands(completion):
     got = complete(*completion, [""])
     # The commands in the order `rtmon --help` lists them (the completion reads them from there).
-    listed = re.findall(r"^  (\w+) ", run(["--help"]).stdout, re.M)
+    # (Only its "Commands:" block: the examples below it are indented alike.)
+    block = run(["--help"]).stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    listed = re.findall(r"^  (\w+) ", block, re.M)
     assert got == listed + ["--help", "--version"]
-    assert {"malloc", "thr", "lat", "gc", "profile", "serve", "ps", "tree", "info"} <= set(got)
+    assert {"malloc", "thr", "lat", "gc", "profile", "serve", "ps", "tree", "info",
+            "stack"} <= set(got)
     assert complete(*completion, ["m"]) == ["malloc"]
 
 
 @pytest.mark.parametrize("cmd", ["malloc", "thr", "lat", "gc", "profile", "serve", "ps", "tree",
-                                 "info"])
+                                 "info", "stack"])
 def test_completion_offers_the_options_of_the_command(completion, cmd):
     got = complete(*completion, [cmd, "-"])
     opts = help_options(cmd)

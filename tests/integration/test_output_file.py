@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from conftest import json_lines, run
+from conftest import json_lines, run, tp
+from test_go_inspect import GoTarget
 
 
 def test_tracing_output_to_file_target_keeps_stdout(tmp_path):
@@ -38,7 +39,20 @@ def test_info_output_to_file(tmp_path):
     assert out.read_text().startswith(f"PID:            {os.getpid()} (")
 
 
-@pytest.mark.parametrize("cmd", [["thr"], ["tree"], ["info", "1"]])
+def test_stack_output_to_file(tmp_path):
+    t = GoTarget(tp("go/gostack"), tmp_path)
+    try:
+        out = tmp_path / "stack.json"
+        r = run(["stack", "--json", "-o", str(out), str(t.pid)])
+    finally:
+        t.close()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    goids = {o["goid"] for o in json_lines(out.read_text()) if o["type"] == "goroutine"}
+    assert 1 in goids and len(goids) == t.numgoroutine, (goids, t.numgoroutine)
+
+
+@pytest.mark.parametrize("cmd", [["thr"], ["tree"], ["info", "1"], ["stack", "1"]])
 def test_unwritable_output_is_refused(cmd, tmp_path):
     after = ["--", "/bin/true"] if cmd[0] == "thr" else []
     r = run(cmd + ["-o", "/nonexistent-dir/out.txt"] + after)

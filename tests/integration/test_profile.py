@@ -6,7 +6,10 @@ level3 -> burner, and print the iterations each burner ran. Every sample in a bu
 four frames in order up to main, and the burners' samples must be in the ratio of their iterations
 within 10%. Enough samples for that: about 4 s of CPU at -F 997 (a prime, so that the sampling
 period does not beat with the program's rounds)."""
+import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -103,8 +106,86 @@ def test_profile_go_stripped():
     (["-F", "20000"], "invalid frequency '20000'"),
     (["--unwind", "lbr"], "invalid --unwind 'lbr'"),
     (["-i", "1"], "profile has no -i"),
+    (["--folded", "--pprof", "/tmp/x.pb.gz"], "--folded and --pprof together"),
+    (["--folded", "--json"], "--folded and --json together"),
+    (["--top", "0"], "invalid --top '0'"),
+    (["--value", "bytes"], "unknown --value 'bytes'"),
+    (["--pprof", "/nonexistent-dir/p.pb.gz"], "cannot write the profile to /nonexistent-dir/"),
 ])
 def test_profile_bad_input(args, what):
     r = run(["profile"] + args + ["--", tp("cpuburn-fp"), "1"])
     assert r.returncode == 2, r
     assert what in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def text_summary(stderr):
+    """(samples, lost) from the text summary's last line: "N samples in S s (...), L lost; ..."."""
+    m = re.search(r"^(\d+) samples in .*?, (\d+) lost", stderr, re.M)
+    assert m, stderr
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_profile_folded(tmp_path):
+    """--folded: one line per stack, root first, its samples last; the lines add up to the samples
+    recorded, the burners' lines end main;level1;level2;level3;burner in the ratio of their work.
+    The file holds nothing else: the summary goes to stderr."""
+    out = tmp_path / "cpu.folded"
+    r = run(["profile", "--folded", "-F", HZ, "-o", str(out), "--", tp("cpuburn-fp"), "300"],
+            timeout=300)
+    assert r.returncode == 0, r.stderr
+    iters_a, iters_b = truth(r.stdout)  # -o: the program keeps rtmon's stdout
+    samples, lost = text_summary(r.stderr)
+    counts = {"burn_a": 0, "burn_b": 0}
+    total = 0
+    for line in out.read_text().splitlines():
+        m = re.fullmatch(r"(\S(?:.*\S)?) (\d+)", line)
+        assert m, line
+        frames, value = m.group(1).split(";"), int(m.group(2))
+        assert value > 0, line
+        total += value
+        if frames[-1] in counts:
+            assert frames[-5:-1] == C_CHAIN[::-1], line
+            counts[frames[-1]] += value
+    assert total == samples - lost
+    a, b = counts["burn_a"], counts["burn_b"]
+    assert a + b >= 0.9 * samples, (counts, samples)
+    assert abs((a / b) / (iters_a / iters_b) - 1) <= 0.10, (counts, iters_a, iters_b)
+
+
+def test_profile_top_and_value():
+    """--top N shows N stacks; --value cpu orders them by CPU time, one period per sample."""
+    r = run(["profile", "--top", "2", "--value", "cpu", "-F", HZ, "--", tp("cpuburn-fp"), "100"],
+            timeout=300)
+    assert r.returncode == 0, r.stderr
+    samples, lost = text_summary(r.stdout)
+    m = re.search(r"^Top 2 of (\d+) stacks by cpu \(cpu (\d+) in all, samples (\d+)\)", r.stdout,
+                  re.M)
+    assert m, r.stdout
+    assert int(m.group(3)) == samples - lost
+    assert int(m.group(2)) == int(m.group(3)) * (1000000000 // int(HZ))
+    assert len(re.findall(r"^#\d+ cpu ", r.stdout, re.M)) == min(2, int(m.group(1)))
+
+
+GO = shutil.which("go") or "/usr/local/go/bin/go"
+
+
+@pytest.mark.skipif(not os.path.exists(GO), reason="no go toolchain for go tool pprof")
+def test_profile_pprof_read_by_go_tool_pprof(tmp_path):
+    """--pprof FILE beside --json: go tool pprof reads the file, with the samples the JSON has."""
+    pb = tmp_path / "cpu.pb.gz"
+    r = run(["profile", "--json", "--pprof", str(pb), "-F", HZ, "--", tp("cpuburn-fp"), "100"],
+            timeout=300)
+    assert r.returncode == 0, r.stderr
+    summary = json_lines(r.stdout)[-1]
+    raw = subprocess.run([GO, "tool", "pprof", "-raw", str(pb)], capture_output=True, text=True,
+                         timeout=120)
+    assert raw.returncode == 0, raw.stderr
+    # pprof opens on samples, the value the text shows ([dflt])
+    head = re.search(r"^samples/count\[dflt\] cpu/nanoseconds$", raw.stdout, re.M)
+    assert head, raw.stdout[:500]
+    body = raw.stdout[head.end():].split("Locations", 1)[0]
+    got = sum(int(m.group(1)) for m in re.finditer(r"^\s+(\d+)\s+\d+: ", body, re.M))
+    assert got == summary["events"] - summary["lost"]
+    top = subprocess.run([GO, "tool", "pprof", "-top", str(pb)], capture_output=True, text=True,
+                         timeout=120)
+    assert top.returncode == 0 and re.search(r" burn_a\n", top.stdout), top.stdout

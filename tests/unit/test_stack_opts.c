@@ -171,7 +171,7 @@ static void test_write(void **state)
 	assert_int_equal(stack_output_write(&a.so, p, f, err, sizeof(err)), 0);
 	fclose(f);
 	assert_true(!strncmp(buf, "Top 1 of 4 stacks by bytes", 26));
-	assert_non_null(strstr(buf, "#1 bytes 4096 (88.9%)"));
+	assert_non_null(strstr(buf, "#1 bytes 4.0 KiB (88.9%)"));
 	assert_null(strstr(buf, "#2"));
 	free(buf);
 	assert_int_equal(access("/tmp/rtmon-t.pb.gz", R_OK), 0);

@@ -78,7 +78,7 @@ static void usage(FILE *out)
 		"  -- CMD ARGS, -d/--duration SEC, -i/--interval SEC, --json, -T/--timestamps,\n"
 		"  -v/--verbose, --keep-running (-- CMD: do not end CMD when tracing ends first).\n"
 		"Every command: -o/--output FILE (stdout to FILE, truncated).\n"
-		"ps, tree and info take no target. 'rtmon COMMAND --help' has the "
+		"ps, tree, info and stack take no target. 'rtmon COMMAND --help' has the "
 		"rest.\n\n"
 		"Exit status: 0 when tracing ends normally; with -- CMD that ends while traced, "
 		"CMD's status\n"
@@ -91,7 +91,10 @@ static void usage(FILE *out)
 		"  sudo rtmon malloc -p 1234 -d 10 --json\n"
 		"  sudo rtmon malloc -- ./app args\n"
 		"  sudo rtmon thr -p 1234\n"
-		"  sudo rtmon lat --by-start -- ./app args\n");
+		"  sudo rtmon lat --by-start -- ./app args\n"
+		"  sudo rtmon profile --folded -d 10 -p 1234 > out.folded\n"
+		"  sudo rtmon serve --all\n"
+		"  sudo rtmon stack 1234\n");
 }
 
 int main(int argc, char **argv)

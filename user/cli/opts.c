@@ -62,7 +62,7 @@ int parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-int parse_pid(const char *s, pid_t *out)
+int parse_positive_int(const char *s, int *out)
 {
 	char *end;
 	long v;
@@ -70,6 +70,16 @@ int parse_pid(const char *s, pid_t *out)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+int parse_pid(const char *s, pid_t *out)
+{
+	int v;
+
+	if (parse_positive_int(s, &v))
 		return -EINVAL;
 	*out = (pid_t)v;
 	return 0;
@@ -260,7 +270,7 @@ int parse_pid_json(const char *doc, int argc, char **argv, pid_t *pid, bool *jso
 	};
 	const struct argp argp = { options, parse_pid_json_opt, "PID", doc, NULL, NULL, NULL };
 	struct pid_json_args a = { 0 };
-	int rc = argp_parse_one_line_errors(&argp, argc, argv, &a);
+	int rc = parse_args_only(&argp, argc, argv, &a); /* with -o, as every command */
 
 	*pid = a.pid;
 	*json = a.json;

@@ -39,12 +39,14 @@ int parse_command_line(const struct argp *argp, int argc, char **argv, struct co
  */
 int parse_args_only(const struct argp *argp, int argc, char **argv, void *input);
 
-/* A command that reads one process once (stack, memstats, stats): "PID [--json]". doc is argp's doc
- * string. 0, or the exit code after one error line. */
+/* A command that reads one process once (stack, memstats, stats): "PID [--json] [-o FILE]". doc
+ * is argp's doc string. 0, or the exit code after one error line. */
 int parse_pid_json(const char *doc, int argc, char **argv, pid_t *pid, bool *json);
 
 /* Strict numeric parsing for option values: whole string, in range. 0 or -EINVAL. */
 int parse_seconds(const char *s, double *out);
 int parse_pid(const char *s, pid_t *out);
+/* A decimal integer in 1..INT_MAX, nothing after it: 0, or -EINVAL. */
+int parse_positive_int(const char *s, int *out);
 
 #endif

@@ -20,12 +20,9 @@ static const struct argp_option stack_options[] = {
 
 static int parse_top(const char *s, size_t *out)
 {
-	char *end;
-	long v;
+	int v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+	if (parse_positive_int(s, &v))
 		return -EINVAL;
 	*out = (size_t)v;
 	return 0;

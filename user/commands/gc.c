@@ -86,8 +86,8 @@ static const struct argp_option gc_options[] = {
 
 static const char doc[] =
 	"Garbage collection in a managed runtime, found from the target's files without flags: one "
-	"row per GC phase or collection with its start and duration, and a log2 histogram of the "
-	"pauses.\v"
+	"line per collection (--phases: a row per phase, memory pool and non-GC stop) with its "
+	"start and duration, and a log2 histogram of the pauses.\v"
 	"Runtimes, in the order they are tried (docs/gc.md):\n"
 	"  go      Go 1.17 to 1.26, plain, stripped or PIE: phases sweep-term, mark,\n"
 	"          mark-term and sweep; the cycle's trigger (heap, time, forced =\n"
@@ -97,8 +97,8 @@ static const char doc[] =
 	"          row per collection, its generation and objects collected. The GIL\n"
 	"          is held throughout: each collection is a pause.\n"
 	"  java    HotSpot JVMs (JDK 17 and newer), libjvm.so's USDT probes: one row\n"
-	"          per GC operation at a safepoint (full or not), and per memory pool\n"
-	"          its collector and used bytes before and after.\n"
+	"          per GC operation at a safepoint (full or not), and with --phases per\n"
+	"          memory pool its collector and used bytes before and after.\n"
 	"  boehm   programs using Boehm GC (libgc): the collections the program asks\n"
 	"          for (GC_gcollect, GC_gcollect_and_unmap, GC_try_to_collect) timed;\n"
 	"          those the collector starts itself (allocation, GC_init) counted and\n"

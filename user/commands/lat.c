@@ -72,7 +72,7 @@ struct lat_run {
 
 static const char doc[] =
 	"Histogram of thread lifetimes (thread creation to exit) in microseconds, in any program "
-	"(a Go program's goroutines get their own), with count, mean, p50 and p99.\v"
+	"(a Go program's goroutines get their own), with count, mean, p50, p99, min and max.\v"
 	"Threads are seen by the kernel's task_newtask and sched_process_exit tracepoints (raw "
 	"clone() threads too); the histogram is kept in the kernel. --by-start gives one histogram "
 	"per start routine, taken from a uprobe on pthread_create and named from the executable's "

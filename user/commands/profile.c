@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include "cli/command.h"
 #include "cli/commands.h"
+#include "cli/stack_opts.h"
 #include "cpu_samples.h"
 #include "cpu_samples.skel.h"
 #include "output/profile.h"
@@ -28,8 +29,13 @@ enum unwind_mode { UNWIND_AUTO, UNWIND_FP, UNWIND_DWARF };
 #define MAX_HZ     10000
 #define MAX_CPUS   1024
 
+/* The profile's values, also what --value chooses from (samples is the default). */
+static const struct profile_value_type value_types[] = { { "samples", "count" },
+							 { "cpu", "nanoseconds" } };
+
 struct profile_args {
 	struct common_opts co;
+	struct stack_opts so; /* --folded, --pprof, --top, --value */
 	unsigned hz;
 	bool per_thread, kernel;
 	enum unwind_mode unwind;
@@ -60,12 +66,16 @@ static const char doc[] =
 	"the registers, and rtmon unwinds them with the DWARF CFI in .eh_frame, as perf "
 	"--call-graph dwarf does. --unwind fp or dwarf chooses. Frames are named from the ELF "
 	"symbols (Go: .gopclntab), with file:line from DWARF line tables when present; a frame "
-	"nothing names is shown as module+0xoffset. See docs/profile.md.\n\n"
+	"nothing names is shown as module+0xoffset. --folded, --pprof FILE, --top N and --value "
+	"NAME choose the output (docs/profiles.md); with --folded the summary goes to stderr. "
+	"See docs/profile.md.\n\n"
 	"Examples:\n"
-	"  rtmon profile -p 1234 -d 10          ten seconds of PID 1234\n"
-	"  rtmon profile -F 999 -- ./app args   start ./app, 999 samples a second\n"
-	"  rtmon profile --per-thread -n app    one stack per thread name\n"
-	"  rtmon profile --json -p 1234         JSON lines (docs/profile.md)";
+	"  rtmon profile -p 1234 -d 10               ten seconds of PID 1234\n"
+	"  rtmon profile -F 999 -- ./app args        start ./app, 999 samples a second\n"
+	"  rtmon profile --per-thread -n app         one stack per thread name\n"
+	"  rtmon profile --folded -p 1234            folded stacks (flamegraph.pl)\n"
+	"  rtmon profile --pprof cpu.pb.gz -p 1234   and a file for go tool pprof\n"
+	"  rtmon profile --json -p 1234              JSON lines (docs/profiles.md)";
 
 static const struct argp_option profile_options[] = {
 	{ "frequency", 'F', "HZ", 0, "Samples per second of CPU time (default 49, at most 10000)",
@@ -87,6 +97,7 @@ static error_t parse_profile(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		common_opts_init(state, &a->co);
+		stack_opts_init(state, 1, &a->so, &a->co);
 		return ARGP_ERR_UNKNOWN;
 	case 'F':
 		errno = 0;
@@ -127,7 +138,9 @@ static error_t parse_profile(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 },
+					      { &stack_argp, 0, NULL, 1 },
+					      { 0 } };
 static const struct argp profile_argp = { profile_options, parse_profile, NULL, doc,
 					  children,        NULL,          NULL };
 
@@ -217,14 +230,12 @@ static void choose_unwind(struct profile_run *r)
 
 static int setup(struct profile_run *r, char *err, size_t errlen)
 {
-	static const struct profile_value_type types[] = { { "samples", "count" },
-							   { "cpu", "nanoseconds" } };
 	static const struct profile_value_type period_type = { "cpu", "nanoseconds" };
 	int rc;
 
 	r->period_ns = 1000000000LL / r->args->hz;
 	choose_unwind(r);
-	r->prof = profile_new(types, 2, &period_type, r->period_ns);
+	r->prof = profile_new(value_types, 2, &period_type, r->period_ns);
 	r->stacks = r->prof ? stacks_new(r->prof, &r->t->image, r->go) : NULL;
 	if (!r->stacks) {
 		snprintf(err, errlen, "cannot set up the profile: %s", strerror(ENOMEM));
@@ -288,7 +299,9 @@ static void profile_report(void *ctx, enum loop_end end, double secs)
 	uint64_t c[CS_NCOUNTERS] = { 0 };
 	struct stacks_counts sc;
 	struct timespec ts;
-	struct summary s = { .out = stdout,
+	char err[512];
+	/* Folded stacks are a file for flamegraph.pl and its kind: nothing else on stdout. */
+	struct summary s = { .out = r->args->so.folded ? stderr : stdout,
 			     .json = r->args->co.json,
 			     .command = "profile",
 			     .events_noun = "samples",
@@ -309,10 +322,8 @@ static void profile_report(void *ctx, enum loop_end end, double secs)
 			(unsigned long long)sc.unnamed, sc.unnamed_file);
 	if (r->add_failed)
 		fprintf(stderr, "rtmon profile: out of memory: some samples are missing\n");
-	if (r->args->co.json)
-		profile_write_json(r->prof, stdout);
-	else
-		profile_write_text(r->prof, stdout, 0, 10);
+	if (stack_output_write(&r->args->so, r->prof, stdout, err, sizeof(err)))
+		fprintf(stderr, "rtmon profile: %s\n", err);
 	s.events = c[CS_SAMPLES];
 	s.lost = c[CS_LOST];
 	summary_begin(&s);
@@ -324,7 +335,8 @@ static void profile_report(void *ctx, enum loop_end end, double secs)
 
 int cmd_profile(int argc, char **argv)
 {
-	struct profile_args args = { .hz = DEFAULT_HZ };
+	struct profile_args args = { .hz = DEFAULT_HZ,
+				     .so = { .types = value_types, .ntypes = 2 } };
 	struct profile_run r = { .args = &args };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r };
