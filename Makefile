@@ -66,6 +66,8 @@ GO_TP_DIRS := $(patsubst %/main.go,%,$(wildcard testprog/go/*/main.go))
 GO_TP_NAMES := $(notdir $(GO_TP_DIRS))
 GO_TP_BINS := $(foreach n,$(GO_TP_NAMES),$(BUILD)/testprog/go/$(n) $(BUILD)/testprog/go/$(n)-stripped \
 	$(BUILD)/testprog/go/$(n)-pie)
+# Also built with GOEXPERIMENT=sizespecializedmalloc (NAME-sizespec), for rtmon malloc's entry points.
+GO_TP_SIZESPEC := $(BUILD)/testprog/go/gomemstats-sizespec
 # The stack tests' CPU burner at -O2, with frame pointers in every function (leaves too, as the
 # distributions that keep frame pointers build) and without (what Debian ships).
 STACK_TP_BINS := $(BUILD)/testprog/cpuburn-fp $(BUILD)/testprog/cpuburn-nofp
@@ -235,6 +237,11 @@ $(BUILD)/testprog/go/%-stripped: testprog/go/%/main.go testprog/go/%/go.mod | $(
 $(BUILD)/testprog/go/%-pie: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
 	$(call msg,GO,$@)
 	$(Q)cd testprog/go/$* && CGO_ENABLED=0 $(GO) build -buildmode=pie -o $(abspath $@) .
+$(BUILD)/testprog/go/%-sizespec: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
+	$(call msg,GO,$@)
+	$(Q)cd testprog/go/$* && CGO_ENABLED=0 GOEXPERIMENT=sizespecializedmalloc $(GO) build \
+		-o $(abspath $@) . || echo "note: $(GO) cannot build GOEXPERIMENT=sizespecializedmalloc" \
+		"(Go 1.26+ has it): $@ not built, its tests skip"
 
 $(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
 	$(call msg,JAVAC,$@)
@@ -242,7 +249,8 @@ $(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
 # The programs use Gate (their stdin start gate): compiled first, found on the class path.
 $(filter-out %/Gate.class,$(JAVA_TP_CLASSES)): $(BUILD)/testprog/java/Gate.class
 
-testprogs: $(TP_BINS) $(TP_LIB_BINS) $(STACK_TP_BINS) $(GO_TP_BINS) $(JAVA_TP_CLASSES)
+testprogs: $(TP_BINS) $(TP_LIB_BINS) $(STACK_TP_BINS) $(GO_TP_BINS) $(GO_TP_SIZESPEC) \
+	$(JAVA_TP_CLASSES)
 
 # The Go fixture built by older toolchains (one per goid-offset era), fetched through the Go module
 # proxy's golang.org/toolchain modules; a toolchain that cannot be had is reported and skipped.

@@ -19,8 +19,20 @@ enum alloc_fn {
 	AF_FREE,
 	AF_NATIVE_COUNT,               /* the functions above are C allocators' */
 	AF_MALLOCGC = AF_NATIVE_COUNT, /* Go: runtime.mallocgc(size, typ, needzero) */
+	/* Go with GOEXPERIMENT=sizespecializedmalloc: runtime.mallocgcTinySizeN,
+	 * mallocgcSmallNoScanSCN and mallocgcSmallScanNoHeaderSCN (same arguments), which the
+	 * compiler calls directly and mallocgc calls for every size up to GO_SPECIALIZED_MAX. */
+	AF_MALLOCGC_SPECIALIZED,
 	AF_COUNT,
 };
+
+/* mallocgc hands a request of at most this many bytes to a specialized function when the
+ * experiment is on (runtime.heapBitsInSpan: gc.MinSizeForMallocHeader, 8 * 64 on 64-bit). */
+#define GO_SPECIALIZED_MAX 512
+
+/* Probe sites of one run: the native functions, or mallocgc and up to 15 + 2 x 67 specialized
+ * ones. */
+#define MALLOC_SITES_MAX 160
 
 /* Cookie flag: a --budget calibration hit on rtmon's own code (user/trace/budget_calib.c), counted
  * apart. */
@@ -38,6 +50,7 @@ struct malloc_stats {
 	__u64 frees;             /* free(p) with p != NULL, realloc(p, 0) */
 	__u64 go_classes[GO_NUM_SIZE_CLASSES + 1]; /* Go: by size class; last = large (> 32 KiB) */
 	__u64 go_large_bytes;                      /* Go: bytes requested by large allocations */
+	__u64 go_zero_size; /* Go: mallocgc(0): it returns &zerobase, no allocation; not counted */
 	/* --live (native only). Signed deltas stored as __u64: a block allocated on one CPU may be
 	 * freed on another, so a CPU's sum can be negative; the sum over CPUs (mod 2^64) is the
 	 * level. */

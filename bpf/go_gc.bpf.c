@@ -8,13 +8,12 @@
  *   stopTheWorldWithSema    STW begins; its reason says sweep termination, mark termination or
  * other startTheWorldWithSema   (at its RETs) STW ends: sweep-term ends -> mark begins; mark-term
  * ends -> mark and mark-term are emitted, sweep begins gcMarkTermination       seen inside a
- * mark-term STW: it is the final one (else marking resumed) freeSomeWbufs           the background
- * sweeper found the sweep list drained: sweep ends (bgsweep calls it only then; gcSweep, in the
- * blocking modes, during the mark-termination stop) mProf_PostSweep         runtime.GC() finished
- * sweeping (it sweeps itself; bgsweep may lag) next sweep termination  at the latest: gcStart
- * finishes any sweep before stopping the world Not sweepone's RETs (RAX == ~0 when drained):
- * sweepone runs once per span, and a uprobe on a RET instruction costs ~25 us a hit here (see
- * docs/gc.md).
+ * mark-term STW: it is the final one (else marking resumed) bgsweep's gopark calls   the background
+ * sweeper parks once the sweep is done (isSweepDone): sweep ends mProf_PostSweep runtime.GC()
+ * finished sweeping (it sweeps itself; bgsweep may lag) next sweep termination  at the latest:
+ * gcStart finishes any sweep before stopping the world Not sweepone's RETs (RAX == ~0 when
+ * drained): sweepone runs once per span, and a uprobe on a RET instruction costs ~25 us a hit here
+ * (see docs/gc.md).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,6 +33,12 @@
 /* Go <= 1.20: stopTheWorldWithSema takes no reason; userspace sets this and the BPF side infers the
  * reason from runtime.stopTheWorld (non-GC) and the cycle's state. */
 const volatile bool legacy_stw = false;
+/* Link-time addresses of the runtime's cycle counter (runtime.work.cycles, a uint32 gcStart adds
+ * one to as the cycle begins) and of the gcStart probe: at gcStart the counter is read at
+ * cycles_vaddr + (IP - gcstart_vaddr), so that cycles carry the runtime's own numbers (gctrace's
+ * "gc N"). 0: not found, cycles counted from cycle_base. */
+const volatile __u64 cycles_vaddr = 0;
+const volatile __u64 gcstart_vaddr = 0;
 
 /* CS_MARK_TERM: gcMarkTermination ran in this stop. The world restarts inside
  * startTheWorldWithSema, before its RETs where rtmon sees it: the sweep may end in between
@@ -49,7 +54,10 @@ struct gc_state {
 	__u64 drain_ns; /* CS_DRAINED: when the sweep list was found empty */
 	__u64 state;    /* enum cycle_state; 64 bits: clang 14's BPF target has no 32-bit cmpxchg */
 	__u32 cycle;
-	__u32 pend_n; /* trigger.n of the last gcStart (runtime.GC(): the cycle's number) */
+	__u32 pend_n;     /* trigger.n of the last gcStart (runtime.GC(): the cycle's number) */
+	__u32 pend_cycle; /* work.cycles + 1 at the last gcStart: the number of the cycle it starts
+			   */
+	__u32 pad;
 	__u8 in_stw;
 	__u8 stw_reason;
 	__u8 term_seen;    /* gcMarkTermination ran during this STW */
@@ -73,15 +81,30 @@ struct {
 	__type(value, struct gc_state);
 } states SEC(".maps");
 
+/* -p: the runtime's work.cycles when rtmon attached (userspace reads it), so that a cycle already
+ * running then, whose gcStart was not seen, has its number too. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} cycle_base SEC(".maps");
+
 PERCPU_COUNTERS(counters, GC_NCOUNTERS);
 
 static __always_inline struct gc_state *state_get(__u32 tgid, bool create)
 {
 	static const struct gc_state zero;
+	struct gc_state *st = bpf_map_lookup_elem(&states, &tgid);
+	__u32 *base;
 
-	if (!create)
-		return bpf_map_lookup_elem(&states, &tgid);
-	return lookup_or_init(&states, &tgid, &zero);
+	if (st || !create)
+		return st;
+	st = lookup_or_init(&states, &tgid, &zero);
+	base = bpf_map_lookup_elem(&cycle_base, &tgid);
+	if (st && base)
+		st->cycle = *base;
+	return st;
 }
 
 static __always_inline void emit(struct gc_state *st, __u32 tgid, __u8 phase, __u64 start,
@@ -109,6 +132,15 @@ static __always_inline void on_gcstart(struct gc_state *st, struct pt_regs *ctx)
 
 	st->pend_trigger = kind <= GT_CYCLE ? (__u8)kind : GT_UNKNOWN;
 	st->pend_n = (__u32)ctx->cx;
+	st->pend_cycle = 0;
+	if (cycles_vaddr) {
+		__u32 c;
+
+		if (!bpf_probe_read_user(
+			    &c, sizeof(c),
+			    (const void *)(cycles_vaddr + (PT_REGS_IP(ctx) - gcstart_vaddr))))
+			st->pend_cycle = c + 1;
+	}
 	st->has_pend = 1;
 }
 
@@ -146,9 +178,11 @@ static __always_inline void on_stw_stop(struct gc_state *st, __u32 tgid, struct 
 
 static __always_inline void end_sweep_term(struct gc_state *st, __u32 tgid, __u64 now)
 {
-	/* runtime.GC() passes the number of the cycle it starts; other triggers continue the count
-	 * (from 1 at attach until a runtime.GC() tells the runtime's own number). */
-	if (st->has_pend && st->pend_trigger == GT_CYCLE && st->pend_n)
+	/* The runtime's own number, read at gcStart; else the one runtime.GC() passes; else the
+	 * count goes on (from cycle_base, or 0, at attach). */
+	if (st->has_pend && st->pend_cycle)
+		st->cycle = st->pend_cycle;
+	else if (st->has_pend && st->pend_trigger == GT_CYCLE && st->pend_n)
 		st->cycle = st->pend_n;
 	else
 		st->cycle++;

@@ -29,6 +29,7 @@ const volatile struct gr_config gr_cfg = {};
 struct gr_pending {
 	__u64 ts_ns;
 	__u64 start_pc;
+	__u64 wrapper_pc;
 	__u64 parent_goid;
 	__u64 valid;
 };
@@ -50,6 +51,13 @@ struct {
 	__type(key, struct gr_key);
 	__type(value, struct gr_live);
 } gr_lives SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GR_WRAPPERS_MAX);
+	__type(key, __u64);
+	__type(value, __u32);
+} gr_wrappers SEC(".maps");
 
 PERCPU_COUNTERS(gr_counters, GRC_COUNT);
 
@@ -73,7 +81,7 @@ static __always_inline void gr_on_newproc1(struct pt_regs *ctx)
 						    BPF_LOCAL_STORAGE_GET_F_CREATE);
 	/* Both loaded, then chosen: a ctx field picked by a conditional offset fails the verifier.
 	 */
-	__u64 fn = ctx->ax, pc = 0, rbx = ctx->bx, rdi = ctx->di, callergp;
+	__u64 fn = ctx->ax, pc = 0, rbx = ctx->bx, rdi = ctx->di, callergp, bias;
 
 	if (!p)
 		return;
@@ -84,7 +92,20 @@ static __always_inline void gr_on_newproc1(struct pt_regs *ctx)
 	p->ts_ns = bpf_ktime_get_ns();
 	/* The kernel sets the IP to the probed address before running the program: the difference
 	 * to the link-time address is the load bias (PIE), 0 otherwise. */
-	p->start_pc = pc ? pc - (PT_REGS_IP(ctx) - gr_cfg.newproc1_vaddr) : 0;
+	bias = PT_REGS_IP(ctx) - gr_cfg.newproc1_vaddr;
+	p->start_pc = pc ? pc - bias : 0;
+	p->wrapper_pc = 0;
+	if (gr_cfg.captured_wrappers && p->start_pc) {
+		/* The wrapper's callee is a function value in its closure: name what it runs. */
+		__u32 *off = bpf_map_lookup_elem(&gr_wrappers, &p->start_pc);
+		__u64 inner = 0, ipc = 0;
+
+		if (off && !bpf_probe_read_user(&inner, sizeof(inner), (const void *)(fn + *off)) &&
+		    inner && !bpf_probe_read_user(&ipc, sizeof(ipc), (const void *)inner) && ipc) {
+			p->wrapper_pc = p->start_pc;
+			p->start_pc = ipc - bias;
+		}
+	}
 	p->parent_goid = gr_goid(callergp);
 	p->valid = 1;
 }
@@ -115,6 +136,7 @@ static __always_inline int gr_handle(struct pt_regs *ctx, struct gr_event *e)
 			return 0;
 		live.create_ns = p->ts_ns;
 		live.start_pc = p->start_pc;
+		live.wrapper_pc = p->wrapper_pc;
 		live.parent_goid = p->parent_goid;
 		if (bpf_map_update_elem(&gr_lives, &key, &live, BPF_ANY))
 			gr_count(GRC_TRACK_FULL);
@@ -124,6 +146,7 @@ static __always_inline int gr_handle(struct pt_regs *ctx, struct gr_event *e)
 		e->goid = key.goid;
 		e->parent_goid = live.parent_goid;
 		e->start_pc = live.start_pc;
+		e->wrapper_pc = live.wrapper_pc;
 		return GR_EV_CREATE;
 	}
 	if (site != GR_SITE_GOEXIT1)
@@ -144,6 +167,7 @@ static __always_inline int gr_handle(struct pt_regs *ctx, struct gr_event *e)
 	e->lifetime_ns = e->ts_ns > l->create_ns ? e->ts_ns - l->create_ns : 0;
 	e->parent_goid = l->parent_goid;
 	e->start_pc = l->start_pc;
+	e->wrapper_pc = l->wrapper_pc;
 	bpf_map_delete_elem(&gr_lives, &key);
 	return GR_EV_EXIT;
 }

@@ -20,7 +20,13 @@ struct gr_config {
 	__u32 goid_off;       /* runtime.g.goid */
 	__u32 callergp_rdi;   /* Go 1.17: newproc1(fn, argp, narg, callergp, ...): callergp in RDI,
 				 not RBX */
+	__u32 captured_wrappers; /* entries in gr_wrappers (0: no lookup) */
+	__u32 pad;
 };
+
+/* gr_wrappers: go-statement wrappers that run a function value they captured (Go 1.17 to 1.21's
+ * `go func(a int){...}(x)`): link-time entry -> the capture's offset in the wrapper's closure. */
+#define GR_WRAPPERS_MAX 4096
 
 enum gr_kind {
 	GR_EV_CREATE = 1,
@@ -39,6 +45,7 @@ struct gr_event {
 	__u64 goid;
 	__u64 parent_goid; /* create, or exit with GR_F_KNOWN */
 	__u64 start_pc;    /* link-time address (load bias removed): the start function */
+	__u64 wrapper_pc;  /* the gr_wrappers wrapper that runs start_pc, else 0 */
 	__u32 pid;
 	__u32 tid;  /* the OS thread it was seen on */
 	__u8 kind;  /* enum gr_kind */
@@ -67,6 +74,7 @@ struct gr_key {
 struct gr_live {
 	__u64 create_ns;
 	__u64 start_pc;
+	__u64 wrapper_pc;
 	__u64 parent_goid;
 };
 

@@ -31,12 +31,31 @@ static __always_inline void *rb_reserve(void *rb, __u64 size, void *counters, __
 	return e;
 }
 
-/* Submits e, reserved in ring rb, waking the consumer only if at least wake_bytes are unread. */
+/* How often a CPU asks how much is unread: BPF_RB_AVAIL_DATA reads the consumer's position, a
+ * cache line rtmon's reader writes from another CPU, and cost about 0.7 us a record on the
+ * goroutine bench (bpf run-time statistics: on_go_site 1.39 us a run with the query, 0.65 us
+ * without). Between two queries a CPU adds at most this many records, far below the thresholds'
+ * margins (each ring's threshold is at most a quarter of it). */
+#define RB_QUERY_EVERY 64
+
+/* Records submitted on this CPU, in this object: every RB_QUERY_EVERY-th one queries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} rb_submits SEC(".maps");
+
+/* Submits e, reserved in ring rb, waking the consumer only if at least wake_bytes are unread
+ * (looked at on every RB_QUERY_EVERY-th submission of the CPU). */
 static __always_inline void rb_submit_batched(void *rb, void *e, __u64 wake_bytes)
 {
-	__u64 flags = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= wake_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&rb_submits, &zero), flags = BPF_RB_NO_WAKEUP;
 
+	if (!n || !(++*n & (RB_QUERY_EVERY - 1)))
+		flags = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= wake_bytes ? BPF_RB_FORCE_WAKEUP
+									       : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 }
 

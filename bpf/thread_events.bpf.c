@@ -70,9 +70,9 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 {
 	struct thr_event *e;
 	__u64 lifetime;
-	bool known;
+	bool known, before;
 
-	if (!tt_on_exit(task, false, &known, &lifetime, NULL))
+	if (!tt_on_exit(task, false, &known, &before, &lifetime, NULL))
 		return 0;
 	if (group_dead)
 		gr_on_process_exit(task->tgid);
@@ -83,8 +83,8 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 	e->kind = THR_EV_EXIT;
 	e->pid = task->tgid;
 	e->tid = task->pid;
-	if (known) {
-		e->flags = THR_F_LIFETIME;
+	if (known || before) {
+		e->flags = THR_F_LIFETIME | (before ? THR_F_BEFORE : 0);
 		e->lifetime_ns = lifetime;
 		e->ts_ns = task->start_time + lifetime;
 	} else {

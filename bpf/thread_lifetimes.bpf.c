@@ -50,16 +50,17 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 	struct thr_start key = {};
 	struct lifetime_hist *h;
 	__u64 lifetime;
-	bool known;
+	bool known, before;
 
-	/* Threads not seen created have no known lifetime: they stay out of the histogram
-	 * (userspace reports how many from the counters). Without --by-start every thread goes to
-	 * the all-zero key. */
-	if (!tt_on_exit(task, by_start, &known, &lifetime, &key))
+	/* Main threads (the process's own lifetime) stay out of the histogram (userspace reports
+	 * how many from the counters); threads that started before tracing are in it, their
+	 * lifetime from task->start_time, under the all-zero start key (not known). Without
+	 * --by-start every thread goes to the all-zero key. */
+	if (!tt_on_exit(task, by_start, &known, &before, &lifetime, &key))
 		return 0;
 	if (group_dead)
 		gr_on_process_exit(task->tgid);
-	if (!known)
+	if (!known && !before)
 		return 0;
 	h = hist_for(&key);
 	if (!h) {

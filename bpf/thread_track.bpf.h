@@ -186,28 +186,34 @@ static __always_inline bool tt_on_newtask(struct task_struct *task, __u64 clone_
 }
 
 /* sched_process_exit, in the exiting thread. Returns true for a thread of a target; *known is set
- * when the thread was seen created, with its lifetime in *lifetime_ns. With keep_start, *start is
- * its start routine when known (else left all zero). The tracepoint runs before exit_mm
- * (kernel 6.16+, where it has group_dead), so the executable filter works here. */
+ * when the thread was seen created, *before when it is a thread (not a main thread) that started
+ * before tracing; for both, *lifetime_ns is its lifetime from the kernel's task->start_time. With
+ * keep_start, *start is its start routine when known (else left all zero). The tracepoint runs
+ * before exit_mm (kernel 6.16+, where it has group_dead), so the executable filter works here. */
 static __always_inline bool tt_on_exit(struct task_struct *task, bool keep_start, bool *known,
-				       __u64 *lifetime_ns, struct thr_start *start)
+				       bool *before, __u64 *lifetime_ns, struct thr_start *start)
 {
 	struct tt_task *cs;
 
 	if (!task_is_target(task, task->tgid))
 		return false;
 	*known = tt_seen_created(task);
-	*lifetime_ns = *known ? bpf_ktime_get_ns() - task->start_time : 0;
+	*before = !*known && task->pid != task->tgid;
+	*lifetime_ns = *known || *before ? bpf_ktime_get_ns() - task->start_time : 0;
 	if (keep_start && *known) {
 		cs = bpf_task_storage_get(&tt_tasks, task, 0, 0);
 		if (cs && cs->has_start)
 			*start = cs->start;
 	}
-	if (!*known) {
+	/* Apart: main threads (no lifetime), threads created while rtmon attached its tracepoints
+	 * (after the first was live, before tracing began) and older ones; both of the last with
+	 * their lifetime from task->start_time. */
+	if (*before && tt_attach_ns && task->start_time >= tt_attach_ns)
+		tt_count(TC_EXITED_ATTACHING);
+	else if (*before)
+		tt_count(TC_EXITED_BEFORE);
+	else if (!*known)
 		tt_count(TC_EXITED_UNTRACKED);
-		if (tt_attach_ns && task->start_time >= tt_attach_ns && task->pid != task->tgid)
-			tt_count(TC_EXITED_ATTACHING);
-	}
 	tt_count(TC_EXITED);
 	return true;
 }

@@ -30,6 +30,8 @@ enum thr_flags {
 	THR_F_LIFETIME = 2,   /* lifetime_ns is known (the thread was seen created) */
 	THR_F_GROUP_DEAD = 4, /* exit: the last thread of the process */
 	THR_F_DAEMON = 8,     /* Java events: a daemon thread */
+	THR_F_BEFORE = 16,    /* exit: a thread (not a main thread) that started before tracing; its
+				 lifetime is from the kernel's task->start_time all the same */
 };
 
 /* One ring buffer record per thread created or exited. */
@@ -62,13 +64,16 @@ struct thr_java_event {
 enum thr_counter {
 	TC_CREATED,          /* threads seen created */
 	TC_EXITED,           /* thread exits (main threads included) */
-	TC_EXITED_UNTRACKED, /* exits of threads not seen created: lifetime unknown */
+	TC_EXITED_UNTRACKED, /* exits of main threads (TID = PID): no lifetime (the process's) */
 	TC_LOST,             /* ring buffer reserve failures: events not delivered */
 	TC_TRACK_FULL, /* lat --by-start: start routine not stored (task storage allocation failed)
 			*/
 	TC_HIST_FULL,  /* lifetimes not counted because the histogram map was full */
-	/* Of TC_EXITED_UNTRACKED: threads created while rtmon attached its tracepoints, after the
-	 * first was live and before tracing began (tt_attach_ns .. tt_trace_start_ns). */
+	TC_EXITED_BEFORE, /* exits of threads that started before rtmon attached (lifetime from
+			     task->start_time) */
+	/* Exits of threads created while rtmon attached its tracepoints, after the first was live
+	 * and before tracing began (tt_attach_ns .. tt_trace_start_ns): lifetime from
+	 * task->start_time, counted apart from TC_EXITED_BEFORE and TC_EXITED_UNTRACKED. */
 	TC_EXITED_ATTACHING,
 	TC_COUNT,
 };

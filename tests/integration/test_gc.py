@@ -3,7 +3,9 @@
 Every cycle must be seen with its four phases in order, triggered "forced"; the ReadMemStats stop is
 a non-GC stop-the-world; the pause histogram holds exactly the GC pauses; the target exits 0.
 """
+import glob
 import os
+import re
 import subprocess
 import time
 
@@ -171,6 +173,66 @@ def test_old_toolchains(version, suffix):
     assert r.returncode == 0, r.stderr
     _, summary = check_gc(r.stdout)
     assert summary["version"] == version
+
+
+GCHEAP = ["gcheap", "gcheap-stripped", "gcheap-pie"] + sorted(
+    "vers/" + os.path.basename(p)
+    for p in glob.glob(os.path.join(BUILD, "testprog", "go", "vers", "gcheap-go*")))
+
+
+@pytest.mark.parametrize("variant", GCHEAP)
+def test_pid_cycle_numbers_are_the_runtimes(variant):
+    """-p on a program that already ran heap-triggered cycles: each cycle carries the number
+    GODEBUG=gctrace=1 prints for it ("gc N @..."), from the first cycle seen, not 1, 2, ... from
+    attach (issue 14, item 6)."""
+    proc = subprocess.Popen([tp("go/" + variant), "5", "6"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, GODEBUG="gctrace=1"))
+    try:
+        assert proc.stdout.readline().startswith(b"ready ")
+        tracer = Tracer(["gc", "--json", "-p", str(proc.pid)])
+        proc.stdin.write(b"\n")
+        proc.stdin.flush()
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and out.startswith(b"done"), (out, err)
+        rc, tout, terr = tracer.wait()
+        assert rc == 0, terr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = err.decode()
+    before, after = text.split("\ngo\n", 1) if "\ngo\n" in text else ("", text)
+    traced = [int(n) for n in re.findall(r"^gc (\d+) @", after, re.M)]
+    earlier = [int(n) for n in re.findall(r"^gc (\d+) @", before, re.M)]
+    assert len(traced) >= 6 and earlier and min(traced) > 5, text
+    gc = [o for o in json_lines(tout) if o["type"] == "gc" and o["gc"]]
+    ended = {o["cycle"] for o in gc if o["phase"] == "mark-term"}
+    seen = {o["cycle"] for o in gc}
+    # Every cycle gctrace reported after the gate, by its number; besides them only the one that
+    # may have been running when rtmon attached (ended before the gate) and one that may have begun
+    # (or even ended its mark termination, the world restarted, before gctrace printed it) before
+    # the process exited.
+    assert set(traced) <= ended, (sorted(ended), traced)
+    assert ended - set(traced) <= {min(traced) - 1, max(traced) + 1}, (sorted(ended), traced)
+    assert seen <= set(range(min(traced) - 1, max(traced) + 2)), (sorted(seen), traced)
+
+
+@pytest.mark.parametrize("variant", ["gcheap", "gcheap-stripped", "gcheap-pie"])
+def test_probe_hits_per_cycle_on_a_sleep_paced_program(variant):
+    """An allocating program paced by sleeps (gcheap's PAUSE_MS): at most 12 probe hits per cycle
+    (issue 14, item 2; the sweep-end probe used to fire on every turn of bgsweep's loop: about 700
+    a cycle here). Every cycle still has its sweep."""
+    r = run(["gc", "--json", "--", tp("go/" + variant), "0", "30", "1"])
+    assert r.returncode == 0, r.stderr
+    lines = json_lines(r.stdout)
+    summary = lines[-1]
+    assert summary["cycles"] >= 30
+    assert summary["probe_hits"] <= 12 * summary["cycles"], summary
+    gc = [o for o in lines if o["type"] == "gc" and o["gc"]]
+    ended = {o["cycle"] for o in gc if o["phase"] == "mark-term"}
+    swept = {o["cycle"] for o in gc if o["phase"] == "sweep"}
+    assert ended - swept <= {max(ended)}, (sorted(ended), sorted(swept))
 
 
 def test_one_line_per_cycle():

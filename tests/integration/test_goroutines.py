@@ -161,6 +161,27 @@ def test_old_toolchains(version, suffix):
     run_thr_command(old_fixture(version, suffix))
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_thr_rows_in_time_order(variant):
+    """Thread and goroutine rows come from two ring buffers; thr merges them: every row's ts_ns is
+    at least the one before it (JSON), and TIME never goes back (text); no goroutine row after the
+    main thread's exit (issue 14, item 7)."""
+    r = run(["thr", "--json", "--", tp(variant)])
+    assert r.returncode == 0, r.stderr
+    rows = [o for o in json_lines(r.stdout) if o["type"] in ("thread", "goroutine")]
+    assert any(o["type"] == "thread" for o in rows) and any(o["type"] == "goroutine" for o in rows)
+    ts = [o["ts_ns"] for o in rows]
+    assert ts == sorted(ts), [(o["type"], o["event"], o["ts_ns"]) for o in rows]
+    main_exit = [i for i, o in enumerate(rows) if o["type"] == "thread" and o["event"] == "exit"
+                 and o["main"]]
+    assert main_exit and all(o["type"] == "thread" for o in rows[main_exit[-1]:])
+    r = run(["thr", "--", tp(variant)])
+    assert r.returncode == 0, r.stderr
+    times = [float(line.split()[0]) for line in r.stdout.splitlines()[1:]
+             if line[:1].isdigit() and len(line.split()) > 5]
+    assert len(times) > 20 and times == sorted(times)
+
+
 def test_thr_goroutine_losses_apart():
     """A forced overflow of the goroutine ring (rtmon stopped while the fixture runs a burst of
     100,000 goroutines, 200,000 events for a ring of about 65,000): the losses are counted exactly

@@ -214,3 +214,20 @@ def test_bad_input_one_line(args, needle):
     assert len(lines) == 1, r.stderr
     assert needle in lines[0]
     assert r.stdout == ""
+
+
+def test_pid_threads_started_before_tracing_counted():
+    """lat -p: the lifetimes of threads that started before tracing (from the kernel's start time)
+    are in the histogram: exactly the 4 of testprog/prethreads, between its own bounds (issue 14,
+    item 8)."""
+    from test_thr import prethreads_run
+
+    out, bounds = prethreads_run(["lat", "--json"])
+    lines = json_lines(out)
+    hist = [o for o in lines if o["type"] == "hist" and o["name"] == "thread_lifetime"]
+    assert len(hist) == 1 and hist[0]["count"] == 4, hist
+    lo = min(b[0] for b in bounds.values()) / 1000
+    hi = max(b[1] for b in bounds.values()) / 1000
+    assert lo <= hist[0]["min"] <= hist[0]["max"] <= hi, (hist[0], bounds)
+    summary = lines[-1]
+    assert summary["exited_before_tracing"] == 4 and summary["exited_unknown_lifetime"] == 1

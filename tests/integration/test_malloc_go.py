@@ -1,4 +1,7 @@
 """rtmon malloc on Go programs: runtime.mallocgc sizes, Go size classes, stripped and PIE builds."""
+import os
+import re
+
 import pytest
 
 from conftest import Target, Tracer, json_lines, run, tp
@@ -53,3 +56,42 @@ def test_go_command_text_output():
     assert len(row) == 1 and int(row[0].split(":")[1].split()[0]) == 1000
     assert "large allocations (> 32 KiB): 301" in r.stdout  # + the sink's own 96000 B array
     assert "exited with status 0" in r.stdout
+
+
+# testprog/go/gomemstats: a mix through every allocator path (tiny, small with and without
+# pointers, large) and 100 size-0 requests per round, with nothing else allocating while rtmon
+# is attached; it prints the rise of its own MemStats.Mallocs. -sizespec is built with
+# GOEXPERIMENT=sizespecializedmalloc (Go 1.26+), where the compiler calls the specialized entry
+# points (runtime.mallocgcTinySizeN, mallocgcSmallNoScanSCN, mallocgcSmallScanNoHeaderSCN).
+MEMSTATS_VARIANTS = ["gomemstats", "gomemstats-stripped", "gomemstats-pie", "gomemstats-sizespec"]
+
+
+@pytest.mark.parametrize("variant", MEMSTATS_VARIANTS)
+def test_go_counts_equal_memstats_mallocs(variant):
+    path = tp(f"go/{variant}")
+    if variant.endswith("-sizespec") and not os.path.exists(path):
+        pytest.skip(f"{path} not built: the installed Go has no GOEXPERIMENT=sizespecializedmalloc")
+    target = Target(path, "300")
+    try:
+        tracer = Tracer(["malloc", "--json", "-p", str(target.pid)])
+        target.go()
+        out, _ = target.proc.communicate(timeout=30)
+        assert target.proc.returncode == 0
+        m = re.fullmatch(rb"mallocs (\d+) zero (\d+)\n", out)
+        assert m, out
+        mallocs, zero = int(m.group(1)), int(m.group(2))
+        assert zero == 300 * 100
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+        hist, classes = parse(out)
+        assert hist["count"] == mallocs, (hist, mallocs)
+        assert hist["zero_size"] == zero
+        assert hist["size_specialized"] == variant.endswith("-sizespec")
+        # No size-0 class: counts by class add up to the allocations.
+        assert sum(c["count"] for c in classes["classes"]) + classes["large"]["count"] == mallocs
+        assert all(c["size"] > 0 for c in classes["classes"])
+        assert classes["large"]["count"] == 300  # the 40000 B requests
+        if variant.endswith("-sizespec"):
+            assert hist["calls"]["mallocgc_specialized"] > 0
+    finally:
+        target.kill()

@@ -209,10 +209,49 @@ def test_bad_input_one_line(args, needle):
     assert r.stdout == ""
 
 
+def prethreads_run(args):
+    """testprog/prethreads 4 under rtmon ARGS -p: its threads started before rtmon attached; returns
+    rtmon's output and {tid: (lo, hi)}, the program's own bounds of each thread's lifetime."""
+    target = Target(tp("prethreads"), "4")
+    try:
+        tracer = Tracer(args + ["-p", str(target.pid)])
+        target.go()
+        out, _ = target.proc.communicate(timeout=30)
+        assert target.proc.returncode == 0
+        rc, tout, err = tracer.wait()
+        assert rc == 0, err
+    finally:
+        target.kill()
+    bounds = {}
+    for line in out.decode().splitlines():
+        if line.startswith("thread "):
+            _, tid, lo, hi = line.split()
+            bounds[int(tid)] = (int(lo), int(hi))
+    assert len(bounds) == 4
+    return tout, bounds
+
+
+def test_pid_threads_started_before_tracing_have_lifetimes():
+    """Exits of threads that predate tracing carry their lifetime from the kernel's start time
+    (issue 14, item 8), within the program's own bounds; parent and start stay unknown."""
+    out, bounds = prethreads_run(["thr", "--json"])
+    events, summary = split(out)
+    exits = {e["tid"]: e for e in events if e["event"] == "exit" and not e["main"]}
+    assert set(exits) == set(bounds), (exits, bounds)
+    for tid, (lo, hi) in bounds.items():
+        e = exits[tid]
+        assert lo <= e["lifetime_ns"] <= hi, (e, lo, hi)
+        assert e["started_before_tracing"] is True
+        assert e["ptid"] is None and e["start"] is None
+    assert summary["created"] == 0 and summary["exited"] == 5 and summary["alive"] == 0
+    assert summary["exited_before_tracing"] == 4 and summary["exited_unknown_lifetime"] == 1
+
+
 def test_exits_of_threads_created_while_attaching_are_counted_as_such():
     """Threads created while rtmon attaches (held open for 300 ms by a test hook, on a target that
     churns threads all along) are not seen created; their exits are counted apart from main
-    threads' and older threads', in JSON and in text."""
+    threads' and older threads', in JSON and in text, and have their lifetime from the kernel's start
+    time as older threads' do."""
     target = Target(tp("churn"), "100000000")
     target.go()
     try:
@@ -223,17 +262,24 @@ def test_exits_of_threads_created_while_attaching_are_counted_as_such():
             if json_mode:
                 events, summary = split(r.stdout)
                 attaching = summary["exited_created_while_attaching"]
+                before = summary["exited_before_tracing"]
                 unknown = summary["exited_unknown_lifetime"]
-                assert attaching > 0 and unknown >= attaching
+                assert attaching > 0 and unknown == 0, summary  # the main thread runs on
                 # Only the one thread alive when the tracepoints went live is older than that.
-                assert unknown - attaching <= 1, summary
-                assert sum(1 for e in events if e["event"] == "exit" and e["lifetime_ns"] is None) == unknown
+                assert before <= 1, summary
+                # Both have their lifetime from the kernel's start time (issue 14, item 8).
+                exits = [e for e in events if e["event"] == "exit"]
+                assert not any(e["lifetime_ns"] is None for e in exits)
+                assert sum(1 for e in exits if e.get("started_before_tracing")) == attaching + before
                 assert summary["created"] > 0 and summary["lost"] == 0
             else:
                 m = re.search(r"^(\d+) exits of threads created while rtmon attached, before tracing began: "
-                              r"lifetime unknown$", r.stdout, re.M)
+                              r"lifetime from the kernel's start time, parent and start routine unknown$",
+                              r.stdout, re.M)
                 assert m and int(m.group(1)) > 0, r.stdout[-1000:]
-                # At most the one older thread: "1 exit of a thread not seen created (...)".
-                assert not re.search(r"^\d+ exits of threads not seen created", r.stdout, re.M), r.stdout[-1000:]
+                # At most the one older thread: "1 exit of a thread started before tracing: ...".
+                assert not re.search(r"^\d+ exits of threads started before tracing", r.stdout, re.M), \
+                    r.stdout[-1000:]
+                assert "not seen created" not in r.stdout, r.stdout[-1000:]
     finally:
         target.kill()

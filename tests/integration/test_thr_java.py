@@ -137,8 +137,16 @@ def test_lat_by_start_command_names_jvm_threads(version):
         assert rc == 0, err
     finally:
         target.kill()
-    pid_starts = lat_starts(json_lines(out))
-    assert "thread_native_entry(Thread*)" in pid_starts and "[unknown]" not in pid_starts, pid_starts
+    lines = json_lines(out)
+    pid_starts = lat_starts(lines)
+    assert "thread_native_entry(Thread*)" in pid_starts, pid_starts
+    # Under -p the JVM's threads from before tracing are counted too, their lifetime from the
+    # kernel's start time (issue 14, item 8), under [unknown]: their start routine was not seen.
+    # Every thread seen created is named.
+    summary = lines[-1]
+    assert pid_starts.get("[unknown]", 0) == (summary["exited_before_tracing"]
+                                              + summary["exited_created_while_attaching"]), \
+        (pid_starts, summary)
     r = run(["lat", "--by-start", "--"] + command(version), timeout=60)
     assert "start routine: thread_native_entry(Thread*)" in r.stdout
     assert "start routine: [unknown]" not in r.stdout

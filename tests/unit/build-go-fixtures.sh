@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Builds the Go fixtures testprog/go/goroutines, gcprog, golines and gostack with
-# older Go toolchains, for the cross-version checks in tests/unit/test_goelf.c
-# tests/unit/test_go_lines.c and tests/integration/test_gc.py.
+# Builds the Go fixtures testprog/go/goroutines, gcprog, golines, gostart, gcheap and gostack
+# with older Go toolchains, for the cross-version checks in tests/unit/test_goelf.c,
+# tests/unit/test_go_lines.c, tests/integration/test_gc.py,
+# tests/integration/test_go_start.py and the go-inspect tests.
 #
 #   tests/unit/build-go-fixtures.sh BUILD_DIR [goX.Y.Z ...]
 #
 # For each version V (default: the list below, one or more per goid-offset
 # era) it writes BUILD_DIR/testprog/go/vers/NAME-V, -V-stripped
 # (-ldflags='-s -w') and -V-pie (-buildmode=pie) for each fixture NAME
-# (goroutines, gcprog, golines), all CGO_ENABLED=0, using
+# (goroutines, gcprog, golines, gostart, gcheap; FIXTURES="a b" builds only those),
+# all CGO_ENABLED=0, using
 # GOTOOLCHAIN=V (the go command downloads golang.org/toolchain@...-V into the
 # module cache the first time: needs network access once). A toolchain that
 # cannot be had is reported and skipped; the script still exits 0, and the
@@ -33,7 +35,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 fi
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-fixtures=(goroutines gcprog golines gostack)
+read -r -a fixtures <<<"${FIXTURES:-goroutines gcprog golines gostart gcheap gostack}"
 GO=${GO:-go}
 command -v "$GO" >/dev/null 2>&1 || GO=/usr/local/go/bin/go
 out=$build/testprog/go/vers

@@ -722,6 +722,60 @@ static void test_other_go_versions(void **state)
 	}
 }
 
+/* runtime.work.cycles as rtmon gc finds it: the first load in runtime.GC, and the last in-place
+ * increment in runtime.gcStart (what a binary without runtime.GC gives), agree on gcprog (which
+ * calls runtime.GC) in every build and release there is, and lie inside runtime.work (go tool
+ * nm) for the plain build. */
+static void check_cycles(const char *name)
+{
+	struct go_symtab *st;
+	uint64_t a = 0, b = 0;
+	char err[512];
+
+	if (go_symtab_open(fixture(name), &st, err, sizeof(err))) {
+		fail_msg("%s: %s", name, err);
+		return;
+	}
+	assert_int_equal(go_func_rip_load(st, "runtime.GC", 4, &a), 0);
+	assert_int_equal(go_func_last_rip_increment(st, "runtime.gcStart", &b), 0);
+	if (a != b)
+		fail_msg("%s: runtime.GC loads 0x%llx, gcStart increments 0x%llx", name,
+			 (unsigned long long)a, (unsigned long long)b);
+	go_symtab_close(st);
+}
+
+static void test_cycles_counter(void **state)
+{
+	DIR *d = opendir(fixture("vers"));
+	struct dirent *de;
+	char line[256];
+	unsigned long long work = 0, a = 0;
+	struct go_symtab *st;
+
+	(void)state;
+	check_cycles("gcprog");
+	check_cycles("gcprog-stripped");
+	check_cycles("gcprog-pie");
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, "gcprog-go", 9) && !strstr(de->d_name, ".tmp")) {
+			char name[300];
+
+			snprintf(name, sizeof(name), "vers/%s", de->d_name);
+			check_cycles(name);
+		}
+	if (d)
+		closedir(d);
+	if (!g_go[0] ||
+	    run_line(line, sizeof(line), "%s tool nm %s | grep ' D runtime.work$'", g_go,
+		     fixture("gcprog")) ||
+	    sscanf(line, "%llx", &work) != 1)
+		return;
+	assert_int_equal(go_symtab_open(fixture("gcprog"), &st, NULL, 0), 0);
+	assert_int_equal(go_func_rip_load(st, "runtime.GC", 4, (uint64_t *)&a), 0);
+	go_symtab_close(st);
+	assert_true(a > work && a < work + 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_offsets_fixture),
 		cmocka_unit_test(test_offsets_table),
 		cmocka_unit_test(test_other_go_versions),
+		cmocka_unit_test(test_cycles_counter),
 	};
 
 	return cmocka_run_group_tests_name("goelf", tests, group_setup, NULL);

@@ -66,7 +66,7 @@ struct lat_run {
 	uint64_t maps_created;    /* threads created when the maps were last read */
 	double maps_read_s;       /* when they were (0: never) */
 	struct lat_snapshot base; /* at the last report: -i prints the difference */
-	uint64_t base_untracked, base_attaching;
+	uint64_t base_untracked, base_before, base_attaching;
 	int interval_no;
 };
 
@@ -76,8 +76,9 @@ static const char doc[] =
 	"Threads are seen by the kernel's task_newtask and sched_process_exit tracepoints (raw "
 	"clone() threads too); the histogram is kept in the kernel. --by-start gives one histogram "
 	"per start routine, taken from a uprobe on pthread_create and named from the executable's "
-	"or library's symbols. Threads that were already running when tracing began have no known "
-	"lifetime and are only counted in the summary. On a Go program (1.17 to 1.26) goroutine "
+	"or library's symbols. Threads that were already running when tracing began are counted "
+	"with their lifetime from the kernel's start time; main threads (TID = PID) only in the "
+	"summary. On a Go program (1.17 to 1.26) goroutine "
 	"lifetimes get their own histogram (per start function with --by-start).\n\n"
 	"Examples:\n"
 	"  rtmon lat --binpath ./app         every process running ./app, also ones started later\n"
@@ -247,7 +248,7 @@ static void print_stats_text(const struct lifetime_hist *h, bool extremes)
 }
 
 static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, uint64_t untracked,
-		       uint64_t attaching)
+		       uint64_t before, uint64_t attaching)
 {
 	char sym[1024];
 
@@ -268,7 +269,7 @@ static void print_text(struct lat_run *r, const struct lat_group *g, size_t n, u
 		hist_print_log2(stdout, g[i].h.slots, LOG2_SLOTS, "lifetime (us)");
 		print_stats_text(&g[i].h, !r->interval_no);
 	}
-	tt_print_unknown(stdout, untracked, attaching, ", not counted");
+	tt_print_unknown(stdout, untracked, before, attaching, "not counted");
 }
 
 static void print_json_group(struct lat_run *r, const struct lat_group *g)
@@ -318,12 +319,14 @@ static void report(struct lat_run *r)
 		print_json(r, g, n);
 	else
 		print_text(r, g, n, c[TC_EXITED_UNTRACKED] - r->base_untracked,
+			   c[TC_EXITED_BEFORE] - r->base_before,
 			   c[TC_EXITED_ATTACHING] - r->base_attaching);
 	gr_lat_report(&r->lt.gr, r->lt.skel->maps.gr_hists, r->args->by_start, r->args->co.json,
 		      target_report_pid(r->t), r->t->label, r->interval_no);
 	free(r->base.e);
 	r->base = cur;
 	r->base_untracked = c[TC_EXITED_UNTRACKED];
+	r->base_before = c[TC_EXITED_BEFORE];
 	r->base_attaching = c[TC_EXITED_ATTACHING];
 	free(g);
 	fflush(stdout);
@@ -359,6 +362,7 @@ static void print_summary(struct lat_run *r, enum loop_end end, double secs)
 	summary_count(&s, "exited", "exited", c[TC_EXITED]);
 	summary_count(&s, NULL, "lifetimes counted", counted);
 	summary_count(&s, "exited_unknown_lifetime", NULL, c[TC_EXITED_UNTRACKED]);
+	summary_count(&s, "exited_before_tracing", NULL, c[TC_EXITED_BEFORE]);
 	summary_count(&s, "exited_created_while_attaching", NULL, c[TC_EXITED_ATTACHING]);
 	gr_print_summary(&r->lt.gr, r->lt.skel->maps.gr_counters, &s);
 	summary_end(&s, NULL);

@@ -38,6 +38,7 @@ const char *const malloc_fn_names[AF_COUNT] = {
 	[AF_PVALLOC] = "pvalloc",
 	[AF_FREE] = "free",
 	[AF_MALLOCGC] = "mallocgc",
+	[AF_MALLOCGC_SPECIALIZED] = "mallocgc_specialized",
 };
 
 static const char doc[] =

@@ -149,13 +149,15 @@ int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t
 		bpf_map__set_max_entries(r->skel->maps.live_blocks, 1);
 		bpf_map__set_max_entries(r->skel->maps.live_calls, 1);
 	}
+	/* Before the load: a Go build's experiment decides what mallocgc counts (rodata). */
+	if (malloc_find_sites(r, err, errlen))
+		return -1;
+	r->skel->rodata->go_specialized = r->go_specialized;
 	rc = alloc_bpf__load(r->skel);
 	if (rc) {
 		probe_load_error(cmd, rc, err, errlen);
 		return -1;
 	}
-	if (malloc_find_sites(r, err, errlen))
-		return -1;
 	if (r->args->budget)
 		return start_budget(r, &hooks, err, errlen) ? -1 : 0;
 	return malloc_attach_sites(r, err, errlen) ? -1 : 0;

@@ -112,8 +112,8 @@ void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 		printf("\n%s (interval %d)\n", ts, r->interval_no);
 	}
 	if (r->go)
-		printf("Allocation sizes in %s, Go %s runtime.mallocgc:\n", r->t->label,
-		       r->gi.version);
+		printf("Allocation sizes in %s, Go %s %s:\n", r->t->label, r->gi.version,
+		       r->site_what);
 	else
 		printf("Allocation sizes in %s, allocator %s:\n", r->t->label, r->allocator);
 	if (!s->count && !s->frees) {
@@ -151,6 +151,10 @@ void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 	}
 	if (r->go) {
 		putchar('\n'); /* Go has no free: the collector reclaims memory (see rtmon gc) */
+		if (s->go_zero_size)
+			printf("size-0 calls %s%llu (mallocgc(0) returns the zero base: not "
+			       "allocations, not counted above)\n",
+			       mark, (unsigned long long)s->go_zero_size);
 	} else {
 		printf(", frees %s%llu\n", mark, (unsigned long long)s->frees);
 		print_calls_text(r, s, mark);
@@ -224,7 +228,10 @@ void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
 	}
 	json_object_open(stdout, "calls");
 	for (int f = 0; f < AF_COUNT; f++) {
-		if (r->alias_of[f] >= 0 || (f == AF_MALLOCGC) != r->go)
+		bool go_fn = f == AF_MALLOCGC || f == AF_MALLOCGC_SPECIALIZED;
+
+		if (r->alias_of[f] >= 0 || go_fn != r->go ||
+		    (f == AF_MALLOCGC_SPECIALIZED && !r->go_specialized))
 			continue;
 		json_field_u64(stdout, malloc_fn_names[f], s->calls[f]);
 	}
@@ -234,6 +241,8 @@ void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
 	if (r->go) {
 		json_field_str(stdout, "runtime", "go");
 		json_field_str(stdout, "go_version", r->gi.version);
+		json_field_u64(stdout, "zero_size", s->go_zero_size);
+		json_field_bool(stdout, "size_specialized", r->go_specialized);
 	}
 	if (sp) {
 		print_json_budget(r, sp);

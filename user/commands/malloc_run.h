@@ -38,6 +38,7 @@ struct malloc_run {
 	struct alloc_bpf *skel;
 	char allocator[4096]; /* the file whose functions are probed */
 	bool go;              /* a Go program: runtime.mallocgc, size classes */
+	bool go_specialized;  /* GOEXPERIMENT=sizespecializedmalloc: its entry points probed too */
 	struct go_info gi;
 	/* A function sharing its address with an earlier one (glibc's aligned_alloc is memalign) is
 	 * probed once; its calls are reported under the first name. */
@@ -49,8 +50,8 @@ struct malloc_run {
 	double start_s;
 	/* The probe sites, kept so that --budget can attach them again after each off period. */
 	char site_path[4096];
-	struct probe_site sites[AF_COUNT];
-	bool site_emulated[AF_COUNT];
+	struct probe_site sites[MALLOC_SITES_MAX];
+	bool site_emulated[AF_COUNT]; /* every site of that function is one the kernel emulates */
 	int nsites;
 	struct probe_links *pl;
 	const char *site_what;

@@ -1,6 +1,7 @@
 /* rtmon malloc: which allocator to probe, each function's probe site, and attaching them. A static
  * executable is probed itself; otherwise the first library that defines malloc, in the loader's
  * order; a Go program at runtime.mallocgc. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,24 +51,88 @@ static int find_allocator(struct malloc_run *r, struct objfile_sym funcs[AF_COUN
 	return -ENOENT;
 }
 
-/* Go: one probe in runtime.mallocgc, after its stack-check prologue so that a call that grows the
- * stack (morestack re-runs the prologue) is counted once. Never a return probe: Go moves stacks. */
+/* GOEXPERIMENT=sizespecializedmalloc's entry points (Go 1.26: runtime/malloc_generated.go), which
+ * the compiler calls directly for allocations of a size it knows. */
+static const char *const go_specialized_prefixes[] = {
+	"runtime.mallocgcTinySize",
+	"runtime.mallocgcSmallNoScanSC",
+	"runtime.mallocgcSmallScanNoHeaderSC",
+};
+
+static bool go_specialized_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(go_specialized_prefixes) / sizeof(*go_specialized_prefixes);
+	     i++) {
+		size_t n = strlen(go_specialized_prefixes[i]);
+
+		if (!strncmp(name, go_specialized_prefixes[i], n) &&
+		    isdigit((unsigned char)name[n]))
+			return true;
+	}
+	return false;
+}
+
+/* One probe per function, after its stack-check prologue (so that a call that grows the stack,
+ * when morestack re-runs the prologue, is counted once). */
+static int add_go_site(struct malloc_run *r, struct go_symtab *st, const char *name, int cookie,
+		       char *err, size_t errlen)
+{
+	struct probe_site *site = &r->sites[r->nsites];
+	int rc;
+
+	if (r->nsites == MALLOC_SITES_MAX) {
+		snprintf(err, errlen,
+			 "%s has more allocation entry points than the %d rtmon probes", r->t->exe,
+			 MALLOC_SITES_MAX);
+		return -ENOSPC;
+	}
+	rc = go_func_body_site(st, name, &site->offset, err, errlen);
+	if (rc)
+		return rc;
+	site->offset = probe_site_emulated(r->t->exe, site->offset);
+	site->cookie = (uint64_t)cookie;
+	r->nsites++;
+	return 0;
+}
+
+/* Go: runtime.mallocgc, and with GOEXPERIMENT=sizespecializedmalloc (said by the build info, or
+ * seen in the function table) every specialized entry point. Never a return probe: Go moves
+ * stacks. */
 static int find_go_site(struct malloc_run *r, char *err, size_t errlen)
 {
 	struct go_symtab *st;
-	struct probe_site *site = &r->sites[0];
+	bool said = go_experiment_on(&r->gi, "sizespecializedmalloc");
+	size_t nspec = 0;
 	int rc = go_symtab_open(r->t->exe, &st, err, errlen);
 
 	if (rc)
 		return rc;
-	rc = go_func_body_site(st, "runtime.mallocgc", &site->offset, err, errlen);
+	rc = add_go_site(r, st, "runtime.mallocgc", AF_MALLOCGC, err, errlen);
+	for (size_t i = 0, n = go_symtab_count(st); !rc && i < n; i++) {
+		const char *name;
+		uint64_t entry, end;
+
+		if (go_symtab_func(st, i, &name, &entry, &end) || !go_specialized_name(name))
+			continue;
+		rc = add_go_site(r, st, name, AF_MALLOCGC_SPECIALIZED, err, errlen);
+		nspec++;
+	}
 	go_symtab_close(st);
+	if (!rc && said && !nspec) {
+		snprintf(err, errlen,
+			 "%s was built with GOEXPERIMENT=%s, but rtmon finds none of its "
+			 "specialized allocation functions (runtime.mallocgcTinySize*, "
+			 "mallocgcSmallNoScanSC*, mallocgcSmallScanNoHeaderSC*): it would miss the "
+			 "allocations the compiler sends there; rebuild without the experiment to "
+			 "trace it",
+			 r->t->label, r->gi.goexperiment);
+		rc = -ENOENT;
+	}
 	if (rc)
 		return rc;
-	site->offset = probe_site_emulated(r->t->exe, site->offset);
-	site->cookie = AF_MALLOCGC;
-	r->nsites = 1;
-	r->site_what = "runtime.mallocgc";
+	r->go_specialized = nspec > 0;
+	r->site_what = r->go_specialized ? "runtime.mallocgc and its size-specialized entry points"
+					 : "runtime.mallocgc";
 	snprintf(r->allocator, sizeof(r->allocator), "%s", r->t->exe);
 	return 0;
 }
@@ -108,8 +173,10 @@ int malloc_find_sites(struct malloc_run *r, char *err, size_t errlen)
 	if (!r->go)
 		r->site_what = "the allocator functions";
 	snprintf(r->site_path, sizeof(r->site_path), "%s", r->allocator);
+	for (int f = 0; f < AF_COUNT; f++)
+		r->site_emulated[f] = true;
 	for (int i = 0; i < r->nsites; i++)
-		r->site_emulated[r->sites[i].cookie] =
+		r->site_emulated[r->sites[i].cookie] &=
 			probe_site_kernel_emulates(r->site_path, r->sites[i].offset);
 	return 0;
 }

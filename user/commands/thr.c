@@ -27,6 +27,12 @@
 #include "runtime/java/thr_java.h"
 #include "trace/thread_track.h"
 #include "trace/thread_table.h"
+#include "trace/reorder.h"
+
+/* How long a row waits for older rows from the other ring buffer (docs/thr.md): several drain
+ * periods (10 ms), and more than a goroutine create's record lags its time (newproc1 to runqput).
+ */
+#define THR_ORDER_WINDOW_NS (50ull * 1000 * 1000)
 
 struct thr_args {
 	struct common_opts co;
@@ -66,6 +72,21 @@ struct thr_run {
 	uint64_t iv_created, iv_exited; /* this interval, for -i */
 	unsigned pending_lines;         /* lines in stdout's buffer: see line_done */
 	int interval_no;
+	struct reorder rows; /* of struct thr_row, by ts_ns, until THR_ORDER_WINDOW_NS old */
+};
+
+/* A row waiting in r->rows: a thread's (joined with its create, its start routine named) or a
+ * goroutine's. */
+struct thr_row {
+	bool goroutine;
+	union {
+		struct {
+			struct thr_event e;
+			struct java_id java;
+			char start[256];
+		} thread;
+		struct gr_event g;
+	};
 };
 
 static const char doc[] =
@@ -75,8 +96,9 @@ static const char doc[] =
 	"Sees every thread, raw clone() threads too, from the kernel's task_newtask and "
 	"sched_process_exit tracepoints; a uprobe on pthread_create (in the executable or the "
 	"library that provides it) adds the start routine. Threads that return, call pthread_exit, "
-	"are cancelled or end with the process are all seen. An exit of a thread that was not seen "
-	"created (it started before tracing, or it is the main thread, TID = PID) has no lifetime. "
+	"are cancelled or end with the process are all seen. A thread that started before tracing "
+	"has its lifetime from the kernel's start time; the exit of a main thread (TID = PID) has "
+	"none. "
 	"The summary counts threads created, exited, still alive, and events lost. On a Go program "
 	"(1.17 to 1.26) goroutines get rows too: goid, start function, parent goid and lifetime. "
 	"On a HotSpot JVM, the exit rows of Java threads show their Java name, id and daemon flag "
@@ -161,6 +183,8 @@ static void print_json_event(const struct thr_event *e, const char *start,
 		json_field_null(stdout, "lifetime_ns");
 	if (exit)
 		json_field_bool(stdout, "main", e->tid == e->pid);
+	if (exit && (e->flags & THR_F_BEFORE))
+		json_field_bool(stdout, "started_before_tracing", true);
 	if (java->known) {
 		json_field_i64(stdout, "java_tid", java->tid);
 		json_field_str(stdout, "java_name", java->name);
@@ -233,54 +257,88 @@ static void line_done(struct thr_run *r)
 	}
 }
 
+static void print_row(void *ctx, void *item)
+{
+	struct thr_run *r = ctx;
+	struct thr_row *row = item;
+
+	if (row->goroutine) {
+		gr_print_event(&r->gr, &row->g, r->args->co.json, r->start_ns);
+	} else {
+		const struct thr_event *e = &row->thread.e;
+
+		if (e->kind == THR_EV_CREATE)
+			r->iv_created++;
+		else
+			r->iv_exited++;
+		if (r->args->co.json)
+			print_json_event(e, row->thread.start, &row->thread.java);
+		else
+			print_text_event(r, e, row->thread.start, &row->thread.java);
+	}
+	line_done(r);
+}
+
+/* Into the time-ordered queue; printed at once if it has no room. */
+static void queue_row(struct thr_run *r, uint64_t ts_ns, struct thr_row *row)
+{
+	if (reorder_push(&r->rows, ts_ns, row))
+		print_row(r, row);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct thr_run *r = ctx;
-	struct java_id java;
-	struct thr_event e;
-	char start[256];
+	struct thr_row row = { .goroutine = false };
+	struct thr_event *e = &row.thread.e;
 
-	if (size < sizeof(e))
+	if (size < sizeof(*e))
 		return 0;
-	memcpy(&e, data, sizeof(e));
-	e.name[THR_NAME_LEN - 1] = '\0';
+	memcpy(e, data, sizeof(*e));
+	e->name[THR_NAME_LEN - 1] = '\0';
 	r->events++;
-	if (e.kind == THR_EV_JAVA_START || e.kind == THR_EV_JAVA_STOP) {
+	if (e->kind == THR_EV_JAVA_START || e->kind == THR_EV_JAVA_STOP) {
 		on_java_event(r, data, size);
 		return 0;
 	}
-	join(r, &e, &java);
-	if (e.kind == THR_EV_CREATE)
-		r->iv_created++;
-	else
-		r->iv_exited++;
-	start_name(r, &e, start, sizeof(start));
-	if (r->args->co.json)
-		print_json_event(&e, start, &java);
-	else
-		print_text_event(r, &e, start, &java);
-	line_done(r);
+	/* Joined and named now, in ring order: a create always precedes its exit there. */
+	join(r, e, &row.thread.java);
+	start_name(r, e, row.thread.start, sizeof(row.thread.start));
+	queue_row(r, e->ts_ns, &row);
 	return 0;
 }
 
 static int on_goroutine(void *ctx, void *data, size_t size)
 {
 	struct thr_run *r = ctx;
-	struct gr_event e;
+	struct thr_row row = { .goroutine = true };
 
-	if (size < sizeof(e))
+	if (size < sizeof(row.g))
 		return 0;
-	memcpy(&e, data, sizeof(e));
+	memcpy(&row.g, data, sizeof(row.g));
 	r->events++;
-	gr_print_event(&r->gr, &e, r->args->co.json, r->start_ns);
-	line_done(r);
+	queue_row(r, row.g.ts_ns, &row);
 	return 0;
+}
+
+/* After each drain: the rows older than the window go out, in time order. */
+static double on_tick(void *ctx)
+{
+	struct thr_run *r = ctx;
+	uint64_t now = loop_now_ns();
+
+	if (now > THR_ORDER_WINDOW_NS)
+		reorder_release(&r->rows, now - THR_ORDER_WINDOW_NS, print_row, r);
+	fflush(stdout);
+	r->pending_lines = 0;
+	return loop_now_s() + 0.01;
 }
 
 static void on_interval(void *ctx)
 {
 	struct thr_run *r = ctx;
 
+	on_tick(r); /* the counts are of the rows printed */
 	r->interval_no++;
 	if (r->args->co.json) {
 		json_begin(stdout, "interval");
@@ -300,18 +358,21 @@ static void on_interval(void *ctx)
 static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 {
 	uint64_t c[TC_COUNT];
-	unsigned long long alive, created, exited, unknown, attaching, lost;
+	unsigned long long alive, created, exited, unknown, before, attaching, lost;
 
 	if (tt_read_counters(r->skel->maps.tt_counters, c))
 		fprintf(stderr, "rtmon thr: cannot read the counters: %s\n", strerror(errno));
 	created = c[TC_CREATED];
 	exited = c[TC_EXITED];
 	unknown = c[TC_EXITED_UNTRACKED];
+	before = c[TC_EXITED_BEFORE];
 	attaching = c[TC_EXITED_ATTACHING];
 	/* Threads' events only: goroutines have their own count (gr_print_summary). */
 	lost = c[TC_LOST];
 	/* Threads seen created whose exit was not seen yet. */
-	alive = created > exited - unknown ? created - (exited - unknown) : 0;
+	alive = created > exited - unknown - before - attaching
+			? created - (exited - unknown - before - attaching)
+			: 0;
 	struct summary s = { .out = stdout,
 			     .json = r->args->co.json,
 			     .command = "thr",
@@ -327,10 +388,11 @@ static void print_summary(struct thr_run *r, enum loop_end end, double secs)
 	summary_count(&s, "alive", "alive", alive);
 	summary_count(&s, NULL, "lost", lost);
 	summary_count(&s, "exited_unknown_lifetime", NULL, unknown);
+	summary_count(&s, "exited_before_tracing", NULL, before);
 	summary_count(&s, "exited_created_while_attaching", NULL, attaching);
 	summary_line_end(&s);
 	if (!s.json)
-		tt_print_unknown(stdout, unknown, attaching, "");
+		tt_print_unknown(stdout, unknown, before, attaching, "lifetime unknown");
 	gr_print_summary(&r->gr, r->skel->maps.gr_counters, &s);
 	if (r->java.active && s.json) {
 		json_field_u64(stdout, "java_threads_started", r->java.started);
@@ -387,7 +449,8 @@ static int setup(struct thr_run *r, struct probe_links *pl, struct ring_buffer *
 				   r->skel->progs.on_exit, &r->skel->bss->tt_attach_ns,
 				   &r->skel->bss->tt_trace_start_ns };
 	if (tt_attach("thr", r->t, &progs, true, pl, err, errlen) ||
-	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->t, pl, err, errlen) ||
+	    gr_attach(&r->gr, r->skel->progs.on_go_site, r->skel->maps.gr_wrappers, r->t, pl, err,
+		      errlen) ||
 	    thr_java_attach(&r->java, r->skel->progs.on_java_thread_start,
 			    r->skel->progs.on_java_thread_stop, r->t, err, errlen))
 		return -1;
@@ -417,6 +480,7 @@ static void cleanup(struct thr_run *r, struct probe_links *pl, struct ring_buffe
 	symbolizer_free(r->sym);
 	gr_close(&r->gr);
 	thread_table_free(&r->live);
+	reorder_free(&r->rows);
 	target_close(r->t, kill_child);
 }
 
@@ -451,7 +515,10 @@ static void thr_before_release(void *ctx)
 
 static void thr_report(void *ctx, enum loop_end end, double secs)
 {
-	print_summary(((struct thr_trace *)ctx)->r, end, secs);
+	struct thr_run *r = ((struct thr_trace *)ctx)->r;
+
+	reorder_release(&r->rows, UINT64_MAX, print_row, r);
+	print_summary(r, end, secs);
 }
 
 int cmd_thr(int argc, char **argv)
@@ -470,6 +537,8 @@ int cmd_thr(int argc, char **argv)
 	if (rc)
 		return rc;
 	r.t = &t;
+	reorder_init(&r.rows, sizeof(struct thr_row));
+	ops.timers[0] = (struct loop_timer){ on_tick, loop_now_s() + 0.01 };
 	rc = command_trace(&steps, &args.co, &t, &ops, &ran);
 	cleanup(&r, &x.pl, x.rb, !ran);
 	return rc;

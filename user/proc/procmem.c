@@ -93,3 +93,32 @@ int proc_file_mapping_start(pid_t pid, dev_t dev, ino_t ino, uint64_t *start)
 	fclose(f);
 	return rc;
 }
+
+int proc_file_offset_addr(pid_t pid, dev_t dev, ino_t ino, uint64_t off, uint64_t *addr)
+{
+	char path[64], line[PATH_MAX + 128];
+	FILE *f;
+	int rc = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	/* "start-end perms pgoff maj:min inode path" */
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, pgoff, inode;
+		unsigned maj, min;
+
+		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &lo, &hi, &pgoff, &maj, &min,
+			   &inode) != 6)
+			continue;
+		if (inode != (unsigned long long)ino || makedev(maj, min) != dev || off < pgoff ||
+		    off - pgoff >= hi - lo)
+			continue;
+		*addr = lo + (off - pgoff);
+		rc = 0;
+		break;
+	}
+	fclose(f);
+	return rc;
+}

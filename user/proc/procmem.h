@@ -23,4 +23,9 @@ int proc_mem_readv(pid_t pid, const struct iovec *local, const struct iovec *rem
  * of an executable's first segment. 0, -ENOENT when no such mapping, or -errno. */
 int proc_file_mapping_start(pid_t pid, dev_t dev, ino_t ino, uint64_t *start);
 
+/* Where the process maps byte off of the file (dev, ino): *addr, from /proc/PID/maps. With that
+ * byte's link-time address it gives the load bias. 0, -ENOENT when no mapping of the file holds
+ * off, or -errno. */
+int proc_file_offset_addr(pid_t pid, dev_t dev, ino_t ino, uint64_t off, uint64_t *addr);
+
 #endif

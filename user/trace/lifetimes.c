@@ -32,7 +32,8 @@ int lifetimes_open(struct lifetimes *l, const char *cmd, const struct target *t,
 	/* Without by_start the start routine is not needed: no uprobe, so nothing is added to
 	 * pthread_create. */
 	if (tt_attach(cmd, t, &progs, by_start, pl, err, errlen) ||
-	    gr_attach(&l->gr, l->skel->progs.on_go_site, t, pl, err, errlen))
+	    gr_attach(&l->gr, l->skel->progs.on_go_site, l->skel->maps.gr_wrappers, t, pl, err,
+		      errlen))
 		return -1;
 	return 0;
 }

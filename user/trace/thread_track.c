@@ -119,20 +119,25 @@ void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, 
 		symbolize_addr(s, (pid_t)st->tgid, st->off, out, len);
 }
 
-void tt_print_unknown(FILE *out, uint64_t unknown, uint64_t attaching, const char *what)
+void tt_print_unknown(FILE *out, uint64_t unknown, uint64_t before, uint64_t attaching,
+		      const char *what)
 {
-	uint64_t older = unknown > attaching ? unknown - attaching : 0;
-
-	if (older)
+	if (unknown)
 		fprintf(out,
-			"%llu %s not seen created (main threads, or started before tracing): "
-			"lifetime unknown%s\n",
-			(unsigned long long)older,
-			older == 1 ? "exit of a thread" : "exits of threads", what);
+			"%llu %s not seen created (main threads: the process's own lifetime): "
+			"%s\n",
+			(unsigned long long)unknown,
+			unknown == 1 ? "exit of a thread" : "exits of threads", what);
+	if (before)
+		fprintf(out,
+			"%llu %s started before tracing: lifetime from the kernel's start time, "
+			"parent and start routine unknown\n",
+			(unsigned long long)before,
+			before == 1 ? "exit of a thread" : "exits of threads");
 	if (attaching)
 		fprintf(out,
-			"%llu %s created while rtmon attached, before tracing began: lifetime "
-			"unknown%s\n",
+			"%llu %s created while rtmon attached, before tracing began: lifetime from "
+			"the kernel's start time, parent and start routine unknown\n",
 			(unsigned long long)attaching,
-			attaching == 1 ? "exit of a thread" : "exits of threads", what);
+			attaching == 1 ? "exit of a thread" : "exits of threads");
 }

@@ -41,9 +41,12 @@ int tt_read_counters(struct bpf_map *map, uint64_t out[TC_COUNT]);
 void tt_start_name(struct symbolizer *s, const struct thr_start *st, pid_t pid, char *out,
 		   size_t len);
 
-/* The text summary's lines on exits of threads not seen created: unknown of them, attaching of
- * which were created while rtmon attached (TC_EXITED_ATTACHING), the others main threads or
- * older than tracing. what follows "lifetime unknown" (lat: ", not counted"). Nothing when 0. */
-void tt_print_unknown(FILE *out, uint64_t unknown, uint64_t attaching, const char *what);
+/* The text summary's lines on exits of threads not seen created, one line per kind when not 0:
+ * unknown main threads (TC_EXITED_UNTRACKED: no lifetime; what says so: "lifetime unknown",
+ * lat's "not counted"), before threads older than rtmon's attaching (TC_EXITED_BEFORE) and
+ * attaching threads created while rtmon attached (TC_EXITED_ATTACHING); both of these with their
+ * lifetime from the kernel's start time. */
+void tt_print_unknown(FILE *out, uint64_t unknown, uint64_t before, uint64_t attaching,
+		      const char *what);
 
 #endif

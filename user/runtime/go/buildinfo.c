@@ -79,6 +79,22 @@ static int go_string_at(const struct goelf *ge, uint64_t vaddr, int ptrsz, int b
 	return *s ? 0 : -EPROTO;
 }
 
+/* The value of a "build\tKEY=VALUE" line into out ("" if none). */
+static void copy_setting(const uint8_t *line, const uint8_t *le, const char *key, char *out,
+			 size_t outlen)
+{
+	size_t kl = strlen(key);
+
+	if ((size_t)(le - line) <= 6 + kl || memcmp(line, "build\t", 6) ||
+	    memcmp(line + 6, key, kl) || line[6 + kl] != '=')
+		return;
+	line += 7 + kl;
+	size_t n = (size_t)(le - line) < outlen ? (size_t)(le - line) : outlen - 1;
+
+	memcpy(out, line, n);
+	out[n] = 0;
+}
+
 static void copy_module(struct go_info *gi, const uint8_t *m, uint64_t len)
 {
 	const uint8_t *end;
@@ -88,12 +104,12 @@ static void copy_module(struct go_info *gi, const uint8_t *m, uint64_t len)
 		len -= 32;
 	}
 	end = m + len;
-	/* Line "mod\t<path>\t<version>\t<sum>". */
+	/* Lines "mod\t<path>\t<version>\t<sum>", "build\tGOEXPERIMENT=<list>". */
 	for (const uint8_t *line = m; line < end;) {
 		const uint8_t *nl = memchr(line, '\n', end - line);
 		const uint8_t *le = nl ? nl : end;
 
-		if (le - line > 4 && !memcmp(line, "mod\t", 4)) {
+		if (le - line > 4 && !memcmp(line, "mod\t", 4) && !gi->module[0]) {
 			const uint8_t *ps = line + 4, *pe = memchr(ps, '\t', le - ps);
 			size_t n = (pe ? pe : le) - ps;
 
@@ -101,10 +117,27 @@ static void copy_module(struct go_info *gi, const uint8_t *m, uint64_t len)
 				n = sizeof(gi->module) - 1;
 			memcpy(gi->module, ps, n);
 			gi->module[n] = 0;
-			return;
 		}
+		copy_setting(line, le, "GOEXPERIMENT", gi->goexperiment, sizeof(gi->goexperiment));
 		line = le + 1;
 	}
+}
+
+int go_experiment_on(const struct go_info *gi, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = gi->goexperiment; *p;) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l == n && !strncmp(p, name, n))
+			return 1;
+		if (l == n + 2 && !strncmp(p, "no", 2) && !strncmp(p + 2, name, n))
+			return 0;
+		p += l + (e ? 1 : 0);
+	}
+	return 0;
 }
 
 /* Finds the blob: section first, else a 16-aligned scan of the writable,

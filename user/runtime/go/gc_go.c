@@ -14,6 +14,8 @@
 #include "runtime/go/goelf.h"
 #include "trace/probe.h"
 #include "output/target_report.h"
+#include "proc/procmem.h"
+#include <sys/stat.h>
 
 /* More RETs than any of these functions has (Go 1.17 to 1.26: at most a handful each). */
 #define MAX_RETS  64
@@ -24,27 +26,35 @@ struct go_gc {
 	struct probe_links pl;
 	struct go_info gi;
 	bool legacy; /* Go <= 1.20: no stwReason argument */
+	/* runtime.work.cycles and the gcStart probe: link-time addresses, and the probe's file
+	 * offset (0: the counter was not found) */
+	uint64_t cycles_vaddr, gcstart_vaddr, gcstart_off;
 };
 
-/* Where each site is: the function, and whether the probe goes on its body or its RETs. */
+/* Where each site is: the function, and whether the probe goes on its body, its RETs, or its
+ * direct calls to the function calls_to. */
 struct go_site_spec {
 	enum gc_site site;
 	const char *func;
 	bool rets;
 	bool required;
-	bool legacy_only; /* Go <= 1.20 only */
+	bool legacy_only;     /* Go <= 1.20 only */
+	const char *calls_to; /* the CALLs to this function in func */
 };
 
 static const struct go_site_spec site_specs[] = {
-	{ GS_GCSTART, "runtime.gcStart", false, true, false },
-	{ GS_STW_STOP, "runtime.stopTheWorldWithSema", false, true, false },
-	{ GS_STW_START_RET, "runtime.startTheWorldWithSema", true, true, false },
-	{ GS_MARK_TERM, "runtime.gcMarkTermination", false, true, false },
-	/* Without these, sweeps are only seen to end when the next cycle begins. */
-	{ GS_SWEEP_DONE, "runtime.freeSomeWbufs", false, false, false },
-	{ GS_SWEEP_DONE, "runtime.mProf_PostSweep", false, false, false },
-	{ GS_LEGACY_STW, "runtime.stopTheWorld", false, true, true },
-	{ GS_LEGACY_STW_FUNC1, "runtime.stopTheWorld.func1", false, true, true },
+	{ GS_GCSTART, "runtime.gcStart", false, true, false, NULL },
+	{ GS_STW_STOP, "runtime.stopTheWorldWithSema", false, true, false, NULL },
+	{ GS_STW_START_RET, "runtime.startTheWorldWithSema", true, true, false, NULL },
+	{ GS_MARK_TERM, "runtime.gcMarkTermination", false, true, false, NULL },
+	/* Without these, sweeps are only seen to end when the next cycle begins. The background
+	 * sweeper parks (gopark, Go 1.17 to 1.26: once at its start, then once a cycle) only when
+	 * isSweepDone(); freeSomeWbufs, probed before, runs on every turn of its loop while other
+	 * sweepers finish: hundreds of hits a cycle on a program that allocates between sleeps. */
+	{ GS_SWEEP_DONE, "runtime.bgsweep", false, false, false, "runtime.gopark" },
+	{ GS_SWEEP_DONE, "runtime.mProf_PostSweep", false, false, false, NULL },
+	{ GS_LEGACY_STW, "runtime.stopTheWorld", false, true, true, NULL },
+	{ GS_LEGACY_STW_FUNC1, "runtime.stopTheWorld.func1", false, true, true, NULL },
 };
 
 /* runtime.stwReason values (Go 1.21 to 1.26) as the table shows them, and the strings Go <= 1.20
@@ -177,7 +187,24 @@ static int add_sites(struct go_symtab *st, const struct go_site_spec *sp, struct
 	uint64_t offs[MAX_RETS];
 	int nret = 0, rc;
 
-	if (!sp->rets) {
+	if (sp->calls_to) {
+		uint64_t calls[MAX_RETS], targets[MAX_RETS], to;
+		int ncalls;
+
+		rc = go_func_by_name(st, sp->calls_to, &to, NULL, NULL);
+		if (rc)
+			snprintf(err, errlen, "no function %s", sp->calls_to);
+		if (!rc)
+			rc = go_func_direct_calls(st, sp->func, calls, targets, MAX_RETS, &ncalls,
+						  err, errlen);
+		for (int i = 0; !rc && i < ncalls; i++)
+			if (targets[i] == to)
+				rc = go_vaddr_to_off(st, calls[i], &offs[nret++]);
+		if (!rc && !nret) {
+			snprintf(err, errlen, "%s has no call to %s", sp->func, sp->calls_to);
+			rc = -ENOENT;
+		}
+	} else if (!sp->rets) {
 		rc = go_func_body_site(st, sp->func, &offs[0], err, errlen);
 		nret = 1;
 	} else {
@@ -194,6 +221,59 @@ static int add_sites(struct go_symtab *st, const struct go_site_spec *sp, struct
 	return 0;
 }
 
+/* runtime.work.cycles, so that cycles carry the runtime's numbers (gctrace's "gc N"): read by the
+ * BPF side at each gcStart, and by userspace at attach (-p) for a cycle already running. */
+static void find_cycles(struct go_gc *g, struct go_symtab *st)
+{
+	uint64_t entry, entry_off, off;
+
+	if ((go_func_rip_load(st, "runtime.GC", 4, &g->cycles_vaddr) &&
+	     go_func_last_rip_increment(st, "runtime.gcStart", &g->cycles_vaddr)) ||
+	    go_func_body_site(st, "runtime.gcStart", &off, NULL, 0) ||
+	    go_func_by_name(st, "runtime.gcStart", &entry, NULL, &entry_off)) {
+		fprintf(stderr,
+			"rtmon gc: warning: the runtime's cycle counter (runtime.work.cycles) "
+			"not found: cycles are numbered from 1 at attach\n");
+		g->cycles_vaddr = 0;
+		return;
+	}
+	g->gcstart_off = off;
+	g->gcstart_vaddr = entry + (off - entry_off);
+}
+
+/* -p: the runtime's cycle count now, for the BPF side's record of the process (cycle_base). A
+ * process rtmon started has run no cycle yet; --binpath's processes start from their first
+ * gcStart seen. */
+static void read_cycle_base(struct go_gc *g, const struct target *t)
+{
+	uint64_t code, addr;
+	uint32_t cycles;
+	struct stat sb;
+	__u32 tgid = (__u32)t->pid;
+	int rc;
+
+	if (t->kind != TARGET_PID || !g->cycles_vaddr || stat(t->exe, &sb))
+		return;
+	if (proc_file_offset_addr(t->pid, sb.st_dev, sb.st_ino, g->gcstart_off, &code)) {
+		fprintf(stderr,
+			"rtmon gc: warning: %s not found in the maps of PID %d: cycles are "
+			"numbered from its first cycle seen starting\n",
+			t->exe, t->pid);
+		return;
+	}
+	addr = g->cycles_vaddr + (code - g->gcstart_vaddr);
+	rc = proc_mem_read(t->pid, addr, &cycles, sizeof(cycles));
+	if (rc) {
+		fprintf(stderr,
+			"rtmon gc: warning: cannot read the runtime's cycle count at 0x%llx of "
+			"PID %d: %s%s\n",
+			(unsigned long long)addr, t->pid, strerror(-rc),
+			rc == -EPERM || rc == -EACCES ? " (run rtmon as root)" : "");
+		return;
+	}
+	bpf_map_update_elem(bpf_map__fd(g->skel->maps.cycle_base), &tgid, &cycles, BPF_ANY);
+}
+
 static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *sites, int *n,
 			 char *err, size_t errlen)
 {
@@ -203,6 +283,7 @@ static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *si
 	if (rc)
 		return rc;
 	*n = 0;
+	find_cycles(g, st);
 	for (size_t i = 0; i < sizeof(site_specs) / sizeof(site_specs[0]); i++) {
 		const struct go_site_spec *sp = &site_specs[i];
 		char e2[512];
@@ -237,6 +318,8 @@ static int load(struct go_gc *g, struct gc_session *s, char *err, size_t errlen)
 	if (!g->skel)
 		return -errno;
 	g->skel->rodata->legacy_stw = g->legacy;
+	g->skel->rodata->cycles_vaddr = g->cycles_vaddr;
+	g->skel->rodata->gcstart_vaddr = g->gcstart_vaddr;
 	probe_prepare_sites_prog(g->skel->progs.on_gc_site);
 	rc = go_gc_bpf__load(g->skel);
 	if (rc)
@@ -270,6 +353,8 @@ static int go_open(struct gc_session *s, char *err, size_t errlen)
 				"the Go runtime's GC functions", err, errlen);
 	if (rc)
 		return rc;
+	/* After attaching: a cycle that starts from now on is seen at its gcStart. */
+	read_cycle_base(g, s->t);
 	return gc_session_ring(s, g->skel->maps.events, on_event, err, errlen);
 }
 

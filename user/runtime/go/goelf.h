@@ -31,10 +31,15 @@
 /* ---- build info (gobuildinfo.c) ---- */
 
 struct go_info {
-	char version[32];        /* "go1.26.8" (truncated to 31 chars if longer) */
+	char version[64]; /* "go1.26.8", "go1.26.8-X:sizespecializedmalloc" (truncated to 63) */
 	int major, minor, patch; /* 1, 26, 8; all 0 if the version did not parse */
 	char module[256];        /* main module path ("mod" line), "" if none */
+	char goexperiment[128];  /* the build's GOEXPERIMENT setting ("sizespecializedmalloc,..."),
+				    "" if none */
 };
+
+/* 1 if the build info's GOEXPERIMENT names the experiment (and not "no" + it). */
+int go_experiment_on(const struct go_info *gi, const char *name);
 
 /* 0 and fills *gi if the ELF at path is a Go binary (Go >= 1.13: it has a
  * build info blob). -ENOEXEC if the file is not ELF or has no build info. */
@@ -110,6 +115,12 @@ int go_offset_lines(struct go_symtab *st, uint64_t file_off, int return_address,
  * address is at sp + *delta. 0, -ENOENT (not Go code, no table) or -EPROTO. */
 int go_offset_spdelta(struct go_symtab *st, uint64_t file_off, int32_t *delta);
 
+/* 1 if the function whose entry is at link-time address entry is one the compiler generated and
+ * marked as a wrapper (funcID FuncIDWrapper, as read in lines_open: `go f(x)`'s and `go obj.m()`'s
+ * gowrap/dwrap functions, method value and promoted-method wrappers), which Go's tracebacks hide;
+ * 0 if not, or when the table does not tell; -EPROTO for a corrupt table. */
+int go_func_is_wrapper(struct go_symtab *st, uint64_t entry);
+
 /* moduledata.gofunc (go:func.*), the base of Go 1.18+'s funcdata; 0 for Go 1.16/1.17 or when not
  * found (then no inlining is shown). For the tests. */
 uint64_t go_symtab_gofunc(struct go_symtab *st);
@@ -146,6 +157,31 @@ int go_offsets_from_table(int major, int minor, struct go_offsets *out);
 int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, int max, int *n,
 		      char *err, size_t errlen);
 
+/* The direct calls (CALL to an immediate address) in the function, in address order: the link-time
+ * address of each CALL instruction in sites and of its callee in targets (either may be NULL), up
+ * to max, the total in *n; -ENOSPC when that exceeds max. */
+int go_func_direct_calls(struct go_symtab *st, const char *name, uint64_t *sites, uint64_t *targets,
+			 int max, int *n, char *err, size_t errlen);
+
+/* A wrapper that runs a function value it captured (Go 1.17 to 1.21's wrapper of
+ * `go func(a int){...}(x)`: mov rA, [rdx+off]; mov rB, [rA]; call rB, where RDX holds the
+ * wrapper's closure context): 0 and the capture's offset in the closure, or -ENOENT when the
+ * function's first call is not of that shape. */
+int go_func_captured_call(struct go_symtab *st, const char *name, int64_t *capture_off);
+
+/* The link-time address a function loads first (mov reg, [rip+disp] of size bytes, before any
+ * call, within its first 16 instructions): how a runtime variable is found from code that reads
+ * it, also in stripped binaries, which keep no data symbols. runtime.GC begins with
+ * `n := work.cycles.Load()` (Go 1.17 to 1.26: atomic.Load(&work.cycles) before 1.21): its first
+ * 4-byte load is &work.cycles. 0, or -ENOENT. */
+int go_func_rip_load(struct go_symtab *st, const char *name, int size, uint64_t *vaddr);
+
+/* The link-time address of the last 32-bit variable the function increments in place: inc dword
+ * [rip+disp] (Go <= 1.20's `work.cycles++`), or lea reg, [rip+disp] then lock xadd [reg], r
+ * (1.21+'s `work.cycles.Add(1)`). In runtime.gcStart that is work.cycles, for binaries that do
+ * not link runtime.GC. 0, or -ENOENT. */
+int go_func_last_rip_increment(struct go_symtab *st, const char *name, uint64_t *vaddr);
+
 /* File offset of the first instruction after the stack-check prologue
  * (cmp rsp,[r14+0x10]; jbe / lea r12,[rsp-N]; cmp r12,[r14+0x10]; jbe /
  * mov r12,rsp; sub r12,N; jb; cmp r12,[r14+0x10]; jbe), so that an entry
@@ -153,5 +189,31 @@ int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, in
  * A function without that prologue (NOSPLIT) gives its entry. */
 int go_func_body_site(struct go_symtab *st, const char *name, uint64_t *off, char *err,
 		      size_t errlen);
+
+/* ---- goroutine start functions (start_func.c) ---- */
+
+/* What runtime.Stack shows as the outermost frame of a goroutine whose start PC (the funcval's
+ * code pointer newproc1 gets) is pc: *user, the function the user wrote after `go`. When the
+ * function at pc is a compiler wrapper (go_func_is_wrapper) that is the wrapper's callee: the
+ * outermost function inlined into the wrapper at one of its calls, else the first function it
+ * calls outside the runtime, else (the runtime's own goroutines) the first runtime function it
+ * calls that is not a helper (morestack, panics, write barriers, copies); *wrapper is then the
+ * wrapper's name (else NULL). A wrapper with no such callee (an interface method value: an indirect
+ * call) is named itself. 0; -ENOENT (both NULL) when no function holds pc. The strings live as long
+ * as st. */
+int go_start_func(struct go_symtab *st, uint64_t pc, const char **user, const char **wrapper);
+
+/* A go-statement wrapper whose callee is only known at run time (go_func_captured_call): the
+ * goroutine's start function is the code pointer of the function value at capture_off in the
+ * wrapper's closure (the funcval newproc1 gets). */
+struct go_captured_wrapper {
+	uint64_t entry; /* link-time */
+	uint32_t capture_off;
+};
+
+/* Every such wrapper in the binary (Go 1.17 to 1.21 make them for `go func(a int){...}(x)`), up to
+ * max, the total in *n; -ENOSPC when that exceeds max. */
+int go_start_captured_wrappers(struct go_symtab *st, struct go_captured_wrapper *out, int max,
+			       int *n);
 
 #endif

@@ -84,6 +84,30 @@ static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *si
 	return 0;
 }
 
+/* Go 1.17 to 1.21 wrap `go func(a int){...}(x)` in a function that calls the closure through its
+ * own closure: the BPF side reads what it runs from the funcval (gr_wrappers). */
+static int captured_wrappers(struct gr_run *g, char *err, size_t errlen)
+{
+	int n = 0;
+
+	if (g->gi.major != 1 || g->gi.minor > 21)
+		return 0;
+	go_start_captured_wrappers(g->st, NULL, 0, &n);
+	if (!n)
+		return 0;
+	if (n > GR_WRAPPERS_MAX)
+		n = GR_WRAPPERS_MAX; /* the rest are named after their wrapper */
+	g->wrappers = calloc((size_t)n, sizeof(*g->wrappers));
+	if (!g->wrappers) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	go_start_captured_wrappers(g->st, g->wrappers, n, &g->nwrappers);
+	g->nwrappers = n;
+	g->cfg.captured_wrappers = (__u32)n;
+	return 0;
+}
+
 static int find_sites(struct gr_run *g, const char *exe, char *err, size_t errlen)
 {
 	struct go_offsets go;
@@ -121,7 +145,7 @@ static int find_sites(struct gr_run *g, const char *exe, char *err, size_t errle
 	g->sites[2] = (struct probe_site){ .offset = probe_site_emulated(exe, off),
 					   .cookie = GR_SITE_GOEXIT1 };
 	g->nsites = 3;
-	return 0;
+	return captured_wrappers(g, err, errlen);
 }
 
 void gr_open(struct gr_run *g, const char *cmd, const struct target *t)
@@ -152,11 +176,21 @@ void gr_prepare(struct gr_run *g, struct bpf_program *prog)
 		bpf_program__set_autoload(prog, false);
 }
 
-int gr_attach(struct gr_run *g, struct bpf_program *prog, const struct target *t,
-	      struct probe_links *pl, char *err, size_t errlen)
+int gr_attach(struct gr_run *g, struct bpf_program *prog, struct bpf_map *wrappers,
+	      const struct target *t, struct probe_links *pl, char *err, size_t errlen)
 {
 	if (!g->active)
 		return 0;
+	for (int i = 0; i < g->nwrappers; i++) {
+		__u64 key = g->wrappers[i].entry;
+		__u32 off = g->wrappers[i].capture_off;
+
+		if (bpf_map_update_elem(bpf_map__fd(wrappers), &key, &off, BPF_ANY)) {
+			snprintf(err, errlen, "cannot fill the map of goroutine wrappers: %s",
+				 strerror(errno));
+			return -errno;
+		}
+	}
 	return probe_attach_sites(pl, prog, target_probe_pid(t), t->exe, g->sites, g->nsites,
 				  "the Go runtime's goroutine functions", err, errlen);
 }
@@ -164,6 +198,8 @@ int gr_attach(struct gr_run *g, struct bpf_program *prog, const struct target *t
 void gr_close(struct gr_run *g)
 {
 	go_symtab_close(g->st);
+	free(g->starts);
+	free(g->wrappers);
 	free(g->base);
 	memset(g, 0, sizeof(*g));
 }
@@ -173,24 +209,55 @@ int gr_read_counters(struct bpf_map *map, uint64_t out[GRC_COUNT])
 	return probe_sum_percpu_counters(map, GRC_COUNT, out);
 }
 
-void gr_start_name(const struct gr_run *g, uint64_t pc, char *out, size_t len)
+static struct gr_start start_of(struct gr_run *g, uint64_t pc)
 {
-	const char *name = pc && g->st ? go_func_name_at(g->st, pc) : NULL;
+	struct gr_start s = { .pc = pc };
+	size_t slot = (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 52) % GR_STARTS;
 
-	if (name)
-		snprintf(out, len, "%s", name);
+	if (!g->starts)
+		g->starts = calloc(GR_STARTS, sizeof(*g->starts));
+	for (size_t i = 0; g->starts && i < 8; i++) {
+		struct gr_start *c = &g->starts[(slot + i) % GR_STARTS];
+
+		if (c->pc == pc)
+			return *c;
+		if (!c->pc) {
+			go_start_func(g->st, pc, &s.user, &s.wrapper);
+			*c = s;
+			return s;
+		}
+	}
+	go_start_func(g->st, pc, &s.user, &s.wrapper);
+	return s;
+}
+
+void gr_start_name(struct gr_run *g, uint64_t pc, char *out, size_t len, char *wrapper, size_t wlen)
+{
+	struct gr_start s = { 0 };
+
+	if (pc && g->st)
+		s = start_of(g, pc);
+	if (s.user)
+		snprintf(out, len, "%s", s.user);
 	else if (pc)
 		snprintf(out, len, "0x%llx", (unsigned long long)pc);
 	else
 		out[0] = '\0';
+	if (wrapper)
+		snprintf(wrapper, wlen, "%s", s.wrapper ? s.wrapper : "");
 }
 
-void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json, uint64_t t0_ns)
+void gr_print_event(struct gr_run *g, const struct gr_event *e, bool json, uint64_t t0_ns)
 {
 	bool exit = e->kind == GR_EV_EXIT, known = !exit || (e->flags & GR_F_KNOWN);
-	char start[256];
+	char start[256], wrapper[256];
 
-	gr_start_name(g, known ? e->start_pc : 0, start, sizeof(start));
+	gr_start_name(g, known ? e->start_pc : 0, start, sizeof(start), wrapper, sizeof(wrapper));
+	if (known && e->wrapper_pc && g->st) {
+		const char *w = go_func_name_at(g->st, e->wrapper_pc);
+
+		snprintf(wrapper, sizeof(wrapper), "%s", w ? w : "");
+	}
 	if (json) {
 		json_begin_at(stdout, "goroutine", e->ts_ns);
 		json_field_str(stdout, "event", exit ? "exit" : "create");
@@ -205,6 +272,8 @@ void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json,
 			json_field_str(stdout, "start", start);
 		else
 			json_field_null(stdout, "start");
+		if (wrapper[0])
+			json_field_str(stdout, "start_wrapper", wrapper);
 		json_field_u64(stdout, "ts_ns", e->ts_ns);
 		if (exit && known)
 			json_field_u64(stdout, "lifetime_ns", e->lifetime_ns);
@@ -312,7 +381,7 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 		if (!d.count)
 			continue;
 		if (by_start)
-			gr_start_name(g, cur[i].key, name, sizeof(name));
+			gr_start_name(g, cur[i].key, name, sizeof(name), NULL, 0);
 		else
 			snprintf(name, sizeof(name), "all");
 		if (!name[0])

@@ -20,6 +20,15 @@ struct gr_snap_entry {
 	struct lifetime_hist h;
 };
 
+/* A start PC's names, once worked out (go_start_func decodes the wrapper's code). */
+struct gr_start {
+	uint64_t pc;
+	const char *user, *wrapper;
+};
+
+#define GR_STARTS                                                                                  \
+	4096 /* slots of the cache of start names; past it they are worked out each time */
+
 struct gr_run {
 	bool active; /* the target is a Go program and the sites were found */
 	struct go_info gi;
@@ -27,7 +36,10 @@ struct gr_run {
 	struct gr_config cfg; /* for the BPF side's gr_cfg */
 	struct probe_site sites[3];
 	int nsites;
-	bool wall_clock; /* -T: text rows start with the event's wall-clock time */
+	struct go_captured_wrapper *wrappers; /* named at run time: gr_wrappers */
+	int nwrappers;
+	struct gr_start *starts; /* GR_STARTS slots by pc hash, allocated on first use */
+	bool wall_clock;         /* -T: text rows start with the event's wall-clock time */
 	/* lat: the histograms at the last report (-i prints differences) */
 	struct gr_snap_entry *base;
 	size_t nbase;
@@ -38,20 +50,25 @@ struct gr_run {
  * load: copy g->cfg into its rodata gr_cfg and call gr_prepare on its on_go_site program. */
 void gr_open(struct gr_run *g, const char *cmd, const struct target *t);
 void gr_prepare(struct gr_run *g, struct bpf_program *prog);
-/* After load: every site on one link. 0 or -errno with err set. No-op when not active. */
-int gr_attach(struct gr_run *g, struct bpf_program *prog, const struct target *t,
-	      struct probe_links *pl, char *err, size_t errlen);
+/* After load: fills the skeleton's gr_wrappers map, then every site on one link. 0 or -errno with
+ * err set. No-op when not active. */
+int gr_attach(struct gr_run *g, struct bpf_program *prog, struct bpf_map *wrappers,
+	      const struct target *t, struct probe_links *pl, char *err, size_t errlen);
 void gr_close(struct gr_run *g);
 
 /* Sums the per-CPU counters (enum gr_counter). 0 or -errno. */
 int gr_read_counters(struct bpf_map *map, uint64_t out[GRC_COUNT]);
 
-/* The start function's name ("main.worker"); "" when pc is 0, "0x..." when no function holds it. */
-void gr_start_name(const struct gr_run *g, uint64_t pc, char *out, size_t len);
+/* The start function's name as Go's tracebacks give it ("main.worker" for `go worker(x)`, whose
+ * start PC is the compiler's wrapper main.main.gowrap1; go_start_func); "" when pc is 0, "0x..."
+ * when no function holds it. The wrapper's name, when there is one, in wrapper (may be NULL), else
+ * "". */
+void gr_start_name(struct gr_run *g, uint64_t pc, char *out, size_t len, char *wrapper,
+		   size_t wlen);
 
 /* rtmon thr: one goroutine record, as a JSON line or a table row (columns of thr's table: TID is
  * "g<goid>", PTID "g<parent>", NAME "goroutine"). t0_ns is the TIME column's zero. */
-void gr_print_event(const struct gr_run *g, const struct gr_event *e, bool json, uint64_t t0_ns);
+void gr_print_event(struct gr_run *g, const struct gr_event *e, bool json, uint64_t t0_ns);
 /* The goroutines' part of thr's and lat's summary: JSON "goroutines":{...}, text a line
  * "goroutines: created N, ...". Nothing when not active. */
 void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, struct summary *s);

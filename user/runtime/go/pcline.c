@@ -410,6 +410,23 @@ int go_offset_spdelta(struct go_symtab *st, uint64_t file_off, int32_t *delta)
 	return ret;
 }
 
+int go_func_is_wrapper(struct go_symtab *st, uint64_t entry)
+{
+	struct func_ref fr;
+	int ret;
+
+	if (!st->lines && !st->lines_err)
+		st->lines_err = lines_open(st);
+	if (st->lines_err)
+		return st->lines_err == -ENOEXEC ? 0 : st->lines_err;
+	if (st->lines->wrapper_id < 0)
+		return 0;
+	ret = find_func(st->lines, entry, &fr);
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;
+	return fr.entry == entry && fr.f[st->lines->funcid_at] == st->lines->wrapper_id;
+}
+
 uint64_t go_symtab_gofunc(struct go_symtab *st)
 {
 	if (!st->lines && !st->lines_err)

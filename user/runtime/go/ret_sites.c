@@ -114,6 +114,165 @@ int go_func_ret_sites(struct go_symtab *st, const char *name, uint64_t *offs, in
 	return 0;
 }
 
+int go_func_direct_calls(struct go_symtab *st, const char *name, uint64_t *sites, uint64_t *targets,
+			 int max, int *n, char *err, size_t errlen)
+{
+	struct go_code_walk w;
+	int ret, count = 0;
+
+	*n = 0;
+	ret = go_code_walk_open(&w, st, name, err, errlen);
+	if (ret)
+		return ret;
+	/* A wrapper's or closure's code is all instructions up to its padding: stop at the first
+	 * byte that does not decode rather than guess past it. */
+	while (go_code_walk_next(&w)) {
+		const cs_x86 *x = &w.insn->detail->x86;
+
+		if (w.insn->id != X86_INS_CALL || x->op_count != 1 ||
+		    x->operands[0].type != X86_OP_IMM)
+			continue;
+		if (count < max) {
+			if (sites)
+				sites[count] = w.insn->address;
+			if (targets)
+				targets[count] = (uint64_t)x->operands[0].imm;
+		}
+		count++;
+	}
+	go_code_walk_close(&w);
+	*n = count;
+	if (count > max) {
+		goelf_err(err, errlen, "%s: %s has %d calls, more than the %d asked for", st->path,
+			  name, count, max);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Registers 0..X86_REG_ENDING: what the walk below knows a register holds. */
+enum held { HELD_NONE, HELD_CAPTURE, HELD_CODE };
+
+int go_func_captured_call(struct go_symtab *st, const char *name, int64_t *capture_off)
+{
+	enum held held[X86_REG_ENDING] = { 0 };
+	int64_t from[X86_REG_ENDING] = { 0 };
+	struct go_code_walk w;
+	int ctx_ok = 1, found = 0;
+
+	if (go_code_walk_open(&w, st, name, NULL, 0))
+		return -ENOENT;
+	/* Go's ABIInternal passes the closure context in RDX: mov rA, [rdx+d] loads capture d,
+	 * mov rB, [rA] its code pointer, call rB runs it. The first call decides. */
+	while (!found && go_code_walk_next(&w)) {
+		const cs_x86 *x = &w.insn->detail->x86;
+		const cs_x86_op *o = x->operands;
+
+		if (w.insn->id == X86_INS_CALL) {
+			if (x->op_count == 1 && o[0].type == X86_OP_REG &&
+			    held[o[0].reg] == HELD_CODE) {
+				*capture_off = from[o[0].reg];
+				found = 1;
+			} else if (x->op_count == 1 && o[0].type == X86_OP_IMM) {
+				const char *t = go_func_name_at(st, (uint64_t)o[0].imm);
+
+				if (!t || strncmp(t, "runtime.morestack", 17))
+					break; /* a direct call first: not this shape */
+			}
+			continue;
+		}
+		if (w.insn->id != X86_INS_MOV || x->op_count != 2 || o[0].type != X86_OP_REG)
+			continue;
+		x86_reg d = o[0].reg;
+
+		if (d >= X86_REG_ENDING)
+			continue;
+		held[d] = HELD_NONE;
+		if (o[1].type == X86_OP_MEM && o[1].mem.index == X86_REG_INVALID &&
+		    o[1].mem.segment == X86_REG_INVALID && o[1].mem.base < X86_REG_ENDING) {
+			x86_reg b = o[1].mem.base;
+
+			if (b == X86_REG_RDX && ctx_ok && o[1].mem.disp > 0) {
+				held[d] = HELD_CAPTURE;
+				from[d] = o[1].mem.disp;
+			} else if (held[b] == HELD_CAPTURE && o[1].mem.disp == 0) {
+				held[d] = HELD_CODE;
+				from[d] = from[b];
+			}
+		}
+		if (d == X86_REG_RDX || d == X86_REG_EDX)
+			ctx_ok = 0;
+	}
+	go_code_walk_close(&w);
+	return found ? 0 : -ENOENT;
+}
+
+int go_func_rip_load(struct go_symtab *st, const char *name, int size, uint64_t *vaddr)
+{
+	struct go_code_walk w;
+	int found = 0;
+
+	if (go_code_walk_open(&w, st, name, NULL, 0))
+		return -ENOENT;
+	/* The first load from a RIP-relative address, within the first instructions. */
+	for (int i = 0; i < 16 && !found && go_code_walk_next(&w); i++) {
+		const cs_x86 *x = &w.insn->detail->x86;
+		const cs_x86_op *o = x->operands;
+
+		if (w.insn->id == X86_INS_CALL)
+			break;
+		if (w.insn->id != X86_INS_MOV || x->op_count != 2 || o[0].type != X86_OP_REG ||
+		    o[1].type != X86_OP_MEM || o[1].mem.base != X86_REG_RIP ||
+		    o[1].mem.index != X86_REG_INVALID || o[1].size != size)
+			continue;
+		*vaddr = w.insn->address + w.insn->size + (uint64_t)o[1].mem.disp;
+		found = 1;
+	}
+	go_code_walk_close(&w);
+	return found ? 0 : -ENOENT;
+}
+
+static int is_rip_mem(const cs_x86_op *o)
+{
+	return o->type == X86_OP_MEM && o->mem.base == X86_REG_RIP &&
+	       o->mem.index == X86_REG_INVALID;
+}
+
+int go_func_last_rip_increment(struct go_symtab *st, const char *name, uint64_t *vaddr)
+{
+	uint64_t lea[X86_REG_ENDING] = { 0 };
+	struct go_code_walk w;
+	int found = 0;
+
+	if (go_code_walk_open(&w, st, name, NULL, 0))
+		return -ENOENT;
+	while (go_code_walk_next(&w)) {
+		const cs_x86 *x = &w.insn->detail->x86;
+		const cs_x86_op *o = x->operands;
+		uint64_t next = w.insn->address + w.insn->size;
+
+		if (w.insn->id == X86_INS_LEA && x->op_count == 2 && o[0].type == X86_OP_REG &&
+		    o[0].reg < X86_REG_ENDING && is_rip_mem(&o[1])) {
+			lea[o[0].reg] = next + (uint64_t)o[1].mem.disp;
+		} else if (w.insn->id == X86_INS_INC && x->op_count == 1 && is_rip_mem(&o[0]) &&
+			   o[0].size == 4) {
+			*vaddr = next + (uint64_t)o[0].mem.disp; /* Go <= 1.20: work.cycles++ */
+			found = 1;
+		} else if (w.insn->id == X86_INS_XADD && x->prefix[0] == X86_PREFIX_LOCK &&
+			   x->op_count == 2 && o[0].type == X86_OP_MEM && o[0].size == 4 &&
+			   o[0].mem.base < X86_REG_ENDING && lea[o[0].mem.base] &&
+			   o[0].mem.index == X86_REG_INVALID && o[0].mem.disp == 0) {
+			*vaddr = lea[o[0].mem.base]; /* 1.21+: work.cycles.Add(1) */
+			found = 1;
+		} else if (x->op_count >= 1 && o[0].type == X86_OP_REG &&
+			   o[0].reg < X86_REG_ENDING) {
+			lea[o[0].reg] = 0; /* written otherwise */
+		}
+	}
+	go_code_walk_close(&w);
+	return found ? 0 : -ENOENT;
+}
+
 static int is_reg(const cs_x86_op *o, x86_reg r)
 {
 	return o->type == X86_OP_REG && o->reg == r;

@@ -1,0 +1,3 @@
+module rtmon/testprog/gcheap
+
+go 1.17

@@ -1,0 +1,3 @@
+module rtmon/testprog/gomemstats
+
+go 1.17

@@ -1,0 +1,3 @@
+module rtmon/testprog/gostart
+
+go 1.17
