@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     "Py_GetVersion" };
 	static const char *const sections[] = { ".note.stapsdt", ".rodata", ".text",
 						".go.buildinfo", ".gopclntab" };
-	char path[64], err[512], runpath[4096];
+	char path[64], err[512];
+	struct objfile_dyn dyn;
 	struct objfile ef;
 	struct objfile_sym sym;
 	GElf_Shdr sh;
@@ -61,8 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		objfile_for_each_func(&ef, t ? SHT_DYNSYM : SHT_SYMTAB, visit, &w);
 	}
-	objfile_dynamic_info(&ef, needed, NULL, runpath, sizeof(runpath));
-	assert(memchr(runpath, '\0', sizeof(runpath)));
+	objfile_dynamic_info(&ef, needed, NULL, &dyn);
+	/* every string the dynamic section gave is terminated within its field */
+	assert(memchr(dyn.rpath, '\0', sizeof(dyn.rpath)));
+	assert(memchr(dyn.runpath, '\0', sizeof(dyn.runpath)));
+	assert(memchr(dyn.soname, '\0', sizeof(dyn.soname)));
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		objfile_section(&ef, sections[i], &sh);
 	objfile_close(&ef);
