@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 
+#include "proc/procinfo.h"
 #include "proc/procmem.h"
 
 #ifndef IOV_MAX
@@ -67,58 +68,53 @@ int proc_mem_readv(pid_t pid, const struct iovec *local, const struct iovec *rem
 	return 0;
 }
 
-int proc_file_mapping_start(pid_t pid, dev_t dev, ino_t ino, uint64_t *start)
+/* What proc_maps_each looks for: the address of file offset off of the file (dev, ino). */
+struct offset_query {
+	dev_t dev;
+	ino_t ino;
+	uint64_t off, addr;
+};
+
+static int match_offset(const struct proc_maps_line *m, void *ctx)
 {
-	char path[64], line[PATH_MAX + 128];
+	struct offset_query *q = ctx;
+
+	if (m->ino != (uint64_t)q->ino || makedev(m->kdev >> 20, m->kdev & 0xfffff) != q->dev ||
+	    q->off < m->pgoff || q->off - m->pgoff >= m->end - m->start)
+		return 0;
+	q->addr = m->start + (q->off - m->pgoff);
+	return 1;
+}
+
+/* Through the one maps parser (proc/procinfo.c): lines of any length, never split. */
+static int offset_addr(pid_t pid, dev_t dev, ino_t ino, uint64_t off, uint64_t *addr)
+{
+	struct offset_query q = { .dev = dev, .ino = ino, .off = off };
+	char path[64];
 	FILE *f;
-	int rc = -ENOENT;
+	int rc;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi, off, inode;
-		unsigned maj, min;
-
-		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &lo, &hi, &off, &maj, &min,
-			   &inode) != 6)
-			continue;
-		if (off == 0 && inode == (unsigned long long)ino && makedev(maj, min) == dev) {
-			*start = lo;
-			rc = 0;
-			break;
-		}
-	}
+	rc = proc_maps_each(f, match_offset, &q);
 	fclose(f);
-	return rc;
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return -ENOENT;
+	*addr = q.addr;
+	return 0;
+}
+
+int proc_file_mapping_start(pid_t pid, dev_t dev, ino_t ino, uint64_t *start)
+{
+	/* the mapping of the file's start: the address of its offset 0 */
+	return offset_addr(pid, dev, ino, 0, start);
 }
 
 int proc_file_offset_addr(pid_t pid, dev_t dev, ino_t ino, uint64_t off, uint64_t *addr)
 {
-	char path[64], line[PATH_MAX + 128];
-	FILE *f;
-	int rc = -ENOENT;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	/* "start-end perms pgoff maj:min inode path" */
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi, pgoff, inode;
-		unsigned maj, min;
-
-		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &lo, &hi, &pgoff, &maj, &min,
-			   &inode) != 6)
-			continue;
-		if (inode != (unsigned long long)ino || makedev(maj, min) != dev || off < pgoff ||
-		    off - pgoff >= hi - lo)
-			continue;
-		*addr = lo + (off - pgoff);
-		rc = 0;
-		break;
-	}
-	fclose(f);
-	return rc;
+	return offset_addr(pid, dev, ino, off, addr);
 }
