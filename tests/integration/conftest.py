@@ -65,14 +65,25 @@ class Tracer:
         self.proc = subprocess.Popen([RTMON] + args, stdin=stdin, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=full_env)
         self.stderr_lines = []
+        self.stdout_chunks = []
         self.ready = threading.Event()
+        # One reader per pipe, and nothing else reads them: communicate() would also read stderr
+        # and take lines (the last ones, often) from under the stderr reader.
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._out_reader = threading.Thread(target=self._read_stdout, daemon=True)
         self._reader.start()
+        self._out_reader.start()
         if not self.ready.wait(ready_timeout):
             self.proc.kill()
-            out, _ = self.proc.communicate()
+            self.proc.wait()
             self._reader.join(2)
+            self._out_reader.join(2)
+            out = "".join(self.stdout_chunks)
             raise AssertionError(f"rtmon never said Tracing: stderr={self.stderr_lines} stdout={out}")
+
+    def _read_stdout(self):
+        for chunk in iter(lambda: self.proc.stdout.read(65536), ""):
+            self.stdout_chunks.append(chunk)
 
     def _read_stderr(self):
         for line in self.proc.stderr:
@@ -88,9 +99,10 @@ class Tracer:
         return self.wait(timeout)
 
     def wait(self, timeout=30):
-        out, _ = self.proc.communicate(timeout=timeout)
-        self._reader.join(5)
-        return self.proc.returncode, out, "".join(self.stderr_lines)
+        self.proc.wait(timeout=timeout)
+        self._out_reader.join(timeout)
+        self._reader.join(timeout)
+        return self.proc.returncode, "".join(self.stdout_chunks), "".join(self.stderr_lines)
 
     def write(self, text):
         self.proc.stdin.write(text)

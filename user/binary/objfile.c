@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "binary/elf_segment.h"
+#include "binary/target_file.h"
 #include "binary/objfile.h"
 
 static int ensure_libelf(void)
@@ -42,10 +43,28 @@ static bool headers_fit(struct objfile *ef)
 	return true;
 }
 
+static const char *machine_name(unsigned machine)
+{
+	switch (machine) {
+	case EM_386:
+		return "i386";
+	case EM_ARM:
+		return "32-bit ARM";
+	case EM_PPC64:
+		return "ppc64";
+	case EM_S390:
+		return "s390";
+	case EM_RISCV:
+		return "RISC-V";
+	default:
+		return "unknown machine";
+	}
+}
+
 int objfile_open(struct objfile *ef, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	unsigned char magic[4];
+	unsigned char magic[EI_NIDENT];
 	size_t phnum;
 	int rc;
 
@@ -56,10 +75,10 @@ int objfile_open(struct objfile *ef, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "libelf is unusable: %s", elf_errmsg(-1));
 		return -ENOSYS;
 	}
-	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
+	ef->fd = target_file_open_err(path, err, errlen);
 	if (ef->fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		rc = ef->fd;
+		ef->fd = -1;
 		return rc;
 	}
 	if (fstat(ef->fd, &st)) {
@@ -67,15 +86,22 @@ int objfile_open(struct objfile *ef, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s is a directory: give the path of an executable", path);
-		rc = -EISDIR;
-		goto fail;
-	}
 	ef->size = (size_t)st.st_size;
-	if (pread(ef->fd, magic, 4, 0) != 4 || memcmp(magic, ELFMAG, SELFMAG)) {
+	if (pread(ef->fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+	    memcmp(magic, ELFMAG, SELFMAG)) {
 		snprintf(err, errlen,
 			 "%s is not an ELF file: give a compiled executable or library", path);
+		rc = -ENOEXEC;
+		goto fail;
+	}
+	/* Class first: libelf would read a 64-bit body under EI_CLASS 1 as a 32-bit file with no
+	 * sections and call it static and stripped. */
+	if (magic[EI_CLASS] != ELFCLASS64) {
+		snprintf(err, errlen,
+			 "%s is a %s ELF file (EI_CLASS %u): rtmon traces 64-bit programs only; "
+			 "trace a 64-bit build",
+			 path, magic[EI_CLASS] == ELFCLASS32 ? "32-bit" : "malformed",
+			 magic[EI_CLASS]);
 		rc = -ENOEXEC;
 		goto fail;
 	}
@@ -88,8 +114,10 @@ int objfile_open(struct objfile *ef, const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	if (ef->ehdr.e_machine != EM_X86_64 && ef->ehdr.e_machine != EM_AARCH64) {
-		snprintf(err, errlen, "%s is an ELF file for another architecture (e_machine %u)",
-			 path, ef->ehdr.e_machine);
+		snprintf(err, errlen,
+			 "%s is an ELF file for another architecture (%s, e_machine %u): "
+			 "rtmon traces x86-64 and aarch64 programs; trace a build for this machine",
+			 path, machine_name(ef->ehdr.e_machine), ef->ehdr.e_machine);
 		rc = -ENOEXEC;
 		goto fail;
 	}

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <unistd.h>
 #include "binary/disasm.h"
+#include "binary/target_file.h"
 #include "binary/probe_site.h"
 
 /* How far past the entry rtmon looks: glibc's flag-only preambles are one instruction long. */
@@ -94,7 +95,7 @@ uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t off
 static ssize_t read_code(const char *path, uint64_t offset, uint8_t *code, size_t len)
 {
 	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = target_file_open(path);
 
 	if (fd < 0)
 		return -1;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "binary/objfile.h"
 #include "binary/symbolize.h"
+#include "binary/target_file.h"
 #include "proc/procinfo.h"
 
 #define MAX_SEGS  32
@@ -91,7 +92,7 @@ static struct symfile *add_file(struct symbolizer *s, uint32_t kdev, uint64_t in
 	memset(f, 0, sizeof(*f));
 	f->kdev = kdev;
 	f->ino = ino;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	f->fd = target_file_open(path);
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	set_base(f);
 	return f;

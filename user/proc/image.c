@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "binary/objfile.h"
 #include "proc/image.h"
+#include "binary/target_file.h"
 #include "proc/procinfo.h"
 
 static bool image_has(const struct image *img, const char *path)
@@ -90,7 +91,7 @@ int loader_search_path(char *out, size_t len)
 static bool is_elf64(const char *path)
 {
 	unsigned char ident[EI_NIDENT];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = target_file_open(path);
 	bool ok;
 
 	if (fd < 0)

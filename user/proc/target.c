@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "binary/objfile.h"
+#include "binary/target_file.h"
 #include "proc/procinfo.h"
 #include "proc/target.h"
 
@@ -80,11 +81,15 @@ static int resolve_command(const char *cmd, const char *path, char *out, size_t 
 static int script_interpreter(const char *path, char *interp, size_t len)
 {
 	char line[512], *p, *arg, *save = NULL;
-	FILE *f = fopen(path, "re");
+	int fd = target_file_open(path);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
 	size_t n;
 
-	if (!f)
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
 	n = fread(line, 1, sizeof(line) - 1, f);
 	fclose(f);
 	if (n < 3 || line[0] != '#' || line[1] != '!')

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include "binary/disasm.h"
 #include "runtime/go/goroutine.h"
+#include "binary/target_file.h"
 #include "trace/probe.h"
 #include "output/hist.h"
 #include "output/escape.h"
@@ -42,7 +43,7 @@ static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *si
 		return -EPROTO;
 	}
 	code = malloc(end - entry);
-	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	fd = target_file_open(exe);
 	if (!code || fd < 0 || pread(fd, code, end - entry, (off_t)off) != (ssize_t)(end - entry)) {
 		snprintf(err, errlen, "cannot read runtime.newproc.func1: %s",
 			 strerror(errno ? errno : EIO));

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "binary/target_file.h"
 #include "runtime/go/goelf_int.h"
 #include "runtime/go/goinspect.h"
 
@@ -208,9 +209,9 @@ int go_layout_from_dwarf(const char *path, struct go_layout *out)
 
 	for (int f = 0; f < GF_COUNT; f++)
 		out->off[f] = -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = target_file_open(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	dw = dwarf_begin(fd, DWARF_C_READ);
 	if (!dw) {
 		close(fd);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "binary/target_file.h"
 #include "runtime/go/goelf_int.h"
 
 static const struct {
@@ -82,11 +83,11 @@ int go_offsets_from_dwarf(const char *path, struct go_offsets *out, char *err, s
 	int fd, found_g = 0, found_m = 0;
 
 	*out = (struct go_offsets){ -1, -1, -1, -1 };
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = target_file_open(path);
 	if (fd < 0) {
-		int ret = -errno;
+		int ret = fd;
 
-		goelf_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		goelf_err(err, errlen, "cannot open %s: %s", path, strerror(-fd));
 		return ret;
 	}
 	dw = dwarf_begin(fd, DWARF_C_READ);
