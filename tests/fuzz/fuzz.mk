@@ -13,12 +13,12 @@ FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-l
 FUZZ_DIR = $(BUILD)/fuzz
 
 # The rtmon sources each harness runs.
-FUZZ_SRCS_objfile := binary/objfile.c
-FUZZ_SRCS_buildinfo := runtime/go/buildinfo.c runtime/go/goelf.c binary/objfile.c
+FUZZ_SRCS_objfile := binary/objfile.c binary/target_file.c
+FUZZ_SRCS_buildinfo := runtime/go/buildinfo.c runtime/go/goelf.c binary/objfile.c binary/target_file.c
 FUZZ_SRCS_gosymtab := runtime/go/symtab.c runtime/go/goelf.c runtime/go/ret_sites.c binary/disasm.c \
-	binary/objfile.c runtime/go/pcline.c
-FUZZ_SRCS_runtime_id := runtime/runtime_id.c binary/objfile.c proc/image.c proc/procinfo.c \
-	runtime/go/buildinfo.c runtime/go/goelf.c
+	binary/objfile.c binary/target_file.c runtime/go/pcline.c
+FUZZ_SRCS_runtime_id := runtime/runtime_id.c binary/objfile.c binary/target_file.c proc/image.c \
+	proc/procinfo.c runtime/go/buildinfo.c runtime/go/goelf.c
 FUZZ_SRCS_maps := proc/procinfo.c
 FUZZ_LIBS := -lelf -lcapstone
 
