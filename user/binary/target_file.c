@@ -61,14 +61,16 @@ int target_file_open_err(const char *path, char *err, size_t errlen)
 	struct stat st = { 0 };
 	int fd = open_checked(path, &st);
 
-	/* The path goes into err raw: messages are made safe where they are printed (report_error). */
+	/* The path goes into err raw: messages are made safe where they are printed (report_error).
+	 */
 	if (fd >= 0)
 		return fd;
 	if (fd == -EISDIR)
 		snprintf(err, errlen, "%s is a directory: give the path of an executable", path);
 	else if (fd == -ENXIO && st.st_mode)
-		snprintf(err, errlen, "%s is %s, not a regular file: rtmon reads only regular files",
-			 path, target_file_kind(st.st_mode));
+		snprintf(err, errlen,
+			 "%s is %s, not a regular file: rtmon reads only regular files", path,
+			 target_file_kind(st.st_mode));
 	else
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-fd));
 	return fd;
