@@ -75,16 +75,11 @@ int objfile_open(struct objfile *ef, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "libelf is unusable: %s", elf_errmsg(-1));
 		return -ENOSYS;
 	}
-	ef->fd = target_file_open_err(path, err, errlen);
+	ef->fd = target_file_open_err(path, &st, err, errlen);
 	if (ef->fd < 0) {
 		rc = ef->fd;
 		ef->fd = -1;
 		return rc;
-	}
-	if (fstat(ef->fd, &st)) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
-		goto fail;
 	}
 	ef->size = (size_t)st.st_size;
 	if (pread(ef->fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *target_file_kind(mode_t mode)
+static const char *target_file_kind(mode_t mode)
 {
 	if (S_ISDIR(mode))
 		return "a directory";
@@ -56,21 +56,21 @@ int target_file_open(const char *path)
 	return open_checked(path, &st);
 }
 
-int target_file_open_err(const char *path, char *err, size_t errlen)
+int target_file_open_err(const char *path, struct stat *st, char *err, size_t errlen)
 {
-	struct stat st = { 0 };
-	int fd = open_checked(path, &st);
+	int fd;
 
-	/* The path goes into err raw: messages are made safe where they are printed (report_error).
-	 */
+	memset(st, 0, sizeof(*st));
+	fd = open_checked(path, st);
+	/* The path goes into err raw: messages are made safe where they are printed. */
 	if (fd >= 0)
 		return fd;
 	if (fd == -EISDIR)
 		snprintf(err, errlen, "%s is a directory: give the path of an executable", path);
-	else if (fd == -ENXIO && st.st_mode)
+	else if (fd == -ENXIO && st->st_mode)
 		snprintf(err, errlen,
 			 "%s is %s, not a regular file: rtmon reads only regular files", path,
-			 target_file_kind(st.st_mode));
+			 target_file_kind(st->st_mode));
 	else
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-fd));
 	return fd;

@@ -11,10 +11,9 @@
  * directory, -ENXIO for a FIFO, socket or device). Never blocks on the open. */
 int target_file_open(const char *path);
 
-/* The same, with a one-line message in err naming the path and the problem. */
-int target_file_open_err(const char *path, char *err, size_t errlen);
-
-/* What a non-regular mode is, for messages ("a FIFO", "a character device", ...). */
-const char *target_file_kind(mode_t mode);
+/* The same, with the file's fstat in st (its size, for readers that map it) and a one-line message
+ * in err naming the path and the problem. */
+struct stat;
+int target_file_open_err(const char *path, struct stat *st, char *err, size_t errlen);
 
 #endif

@@ -102,18 +102,16 @@ static bool is_elf64(const char *path)
 	return ok;
 }
 
-/* A small regular file of the target's (its /etc/ld.so.preload), read whole into buf: opened
- * without blocking, so that a FIFO in its place is refused rather than waited on. */
+/* A small regular file of the target's (its /etc/ld.so.preload), read whole into buf: a FIFO in
+ * its place is refused rather than waited on (target_file_open). */
 static bool read_small_regular(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	struct stat st;
-	ssize_t n = -1;
+	int fd = target_file_open(path);
+	ssize_t n;
 
 	if (fd < 0)
 		return false;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
-		n = read(fd, buf, len - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)
 		return false;
