@@ -21,8 +21,11 @@ struct serve_pprof {
 /* The longest ?seconds= taken, and the default (Go's). */
 #define SERVE_PPROF_MAX_SECONDS     600
 #define SERVE_PPROF_DEFAULT_SECONDS 30
-/* The sampling rate, Go's own CPU profiler's. */
-#define SERVE_PPROF_HZ 100
+/* The sampling rate: 99 Hz, not Go's 100. Every CPU's clock event fires on a fixed period, and a
+ * period of exactly 10 ms locks into step with a program whose work repeats in 1, 2, 4 or 5 ms:
+ * cpuburn's 4 ms round was sampled at the same two phases for a whole profile, and its second
+ * burner never showed. A period off the round grid drifts through every phase. */
+#define SERVE_PPROF_HZ 99
 
 /* http_handlers; ctx is a struct serve_pprof, or for serve_pprof_missing the missing feature as
  * a string. */
