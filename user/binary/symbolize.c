@@ -378,9 +378,9 @@ static struct symfile *file_for(struct symbolizer *s, pid_t pid, uint32_t kdev, 
 			return &s->files[i];
 	if (pid <= 0 || !find_mapping(pid, kdev, ino, 0, &m))
 		return NULL;
-	/* Through the process's root, so that a file in a container is read from its own
-	 * filesystem. */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m.path);
+	/* A file in a container is read from its own filesystem (proc_kernel_path). */
+	if (proc_kernel_path(pid, m.path, path, sizeof(path)))
+		return NULL;
 	return add_file(s, kdev, ino, path);
 }
 
@@ -402,8 +402,8 @@ int symbolizer_add_maps(struct symbolizer *s, pid_t pid)
 			continue;
 		for (int i = 0; i < s->nfiles && !known; i++)
 			known = s->files[i].ino == m.ino && s->files[i].kdev == m.kdev;
-		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m.path);
-		if (!known && add_file(s, m.kdev, m.ino, path))
+		if (!known && !proc_kernel_path(pid, m.path, path, sizeof(path)) &&
+		    add_file(s, m.kdev, m.ino, path))
 			added++;
 	}
 	fclose(fp);

@@ -20,7 +20,7 @@ int command_start(const struct argp *argp, int argc, char **argv, struct common_
 		report_error(argv[0], "%s", err);
 		return 1;
 	}
-	if (loop_block_signals()) {
+	if (loop_block_signals(argv[0])) {
 		fprintf(stderr, "%s: cannot set up signal handling: %s\n", argv[0],
 			strerror(errno));
 		return 1;

@@ -154,7 +154,7 @@ int loader_env_from_pid(struct loader_env *env, pid_t pid)
 
 /* A file of a running process's, as its maps name it. */
 struct mapped_file {
-	char path[PATH_MAX]; /* /proc/PID/root + the path in maps */
+	char path[PATH_MAX]; /* the path in maps as rtmon reaches it (proc_kernel_path) */
 	dev_t dev;
 	ino_t ino;
 	signed char soname_state; /* 0: not read yet, 1: read, -1: none or unreadable */
@@ -181,7 +181,7 @@ static struct mapped_file *mapped_at(struct walk *w, const char *path)
 {
 	struct stat st;
 
-	if (stat(path, &st) || !S_ISREG(st.st_mode))
+	if (target_file_stat(path, &st) || !S_ISREG(st.st_mode))
 		return NULL;
 	for (int i = 0; i < w->nmaps; i++)
 		if (w->maps[i].dev == st.st_dev && w->maps[i].ino == st.st_ino)
@@ -410,15 +410,16 @@ static int add_mapped_file(const struct proc_maps_line *pm, void *arg)
 	struct walk *w = mw->w;
 	struct mapped_file *m;
 	struct stat st;
+	char path[PATH_MAX];
 	bool dup = false;
 	int len = (int)strlen(pm->path) - (pm->deleted ? (int)strlen(PROC_DELETED) : 0);
 
 	if (w->nmaps >= IMAGE_MAX_FILES)
 		return 1;
 	m = &w->maps[w->nmaps];
-	if (snprintf(m->path, sizeof(m->path), "%s%.*s", w->root, len, pm->path) >=
-		    (int)sizeof(m->path) ||
-	    stat(m->path, &st) || !S_ISREG(st.st_mode))
+	if (snprintf(path, sizeof(path), "%.*s", len, pm->path) >= (int)sizeof(path) ||
+	    proc_kernel_path(w->pid, path, m->path, sizeof(m->path)) ||
+	    target_file_stat(m->path, &st) || !S_ISREG(st.st_mode))
 		return 0;
 	if (st.st_ino == mw->exe_st->st_ino && st.st_dev == mw->exe_st->st_dev)
 		return 0;
@@ -481,8 +482,9 @@ int image_from_pid(struct image *img, pid_t pid, char *err, size_t errlen)
 	link[n > 0 ? n : 0] = '\0';
 	if ((del = strstr(link, " (deleted)")) && !del[10])
 		*del = '\0';
-	if (link[0] == '/')
-		snprintf(w->exe_origin, sizeof(w->exe_origin), "%s%s", w->root, dirname(link));
+	if (link[0] == '/' &&
+	    proc_kernel_path(pid, dirname(link), w->exe_origin, sizeof(w->exe_origin)))
+		w->exe_origin[0] = '\0';
 	if (!loader_env_from_pid(&env, pid))
 		w->env = &env;
 	rc = read_maps(w, &exe_st, err, errlen);

@@ -136,6 +136,25 @@ int proc_exe(pid_t pid, char *path, size_t len, struct stat *st)
 	return 0;
 }
 
+/* Whether pid is in rtmon's mount namespace; when that cannot be told (the process gone), not. */
+static bool shares_mount_ns(pid_t pid)
+{
+	struct stat self, other;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+	return !stat("/proc/self/ns/mnt", &self) && !stat(path, &other) &&
+	       self.st_dev == other.st_dev && self.st_ino == other.st_ino;
+}
+
+int proc_kernel_path(pid_t pid, const char *path, char *out, size_t len)
+{
+	int n = shares_mount_ns(pid) ? snprintf(out, len, "%s", path)
+				     : snprintf(out, len, "/proc/%d/root%s", pid, path);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int proc_uid(pid_t pid, uid_t *uid)
 {
 	char path[64], buf[4096], *p;

@@ -36,6 +36,13 @@ int proc_list_pids(pid_t **pids, size_t *n);
  * may be NULL. */
 int proc_exe(pid_t pid, char *path, size_t len, struct stat *st);
 
+/* The file that the kernel names path for pid (in its maps, its exe link), as rtmon reaches it.
+ * The kernel prints a path from the reader's root: for a process in rtmon's mount namespace (a
+ * chroot included) that is rtmon's own path, used as it is; for one in another namespace (a
+ * container) it is the path under the process's root, and out is /proc/PID/root + path, which
+ * target_file.c resolves inside that root. -ENAMETOOLONG if out is too small. */
+int proc_kernel_path(pid_t pid, const char *path, char *out, size_t len);
+
 /* Real uid (from /proc/PID/status). */
 int proc_uid(pid_t pid, uid_t *uid);
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "binary/objfile.h"
+#include "proc/procinfo.h"
 #include "runtime/go/goelf.h"
 #include "proc/image.h"
 #include "runtime/runtime_id.h"
@@ -229,8 +230,7 @@ static bool real_exe_path(const char *exe, pid_t pid, char *out, size_t len)
 	target[n] = '\0';
 	if ((del = strstr(target, " (deleted)")) && !del[10])
 		*del = '\0';
-	snprintf(out, len, "/proc/%d/root%s", pid, target);
-	return true;
+	return !proc_kernel_path(pid, target, out, len);
 }
 
 /* A JDK launcher (java, jshell, ...) dlopens JAVA_HOME/lib/server/libjvm.so; JAVA_HOME is the

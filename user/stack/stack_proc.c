@@ -4,11 +4,36 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
+#include "binary/target_file.h"
+#include "proc/procinfo.h"
 #include "stack/stack_proc.h"
+
+/* A module's file, named by its path as rtmon reaches it (proc_kernel_path), opened the way every
+ * file of a target's is (target_file_open: never blocking, never a host file through a
+ * container's symlink); libdw's own dwfl_linux_proc_find_elf would open the path plainly. Names
+ * that are not paths ([vdso]) go to libdw's, which reads them from the process. */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	int fd;
+
+	if (name[0] != '/')
+		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	fd = target_file_open(name);
+	if (fd < 0)
+		return -1;
+	*file_name = strdup(name);
+	if (!*file_name) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 static char *debuginfo_path;
 static const Dwfl_Callbacks dwfl_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf, /* opens the module's name: our /proc/PID/root path */
+	.find_elf = find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo, /* the file itself, or a -dbg package's */
 	.debuginfo_path = &debuginfo_path,
 };
@@ -70,8 +95,7 @@ static void report_modules(struct stack_proc *p)
 		while (j < p->nmaps && p->maps[j].ino == m->ino && p->maps[j].kdev == m->kdev)
 			high = p->maps[j++].end;
 		if (!strstr(m->path, " (deleted)") &&
-		    snprintf(name, sizeof(name), "/proc/%d/root%s", p->pid, m->path) <
-			    (int)sizeof(name))
+		    !proc_kernel_path(p->pid, m->path, name, sizeof(name)))
 			dwfl_report_module(p->dwfl, name, low, high);
 		i = j;
 	}

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -14,7 +16,52 @@
 
 static int signal_fd = -1;
 
-int loop_block_signals(void)
+/* Setup (opening the target's files, loading and attaching the probes) runs with the loop's
+ * signals already blocked, and a file that never answers (a stalled FUSE or NFS server, which a
+ * target's owner can arrange) would hold Ctrl-C off for ever. Until the loop starts, a thread
+ * waits on the signalfd instead: a signal then ends rtmon at once. Nothing has been traced yet;
+ * the probes are file descriptors, gone with the process; a -- CMD child held at its gate sees
+ * the gate close (and its parent-death signal) and ends. Once the loop runs, signals are its. */
+enum setup_phase { PHASE_SETUP, PHASE_LOOP, PHASE_ABORT };
+static _Atomic int phase = PHASE_SETUP;
+static const char *watchdog_name = "rtmon";
+
+static void *setup_watchdog(void *arg)
+{
+	struct pollfd pfd = { .fd = signal_fd, .events = POLLIN };
+	struct signalfd_siginfo si = { 0 };
+	int expected = PHASE_SETUP, signo;
+
+	(void)arg;
+	while (poll(&pfd, 1, -1) < 0)
+		if (errno != EINTR)
+			return NULL;
+	if (!atomic_compare_exchange_strong(&phase, &expected, PHASE_ABORT))
+		return NULL; /* the loop has started and reads the signal itself */
+	signo = read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si) ? (int)si.ssi_signo
+									: SIGINT;
+	fprintf(stderr, "%s: %s while setting up: ended before tracing began\n", watchdog_name,
+		strsignal(signo));
+	_exit(128 + signo);
+}
+
+static int start_setup_watchdog(void)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	int rc;
+
+	if ((rc = pthread_attr_init(&attr)))
+		return -rc;
+	/* It only polls: a small stack keeps rtmon's own footprint as measured. */
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&thread, &attr, setup_watchdog, NULL);
+	pthread_attr_destroy(&attr);
+	return -rc;
+}
+
+int loop_block_signals(const char *name)
 {
 	sigset_t set;
 
@@ -28,7 +75,10 @@ int loop_block_signals(void)
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return signal_fd < 0 ? -errno : 0;
+	if (signal_fd < 0)
+		return -errno;
+	watchdog_name = name;
+	return start_setup_watchdog();
 }
 
 uint64_t loop_now_ns(void)
@@ -58,7 +108,13 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 	double start = loop_now_s(), next_interval = co->interval ? start + co->interval : 0;
 	double end = co->duration ? start + co->duration : 0;
 	double next_tick[LOOP_TIMERS];
+	int expected = PHASE_SETUP;
 
+	/* From here signals are the loop's; if the watchdog took one first, it is ending rtmon. */
+	if (!atomic_compare_exchange_strong(&phase, &expected, PHASE_LOOP) &&
+	    expected == PHASE_ABORT)
+		for (;;)
+			pause();
 	for (int i = 0; i < LOOP_TIMERS; i++)
 		next_tick[i] = ops->timers[i].fn ? ops->timers[i].next : 0;
 

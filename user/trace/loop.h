@@ -33,8 +33,9 @@ struct loop_ops {
 
 /* Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT so the loop can take them from a signalfd. Call
  * before target_open, so that a started command inherits a known mask (the child clears it before
- * exec). */
-int loop_block_signals(void);
+ * exec). Until loop_run starts, one of them ends rtmon at once with a line naming the signal and
+ * name (the command, "rtmon malloc"), however long setup takes or blocks. */
+int loop_block_signals(const char *name);
 
 /* Runs until a signal, -d, or the end of a -p / -- CMD target. Returns how it ended. */
 enum loop_end loop_run(const struct common_opts *co, struct target *t, const struct loop_ops *ops);
