@@ -58,18 +58,23 @@ struct {
 	__type(value, struct fwd_frame);
 } fwd_frames SEC(".maps");
 
-static __always_inline void forwarder_enter(struct pt_regs *ctx, __u64 fn)
+static __always_inline void forwarder_enter(struct pt_regs *ctx, __u64 fn, __u64 cookie)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct fwd_frame f = { .sp = PT_REGS_SP(ctx), .fn = fn };
+	__u64 lo = PT_REGS_IP(ctx) - ((cookie >> AF_FWD_SKIP_SHIFT) & AF_FWD_SKIP_MAX);
+	struct fwd_frame f = {
+		.sp = PT_REGS_SP(ctx),
+		.fn = fn,
+		.lo = lo,
+		.hi = lo + (cookie >> AF_FWD_SIZE_SHIFT),
+	};
 
 	if (!bpf_probe_read_user(&f.ret, sizeof(f.ret), (void *)f.sp))
 		bpf_map_update_elem(&fwd_frames, &id, &f, BPF_ANY);
 }
 
-/* True when this hit is a call made inside the thread's last forwarding call, still running: its
- * frame is at or above our stack pointer and still holds the return address it had. A frame that
- * is gone (we are above it, or its slot was reused by another call) is forgotten. */
+/* True when this hit is a call made inside the thread's last forwarding call, still running
+ * (bpf/alloc.h: struct fwd_frame). A frame we are not below any more is forgotten. */
 static __always_inline bool nested_in_forwarder(struct pt_regs *ctx, __u64 fn)
 {
 	__u64 id = bpf_get_current_pid_tgid(), ret = 0, sp = PT_REGS_SP(ctx);
@@ -78,16 +83,33 @@ static __always_inline bool nested_in_forwarder(struct pt_regs *ctx, __u64 fn)
 	if (!has_forwarders)
 		return false;
 	f = bpf_map_lookup_elem(&fwd_frames, &id);
-	if (!f)
+	/* pymalloc passes its large blocks to malloc: malloc's own group counts those calls */
+	if (!f || alloc_fn_group(f->fn) != alloc_fn_group(fn) ||
+	    bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
 		return false;
-	if ((sp < f->sp || (sp == f->sp && fn != f->fn)) &&
-	    !bpf_probe_read_user(&ret, sizeof(ret), (void *)f->sp) && ret == f->ret) {
+	if (sp < f->sp)
+		return ret >= f->lo && ret < f->hi; /* the frame stays: it may call in again */
+	/* A tail jump. Under --live the return address is the uretprobe's trampoline by now: the
+	 * frame is forgotten at the forwarder's return instead (forwarder_return), never stale. */
+	if (sp == f->sp && fn != f->fn && (track_live || ret == f->ret)) {
 		bpf_map_delete_elem(&fwd_frames, &id);
 		return true;
 	}
-	if (sp >= f->sp)
-		bpf_map_delete_elem(&fwd_frames, &id);
+	bpf_map_delete_elem(&fwd_frames, &id);
 	return false;
+}
+
+/* --live: a forwarding function returns (its return popped: sp is one word above its frame). */
+static __always_inline void forwarder_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct fwd_frame *f;
+
+	if (!has_forwarders)
+		return;
+	f = bpf_map_lookup_elem(&fwd_frames, &id);
+	if (f && PT_REGS_SP(ctx) == f->sp + 8)
+		bpf_map_delete_elem(&fwd_frames, &id);
 }
 
 /* A nested call (nested_in_forwarder): counted apart; under --live, an allocation made inside
@@ -469,7 +491,7 @@ release:
 	if (track_live && !calib)
 		live_free(s, a0);
 	if (forwards)
-		forwarder_enter(ctx, fn);
+		forwarder_enter(ctx, fn, cookie);
 	return 0;
 alloc:
 	if (count_nested(ctx, fn, calib)) {
@@ -479,7 +501,7 @@ alloc:
 		return 0;
 	}
 	if (forwards)
-		forwarder_enter(ctx, fn);
+		forwarder_enter(ctx, fn, cookie);
 	s = record_alloc(fn, size, calib);
 	if (s && track_stacks)
 		stack_record(ctx, s, (__u32)fn, size, calib, &key);
@@ -498,9 +520,12 @@ int BPF_KRETPROBE(on_alloc_return, unsigned long ret)
 	struct live_block b;
 	struct malloc_stats *s;
 	__u32 zero = 0;
-	__u64 ptr = ret;
+	__u64 ptr = ret, fn = AF_OF_COOKIE(bpf_get_attach_cookie(ctx));
 
-	if (!c) /* the entry was not seen (before attach), or an inner call already took it */
+	forwarder_return(ctx);
+	/* A forwarding free's return (only its frame to forget), or an allocation's whose entry was
+	 * not seen (before attach) or whose inner call already took it. */
+	if (!c || fn == AF_FREE || fn == AF_DALLOCX || fn == AF_SDALLOCX || fn == AF_TC_DELETE)
 		return 0;
 	call = *c;
 	bpf_map_delete_elem(&live_calls, &id);

@@ -77,10 +77,15 @@ static inline enum alloc_group alloc_fn_group(__u64 fn)
 #define AF_CALIBRATE (1ULL << 32)
 /* Cookie flag: the function may call another probed function of its allocator (tcmalloc's
  * posix_memalign and valloc call memalign, its sized delete free, through their public names):
- * its hit remembers the thread's frame, and a probed call made inside it is counted apart, once. */
-#define AF_FORWARDS (1ULL << 33)
-/* The function's enum alloc_fn, in the low bits of a cookie. */
-#define AF_OF_COOKIE(c) ((c)&0xffffffffULL)
+ * its hit remembers the thread's frame and its code's range, and a probed call made inside it is
+ * counted apart, once. The range: the probe's distance from the function's start in bits 34-39,
+ * the function's size in bits 40-63. */
+#define AF_FORWARDS       (1ULL << 33)
+#define AF_FWD_SKIP_SHIFT 34
+#define AF_FWD_SIZE_SHIFT 40
+#define AF_FWD_SKIP_MAX   63
+#define AF_FWD_SIZE_MAX   ((1ULL << 24) - 1)
+#define AF_OF_COOKIE(c)   ((c)&0xffffffffULL)
 
 /* One per CPU; userspace sums them. 64-bit counters throughout: a busy process wraps 32 bits in
  * seconds. */
@@ -111,13 +116,14 @@ struct malloc_stats {
 };
 
 /* AF_FORWARDS: a forwarding function's frame at its entry, per thread. A later hit is inside it
- * while its return address is still at sp: a call made inside it runs below sp; a tail jump
- * reaches another function with the same sp. The same function at the same sp is a new call from
- * the same call site (the first one returned without calling in). */
+ * when its return address is in the function's code (a call made inside it), or when it has the
+ * same stack pointer and return address (a tail jump: another function reached with the
+ * forwarder's frame). The same function at the same sp is a new call from the same call site. */
 struct fwd_frame {
 	__u64 sp;
 	__u64 ret;
 	__u64 fn;
+	__u64 lo, hi; /* the function's code */
 };
 
 /* --live: a block allocated while tracing, by process and address (--binpath traces many

@@ -186,3 +186,33 @@ def test_python_text_report():
     assert ", allocator /lib/x86_64-linux-gnu/libc.so.6 (glibc):" in r.stdout
     assert "allocator pymalloc (CPython's object allocator) in /usr/bin/python3.11:" in r.stdout
     assert "calls: PyObject_Malloc " in r.stdout
+
+
+def test_live_tcmalloc():
+    """--live through tcmalloc: alloc.c's mode k leaves 10 blocks of 13744 bytes a round, among
+    them the posix_memalign and valloc blocks, which tcmalloc allocates by calling memalign: the
+    inner call's return records the block, once."""
+    hists, _, _ = trace(tp("alloc-tcmalloc"), "2", "0", "k", flags=["--live"])
+    hist = hists[0]
+    assert (hist["live_allocs"], hist["live_bytes"]) == (20, 2 * 13744)
+    assert hist["count"] == 2 * ALLOCS and hist["frees"] == 2 * 553 and hist["nested_calls"] == 8
+    assert hist["frees_untracked"] == 0 and hist["live_table_full"] == 0
+
+
+def test_live_jemalloc_api():
+    """--live through jemalloc's API: rallocx moves its block, sdallocx, dallocx and realloc(p, 0)
+    free theirs; nothing is left."""
+    hists, _, _ = trace(tp("jemalloc_api"), flags=["--live"])
+    hist = hists[0]
+    assert (hist["count"], hist["frees"]) == (24, 14)
+    assert (hist["live_allocs"], hist["live_bytes"]) == (0, 0)
+    assert hist["frees_untracked"] == 0 and hist["live_table_full"] == 0
+
+
+def test_python_live_leaves_objects_out():
+    """--live traces malloc only in a CPython program, and says so: the object allocator's large
+    blocks are malloc's too."""
+    r = run(["malloc", "--live", "--json", "--", PYTHONS["debian"], "-c", "pass"])
+    assert r.returncode == 0, r.stderr
+    assert "CPython's object allocator (PyObject_Malloc...) is not traced with --live" in r.stderr
+    assert [o["allocator_name"] for o in json_lines(r.stdout) if o["type"] == "hist"] == ["glibc"]

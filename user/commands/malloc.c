@@ -342,9 +342,7 @@ int cmd_malloc(int argc, char **argv)
 		target_close(&t, true);
 		return 2;
 	}
-	/* The object allocator's blocks are often malloc's too (its large ones): --live and
-	 * --stacks would count them twice. */
-	r.objects = !args.live && !args.stacks;
+	r.objects = true; /* CPython's object allocator too, if the target has one */
 	if (args.stacks)
 		r.stack_copy = args.unwind == MALLOC_UNWIND_DWARF ||
 			       (args.unwind == MALLOC_UNWIND_AUTO && !r.go && !args.live);

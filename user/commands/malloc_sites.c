@@ -179,8 +179,11 @@ static int add_file_sites(struct malloc_run *r, struct objfile *ef, const char *
 		if (*nsites == max_sites)
 			return -ENOSPC;
 		sites[*nsites] = (struct probe_site){ .offset = off, .cookie = (uint64_t)f };
-		if (may_forward(ef, &syms[i], addrs, naddrs)) {
-			sites[*nsites].cookie |= AF_FORWARDS;
+		if (off - syms[i].offset <= AF_FWD_SKIP_MAX && syms[i].size <= AF_FWD_SIZE_MAX &&
+		    may_forward(ef, &syms[i], addrs, naddrs)) {
+			sites[*nsites].cookie |= AF_FORWARDS |
+						 (off - syms[i].offset) << AF_FWD_SKIP_SHIFT |
+						 syms[i].size << AF_FWD_SIZE_SHIFT;
 			r->has_forwarders = true;
 		}
 		(*nsites)++;
@@ -418,11 +421,21 @@ int malloc_find_sites(struct malloc_run *r, char *err, size_t errlen)
 		return rc;
 	if (!r->go && r->objects)
 		find_object_allocator(r);
+	if (r->nobj_sites && (r->args->live || r->args->stacks)) {
+		/* Its large blocks are malloc's too: the live table and the stacks would count them
+		 * twice. */
+		fprintf(stderr,
+			"rtmon malloc: note: CPython's object allocator (PyObject_Malloc...) is not "
+			"traced with %s, only malloc's; drop it to see both\n",
+			r->args->live ? "--live" : "--stacks");
+		r->nobj_sites = 0;
+	}
 	for (int i = 0; i < r->nsites; i++)
-		if (!r->go && allocates(AF_OF_COOKIE(r->sites[i].cookie)))
+		if (!r->go && (allocates(AF_OF_COOKIE(r->sites[i].cookie)) ||
+			       (r->sites[i].cookie & AF_FORWARDS)))
 			/* At the entry probe's offset: only flag-setting instructions come before
 			 * it, so the return address is still on top of the stack, and both share
-			 * one breakpoint trap. */
+			 * one breakpoint trap. A forwarding free's return forgets its frame. */
 			r->ret_sites[r->nret_sites++] = r->sites[i];
 	if (!r->go)
 		r->site_what = "the allocator functions";
