@@ -425,8 +425,8 @@ int malloc_find_sites(struct malloc_run *r, char *err, size_t errlen)
 		/* Its large blocks are malloc's too: the live table and the stacks would count them
 		 * twice. */
 		fprintf(stderr,
-			"rtmon malloc: note: CPython's object allocator (PyObject_Malloc...) is not "
-			"traced with %s, only malloc's; drop it to see both\n",
+			"rtmon malloc: note: CPython's object allocator (PyObject_Malloc...) is "
+			"not traced with %s, only malloc's; drop it to see both\n",
 			r->args->live ? "--live" : "--stacks");
 		r->nobj_sites = 0;
 	}
