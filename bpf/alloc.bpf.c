@@ -77,7 +77,7 @@ static __always_inline void forwarder_enter(struct pt_regs *ctx, __u64 fn, __u64
  * (bpf/alloc.h: struct fwd_frame). A frame we are not below any more is forgotten. */
 static __always_inline bool nested_in_forwarder(struct pt_regs *ctx, __u64 fn)
 {
-	__u64 id = bpf_get_current_pid_tgid(), ret = 0, sp = PT_REGS_SP(ctx);
+	__u64 id = bpf_get_current_pid_tgid(), ret = 0, sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx);
 	struct fwd_frame *f;
 
 	if (!has_forwarders)
@@ -89,9 +89,11 @@ static __always_inline bool nested_in_forwarder(struct pt_regs *ctx, __u64 fn)
 		return false;
 	if (sp < f->sp)
 		return ret >= f->lo && ret < f->hi; /* the frame stays: it may call in again */
-	/* A tail jump. Under --live the return address is the uretprobe's trampoline by now: the
-	 * frame is forgotten at the forwarder's return instead (forwarder_return), never stale. */
-	if (sp == f->sp && fn != f->fn && (track_live || ret == f->ret)) {
+	/* A tail jump: another function with the forwarder's frame (the same function there is a
+	 * new call from the same call site). Under --live the return address is the uretprobe's
+	 * trampoline by now: the frame is forgotten at the forwarder's return instead
+	 * (forwarder_return), never stale. */
+	if (sp == f->sp && (ip < f->lo || ip >= f->hi) && (track_live || ret == f->ret)) {
 		bpf_map_delete_elem(&fwd_frames, &id);
 		return true;
 	}
@@ -427,6 +429,7 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 	case AF_PVALLOC:
 	case AF_MALLOCX:
 	case AF_TC_NEW:
+	case AF_CXX_NEW:
 	case AF_PYOBJ_MALLOC:
 		size = a0;
 		goto alloc;
@@ -462,6 +465,7 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 	case AF_DALLOCX:
 	case AF_SDALLOCX:
 	case AF_TC_DELETE:
+	case AF_CXX_DELETE:
 	case AF_PYOBJ_FREE:
 		if (!a0)
 			return 0;
@@ -525,7 +529,8 @@ int BPF_KRETPROBE(on_alloc_return, unsigned long ret)
 	forwarder_return(ctx);
 	/* A forwarding free's return (only its frame to forget), or an allocation's whose entry was
 	 * not seen (before attach) or whose inner call already took it. */
-	if (!c || fn == AF_FREE || fn == AF_DALLOCX || fn == AF_SDALLOCX || fn == AF_TC_DELETE)
+	if (!c || fn == AF_FREE || fn == AF_DALLOCX || fn == AF_SDALLOCX || fn == AF_TC_DELETE ||
+	    fn == AF_CXX_DELETE)
 		return 0;
 	call = *c;
 	bpf_map_delete_elem(&live_calls, &id);

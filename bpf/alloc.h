@@ -30,6 +30,10 @@ enum alloc_fn {
 	 * size) and the other deletes but plain tc_delete, which is free itself. */
 	AF_TC_NEW,
 	AF_TC_DELETE,
+	/* C++'s operators new (size first) and delete, where the allocator defines them (jemalloc;
+	 * tcmalloc's are tc_new's and tc_delete's aliases, counted there). */
+	AF_CXX_NEW,
+	AF_CXX_DELETE,
 	AF_NATIVE_COUNT,               /* the functions above are C allocators' */
 	AF_MALLOCGC = AF_NATIVE_COUNT, /* Go: runtime.mallocgc(size, typ, needzero) */
 	/* Go with GOEXPERIMENT=sizespecializedmalloc: runtime.mallocgcTinySizeN,
@@ -118,7 +122,8 @@ struct malloc_stats {
 /* AF_FORWARDS: a forwarding function's frame at its entry, per thread. A later hit is inside it
  * when its return address is in the function's code (a call made inside it), or when it has the
  * same stack pointer and return address (a tail jump: another function reached with the
- * forwarder's frame). The same function at the same sp is a new call from the same call site. */
+ * forwarder's frame: a hit outside its code). The forwarder itself at the same sp is a new call
+ * from the same call site. */
 struct fwd_frame {
 	__u64 sp;
 	__u64 ret;

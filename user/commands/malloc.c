@@ -44,6 +44,8 @@ const char *const malloc_fn_names[AF_COUNT] = {
 	[AF_SDALLOCX] = "sdallocx",
 	[AF_TC_NEW] = "tc_new",
 	[AF_TC_DELETE] = "tc_delete",
+	[AF_CXX_NEW] = "operator_new",
+	[AF_CXX_DELETE] = "operator_delete",
 	[AF_MALLOCGC] = "mallocgc",
 	[AF_MALLOCGC_SPECIALIZED] = "mallocgc_specialized",
 	[AF_PYOBJ_MALLOC] = "PyObject_Malloc",
@@ -58,10 +60,11 @@ static const char doc[] =
 	"Probes malloc, calloc (nmemb*size), realloc, aligned_alloc, posix_memalign, memalign, "
 	"valloc, pvalloc and free in the executable (static builds) or in the library that "
 	"provides malloc (libc.so.6, or an allocator loaded before it). Counts are kept in the "
-	"kernel. jemalloc (mallocx, rallocx, xallocx, dallocx, sdallocx) and tcmalloc (tc_new, "
-	"tc_delete and their forms) are found without flags, linked or preloaded, with their own "
-	"entry points counted too; an allocator that exports only prefixed names (je_malloc) is "
-	"traced with --allocator-prefix je_.\n\n"
+	"kernel. jemalloc (mallocx, rallocx, xallocx, dallocx, sdallocx, its C++ operators) and "
+	"tcmalloc (tc_new, tc_delete and their forms) are found without flags, linked or "
+	"preloaded, with their own entry points counted too; a call the allocator makes to "
+	"another of its probed functions is counted once. An allocator that exports only "
+	"prefixed names (je_malloc) is traced with --allocator-prefix je_.\n\n"
 	"CPython programs: the object allocator (PyObject_Malloc, PyObject_Calloc, "
 	"PyObject_Realloc, PyObject_Free), from which most objects come without reaching malloc, "
 	"is probed too and reported apart (allocator pymalloc; not with --live or --stacks).\n\n"

@@ -14,8 +14,8 @@
 
 /* Every name a native allocator's function may be exported under, by the AF_ index its calls are
  * counted at. A name at an address an earlier one has (tcmalloc's tc_delete is free, its tc_new
- * operator new) is probed once, at the first. jemalloc's C++ operators are not listed: some jump
- * to free or call aligned_alloc, which are probed, so counting them too would count twice. */
+ * operator new) is probed once, at the first. jemalloc's C++ operators jump to free or call
+ * aligned_alloc in some forms: those calls are counted once (AF_FORWARDS). */
 struct alloc_name {
 	const char *name;
 	int fn;
@@ -57,6 +57,28 @@ static const struct alloc_name native_names[] = {
 	{ "tc_deletearray_sized_aligned", AF_TC_DELETE },
 	{ "tc_delete_aligned_nothrow", AF_TC_DELETE },
 	{ "tc_deletearray_aligned_nothrow", AF_TC_DELETE },
+	/* operator new(size_t), new[](size_t), their nothrow_t, align_val_t and both forms */
+	{ "_Znwm", AF_CXX_NEW },
+	{ "_Znam", AF_CXX_NEW },
+	{ "_ZnwmRKSt9nothrow_t", AF_CXX_NEW },
+	{ "_ZnamRKSt9nothrow_t", AF_CXX_NEW },
+	{ "_ZnwmSt11align_val_t", AF_CXX_NEW },
+	{ "_ZnamSt11align_val_t", AF_CXX_NEW },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", AF_CXX_NEW },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", AF_CXX_NEW },
+	/* operator delete(void *) and delete[], with nothrow_t, size_t, align_val_t */
+	{ "_ZdlPv", AF_CXX_DELETE },
+	{ "_ZdaPv", AF_CXX_DELETE },
+	{ "_ZdlPvRKSt9nothrow_t", AF_CXX_DELETE },
+	{ "_ZdaPvRKSt9nothrow_t", AF_CXX_DELETE },
+	{ "_ZdlPvm", AF_CXX_DELETE },
+	{ "_ZdaPvm", AF_CXX_DELETE },
+	{ "_ZdlPvSt11align_val_t", AF_CXX_DELETE },
+	{ "_ZdaPvSt11align_val_t", AF_CXX_DELETE },
+	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", AF_CXX_DELETE },
+	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", AF_CXX_DELETE },
+	{ "_ZdlPvmSt11align_val_t", AF_CXX_DELETE },
+	{ "_ZdaPvmSt11align_val_t", AF_CXX_DELETE },
 };
 
 #define NATIVE_NAMES (sizeof(native_names) / sizeof(*native_names))
@@ -402,7 +424,7 @@ static int find_go_site(struct malloc_run *r, char *err, size_t errlen)
 static bool allocates(uint64_t fn)
 {
 	return fn != AF_FREE && fn != AF_XALLOCX && fn != AF_DALLOCX && fn != AF_SDALLOCX &&
-	       fn != AF_TC_DELETE;
+	       fn != AF_TC_DELETE && fn != AF_CXX_DELETE;
 }
 
 /* Where to probe: every allocator function of one file, sharing one link (and CPython's object
