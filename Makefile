@@ -78,6 +78,12 @@ STACK_TP_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 # Preloadable libraries (testprog/lib/NAME.c): build/testprog/libNAME.so.
 TP_LIB_SRCS := $(wildcard testprog/lib/*.c)
 TP_LIB_BINS := $(patsubst testprog/lib/%.c,$(BUILD)/testprog/lib%.so,$(TP_LIB_SRCS))
+# Other allocators (tests/integration/test_malloc_allocators.py): testprog/alloc.c linked with
+# jemalloc and tcmalloc, and built with TP_JE_PREFIX against a test allocator that exports only
+# je_-prefixed names (libtpmalloc-je.so); jemalloc's and tcmalloc's own APIs (testprog/allocators/).
+ALLOCATOR_TP_BINS := $(BUILD)/testprog/alloc-jemalloc $(BUILD)/testprog/alloc-tcmalloc \
+	$(BUILD)/testprog/libtpmalloc-je.so $(BUILD)/testprog/alloc-je \
+	$(BUILD)/testprog/jemalloc_api $(BUILD)/testprog/tcmalloc_api
 # Java programs (testprog/java/*.java) are compiled for Java 17, so that every JDK the tests find runs them.
 JAVA_TP_SRCS := $(wildcard testprog/java/*.java)
 JAVA_TP_CLASSES := $(patsubst testprog/java/%.java,$(BUILD)/testprog/java/%.class,$(JAVA_TP_SRCS))
@@ -226,6 +232,25 @@ $(BUILD)/testprog/allocpaths-nofp-static: testprog/stacks/allocpaths.c testprog/
 $(BUILD)/testprog/lib%.so: testprog/lib/%.c | $(BUILD)/testprog
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) -fPIC -shared $< -o $@
+$(BUILD)/testprog/alloc-jemalloc: testprog/alloc.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie $< -o $@ -ljemalloc
+$(BUILD)/testprog/alloc-tcmalloc: testprog/alloc.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie $< -o $@ -ltcmalloc
+$(BUILD)/testprog/libtpmalloc-je.so: testprog/lib/tpmalloc.c testprog/lib/je_prefix.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -DTP_JE_PREFIX -fPIC -shared $< -o $@
+$(BUILD)/testprog/alloc-je: testprog/alloc.c testprog/lib/je_prefix.h $(BUILD)/testprog/libtpmalloc-je.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -DTP_JE_PREFIX -fPIE -pie $< -o $@ -L$(BUILD)/testprog -ltpmalloc-je \
+		-Wl,-rpath,'$$ORIGIN'
+$(BUILD)/testprog/jemalloc_api: testprog/allocators/jemalloc_api.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie $< -o $@ -ljemalloc
+$(BUILD)/testprog/tcmalloc_api: testprog/allocators/tcmalloc_api.c testprog/tp_gate.h | $(BUILD)/testprog
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -fPIE -pie $< -o $@ -ltcmalloc
 
 # Go programs: the toolchain's own cache makes rebuilds cheap, so always ask go build.
 $(BUILD)/testprog/go/%: testprog/go/%/main.go testprog/go/%/go.mod | $(BUILD)/testprog/go
@@ -249,7 +274,7 @@ $(BUILD)/testprog/java/%.class: testprog/java/%.java | $(BUILD)/testprog/java
 # The programs use Gate (their stdin start gate): compiled first, found on the class path.
 $(filter-out %/Gate.class,$(JAVA_TP_CLASSES)): $(BUILD)/testprog/java/Gate.class
 
-testprogs: $(TP_BINS) $(TP_LIB_BINS) $(STACK_TP_BINS) $(GO_TP_BINS) $(GO_TP_SIZESPEC) \
+testprogs: $(TP_BINS) $(TP_LIB_BINS) $(STACK_TP_BINS) $(ALLOCATOR_TP_BINS) $(GO_TP_BINS) $(GO_TP_SIZESPEC) \
 	$(JAVA_TP_CLASSES)
 
 # The Go fixture built by older toolchains (one per goid-offset era), fetched through the Go module

@@ -20,11 +20,14 @@ const volatile bool stack_copy = false;
 /* Go built with GOEXPERIMENT=sizespecializedmalloc: mallocgc passes requests up to
  * GO_SPECIALIZED_MAX bytes on to specialized functions, which are probed and count them. */
 const volatile bool go_specialized = false;
-
-/* Key 0: the target's counts. Key 1: --budget's calibration hits on rtmon's own code. */
+/* glibc's realloc passes realloc(NULL, n) to malloc and realloc(p, 0) to free through their public
+ * entry points, which count them. jemalloc's and tcmalloc's do it inside: realloc counts them. */
+const volatile bool realloc_forwards = true;
+/* By enum alloc_group: the allocator's counts, --budget's calibration hits on rtmon's own code, the
+ * object allocator's counts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, ALLOC_GROUP_COUNT);
 	__type(key, __u32);
 	__type(value, struct malloc_stats);
 } stats SEC(".maps");
@@ -32,21 +35,104 @@ struct {
 /* A calibration hit does all a target's hit does (the filter included) and counts under key 1, so
  * that
  * --budget measures the whole cost of a hit. */
-static __always_inline struct malloc_stats *target_stats(bool calibrating)
+static __always_inline struct malloc_stats *target_stats(__u64 fn, bool calibrating)
 {
 	bool target = current_is_target();
-	__u32 key = calibrating;
+	__u32 key = calibrating ? ALLOC_GROUP_CALIBRATE : alloc_fn_group(fn);
 
 	if (!target && !calibrating)
 		return NULL;
 	return bpf_map_lookup_elem(&stats, &key);
 }
 
+/* Some site has AF_FORWARDS: every hit checks whether it is inside one. */
+const volatile bool has_forwarders = false;
+
+/* AF_FORWARDS: the frame of the last forwarding call, per thread (bpf/alloc.h). Userspace shrinks
+ * it to one entry when no site forwards. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct fwd_frame);
+} fwd_frames SEC(".maps");
+
+static __always_inline void forwarder_enter(struct pt_regs *ctx, __u64 fn, __u64 cookie)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 lo = PT_REGS_IP(ctx) - ((cookie >> AF_FWD_SKIP_SHIFT) & AF_FWD_SKIP_MAX);
+	struct fwd_frame f = {
+		.sp = PT_REGS_SP(ctx),
+		.fn = fn,
+		.lo = lo,
+		.hi = lo + (cookie >> AF_FWD_SIZE_SHIFT),
+	};
+
+	if (!bpf_probe_read_user(&f.ret, sizeof(f.ret), (void *)f.sp))
+		bpf_map_update_elem(&fwd_frames, &id, &f, BPF_ANY);
+}
+
+/* True when this hit is a call made inside the thread's last forwarding call, still running
+ * (bpf/alloc.h: struct fwd_frame). A frame we are not below any more is forgotten. */
+static __always_inline bool nested_in_forwarder(struct pt_regs *ctx, __u64 fn)
+{
+	__u64 id = bpf_get_current_pid_tgid(), ret = 0, sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx);
+	struct fwd_frame *f;
+
+	if (!has_forwarders)
+		return false;
+	f = bpf_map_lookup_elem(&fwd_frames, &id);
+	/* pymalloc passes its large blocks to malloc: malloc's own group counts those calls */
+	if (!f || alloc_fn_group(f->fn) != alloc_fn_group(fn) ||
+	    bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return false;
+	if (sp < f->sp)
+		return ret >= f->lo && ret < f->hi; /* the frame stays: it may call in again */
+	/* A tail jump: another function with the forwarder's frame (the same function there is a
+	 * new call from the same call site). Under --live the return address is the uretprobe's
+	 * trampoline by now: the frame is forgotten at the forwarder's return instead
+	 * (forwarder_return), never stale. */
+	if (sp == f->sp && (ip < f->lo || ip >= f->hi) && (track_live || ret == f->ret)) {
+		bpf_map_delete_elem(&fwd_frames, &id);
+		return true;
+	}
+	bpf_map_delete_elem(&fwd_frames, &id);
+	return false;
+}
+
+/* --live: a forwarding function returns (its return popped: sp is one word above its frame). */
+static __always_inline void forwarder_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct fwd_frame *f;
+
+	if (!has_forwarders)
+		return;
+	f = bpf_map_lookup_elem(&fwd_frames, &id);
+	if (f && PT_REGS_SP(ctx) == f->sp + 8)
+		bpf_map_delete_elem(&fwd_frames, &id);
+}
+
+/* A nested call (nested_in_forwarder): counted apart; under --live, an allocation made inside
+ * takes the place of the outer call's entry, as glibc's inner mallocs do (live_enter). */
+static __always_inline bool count_nested(struct pt_regs *ctx, __u64 fn, bool calib)
+{
+	struct malloc_stats *s;
+
+	if (!nested_in_forwarder(ctx, fn))
+		return false;
+	s = target_stats(fn, calib);
+	if (s)
+		s->nested++;
+	return true;
+}
+
 /* Counts one allocating call; returns the stats it updated (NULL when the caller is not a target),
  * so callers can add to them without filtering twice. */
 static __always_inline struct malloc_stats *record_alloc(__u64 fn, __u64 size, bool calib)
 {
-	struct malloc_stats *s = target_stats(calib);
+	struct malloc_stats *s = target_stats(fn, calib);
 
 	if (!s || fn >= AF_COUNT) /* for the verifier: cookies come from rtmon's own enum */
 		return NULL;
@@ -266,7 +352,7 @@ static __always_inline void live_enter(struct malloc_stats *s, __u32 fn, __u64 s
 
 	/* realloc releases the old block inside the call, where another thread may get the same
 	 * address back: take it out of the table now, and put it back if realloc fails. */
-	if (fn == AF_REALLOC && live_remove(s, id >> 32, arg, &old)) {
+	if ((fn == AF_REALLOC || fn == AF_RALLOCX) && arg && live_remove(s, id >> 32, arg, &old)) {
 		c.old_found = 1;
 		c.old_size = old.size;
 		c.old_time_ns = old.time_ns;
@@ -301,7 +387,7 @@ static __always_inline int record_go_alloc(struct pt_regs *ctx, __u64 fn, bool c
 	if (fn == AF_MALLOCGC && (!size || (go_specialized && size <= GO_SPECIALIZED_MAX))) {
 		/* Size 0 returns the zero base: Go counts no allocation (MemStats.Mallocs), nor do
 		 * we. A small request under the experiment is counted where it goes next. */
-		s = target_stats(calib);
+		s = target_stats(fn, calib);
 		if (!s)
 			return 0;
 		s->calls[AF_MALLOCGC]++; /* a probe hit all the same (--budget's cost) */
@@ -330,8 +416,9 @@ SEC("uprobe")
 int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long a2)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u64 fn = cookie & ~AF_CALIBRATE;
+	__u64 fn = AF_OF_COOKIE(cookie);
 	bool calib = cookie & AF_CALIBRATE;
+	bool forwards = cookie & AF_FORWARDS;
 	struct alloc_stack_key key = { 0 };
 	struct malloc_stats *s;
 	__u64 size, arg = 0;
@@ -340,10 +427,20 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 	case AF_MALLOC:
 	case AF_VALLOC:
 	case AF_PVALLOC:
+	case AF_MALLOCX:
+	case AF_TC_NEW:
+	case AF_CXX_NEW:
+	case AF_PYOBJ_MALLOC:
 		size = a0;
 		goto alloc;
 	case AF_CALLOC:
+	case AF_PYOBJ_CALLOC:
 		size = (__u64)a0 * a1;
+		goto alloc;
+	case AF_RALLOCX: /* ptr is never NULL, size never 0 (jemalloc's API) */
+	case AF_PYOBJ_REALLOC:
+		size = a1;
+		arg = a0;
 		goto alloc;
 	case AF_ALIGNED_ALLOC:
 	case AF_MEMALIGN:
@@ -356,15 +453,24 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 	case AF_REALLOC:
 		/* glibc forwards realloc(NULL, n) to malloc and realloc(p, 0) to free, through the
 		 * entry points rtmon probes: those calls are counted there, not twice. */
-		if (a0 && a1) {
+		if ((a0 && a1) || (!realloc_forwards && a1)) {
 			size = a1;
 			arg = a0;
 			goto alloc;
 		}
+		if (!realloc_forwards && a0)
+			goto release; /* realloc(p, 0) frees p */
 		break;
 	case AF_FREE:
+	case AF_DALLOCX:
+	case AF_SDALLOCX:
+	case AF_TC_DELETE:
+	case AF_CXX_DELETE:
+	case AF_PYOBJ_FREE:
 		if (!a0)
 			return 0;
+		goto release;
+	case AF_XALLOCX:
 		break;
 	case AF_MALLOCGC:
 	case AF_MALLOCGC_SPECIALIZED:
@@ -372,17 +478,34 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 	default:
 		return 0;
 	}
-	s = target_stats(calib);
+	if (count_nested(ctx, fn, calib))
+		return 0;
+	s = target_stats(fn, calib);
+	if (s && fn < AF_COUNT)
+		s->calls[fn]++;
+	return 0;
+release:
+	if (count_nested(ctx, fn, calib))
+		return 0; /* the outer call freed it */
+	s = target_stats(fn, calib);
 	if (!s || fn >= AF_COUNT)
 		return 0;
 	s->calls[fn]++;
-	if (fn == AF_FREE) {
-		s->frees++;
-		if (track_live && !calib)
-			live_free(s, a0);
-	}
+	s->frees++;
+	if (track_live && !calib)
+		live_free(s, a0);
+	if (forwards)
+		forwarder_enter(ctx, fn, cookie);
 	return 0;
 alloc:
+	if (count_nested(ctx, fn, calib)) {
+		s = target_stats(fn, calib);
+		if (s && track_live && !calib)
+			live_enter(s, fn, size, arg, &key);
+		return 0;
+	}
+	if (forwards)
+		forwarder_enter(ctx, fn, cookie);
 	s = record_alloc(fn, size, calib);
 	if (s && track_stacks)
 		stack_record(ctx, s, (__u32)fn, size, calib, &key);
@@ -401,9 +524,13 @@ int BPF_KRETPROBE(on_alloc_return, unsigned long ret)
 	struct live_block b;
 	struct malloc_stats *s;
 	__u32 zero = 0;
-	__u64 ptr = ret;
+	__u64 ptr = ret, fn = AF_OF_COOKIE(bpf_get_attach_cookie(ctx));
 
-	if (!c) /* the entry was not seen (before attach), or an inner call already took it */
+	forwarder_return(ctx);
+	/* A forwarding free's return (only its frame to forget), or an allocation's whose entry was
+	 * not seen (before attach) or whose inner call already took it. */
+	if (!c || fn == AF_FREE || fn == AF_DALLOCX || fn == AF_SDALLOCX || fn == AF_TC_DELETE ||
+	    fn == AF_CXX_DELETE)
 		return 0;
 	call = *c;
 	bpf_map_delete_elem(&live_calls, &id);
@@ -416,13 +543,13 @@ int BPF_KRETPROBE(on_alloc_return, unsigned long ret)
 			ptr = 0;
 	}
 	if (!ptr) { /* failed: a failed realloc leaves the old block allocated */
-		if (call.fn == AF_REALLOC && call.old_found) {
+		if ((call.fn == AF_REALLOC || call.fn == AF_RALLOCX) && call.old_found) {
 			b = (struct live_block){ call.old_size, call.old_time_ns, call.old_key };
 			live_insert(s, id >> 32, call.arg, &b);
 		}
 		return 0;
 	}
-	if (call.fn == AF_REALLOC && !call.old_found)
+	if ((call.fn == AF_REALLOC || call.fn == AF_RALLOCX) && call.arg && !call.old_found)
 		s->frees_untracked++; /* realloc released a block allocated before tracing */
 	b = (struct live_block){ call.size, bpf_ktime_get_ns(), call.key };
 	live_insert(s, id >> 32, ptr, &b);

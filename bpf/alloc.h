@@ -17,14 +17,54 @@ enum alloc_fn {
 	AF_VALLOC,
 	AF_PVALLOC,
 	AF_FREE,
+	/* jemalloc's non-standard API: mallocx(size, flags), rallocx(ptr, size, flags) (a realloc),
+	 * xallocx (resizes in place, never a new block: a call, not an allocation), dallocx(ptr,
+	 * flags) and sdallocx(ptr, size, flags) (frees). nallocx and sallocx allocate nothing. */
+	AF_MALLOCX,
+	AF_RALLOCX,
+	AF_XALLOCX,
+	AF_DALLOCX,
+	AF_SDALLOCX,
+	/* tcmalloc's C++ entry points that are functions of their own (operator new and delete are
+	 * their aliases): tc_new(size) and its nothrow and aligned forms; tc_delete_sized(ptr,
+	 * size) and the other deletes but plain tc_delete, which is free itself. */
+	AF_TC_NEW,
+	AF_TC_DELETE,
+	/* C++'s operators new (size first) and delete, where the allocator defines them (jemalloc;
+	 * tcmalloc's are tc_new's and tc_delete's aliases, counted there). */
+	AF_CXX_NEW,
+	AF_CXX_DELETE,
 	AF_NATIVE_COUNT,               /* the functions above are C allocators' */
 	AF_MALLOCGC = AF_NATIVE_COUNT, /* Go: runtime.mallocgc(size, typ, needzero) */
 	/* Go with GOEXPERIMENT=sizespecializedmalloc: runtime.mallocgcTinySizeN,
 	 * mallocgcSmallNoScanSCN and mallocgcSmallScanNoHeaderSCN (same arguments), which the
 	 * compiler calls directly and mallocgc calls for every size up to GO_SPECIALIZED_MAX. */
 	AF_MALLOCGC_SPECIALIZED,
+	/* CPython's object allocator (pymalloc), exported by the interpreter or libpython: most
+	 * objects are carved from its pools and never reach malloc; larger requests it passes on to
+	 * malloc, which counts them again in its own group. */
+	AF_PYOBJ_MALLOC,
+	AF_PYOBJ_CALLOC,
+	AF_PYOBJ_REALLOC, /* (ptr, size): a new size for ptr, or a new block for NULL; never frees
+			   */
+	AF_PYOBJ_FREE,
 	AF_COUNT,
 };
+
+/* Keys of the stats map: the allocator's counts (libc's, jemalloc's, Go's ...), --budget's
+ * calibration hits, and an object allocator that sits on top of it (CPython's), reported apart. */
+enum alloc_group {
+	ALLOC_GROUP_MAIN,
+	ALLOC_GROUP_CALIBRATE,
+	ALLOC_GROUP_OBJECTS,
+	ALLOC_GROUP_COUNT,
+};
+
+static inline enum alloc_group alloc_fn_group(__u64 fn)
+{
+	return fn >= AF_PYOBJ_MALLOC && fn <= AF_PYOBJ_FREE ? ALLOC_GROUP_OBJECTS
+							    : ALLOC_GROUP_MAIN;
+}
 
 /* mallocgc hands a request of at most this many bytes to a specialized function when the
  * experiment is on (runtime.heapBitsInSpan: gc.MinSizeForMallocHeader, 8 * 64 on 64-bit). */
@@ -33,10 +73,23 @@ enum alloc_fn {
 /* Probe sites of one run: the native functions, or mallocgc and up to 15 + 2 x 67 specialized
  * ones. */
 #define MALLOC_SITES_MAX 160
+/* The object allocator's sites, on a file of their own (the interpreter or libpython). */
+#define MALLOC_OBJ_SITES_MAX 4
 
 /* Cookie flag: a --budget calibration hit on rtmon's own code (user/trace/budget_calib.c), counted
  * apart. */
 #define AF_CALIBRATE (1ULL << 32)
+/* Cookie flag: the function may call another probed function of its allocator (tcmalloc's
+ * posix_memalign and valloc call memalign, its sized delete free, through their public names):
+ * its hit remembers the thread's frame and its code's range, and a probed call made inside it is
+ * counted apart, once. The range: the probe's distance from the function's start in bits 34-39,
+ * the function's size in bits 40-63. */
+#define AF_FORWARDS       (1ULL << 33)
+#define AF_FWD_SKIP_SHIFT 34
+#define AF_FWD_SIZE_SHIFT 40
+#define AF_FWD_SKIP_MAX   63
+#define AF_FWD_SIZE_MAX   ((1ULL << 24) - 1)
+#define AF_OF_COOKIE(c)   ((c)&0xffffffffULL)
 
 /* One per CPU; userspace sums them. 64-bit counters throughout: a busy process wraps 32 bits in
  * seconds. */
@@ -62,6 +115,20 @@ struct malloc_stats {
 				*/
 	__u64 stacks_lost; /* --stacks: allocations whose stack was not recorded (a full stack map
 			    * or table, a hash collision in the stack map, a full ring) */
+	__u64 nested;      /* calls made from inside another probed function (AF_FORWARDS): counted
+			    * there, not again */
+};
+
+/* AF_FORWARDS: a forwarding function's frame at its entry, per thread. A later hit is inside it
+ * when its return address is in the function's code (a call made inside it), or when it has the
+ * same stack pointer and return address (a tail jump: another function reached with the
+ * forwarder's frame: a hit outside its code). The forwarder itself at the same sp is a new call
+ * from the same call site. */
+struct fwd_frame {
+	__u64 sp;
+	__u64 ret;
+	__u64 fn;
+	__u64 lo, hi; /* the function's code */
 };
 
 /* --live: a block allocated while tracing, by process and address (--binpath traces many

@@ -16,7 +16,12 @@
  *      10 live blocks, 13744 bytes per round (frees 553 instead of 563)
  *   p  malloc 9 blocks of 64 bytes before waiting for the start signal and free them after it: with
  *      rtmon attached at the gate, 9 frees of memory allocated before tracing
- *   w  after the rounds, wait for a second line on stdin before exiting */
+ *   w  after the rounds, wait for a second line on stdin before exiting
+ * Built with TP_JE_PREFIX (alloc-je), every call goes to je_malloc, je_free... (lib/je_prefix.h),
+ * which libtpmalloc-je.so provides. */
+#ifdef TP_JE_PREFIX
+#include "lib/je_prefix.h"
+#endif
 #include <stdlib.h>
 #include <malloc.h>
 #include <pthread.h>

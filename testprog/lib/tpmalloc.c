@@ -8,7 +8,12 @@
  * where the test programs wait for their start signal (testprog/tp_gate.h), so that the counts are
  * what a tracer attached at the gate sees. TPMALLOC_REPORT=FILE makes it write, at exit, one line
  * "malloc=N calloc=N ... free=N" of the calls made after the gate, and "total_malloc=N ..." of all
- * of them. Nothing is printed otherwise. */
+ * of them. Nothing is printed otherwise.
+ * Built with TP_JE_PREFIX (libtpmalloc-je.so), it exports je_malloc, je_free... instead, as
+ * jemalloc built with a prefix does (je_prefix.h); the report keeps the unprefixed names. */
+#ifdef TP_JE_PREFIX
+#include "je_prefix.h"
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>

@@ -25,7 +25,7 @@
 #include "binary/probe_site.h"
 #include "proc/target.h"
 
-enum { OPT_BUDGET = 0x2000, OPT_LIVE, OPT_STACKS, OPT_MIN_AGE, OPT_UNWIND };
+enum { OPT_BUDGET = 0x2000, OPT_LIVE, OPT_STACKS, OPT_MIN_AGE, OPT_UNWIND, OPT_PREFIX };
 
 const char *const malloc_fn_names[AF_COUNT] = {
 	[AF_MALLOC] = "malloc",
@@ -37,8 +37,21 @@ const char *const malloc_fn_names[AF_COUNT] = {
 	[AF_VALLOC] = "valloc",
 	[AF_PVALLOC] = "pvalloc",
 	[AF_FREE] = "free",
+	[AF_MALLOCX] = "mallocx",
+	[AF_RALLOCX] = "rallocx",
+	[AF_XALLOCX] = "xallocx",
+	[AF_DALLOCX] = "dallocx",
+	[AF_SDALLOCX] = "sdallocx",
+	[AF_TC_NEW] = "tc_new",
+	[AF_TC_DELETE] = "tc_delete",
+	[AF_CXX_NEW] = "operator_new",
+	[AF_CXX_DELETE] = "operator_delete",
 	[AF_MALLOCGC] = "mallocgc",
 	[AF_MALLOCGC_SPECIALIZED] = "mallocgc_specialized",
+	[AF_PYOBJ_MALLOC] = "PyObject_Malloc",
+	[AF_PYOBJ_CALLOC] = "PyObject_Calloc",
+	[AF_PYOBJ_REALLOC] = "PyObject_Realloc",
+	[AF_PYOBJ_FREE] = "PyObject_Free",
 };
 
 static const char doc[] =
@@ -47,7 +60,14 @@ static const char doc[] =
 	"Probes malloc, calloc (nmemb*size), realloc, aligned_alloc, posix_memalign, memalign, "
 	"valloc, pvalloc and free in the executable (static builds) or in the library that "
 	"provides malloc (libc.so.6, or an allocator loaded before it). Counts are kept in the "
-	"kernel.\n\n"
+	"kernel. jemalloc (mallocx, rallocx, xallocx, dallocx, sdallocx, its C++ operators) and "
+	"tcmalloc (tc_new, tc_delete and their forms) are found without flags, linked or "
+	"preloaded, with their own entry points counted too; a call the allocator makes to "
+	"another of its probed functions is counted once. An allocator that exports only "
+	"prefixed names (je_malloc) is traced with --allocator-prefix je_.\n\n"
+	"CPython programs: the object allocator (PyObject_Malloc, PyObject_Calloc, "
+	"PyObject_Realloc, PyObject_Free), from which most objects come without reaching malloc, "
+	"is probed too and reported apart (allocator pymalloc; not with --live or --stacks).\n\n"
 	"Go programs (found by their build info; stripped ones too) are traced at "
 	"runtime.mallocgc: sizes as a log2 histogram and by the runtime's size classes, with "
 	"allocations over 32 KiB apart.\n\n"
@@ -97,6 +117,10 @@ static const struct argp_option malloc_options[] = {
 	{ "unwind", OPT_UNWIND, "fp|dwarf", 0,
 	  "How --stacks takes stacks: frame pointers or DWARF CFI (default: fp for Go and "
 	  "--live, else dwarf)",
+	  0 },
+	{ "allocator-prefix", OPT_PREFIX, "PREFIX", 0,
+	  "The allocator's functions are named PREFIXmalloc, PREFIXfree... (jemalloc built "
+	  "with a prefix: je_)",
 	  0 },
 	{ 0 },
 };
@@ -190,6 +214,18 @@ static error_t parse_malloc(int key, char *arg, struct argp_state *state)
 	case OPT_LIVE:
 		a->live = true;
 		return 0;
+	case OPT_PREFIX:
+		if (!*arg || strlen(arg) > 32 ||
+		    strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+				"KLMNOPQRSTUVWXYZ0123456789_") != strlen(arg)) {
+			argp_failure(state, 2, 0,
+				     "invalid --allocator-prefix '%s': give the start of the "
+				     "allocator's function names, letters, digits and _ (e.g. je_)",
+				     arg);
+			return EINVAL;
+		}
+		a->allocator_prefix = arg;
+		return 0;
 	case ARGP_KEY_END:
 		if (a->live && a->budget) {
 			argp_failure(state, 2, 0,
@@ -211,6 +247,27 @@ static const struct argp malloc_argp = { malloc_options, parse_malloc, NULL, doc
 
 /* Prints what was counted since the last report (everything, without -i) and remembers the totals.
  */
+/* The object allocator's part of a report, after the allocator's: the same span. */
+static void report_objects(struct malloc_run *r, const struct budget_span *sp)
+{
+	struct malloc_stats cur, delta, seen;
+
+	if (malloc_read_group(r, ALLOC_GROUP_OBJECTS, &cur)) {
+		fprintf(stderr, "rtmon malloc: cannot read the counters: %s\n", strerror(errno));
+		return;
+	}
+	delta = cur;
+	malloc_stats_subtract(&delta, &r->obj_base);
+	seen = delta;
+	if (sp)
+		malloc_stats_estimate(&delta, &cur, sp);
+	if (r->args->co.json)
+		malloc_print_json(r, ALLOC_GROUP_OBJECTS, &delta, sp, &seen);
+	else
+		malloc_print_text(r, ALLOC_GROUP_OBJECTS, &delta, sp);
+	r->obj_base = cur;
+}
+
 static void report(struct malloc_run *r)
 {
 	struct malloc_stats cur, delta, seen;
@@ -237,9 +294,11 @@ static void report(struct malloc_run *r)
 	if (r->args->stacks && r->args->so.folded)
 		; /* stdout holds the folded stacks only */
 	else if (r->args->co.json)
-		malloc_print_json(r, &delta, r->budget ? &span : NULL, &seen);
+		malloc_print_json(r, ALLOC_GROUP_MAIN, &delta, r->budget ? &span : NULL, &seen);
 	else
-		malloc_print_text(r, &delta, r->budget ? &span : NULL);
+		malloc_print_text(r, ALLOC_GROUP_MAIN, &delta, r->budget ? &span : NULL);
+	if (r->nobj_sites)
+		report_objects(r, r->budget ? &span : NULL);
 	r->base = cur;
 	r->total_table_full = cur.live_table_full;
 	fflush(stdout);
@@ -286,6 +345,7 @@ int cmd_malloc(int argc, char **argv)
 		target_close(&t, true);
 		return 2;
 	}
+	r.objects = true; /* CPython's object allocator too, if the target has one */
 	if (args.stacks)
 		r.stack_copy = args.unwind == MALLOC_UNWIND_DWARF ||
 			       (args.unwind == MALLOC_UNWIND_AUTO && !r.go && !args.live);

@@ -10,12 +10,12 @@
 #include "alloc.skel.h"
 #include "trace/skel_open.h"
 
-int malloc_read_stats(const struct malloc_run *r, struct malloc_stats *sum)
+int malloc_read_group(const struct malloc_run *r, int group, struct malloc_stats *sum)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct malloc_stats *percpu;
 	__u64 *out = (__u64 *)sum;
-	__u32 zero = 0;
+	__u32 key = (__u32)group;
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
@@ -24,7 +24,7 @@ int malloc_read_stats(const struct malloc_run *r, struct malloc_stats *sum)
 	percpu = calloc((size_t)ncpu, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
-	rc = bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stats), &zero, percpu);
+	rc = bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stats), &key, percpu);
 	if (rc) {
 		rc = -errno;
 		free(percpu);
@@ -42,6 +42,11 @@ int malloc_read_stats(const struct malloc_run *r, struct malloc_stats *sum)
 	}
 	free(percpu);
 	return 0;
+}
+
+int malloc_read_stats(const struct malloc_run *r, struct malloc_stats *sum)
+{
+	return malloc_read_group(r, ALLOC_GROUP_MAIN, sum);
 }
 
 void malloc_stats_subtract(struct malloc_stats *a, const struct malloc_stats *b)
@@ -85,13 +90,16 @@ static int hits_cost_ns(void *ctx, double *ns)
 {
 	struct malloc_run *r = ctx;
 	struct malloc_stats s;
-	int rc = malloc_read_stats(r, &s);
 
-	if (rc)
-		return rc;
 	*ns = 0;
-	for (int f = 0; f < AF_COUNT; f++)
-		*ns += (double)s.calls[f] * r->hit_ns[f];
+	for (int g = ALLOC_GROUP_MAIN; g < ALLOC_GROUP_COUNT; g++) {
+		int rc = g == ALLOC_GROUP_CALIBRATE ? 0 : malloc_read_group(r, g, &s);
+
+		if (rc)
+			return rc;
+		for (int f = 0; g != ALLOC_GROUP_CALIBRATE && f < AF_COUNT; f++)
+			*ns += (double)s.calls[f] * r->hit_ns[f];
+	}
 	return 0;
 }
 
@@ -103,17 +111,16 @@ static int start_budget(struct malloc_run *r, const struct budget_hooks *hooks, 
 	int rc;
 
 	for (int i = 0; i < r->nsites; i++)
-		any_stepped |= !r->site_emulated[r->sites[i].cookie];
+		any_stepped |= !r->site_emulated[AF_OF_COOKIE(r->sites[i].cookie)];
+	for (int i = 0; i < r->nobj_sites; i++)
+		any_stepped |= !r->site_emulated[AF_OF_COOKIE(r->obj_sites[i].cookie)];
 	rc = budget_calibrate(r->skel->progs.on_alloc_call,
 			      (r->go ? AF_MALLOCGC : AF_MALLOC) | AF_CALIBRATE, any_stepped,
 			      &r->costs, err, errlen);
 	if (rc)
 		return rc;
-	for (int i = 0; i < r->nsites; i++) {
-		int f = (int)r->sites[i].cookie;
-
+	for (int f = 0; f < AF_COUNT; f++)
 		r->hit_ns[f] = r->site_emulated[f] ? r->costs.emulated_ns : r->costs.stepped_ns;
-	}
 	rc = malloc_attach_sites(r, err, errlen);
 	if (rc)
 		return rc;
@@ -149,10 +156,15 @@ int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t
 		bpf_map__set_max_entries(r->skel->maps.live_blocks, 1);
 		bpf_map__set_max_entries(r->skel->maps.live_calls, 1);
 	}
-	/* Before the load: a Go build's experiment decides what mallocgc counts (rodata). */
+	/* Before the load: a Go build's experiment decides what mallocgc counts (rodata), the sites
+	 * whether frames of forwarding calls are kept. */
 	if (malloc_find_sites(r, err, errlen))
 		return -1;
+	if (!r->has_forwarders)
+		bpf_map__set_max_entries(r->skel->maps.fwd_frames, 1);
 	r->skel->rodata->go_specialized = r->go_specialized;
+	r->skel->rodata->realloc_forwards = r->realloc_forwards;
+	r->skel->rodata->has_forwarders = r->has_forwarders;
 	rc = alloc_bpf__load(r->skel);
 	if (rc) {
 		probe_load_error(cmd, rc, err, errlen);

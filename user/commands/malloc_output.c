@@ -6,6 +6,7 @@
 #include "trace/loop.h"
 #include "output/target_report.h"
 #include "commands/malloc_run.h"
+#include "output/escape.h"
 #include "output/hist.h"
 #include "output/json.h"
 #include "output/summary.h"
@@ -99,28 +100,35 @@ static void print_live_text(const struct malloc_stats *s)
 		       (unsigned long long)s->live_table_full, LIVE_TABLE_ENTRIES);
 }
 
-void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
+void malloc_print_text(const struct malloc_run *r, int group, const struct malloc_stats *s,
 		       const struct budget_span *sp)
 {
+	char b1[TEXT_SAFE_MAX];
+
 	const char *mark = sp && sp->estimated ? "~" : "";
 
-	if (r->interval_no) {
+	if (r->interval_no && group == ALLOC_GROUP_MAIN) {
 		time_t now = time(NULL);
 		char ts[32];
 
 		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
 		printf("\n%s (interval %d)\n", ts, r->interval_no);
 	}
-	if (r->go)
+	if (group == ALLOC_GROUP_OBJECTS)
+		printf("\nObject allocation sizes in %s, allocator pymalloc (CPython's object "
+		       "allocator) in %s:\n",
+		       r->t->label, text_safe(r->obj_allocator, b1, sizeof(b1)));
+	else if (r->go)
 		printf("Allocation sizes in %s, Go %s %s:\n", r->t->label, r->gi.version,
 		       r->site_what);
 	else
-		printf("Allocation sizes in %s, allocator %s:\n", r->t->label, r->allocator);
+		printf("Allocation sizes in %s, allocator %s (%s):\n", r->t->label,
+		       text_safe(r->allocator, b1, sizeof(b1)), r->allocator_kind);
 	if (!s->count && !s->frees) {
 		printf("no allocation calls seen\n");
 		if (r->args->live && s->live_allocs)
 			print_live_text(s);
-		if (sp)
+		if (sp && group == ALLOC_GROUP_MAIN)
 			print_budget_text(r, sp);
 		return;
 	}
@@ -158,10 +166,14 @@ void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
 	} else {
 		printf(", frees %s%llu\n", mark, (unsigned long long)s->frees);
 		print_calls_text(r, s, mark);
+		if (s->nested)
+			printf("calls the allocator made to its own functions: %s%llu (counted "
+			       "once, at the outer call)\n",
+			       mark, (unsigned long long)s->nested);
 	}
 	if (r->args->live)
 		print_live_text(s);
-	if (sp)
+	if (sp && group == ALLOC_GROUP_MAIN)
 		print_budget_text(r, sp);
 }
 
@@ -209,7 +221,7 @@ static void print_json_go_classes(const struct malloc_run *r, const struct mallo
 	json_end(stdout);
 }
 
-void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
+void malloc_print_json(const struct malloc_run *r, int group, const struct malloc_stats *s,
 		       const struct budget_span *sp, const struct malloc_stats *seen)
 {
 	struct hist_range range = hist_range_of(s->size_max, s->size_min_inv, 1);
@@ -218,8 +230,10 @@ void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
 
 	json_hist_begin(stdout, "malloc_size", "bytes", target_report_pid(r->t), s->slots,
 			LOG2_SLOTS, s->count, s->bytes, &range);
-	if (!r->go)
+	if (!r->go) {
 		json_field_u64(stdout, "frees", s->frees);
+		json_field_u64(stdout, "nested_calls", s->nested);
+	}
 	if (r->args->live) {
 		json_field_i64(stdout, "live_allocs", s->live_allocs);
 		json_field_i64(stdout, "live_bytes", s->live_bytes);
@@ -230,13 +244,18 @@ void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
 	for (int f = 0; f < AF_COUNT; f++) {
 		bool go_fn = f == AF_MALLOCGC || f == AF_MALLOCGC_SPECIALIZED;
 
-		if (r->alias_of[f] >= 0 || go_fn != r->go ||
-		    (f == AF_MALLOCGC_SPECIALIZED && !r->go_specialized))
+		if (r->go ? !go_fn || (f == AF_MALLOCGC_SPECIALIZED && !r->go_specialized)
+			  : !r->probed[f] || (int)alloc_fn_group((__u64)f) != group)
 			continue;
 		json_field_u64(stdout, malloc_fn_names[f], s->calls[f]);
 	}
 	json_object_close(stdout);
-	json_field_str(stdout, "allocator", r->allocator);
+	json_field_str(stdout, "allocator",
+		       group == ALLOC_GROUP_OBJECTS ? r->obj_allocator : r->allocator);
+	json_field_str(stdout, "allocator_name",
+		       group == ALLOC_GROUP_OBJECTS ? "pymalloc"
+		       : r->go                      ? "go"
+						    : r->allocator_kind);
 	json_field_str(stdout, "probe", probe_sites_kind());
 	if (r->go) {
 		json_field_str(stdout, "runtime", "go");
@@ -266,7 +285,8 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 	struct budget_span run;
 
 	for (int f = 0; f < AF_COUNT; f++)
-		events += r->base.calls[f];
+		events += r->base.calls[f] + r->obj_base.calls[f];
+	events += r->base.nested + r->obj_base.nested;
 	if (r->budget)
 		budget_run_span(r->budget, &run);
 	struct summary sum = { .out = r->args->stacks && r->args->so.folded ? stderr : stdout,

@@ -26,8 +26,9 @@ struct malloc_args {
 	bool stacks;    /* --stacks: per call stack (malloc_stacks.c) */
 	double min_age; /* --min-age SEC (--live --stacks): only blocks at least this old */
 	bool min_age_set;
-	int unwind;           /* --unwind: MALLOC_UNWIND_* */
-	struct stack_opts so; /* --folded, --pprof, --top, --value */
+	int unwind;                   /* --unwind: MALLOC_UNWIND_* */
+	struct stack_opts so;         /* --folded, --pprof, --top, --value */
+	const char *allocator_prefix; /* --allocator-prefix: the allocator's names start with it */
 };
 
 enum { MALLOC_UNWIND_AUTO, MALLOC_UNWIND_FP, MALLOC_UNWIND_DWARF };
@@ -36,16 +37,27 @@ struct malloc_run {
 	struct malloc_args *args;
 	struct target *t;
 	struct alloc_bpf *skel;
-	char allocator[4096]; /* the file whose functions are probed */
-	bool go;              /* a Go program: runtime.mallocgc, size classes */
-	bool go_specialized;  /* GOEXPERIMENT=sizespecializedmalloc: its entry points probed too */
+	char allocator[4096];       /* the file whose functions are probed */
+	const char *allocator_kind; /* "glibc", "jemalloc", "tcmalloc", "other", "go" */
+	bool realloc_forwards; /* glibc's realloc(NULL, n) and realloc(p, 0) reach malloc, free */
+	bool probed[AF_COUNT]; /* the functions with a probe of their own */
+	bool has_forwarders;   /* some site has AF_FORWARDS */
+	/* CPython's object allocator, when r->objects asks for it and a file exports it: probed on
+	 * a link of its own, counted and reported apart (ALLOC_GROUP_OBJECTS). */
+	bool objects;
+	char obj_allocator[4096];
+	struct probe_site obj_sites[MALLOC_OBJ_SITES_MAX];
+	int nobj_sites;
+	bool go;             /* a Go program: runtime.mallocgc, size classes */
+	bool go_specialized; /* GOEXPERIMENT=sizespecializedmalloc: its entry points probed too */
 	struct go_info gi;
 	/* A function sharing its address with an earlier one (glibc's aligned_alloc is memalign) is
 	 * probed once; its calls are reported under the first name. */
 	int alias_of[AF_COUNT];
-	struct malloc_stats base; /* totals at the last interval report */
-	__u64 total_table_full;   /* --live: base.live_table_full (the whole run's, for the summary)
-				   */
+	struct malloc_stats base;     /* totals at the last interval report */
+	struct malloc_stats obj_base; /* the object allocator's */
+	__u64 total_table_full; /* --live: base.live_table_full (the whole run's, for the summary)
+				 */
 	int interval_no;
 	double start_s;
 	/* The probe sites, kept so that --budget can attach them again after each off period. */
@@ -55,7 +67,8 @@ struct malloc_run {
 	int nsites;
 	struct probe_links *pl;
 	const char *site_what;
-	struct probe_site ret_sites[AF_COUNT]; /* --live: the allocating functions' returns */
+	struct probe_site
+		ret_sites[MALLOC_SITES_MAX]; /* --live: the allocating functions' returns */
 	int nret_sites;
 	/* --budget */
 	struct budget *budget;
@@ -90,7 +103,9 @@ static inline bool stats_word_is_extreme(size_t i)
  * before. 0, or -1 with one line in err; malloc_collect_close in either case. */
 int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t errlen);
 void malloc_collect_close(struct malloc_run *r);
-/* The counters summed over CPUs. 0 or -errno. */
+/* The counters of one enum alloc_group summed over CPUs; malloc_read_stats: the allocator's. 0 or
+ * -errno. */
+int malloc_read_group(const struct malloc_run *r, int group, struct malloc_stats *sum);
 int malloc_read_stats(const struct malloc_run *r, struct malloc_stats *sum);
 /* a -= b, word by word (the extremes kept). */
 void malloc_stats_subtract(struct malloc_stats *a, const struct malloc_stats *b);
@@ -118,9 +133,9 @@ void malloc_stacks_close(struct malloc_run *r);
 int malloc_stacks_report(struct malloc_run *r, FILE *out, char *err, size_t errlen);
 
 /* The report of one interval or of the whole run; sp is NULL without --budget. */
-void malloc_print_text(const struct malloc_run *r, const struct malloc_stats *s,
+void malloc_print_text(const struct malloc_run *r, int group, const struct malloc_stats *s,
 		       const struct budget_span *sp);
-void malloc_print_json(const struct malloc_run *r, const struct malloc_stats *s,
+void malloc_print_json(const struct malloc_run *r, int group, const struct malloc_stats *s,
 		       const struct budget_span *sp, const struct malloc_stats *seen);
 /* The last lines: events, lost, how tracing ended, and --budget's sampling. */
 void malloc_print_summary(struct malloc_run *r, enum loop_end end);

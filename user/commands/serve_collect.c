@@ -72,7 +72,7 @@ static void read_malloc(struct serve_collect *c, struct serve_snapshot *n)
 	for (int f = 0; f < AF_COUNT; f++)
 		n->malloc_hits += c->mbase.calls[f];
 	for (int i = 0; i < c->m.nsites; i++)
-		n->malloc_fn[c->m.sites[i].cookie] = true;
+		n->malloc_fn[AF_OF_COOKIE(c->m.sites[i].cookie)] = true;
 }
 
 void serve_collect_read(struct serve_collect *c, struct serve_snapshot *out)
