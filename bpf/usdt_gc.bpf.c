@@ -11,6 +11,11 @@
  *                                    size_t init, size_t used, size_t committed, size_t max)
  * HotSpot fires the pool probes for every memory pool, in one loop before the collection and one
  * after, on the thread that runs it (the VM thread for the stop-the-world collectors).
+ *
+ * A CPython built without the probes gets an entry and a return probe on the collector's main
+ * function instead (user/runtime/python/gc_func.c: gc_collect_main, collect in 3.9), which takes
+ * the generation as its second argument and returns what gc__done reports: the same event.
+ * CPython is native code, so a return probe is safe there.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,6 +33,7 @@
 
 struct begin {
 	__u64 ts;
+	__u64 sp; /* function probes: the stack pointer at entry (where the return address is); 0 */
 	__s64 arg; /* generation (CPython), is_full (HotSpot) */
 	__u32 cycle;
 };
@@ -94,11 +100,13 @@ static __always_inline __u32 next_cycle(__u32 tgid)
 	return (__u32)(__sync_fetch_and_add(n, 1) + 1);
 }
 
-static __always_inline void on_begin(__s64 arg)
+static __always_inline void on_begin(__s64 arg, __u64 sp)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	struct begin b = { .ts = bpf_ktime_get_ns(), .arg = arg, .cycle = next_cycle(id >> 32) };
+	struct begin b = {
+		.ts = bpf_ktime_get_ns(), .sp = sp, .arg = arg, .cycle = next_cycle(id >> 32)
+	};
 
 	bpf_map_update_elem(&begins, &tid, &b, BPF_ANY);
 }
@@ -125,8 +133,9 @@ static __always_inline void submit(struct gu_event *e)
 	rb_submit_batched(&events, e, WAKE_BYTES);
 }
 
-/* The end of a collection begun on this thread: one event, or GU_UNPAIRED. */
-static __always_inline struct gu_event *end_collection(__u8 kind)
+/* The end of a collection begun on this thread: one event, or GU_UNPAIRED. sp: for a return probe,
+ * where the call's return address was (0 for USDT); the return of another call is not the end. */
+static __always_inline struct gu_event *end_collection(__u8 kind, __u64 sp)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct begin *b = bpf_map_lookup_elem(&begins, &tid);
@@ -136,6 +145,8 @@ static __always_inline struct gu_event *end_collection(__u8 kind)
 		counter_inc(&counters, GU_UNPAIRED);
 		return NULL;
 	}
+	if (b->sp != sp)
+		return NULL;
 	e = reserve(kind, b->ts);
 	if (e) {
 		e->cycle = b->cycle;
@@ -152,7 +163,7 @@ SEC("usdt")
 int BPF_USDT(py_gc_start, int generation)
 {
 	if (hit())
-		on_begin(generation);
+		on_begin(generation, 0);
 	return 0;
 }
 
@@ -163,10 +174,46 @@ int BPF_USDT(py_gc_done, long collected)
 
 	if (!hit())
 		return 0;
-	e = end_collection(GU_PY_COLLECT);
+	e = end_collection(GU_PY_COLLECT, 0);
 	if (!e)
 		return 0;
 	e->collected = collected;
+	submit(e);
+	return 0;
+}
+
+/* The collector's callers never enter it while it runs (gcstate->collecting), but a call found open
+ * on the thread deeper in the stack than this one would be: count it, and time the outer one. */
+SEC("uprobe")
+int py_gc_entry(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 sp = PT_REGS_SP(ctx);
+	struct begin *b;
+
+	if (!hit())
+		return 0;
+	b = bpf_map_lookup_elem(&begins, &tid);
+	if (b && b->sp > sp) {
+		counter_inc(&counters, GU_NESTED);
+		return 0;
+	}
+	on_begin((int)PT_REGS_PARM2(ctx), sp);
+	return 0;
+}
+
+SEC("uretprobe")
+int py_gc_return(struct pt_regs *ctx)
+{
+	struct gu_event *e;
+
+	if (!hit())
+		return 0;
+	/* After the return the stack pointer is 8 bytes above where the return address was. */
+	e = end_collection(GU_PY_COLLECT, PT_REGS_SP(ctx) - 8);
+	if (!e)
+		return 0;
+	e->collected = (long)PT_REGS_RC(ctx);
 	submit(e);
 	return 0;
 }
@@ -175,7 +222,7 @@ SEC("usdt")
 int BPF_USDT(jvm_gc_begin, long is_full)
 {
 	if (hit())
-		on_begin((__u8)is_full);
+		on_begin((__u8)is_full, 0);
 	return 0;
 }
 
@@ -186,7 +233,7 @@ int BPF_USDT(jvm_gc_end)
 
 	if (!hit())
 		return 0;
-	e = end_collection(GU_JVM_PAUSE);
+	e = end_collection(GU_JVM_PAUSE, 0);
 	if (e)
 		submit(e);
 	return 0;

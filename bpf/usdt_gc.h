@@ -1,6 +1,6 @@
 /* Shared between usdt_gc.bpf.c and user/runtime/python/gc_python.c, user/runtime/java/gc_java.c:
  * one event per collection or memory pool, paired in the kernel from the runtime's USDT begin/end
- * probes. */
+ * probes (or, for a CPython without them, its collector function's entry and return). */
 #ifndef RTMON_GC_USDT_H
 #define RTMON_GC_USDT_H
 
@@ -42,6 +42,7 @@ enum gu_counter {
 	GU_LOST,     /* ring buffer full: events dropped */
 	GU_HITS,     /* probe hits by a traced process */
 	GU_UNPAIRED, /* an end without its begin (attached mid-collection) */
+	GU_NESTED,   /* function probes: an entry while a collection was open on the thread */
 	GU_NCOUNTERS,
 };
 
