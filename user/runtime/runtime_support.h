@@ -13,9 +13,14 @@ struct runtime_support {
 			   DWARF) */
 	/* Traced fully: every rtmon command that fits the runtime applies. Go: a known layout
 	 * (malloc, thr and lat with goroutines, gc). CPython and Java: the runtime's USDT probes
-	 * (gc) on top of glibc (malloc, thr, lat). Native: glibc's libc.so.6, or a static binary
-	 * with malloc's symbol (malloc, thr, lat; gc with libgc or --cycle). */
+	 * (gc; CPython without them: its collector function, py_gc_sym) on top of glibc (malloc,
+	 * thr, lat). Native: glibc's libc.so.6, or a static binary with malloc's symbol (malloc,
+	 * thr, lat; gc with libgc or --cycle). */
 	bool traced;
+	/* CPython without USDT probes: the function rtmon gc probes instead, or NULL with the
+	 * reason it cannot (runtime/python/gc_func.h). */
+	const char *py_gc_sym;
+	char py_gc_why[256];
 };
 
 /* runtime_identify (runtime_id.h) plus the two flags above. */

@@ -69,12 +69,14 @@ int py_gc_func_find(const struct runtime_id *id, struct py_gc_func *out, char *w
 
 	memset(out, 0, sizeof(*out));
 	if (!sym) {
-		snprintf(why, len,
-			 "without them rtmon probes the collector's function only in CPython 3.9 to "
-			 "3.12 (collect, gc_collect_main)%s",
-			 minor >= 13 ? ": from 3.13 on it picks an automatic collection's generation "
-				   "inside, out of the probes' sight"
-				 : "");
+		snprintf(
+			why, len,
+			"without them rtmon probes the collector's function only in CPython 3.9 to "
+			"3.12 (collect, gc_collect_main)%s",
+			minor >= 13
+				? ": from 3.13 on it picks an automatic collection's generation "
+				  "inside, out of the probes' sight"
+				: "");
 		return -ENOTSUP;
 	}
 	if (objfile_open(&ef, id->lib, e2, sizeof(e2))) {
@@ -88,8 +90,8 @@ int py_gc_func_find(const struct runtime_id *id, struct py_gc_func *out, char *w
 			 sym);
 	else if (objfile_for_each_func(&ef, SHT_SYMTAB, count_sym, &c), c.clone[0])
 		snprintf(why, len,
-			 "the compiler split %s in %s (%s): some collections would not be seen", sym,
-			 id->lib, c.clone);
+			 "the compiler split %s in %s (%s): some collections would not be seen",
+			 sym, id->lib, c.clone);
 	else if (c.exact != 1 || objfile_find_func(&ef, sym, &fn))
 		snprintf(why, len, "%s has %s %s in its symbol table", id->lib,
 			 c.exact ? "more than one" : "no", sym);

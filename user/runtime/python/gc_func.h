@@ -1,7 +1,8 @@
-/* CPython built without USDT probes (pyenv's, python.org's, conda's): the collector's main function,
- * a static function of the interpreter that its symbol table (.symtab) keeps, whose entry and
- * return stand in for python:gc__start and python:gc__done. Which function that is depends on the
- * version; user/runtime/python/gc_python.c probes it, runtime_support.c tells rtmon ps and info. */
+/* CPython built without USDT probes (pyenv's, python.org's, conda's): the collector's main
+ * function, a static function of the interpreter that its symbol table (.symtab) keeps, whose entry
+ * and return stand in for python:gc__start and python:gc__done. Which function that is depends on
+ * the version; user/runtime/python/gc_python.c probes it, runtime_support.c tells rtmon ps and
+ * info. */
 #ifndef RTMON_PY_GC_FUNC_H
 #define RTMON_PY_GC_FUNC_H
 
