@@ -15,7 +15,9 @@
  * A CPython built without the probes gets an entry and a return probe on the collector's main
  * function instead (user/runtime/python/gc_func.c: gc_collect_main, collect in 3.9), which takes
  * the generation as its second argument and returns what gc__done reports: the same event.
- * CPython is native code, so a return probe is safe there.
+ * CPython is native code, so a return probe is safe there. In 3.13 an automatic collection enters
+ * it with GENERATION_AUTO (-1) and the generation chosen inside is first seen as an argument of
+ * invoke_gc_callback(tstate, "start", generation, stats); a call that chose none returns at once.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -202,15 +204,57 @@ int py_gc_entry(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("uretprobe")
-int py_gc_return(struct pt_regs *ctx)
+/* The generation not chosen yet at the entry, and one whose callback arguments were not as
+ * expected. */
+#define GEN_AUTO   (-1)
+#define GEN_UNREAD (-2)
+
+/* CPython 3.13's invoke_gc_callback (the compiler's copy, invoke_gc_callback.isra.0, with the same
+ * arguments: checked by the phase string). Only its first call in a collection started as
+ * GENERATION_AUTO matters. */
+SEC("uprobe")
+int py_gc_generation(struct pt_regs *ctx)
 {
-	struct gu_event *e;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct begin *b;
+	char phase[8] = {};
 
 	if (!hit())
 		return 0;
+	b = bpf_map_lookup_elem(&begins, &tid);
+	if (!b || b->arg != GEN_AUTO)
+		return 0;
+	if (bpf_probe_read_user_str(phase, sizeof(phase), (const void *)PT_REGS_PARM2(ctx)) == 6 &&
+	    phase[0] == 's' && phase[1] == 't' && phase[2] == 'a' && phase[3] == 'r' &&
+	    phase[4] == 't')
+		b->arg = (int)PT_REGS_PARM3(ctx);
+	else
+		b->arg = GEN_UNREAD;
+	return 0;
+}
+
+SEC("uretprobe")
+int py_gc_return(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	/* After the return the stack pointer is 8 bytes above where the return address was. */
-	e = end_collection(GU_PY_COLLECT, PT_REGS_SP(ctx) - 8);
+	__u64 sp = PT_REGS_SP(ctx) - 8;
+	struct gu_event *e;
+	struct begin *b;
+
+	if (!hit())
+		return 0;
+	b = bpf_map_lookup_elem(&begins, &tid);
+	if (b && b->sp == sp && b->arg == GEN_AUTO) {
+		counter_inc(&counters, GU_NO_COLLECTION);
+		bpf_map_delete_elem(&begins, &tid);
+		return 0;
+	}
+	if (b && b->sp == sp && b->arg == GEN_UNREAD) {
+		counter_inc(&counters, GU_GEN_UNREAD);
+		b->arg = -1;
+	}
+	e = end_collection(GU_PY_COLLECT, sp);
 	if (!e)
 		return 0;
 	e->collected = (long)PT_REGS_RC(ctx);

@@ -39,10 +39,14 @@ struct gu_event {
 
 /* Per-CPU counters (array indices). */
 enum gu_counter {
-	GU_LOST,     /* ring buffer full: events dropped */
-	GU_HITS,     /* probe hits by a traced process */
-	GU_UNPAIRED, /* an end without its begin (attached mid-collection) */
-	GU_NESTED,   /* function probes: an entry while a collection was open on the thread */
+	GU_LOST,          /* ring buffer full: events dropped */
+	GU_HITS,          /* probe hits by a traced process */
+	GU_UNPAIRED,      /* an end without its begin (attached mid-collection) */
+	GU_NESTED,        /* function probes: an entry while a collection was open on the thread */
+	GU_NO_COLLECTION, /* CPython 3.13: gc_collect_main returned without collecting (no
+			   * generation over its threshold, or a collection already running) */
+	GU_GEN_UNREAD,    /* CPython 3.13: invoke_gc_callback's arguments not as expected: the
+			   * collection's generation is not known (-1) */
 	GU_NCOUNTERS,
 };
 

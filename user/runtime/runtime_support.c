@@ -1,7 +1,6 @@
 /* runtime_support.c - which rtmon commands apply to a program (runtime_support.h). */
 #include <string.h>
 #include "runtime/go/goelf.h"
-#include "runtime/python/gc_func.h"
 #include "runtime/runtime_support.h"
 
 /* Goroutine ids (thr, lat) need runtime.g's layout: rtmon's table for the build info's version
@@ -33,13 +32,9 @@ int runtime_support_read(const char *exe, pid_t pid, struct runtime_support *rs,
 		rs->traced = rs->go_layout;
 		break;
 	case RUNTIME_PYTHON:
-		if (!rs->id.usdt) {
-			struct py_gc_func fn;
-
-			if (!py_gc_func_find(&rs->id, &fn, rs->py_gc_why, sizeof(rs->py_gc_why)))
-				rs->py_gc_sym = fn.sym;
-		}
-		rs->traced = (rs->id.usdt || rs->py_gc_sym) && rs->id.libc;
+		if (!rs->id.usdt)
+			py_gc_func_find(&rs->id, &rs->py_gc, rs->py_gc_why, sizeof(rs->py_gc_why));
+		rs->traced = (rs->id.usdt || rs->py_gc.sym) && rs->id.libc;
 		break;
 	case RUNTIME_JAVA:
 		rs->traced = rs->id.usdt && rs->id.libc;
@@ -93,9 +88,12 @@ void runtime_support_print(FILE *out, const struct runtime_support *rs, const ch
 			line(out, indent, "gc", true,
 			     id->kind == RUNTIME_PYTHON ? "USDT python:gc__start/gc__done"
 							: "USDT hotspot:gc__begin/gc__end");
-		else if (rs->py_gc_sym)
-			fprintf(out, "%s%-7s yes  no USDT probes: entry and return of %s in %s\n",
-				indent, "gc", rs->py_gc_sym, id->lib);
+		else if (rs->py_gc.sym)
+			fprintf(out,
+				"%s%-7s yes  no USDT probes: entry and return of %s%s%s in %s\n",
+				indent, "gc", rs->py_gc.sym,
+				rs->py_gc.gen_sym[0] ? ", generation from " : "", rs->py_gc.gen_sym,
+				id->lib);
 		else if (id->kind == RUNTIME_PYTHON)
 			fprintf(out, "%s%-7s no   %s has no USDT probes, and %s (%s)\n", indent,
 				"gc", id->lib, rs->py_gc_why, python_hint);

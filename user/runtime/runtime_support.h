@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "runtime/runtime_id.h"
+#include "runtime/python/gc_func.h"
 
 struct runtime_support {
 	struct runtime_id id;
@@ -17,9 +18,9 @@ struct runtime_support {
 	 * thr, lat). Native: glibc's libc.so.6, or a static binary with malloc's symbol (malloc,
 	 * thr, lat; gc with libgc or --cycle). */
 	bool traced;
-	/* CPython without USDT probes: the function rtmon gc probes instead, or NULL with the
-	 * reason it cannot (runtime/python/gc_func.h). */
-	const char *py_gc_sym;
+	/* CPython without USDT probes: the functions rtmon gc probes instead (py_gc.sym NULL when
+	 * none, with the reason in py_gc_why). */
+	struct py_gc_func py_gc;
 	char py_gc_why[256];
 };
 

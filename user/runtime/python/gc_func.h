@@ -16,6 +16,12 @@
 struct py_gc_func {
 	const char *sym; /* "gc_collect_main" */
 	uint64_t offset; /* file offset of the entry probe in id->lib (past leading test/cmp) */
+	/* 3.13: automatic collections pass GENERATION_AUTO (-1) and the generation chosen inside
+	 * is an argument of invoke_gc_callback(tstate, "start", generation, stats): the symbol as
+	 * the file has it ("invoke_gc_callback.isra.0") and its probe's offset; NULL before 3.13.
+	 */
+	char gen_sym[96];
+	uint64_t gen_offset;
 };
 
 /* Finds the function in id->lib (a RUNTIME_PYTHON id). 0 with *out filled; -ENOENT or -ENOTSUP

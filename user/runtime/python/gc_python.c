@@ -81,8 +81,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	r.gc = true;
 	r.cycle_start = true;
 	r.cycle_end = true;
-	snprintf(detail, sizeof(detail), "generation %lld, %lld collected",
-		 (long long)e->generation, (long long)e->collected);
+	/* -1: CPython 3.13's generation could not be read (GU_GEN_UNREAD; the summary warns). */
+	if (e->generation < 0)
+		snprintf(detail, sizeof(detail), "generation unknown, %lld collected",
+			 (long long)e->collected);
+	else
+		snprintf(detail, sizeof(detail), "generation %lld, %lld collected",
+			 (long long)e->generation, (long long)e->collected);
 	r.detail = detail;
 	gc_field_i64(&r, "generation", e->generation);
 	gc_field_i64(&r, "collected", e->collected);
@@ -97,8 +102,8 @@ static int on_event(void *ctx, void *data, size_t size)
 static int py_open(struct gc_session *s, char *err, size_t errlen)
 {
 	struct py_gc_func fn;
-	struct gu_probe func[2];
-	int rc;
+	struct gu_probe func[3];
+	int rc, n = 2;
 
 	if (has_probes(&s->id))
 		return gu_open(s, "python", probes, sizeof(probes) / sizeof(probes[0]), on_event,
@@ -108,7 +113,10 @@ static int py_open(struct gc_session *s, char *err, size_t errlen)
 		return rc;
 	func[0] = (struct gu_probe){ fn.sym, "py_gc_entry", GU_ENTRY, fn.offset };
 	func[1] = (struct gu_probe){ fn.sym, "py_gc_return", GU_RETURN, fn.offset };
-	return gu_open(s, "python", func, 2, on_event, err, errlen);
+	if (fn.gen_sym[0])
+		func[n++] = (struct gu_probe){ fn.gen_sym, "py_gc_generation", GU_ENTRY,
+					       fn.gen_offset };
+	return gu_open(s, "python", func, n, on_event, err, errlen);
 }
 
 static void py_summary(struct gc_session *s, FILE *out, bool json)
@@ -123,6 +131,8 @@ static void py_summary(struct gc_session *s, FILE *out, bool json)
 		json_field_u64(out, "collected", st[PS_COLLECTED]);
 		json_field_u64(out, "unpaired", gu_counter(s, GU_UNPAIRED));
 		json_field_u64(out, "nested_calls", gu_counter(s, GU_NESTED));
+		json_field_u64(out, "calls_without_collection", gu_counter(s, GU_NO_COLLECTION));
+		json_field_u64(out, "generation_unread", gu_counter(s, GU_GEN_UNREAD));
 		return;
 	}
 	fprintf(out,
@@ -132,6 +142,14 @@ static void py_summary(struct gc_session *s, FILE *out, bool json)
 	if (gu_counter(s, GU_NESTED))
 		fprintf(out, "collector entered again during a collection (not timed): %llu\n",
 			(unsigned long long)gu_counter(s, GU_NESTED));
+	/* The probe on invoke_gc_callback checks its phase argument; a build whose compiler laid
+	 * the arguments out otherwise fails that check. */
+	if (gu_counter(s, GU_GEN_UNREAD))
+		fprintf(out,
+			"warning: the generation of %llu automatic collections could not be read "
+			"(invoke_gc_callback's arguments are not (tstate, phase, generation) in "
+			"this build): shown as unknown\n",
+			(unsigned long long)gu_counter(s, GU_GEN_UNREAD));
 }
 
 const struct gc_runtime gc_runtime_python = {
