@@ -167,3 +167,28 @@ def test_stripped_refused(tmp_path):
     line = refused(["--", "env", f"LD_LIBRARY_PATH={tmp_path}", python, SCRIPT], python,
                    version_of(python))
     assert f"{copy} is stripped (no .symtab), so it has no gc_collect_main to probe" in line
+
+
+@pytest.mark.skipif((3, 11) not in PYENV, reason="no pyenv CPython 3.11 ($PYENV_ROOT or ~/.pyenv)")
+def test_binpath_copy(tmp_path):
+    """--binpath on a private copy of pyenv's interpreter (its DT_RUNPATH still names pyenv's
+    libpython, where the probes are, shared with every pyenv python3.11): only the copy's process
+    is counted, from its first collection."""
+    python = PYENV[(3, 11)]
+    copy = tmp_path / "python3.11"
+    shutil.copy(python, copy)
+    tracer = Tracer(["gc", "--json", "--binpath", str(copy)])
+    try:
+        mine = Target(str(copy), SCRIPT)
+        other = Target(python, SCRIPT)
+        for t in (mine, other):
+            assert t.proc.stdout.readline() == b"ready\n"
+            t.go()
+        rest = mine.proc.stdout.read().decode()
+        assert mine.wait() == 0 and other.wait() == 0
+    finally:
+        rc, out, err = tracer.stop()
+    assert rc == 0, err
+    got, _ = records(out, "uprobe")
+    assert {o["pid"] for o in json_lines(out) if o["type"] == "gc"} == {mine.pid}
+    check_against(got, truth(rest), since_start=True)
