@@ -102,13 +102,16 @@ static __always_inline __u32 next_cycle(__u32 tgid)
 	return (__u32)(__sync_fetch_and_add(n, 1) + 1);
 }
 
-static __always_inline void on_begin(__s64 arg, __u64 sp)
+/* cycle: whether this begin is a collection (a CPython 3.13 GENERATION_AUTO call may not be one:
+ * it is numbered once its generation is known). */
+static __always_inline void on_begin(__s64 arg, __u64 sp, bool cycle)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	struct begin b = {
-		.ts = bpf_ktime_get_ns(), .sp = sp, .arg = arg, .cycle = next_cycle(id >> 32)
-	};
+	struct begin b = { .ts = bpf_ktime_get_ns(),
+			   .sp = sp,
+			   .arg = arg,
+			   .cycle = cycle ? next_cycle(id >> 32) : 0 };
 
 	bpf_map_update_elem(&begins, &tid, &b, BPF_ANY);
 }
@@ -165,7 +168,7 @@ SEC("usdt")
 int BPF_USDT(py_gc_start, int generation)
 {
 	if (hit())
-		on_begin(generation, 0);
+		on_begin(generation, 0, true);
 	return 0;
 }
 
@@ -184,14 +187,22 @@ int BPF_USDT(py_gc_done, long collected)
 	return 0;
 }
 
+/* The generation not chosen yet at the entry, and one whose callback arguments were not as
+ * expected. */
+#define GEN_AUTO   (-1)
+#define GEN_UNREAD (-2)
+
 /* The collector's callers never enter it while it runs (gcstate->collecting), but a call found open
- * on the thread deeper in the stack than this one would be: count it, and time the outer one. */
+ * on the thread higher in the stack than this one would be: count it, and time the outer one. Every
+ * open call has its return probe armed (userspace attaches the return probe first), so an open call
+ * is one still running. */
 SEC("uprobe")
 int py_gc_entry(struct pt_regs *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 sp = PT_REGS_SP(ctx);
 	struct begin *b;
+	int gen = (int)PT_REGS_PARM2(ctx);
 
 	if (!hit())
 		return 0;
@@ -200,14 +211,9 @@ int py_gc_entry(struct pt_regs *ctx)
 		counter_inc(&counters, GU_NESTED);
 		return 0;
 	}
-	on_begin((int)PT_REGS_PARM2(ctx), sp);
+	on_begin(gen, sp, gen != GEN_AUTO);
 	return 0;
 }
-
-/* The generation not chosen yet at the entry, and one whose callback arguments were not as
- * expected. */
-#define GEN_AUTO   (-1)
-#define GEN_UNREAD (-2)
 
 /* CPython 3.13's invoke_gc_callback (the compiler's copy, invoke_gc_callback.isra.0, with the same
  * arguments: checked by the phase string). Only its first call in a collection started as
@@ -230,6 +236,8 @@ int py_gc_generation(struct pt_regs *ctx)
 		b->arg = (int)PT_REGS_PARM3(ctx);
 	else
 		b->arg = GEN_UNREAD;
+	/* A collection, either way: it gets its number now. */
+	b->cycle = next_cycle(bpf_get_current_pid_tgid() >> 32);
 	return 0;
 }
 
@@ -266,7 +274,7 @@ SEC("usdt")
 int BPF_USDT(jvm_gc_begin, long is_full)
 {
 	if (hit())
-		on_begin((__u8)is_full, 0);
+		on_begin((__u8)is_full, 0, true);
 	return 0;
 }
 

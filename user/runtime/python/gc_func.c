@@ -24,7 +24,8 @@ static const struct {
 
 /* How many definitions of sym the symbol table has, and one copy gcc made of it
  * ("gc_collect_main.constprop.0", ".isra.0", ".part.0"): callers may go there instead, with other
- * arguments, so probing sym alone would miss collections. */
+ * arguments, so probing sym alone would miss collections. A ".cold" part is not a copy: the code
+ * gcc moved out of the function's hot path, reached only from inside it. */
 struct sym_count {
 	const char *sym;
 	size_t len;
@@ -41,7 +42,7 @@ static int count_sym(const GElf_Sym *sym, const char *name, void *ctx)
 		return 0;
 	if (!name[c->len])
 		c->exact++;
-	else if (name[c->len] == '.' && !c->clone[0])
+	else if (name[c->len] == '.' && strncmp(name + c->len, ".cold", 5) && !c->clone[0])
 		snprintf(c->clone, sizeof(c->clone), "%s", name);
 	return 0;
 }

@@ -103,7 +103,7 @@ static int py_open(struct gc_session *s, char *err, size_t errlen)
 {
 	struct py_gc_func fn;
 	struct gu_probe func[3];
-	int rc, n = 2;
+	int rc, n = 0;
 
 	if (has_probes(&s->id))
 		return gu_open(s, "python", probes, sizeof(probes) / sizeof(probes[0]), on_event,
@@ -111,11 +111,13 @@ static int py_open(struct gc_session *s, char *err, size_t errlen)
 	rc = py_gc_func_find(&s->id, &fn, err, errlen);
 	if (rc)
 		return rc;
-	func[0] = (struct gu_probe){ fn.sym, "py_gc_entry", GU_ENTRY, fn.offset };
-	func[1] = (struct gu_probe){ fn.sym, "py_gc_return", GU_RETURN, fn.offset };
+	/* The entry probe last: a call it sees has its return probe armed (a call entered before is
+	 * never begun: its return counts as unpaired) and, in 3.13, its generation probe too. */
+	func[n++] = (struct gu_probe){ fn.sym, "py_gc_return", GU_RETURN, fn.offset };
 	if (fn.gen_sym[0])
 		func[n++] = (struct gu_probe){ fn.gen_sym, "py_gc_generation", GU_ENTRY,
 					       fn.gen_offset };
+	func[n++] = (struct gu_probe){ fn.sym, "py_gc_entry", GU_ENTRY, fn.offset };
 	return gu_open(s, "python", func, n, on_event, err, errlen);
 }
 
