@@ -77,7 +77,8 @@ static int find_gen(struct objfile *ef, const char *gen, struct py_gc_func *out,
 		return -ENOENT;
 	}
 	snprintf(out->gen_sym, sizeof(out->gen_sym), "%s", name);
-	out->gen_offset = probe_site_emulated(ef->path, fn.offset);
+	/* An entry probe reading only rsi and rdx: it may go past the function's first load. */
+	out->gen_offset = probe_site_emulated_args(ef->path, fn.offset);
 	return 0;
 }
 
