@@ -11,6 +11,13 @@
  *                                    size_t init, size_t used, size_t committed, size_t max)
  * HotSpot fires the pool probes for every memory pool, in one loop before the collection and one
  * after, on the thread that runs it (the VM thread for the stop-the-world collectors).
+ *
+ * A CPython built without the probes gets an entry and a return probe on the collector's main
+ * function instead (user/runtime/python/gc_func.c: gc_collect_main, collect in 3.9), which takes
+ * the generation as its second argument and returns what gc__done reports: the same event.
+ * CPython is native code, so a return probe is safe there. In 3.13 an automatic collection enters
+ * it with GENERATION_AUTO (-1) and the generation chosen inside is first seen as an argument of
+ * invoke_gc_callback(tstate, "start", generation, stats); a call that chose none returns at once.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,6 +35,7 @@
 
 struct begin {
 	__u64 ts;
+	__u64 sp; /* function probes: the stack pointer at entry (where the return address is); 0 */
 	__s64 arg; /* generation (CPython), is_full (HotSpot) */
 	__u32 cycle;
 };
@@ -94,11 +102,16 @@ static __always_inline __u32 next_cycle(__u32 tgid)
 	return (__u32)(__sync_fetch_and_add(n, 1) + 1);
 }
 
-static __always_inline void on_begin(__s64 arg)
+/* cycle: whether this begin is a collection (a CPython 3.13 GENERATION_AUTO call may not be one:
+ * it is numbered once its generation is known). */
+static __always_inline void on_begin(__s64 arg, __u64 sp, bool cycle)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	struct begin b = { .ts = bpf_ktime_get_ns(), .arg = arg, .cycle = next_cycle(id >> 32) };
+	struct begin b = { .ts = bpf_ktime_get_ns(),
+			   .sp = sp,
+			   .arg = arg,
+			   .cycle = cycle ? next_cycle(id >> 32) : 0 };
 
 	bpf_map_update_elem(&begins, &tid, &b, BPF_ANY);
 }
@@ -125,8 +138,9 @@ static __always_inline void submit(struct gu_event *e)
 	rb_submit_batched(&events, e, WAKE_BYTES);
 }
 
-/* The end of a collection begun on this thread: one event, or GU_UNPAIRED. */
-static __always_inline struct gu_event *end_collection(__u8 kind)
+/* The end of a collection begun on this thread: one event, or GU_UNPAIRED. sp: for a return probe,
+ * where the call's return address was (0 for USDT); the return of another call is not the end. */
+static __always_inline struct gu_event *end_collection(__u8 kind, __u64 sp)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct begin *b = bpf_map_lookup_elem(&begins, &tid);
@@ -136,6 +150,8 @@ static __always_inline struct gu_event *end_collection(__u8 kind)
 		counter_inc(&counters, GU_UNPAIRED);
 		return NULL;
 	}
+	if (b->sp != sp)
+		return NULL;
 	e = reserve(kind, b->ts);
 	if (e) {
 		e->cycle = b->cycle;
@@ -152,7 +168,7 @@ SEC("usdt")
 int BPF_USDT(py_gc_start, int generation)
 {
 	if (hit())
-		on_begin(generation);
+		on_begin(generation, 0, true);
 	return 0;
 }
 
@@ -163,10 +179,93 @@ int BPF_USDT(py_gc_done, long collected)
 
 	if (!hit())
 		return 0;
-	e = end_collection(GU_PY_COLLECT);
+	e = end_collection(GU_PY_COLLECT, 0);
 	if (!e)
 		return 0;
 	e->collected = collected;
+	submit(e);
+	return 0;
+}
+
+/* The generation not chosen yet at the entry, and one whose callback arguments were not as
+ * expected. */
+#define GEN_AUTO   (-1)
+#define GEN_UNREAD (-2)
+
+/* The collector's callers never enter it while it runs (gcstate->collecting), but a call found open
+ * on the thread higher in the stack than this one would be: count it, and time the outer one. Every
+ * open call has its return probe armed (userspace attaches the return probe first), so an open call
+ * is one still running. */
+SEC("uprobe")
+int py_gc_entry(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 sp = PT_REGS_SP(ctx);
+	struct begin *b;
+	int gen = (int)PT_REGS_PARM2(ctx);
+
+	if (!hit())
+		return 0;
+	b = bpf_map_lookup_elem(&begins, &tid);
+	if (b && b->sp > sp) {
+		counter_inc(&counters, GU_NESTED);
+		return 0;
+	}
+	on_begin(gen, sp, gen != GEN_AUTO);
+	return 0;
+}
+
+/* CPython 3.13's invoke_gc_callback (the compiler's copy, invoke_gc_callback.isra.0, with the same
+ * arguments: checked by the phase string). Only its first call in a collection started as
+ * GENERATION_AUTO matters. */
+SEC("uprobe")
+int py_gc_generation(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct begin *b;
+	char phase[8] = {};
+
+	if (!hit())
+		return 0;
+	b = bpf_map_lookup_elem(&begins, &tid);
+	if (!b || b->arg != GEN_AUTO)
+		return 0;
+	if (bpf_probe_read_user_str(phase, sizeof(phase), (const void *)PT_REGS_PARM2(ctx)) == 6 &&
+	    phase[0] == 's' && phase[1] == 't' && phase[2] == 'a' && phase[3] == 'r' &&
+	    phase[4] == 't')
+		b->arg = (int)PT_REGS_PARM3(ctx);
+	else
+		b->arg = GEN_UNREAD;
+	/* A collection, either way: it gets its number now. */
+	b->cycle = next_cycle(bpf_get_current_pid_tgid() >> 32);
+	return 0;
+}
+
+SEC("uretprobe")
+int py_gc_return(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	/* After the return the stack pointer is 8 bytes above where the return address was. */
+	__u64 sp = PT_REGS_SP(ctx) - 8;
+	struct gu_event *e;
+	struct begin *b;
+
+	if (!hit())
+		return 0;
+	b = bpf_map_lookup_elem(&begins, &tid);
+	if (b && b->sp == sp && b->arg == GEN_AUTO) {
+		counter_inc(&counters, GU_NO_COLLECTION);
+		bpf_map_delete_elem(&begins, &tid);
+		return 0;
+	}
+	if (b && b->sp == sp && b->arg == GEN_UNREAD) {
+		counter_inc(&counters, GU_GEN_UNREAD);
+		b->arg = -1;
+	}
+	e = end_collection(GU_PY_COLLECT, sp);
+	if (!e)
+		return 0;
+	e->collected = (long)PT_REGS_RC(ctx);
 	submit(e);
 	return 0;
 }
@@ -175,7 +274,7 @@ SEC("usdt")
 int BPF_USDT(jvm_gc_begin, long is_full)
 {
 	if (hit())
-		on_begin((__u8)is_full);
+		on_begin((__u8)is_full, 0, true);
 	return 0;
 }
 
@@ -186,7 +285,7 @@ int BPF_USDT(jvm_gc_end)
 
 	if (!hit())
 		return 0;
-	e = end_collection(GU_JVM_PAUSE);
+	e = end_collection(GU_JVM_PAUSE, 0);
 	if (e)
 		submit(e);
 	return 0;

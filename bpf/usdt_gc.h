@@ -1,6 +1,6 @@
 /* Shared between usdt_gc.bpf.c and user/runtime/python/gc_python.c, user/runtime/java/gc_java.c:
  * one event per collection or memory pool, paired in the kernel from the runtime's USDT begin/end
- * probes. */
+ * probes (or, for a CPython without them, its collector function's entry and return). */
 #ifndef RTMON_GC_USDT_H
 #define RTMON_GC_USDT_H
 
@@ -39,9 +39,14 @@ struct gu_event {
 
 /* Per-CPU counters (array indices). */
 enum gu_counter {
-	GU_LOST,     /* ring buffer full: events dropped */
-	GU_HITS,     /* probe hits by a traced process */
-	GU_UNPAIRED, /* an end without its begin (attached mid-collection) */
+	GU_LOST,          /* ring buffer full: events dropped */
+	GU_HITS,          /* probe hits by a traced process */
+	GU_UNPAIRED,      /* an end without its begin (attached mid-collection) */
+	GU_NESTED,        /* function probes: an entry while a collection was open on the thread */
+	GU_NO_COLLECTION, /* CPython 3.13: gc_collect_main returned without collecting (no
+			   * generation over its threshold, or a collection already running) */
+	GU_GEN_UNREAD,    /* CPython 3.13: invoke_gc_callback's arguments not as expected: the
+			   * collection's generation is not known (-1) */
 	GU_NCOUNTERS,
 };
 

@@ -52,6 +52,20 @@ def help_options(cmd):
     return opts
 
 
+def pyenv_pythons():
+    """{(major, minor): interpreter} of pyenv's CPythons (3.x), found where pyenv keeps them:
+    $PYENV_ROOT, else ~/.pyenv. Empty when pyenv is not installed; callers skip and say so."""
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found = {}
+    versions = os.path.join(root, "versions")
+    for v in sorted(os.listdir(versions)) if os.path.isdir(versions) else []:
+        m = re.fullmatch(r"3\.(\d+)\.\d+", v)
+        path = os.path.join(versions, v, "bin", f"python3.{m.group(1)}") if m else None
+        if path and os.access(path, os.X_OK):
+            found[(3, int(m.group(1)))] = path
+    return found
+
+
 def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 

@@ -1,10 +1,9 @@
 """rtmon gc on CPython through its USDT probes (python:gc__start/gc__done), against testprog/pygc.py:
 automatic collection off, then exactly N gc.collect() calls, the i-th finding i unreachable cycles.
 
-Debian's /usr/bin/python3.11 has the probes. A CPython built without them (pyenv's) is refused with
-one line.
+Debian's /usr/bin/python3.11 has the probes. CPython built without them (pyenv's) is in
+test_gc_python_nousdt.py.
 """
-import glob
 import os
 
 import pytest
@@ -88,29 +87,6 @@ def test_table():
     assert any("GC pauses (collections, run with the GIL held)" in l and "CPython 3.11." in l for l in lines)
     assert any(l.startswith(f"cycles {len(rows)}, GC pauses {len(rows)}, total pause") for l in lines)
     assert any(l.startswith("collections by generation:") for l in lines)
-
-
-def python_without_probes():
-    """A CPython on this machine built without --with-dtrace (pyenv's), or None."""
-    for path in sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3.[0-9]*")):
-        if path.endswith("-config") or not os.access(path, os.X_OK):
-            continue
-        return path
-    return None
-
-
-def test_python_without_probes_refused():
-    path = python_without_probes()
-    if not path:
-        pytest.skip("no CPython built without USDT probes here (pyenv's)")
-    r = run(["gc", "--", path, SCRIPT, "1"])
-    assert r.returncode == 1
-    assert r.stdout == ""
-    err = r.stderr.strip().splitlines()
-    assert len(err) == 1, r.stderr
-    assert err[0].startswith(f"rtmon gc: {path} is CPython 3.")
-    assert "built without USDT probes (--with-dtrace); use a build with them, e.g. Debian's /usr/bin/python3" \
-        in err[0]
 
 
 def test_binpath_copy(tmp_path):

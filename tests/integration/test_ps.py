@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import RTMON, Target, Tracer, json_lines, run, tp
+from conftest import RTMON, Target, Tracer, json_lines, pyenv_pythons, run, tp
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 GO = shutil.which("go") or ("/usr/local/go/bin/go" if os.path.exists("/usr/local/go/bin/go") else None)
@@ -132,20 +132,28 @@ def test_python_with_and_without_probes(held):
     row = rows[debian.pid]
     assert row["runtime"] == "python" and row["version"] == python_version(DEBIAN_PYTHON), row
     assert row["traced"] is True  # USDT probes
-    # pyenv's builds (shared libpython, no USDT probes): recognised, not traced fully.
-    pyenv = sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3.[0-9]*"))
-    pyenv = [p for p in pyenv if re.search(r"python3\.\d+$", p)]
+    # pyenv's builds (shared libpython, no USDT probes): recognised; traced fully where rtmon gc
+    # probes the collector's functions instead (3.9 to 3.13), not before.
+    pyenv = {v: p for v, p in pyenv_pythons().items() if v >= (3, 6)}
     if not pyenv:
-        pytest.skip("no pyenv python")
-    other = held([pyenv[0], "-c", HOLD], ready=True)
-    rows, _ = ps_json()
-    row = rows[other.pid]
-    assert row["runtime"] == "python" and row["version"] == python_version(pyenv[0]), row
-    assert row["traced"] is False
-    r = run(["info", str(other.pid)])
-    assert re.search(r"^runtime file: +/\S+/libpython3\.\d+\.so\S*$", r.stdout, re.M), r.stdout
-    assert re.search(r"^  gc +no +/\S+libpython\S+ has no USDT probes \(build CPython with --with-dtrace",
-                     r.stdout, re.M), r.stdout
+        pytest.skip("no pyenv CPython 3.6 or later ($PYENV_ROOT or ~/.pyenv)")
+    for (_, minor), interp in sorted(pyenv.items()):
+        other = held([interp, "-c", HOLD], ready=True)
+        rows, _ = ps_json()
+        row = rows[other.pid]
+        assert row["runtime"] == "python" and row["version"] == python_version(interp), row
+        assert row["traced"] is (minor >= 9), row
+        r = run(["info", str(other.pid)])
+        assert re.search(r"^runtime file: +/\S+/libpython3\.\d+m?\.so\S*$", r.stdout, re.M), r.stdout
+        if minor >= 9:
+            func = "collect" if minor == 9 else "gc_collect_main"
+            gen = r", generation from invoke_gc_callback\S*" if minor >= 13 else ""
+            assert re.search(rf"^  gc +yes +no USDT probes: entry and return of {func}{gen} in "
+                             r"/\S+libpython", r.stdout, re.M), r.stdout
+        else:
+            assert re.search(r"^  gc +no +/\S+libpython\S+ has no USDT probes, and .*only in "
+                             r"CPython 3\.9 to 3\.13.*\(build CPython with --with-dtrace",
+                             r.stdout, re.M), r.stdout
 
 
 def java_version(java):

@@ -47,12 +47,34 @@ static void test_entry_kept_when_registers_change(void **state)
 	assert_int_equal(probe_site_emulated("/nonexistent", 0x42), 0x42);
 }
 
+/* An argument-only probe also goes past a load into a scratch register (rax, r10, r11). */
+static void test_args_probe_past_scratch_load(void **state)
+{
+	/* CPython 3.13's invoke_gc_callback.isra.0: mov 0x1dc0(%rdi),%rax; test %rax,%rax;
+	 * je rel32; push %r15 */
+	const uint8_t invoke[] = { 0x48, 0x8b, 0x87, 0xc0, 0x1d, 0x00, 0x00, 0x48, 0x85,
+				   0xc0, 0x0f, 0x84, 0xd0, 0x01, 0x00, 0x00, 0x41, 0x57 };
+	/* mov 0x10(%rdi),%rsi; push %rbx: rsi carries an argument, the probe stays. */
+	const uint8_t load_arg[] = { 0x48, 0x8b, 0x77, 0x10, 0x53 };
+	/* mov %rax,0x8(%rdi); push %rbx: a store, not a load into a scratch register. */
+	const uint8_t store[] = { 0x48, 0x89, 0x47, 0x08, 0x53 };
+
+	(void)state;
+	assert_int_equal(probe_site_emulated_args_bytes(invoke, sizeof(invoke), 0x25c3f0),
+			 0x25c3fa);
+	assert_int_equal(probe_site_emulated_bytes(invoke, sizeof(invoke), 0x25c3f0), 0x25c3f0);
+	assert_int_equal(probe_site_emulated_args_bytes(load_arg, sizeof(load_arg), 0x10), 0x10);
+	assert_int_equal(probe_site_emulated_args_bytes(store, sizeof(store), 0x10), 0x10);
+	assert_int_equal(probe_site_emulated_args("/nonexistent", 0x42), 0x42);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_entry_kept_when_emulated),
 		cmocka_unit_test(test_flag_only_preamble_skipped),
 		cmocka_unit_test(test_entry_kept_when_registers_change),
+		cmocka_unit_test(test_args_probe_past_scratch_load),
 	};
 
 	return cmocka_run_group_tests_name("probe_site", tests, NULL, NULL);

@@ -35,7 +35,28 @@ static bool flags_only(const cs_insn *insn)
 	return insn->id == X86_INS_TEST || insn->id == X86_INS_CMP;
 }
 
-uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t offset)
+/* A mov into rax, r10 or r11 (or their 32-bit halves): in the SysV ABI none of them carries an
+ * argument, so a probe that reads only the arguments and the stack pointer sees the same. */
+static bool loads_scratch(const cs_insn *insn)
+{
+	const cs_x86 *x86 = &insn->detail->x86;
+
+	if (insn->id != X86_INS_MOV || x86->op_count != 2 || x86->operands[0].type != X86_OP_REG)
+		return false;
+	switch (x86->operands[0].reg) {
+	case X86_REG_RAX:
+	case X86_REG_EAX:
+	case X86_REG_R10:
+	case X86_REG_R10D:
+	case X86_REG_R11:
+	case X86_REG_R11D:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static uint64_t emulated_site(const uint8_t *code, size_t len, uint64_t offset, bool scratch)
 {
 	csh cs;
 	cs_insn *insn = NULL;
@@ -50,13 +71,23 @@ uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t off
 			site = insn[i].address;
 			break;
 		}
-		if (!flags_only(&insn[i]))
+		if (!flags_only(&insn[i]) && !(scratch && loads_scratch(&insn[i])))
 			break; /* anything else may change what the probe reads: keep the entry */
 	}
 	if (n)
 		cs_free(insn, n);
 	disasm_close(&cs);
 	return site;
+}
+
+uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t offset)
+{
+	return emulated_site(code, len, offset, false);
+}
+
+uint64_t probe_site_emulated_args_bytes(const uint8_t *code, size_t len, uint64_t offset)
+{
+	return emulated_site(code, len, offset, true);
 }
 
 static bool emulates_bytes(const uint8_t *code, size_t len)
@@ -89,6 +120,13 @@ uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t off
 	(void)len;
 	return offset;
 }
+
+uint64_t probe_site_emulated_args_bytes(const uint8_t *code, size_t len, uint64_t offset)
+{
+	(void)code;
+	(void)len;
+	return offset;
+}
 #endif
 
 /* Up to len bytes of path at offset: how many, or -1. */
@@ -110,6 +148,14 @@ uint64_t probe_site_emulated(const char *path, uint64_t offset)
 	ssize_t got = read_code(path, offset, code, sizeof(code));
 
 	return got > 0 ? probe_site_emulated_bytes(code, (size_t)got, offset) : offset;
+}
+
+uint64_t probe_site_emulated_args(const char *path, uint64_t offset)
+{
+	uint8_t code[64];
+	ssize_t got = read_code(path, offset, code, sizeof(code));
+
+	return got > 0 ? probe_site_emulated_args_bytes(code, (size_t)got, offset) : offset;
 }
 
 bool probe_site_kernel_emulates(const char *path, uint64_t offset)

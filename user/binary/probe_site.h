@@ -16,11 +16,18 @@
  * itself. */
 uint64_t probe_site_emulated(const char *path, uint64_t offset);
 
+/* The same for an entry probe of C code (SysV ABI) that reads only the argument registers: it may
+ * also go past a mov into rax, r10 or r11, which carry no argument (CPython 3.13's
+ * invoke_gc_callback begins `mov 0x1dc0(%rdi),%rax; test %rax,%rax; je`). Not for a return probe,
+ * nor for Go, whose first argument is in rax. */
+uint64_t probe_site_emulated_args(const char *path, uint64_t offset);
+
 /* Whether the kernel emulates the instruction at offset (false when it single-steps it, or when the
  * bytes cannot be read or decoded): what a hit there costs. */
 bool probe_site_kernel_emulates(const char *path, uint64_t offset);
 
 /* The same on bytes already in memory; code[0] is at file offset `offset`. Exposed for tests. */
 uint64_t probe_site_emulated_bytes(const uint8_t *code, size_t len, uint64_t offset);
+uint64_t probe_site_emulated_args_bytes(const uint8_t *code, size_t len, uint64_t offset);
 
 #endif

@@ -12,11 +12,16 @@ static const struct gc_runtime *const runtimes[] = { &gc_runtime_go, &gc_runtime
 int gc_detect(struct gc_session *s, const struct gc_runtime **rt, char *err, size_t errlen)
 {
 	/* A running process names its libraries in /proc/PID/maps (a JVM dlopens libjvm.so); a held
-	 * -- CMD child has not exec'd yet, so its file's own dependencies and layout are read. */
+	 * -- CMD child has not exec'd yet, so its file's own dependencies and layout are read, as
+	 * the target found them with its env's LD_LIBRARY_PATH and LD_PRELOAD: the probes go where
+	 * the program will run. */
 	pid_t pid = s->t->kind == TARGET_PID ? s->t->pid : 0;
+	int rc = s->t->kind == TARGET_CMD && s->t->image.n > 0
+			 ? runtime_identify_image(&s->t->image, &s->id, err, errlen)
+			 : runtime_identify(s->t->exe, pid, &s->id, err, errlen);
 
 	*rt = NULL;
-	if (runtime_identify(s->t->exe, pid, &s->id, err, errlen))
+	if (rc)
 		return -1;
 	for (size_t i = 0; i < NRUNTIMES; i++) {
 		int rc = runtimes[i]->detect(s, s->t->exe, err, errlen);

@@ -290,12 +290,15 @@ static struct image *load_image(const char *exe, pid_t pid)
 	return img;
 }
 
-int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *err, size_t errlen)
+/* given: the libraries already resolved, or NULL to read them here. */
+static int identify(const char *exe, pid_t pid, const struct image *given, struct runtime_id *out,
+		    char *err, size_t errlen)
 {
 	struct objfile ef;
 	struct go_info gi;
 	struct objfile_sym f;
-	struct image *img;
+	const struct image *img;
+	struct image *own = NULL;
 	char real[PATH_MAX + 64];
 	int rc;
 
@@ -324,7 +327,7 @@ int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *e
 	out->libc = ef.is_static && !objfile_find_func(&ef, "malloc", &f);
 	objfile_close(&ef);
 
-	img = load_image(exe, pid);
+	img = given ? given : (own = load_image(exe, pid));
 	if (!img) {
 		snprintf(err, errlen, "out of memory reading the libraries of %s", exe);
 		return -ENOMEM;
@@ -344,7 +347,7 @@ int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *e
 		if (is_libc(base))
 			out->libc = true;
 	}
-	free(img);
+	free(own);
 	if (out->kind == RUNTIME_NATIVE && jdk_libjvm(real, out->lib, sizeof(out->lib)))
 		out->kind = RUNTIME_JAVA;
 	if (out->kind == RUNTIME_NATIVE)
@@ -362,4 +365,15 @@ int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *e
 	if (err && errlen)
 		err[0] = '\0';
 	return 0;
+}
+
+int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *err, size_t errlen)
+{
+	return identify(exe, pid, NULL, out, err, errlen);
+}
+
+int runtime_identify_image(const struct image *img, struct runtime_id *out, char *err,
+			   size_t errlen)
+{
+	return identify(img->paths[0], 0, img, out, err, errlen);
 }

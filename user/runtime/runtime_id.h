@@ -32,6 +32,13 @@ struct runtime_id {
  * (bin/java -> lib/server/libjvm.so). 0, or -errno with one line in err. */
 int runtime_identify(const char *exe, pid_t pid, struct runtime_id *out, char *err, size_t errlen);
 
+/* The same with the libraries already found (paths[0] the executable): a -- CMD target's, which
+ * the LD_LIBRARY_PATH and LD_PRELOAD of its `env` wrapper decide, so the libpython it will load is
+ * the one named. */
+struct image;
+int runtime_identify_image(const struct image *img, struct runtime_id *out, char *err,
+			   size_t errlen);
+
 /* "native", "go", "python", "java": the JSON and table names. */
 const char *runtime_kind_name(enum runtime_kind kind);
 

@@ -32,6 +32,10 @@ int runtime_support_read(const char *exe, pid_t pid, struct runtime_support *rs,
 		rs->traced = rs->go_layout;
 		break;
 	case RUNTIME_PYTHON:
+		if (!rs->id.usdt)
+			py_gc_func_find(&rs->id, &rs->py_gc, rs->py_gc_why, sizeof(rs->py_gc_why));
+		rs->traced = (rs->id.usdt || rs->py_gc.sym) && rs->id.libc;
+		break;
 	case RUNTIME_JAVA:
 		rs->traced = rs->id.usdt && rs->id.libc;
 		break;
@@ -84,6 +88,15 @@ void runtime_support_print(FILE *out, const struct runtime_support *rs, const ch
 			line(out, indent, "gc", true,
 			     id->kind == RUNTIME_PYTHON ? "USDT python:gc__start/gc__done"
 							: "USDT hotspot:gc__begin/gc__end");
+		else if (rs->py_gc.sym)
+			fprintf(out,
+				"%s%-7s yes  no USDT probes: entry and return of %s%s%s in %s\n",
+				indent, "gc", rs->py_gc.sym,
+				rs->py_gc.gen_sym[0] ? ", generation from " : "", rs->py_gc.gen_sym,
+				id->lib);
+		else if (id->kind == RUNTIME_PYTHON)
+			fprintf(out, "%s%-7s no   %s has no USDT probes, and %s (%s)\n", indent,
+				"gc", id->lib, rs->py_gc_why, python_hint);
 		else
 			fprintf(out, "%s%-7s no   %s has no USDT probes (%s)\n", indent, "gc",
 				id->lib, id->kind == RUNTIME_PYTHON ? python_hint : java_hint);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "runtime/runtime_id.h"
+#include "runtime/python/gc_func.h"
 
 struct runtime_support {
 	struct runtime_id id;
@@ -13,9 +14,14 @@ struct runtime_support {
 			   DWARF) */
 	/* Traced fully: every rtmon command that fits the runtime applies. Go: a known layout
 	 * (malloc, thr and lat with goroutines, gc). CPython and Java: the runtime's USDT probes
-	 * (gc) on top of glibc (malloc, thr, lat). Native: glibc's libc.so.6, or a static binary
-	 * with malloc's symbol (malloc, thr, lat; gc with libgc or --cycle). */
+	 * (gc; CPython without them: its collector function, py_gc_sym) on top of glibc (malloc,
+	 * thr, lat). Native: glibc's libc.so.6, or a static binary with malloc's symbol (malloc,
+	 * thr, lat; gc with libgc or --cycle). */
 	bool traced;
+	/* CPython without USDT probes: the functions rtmon gc probes instead (py_gc.sym NULL when
+	 * none, with the reason in py_gc_why). */
+	struct py_gc_func py_gc;
+	char py_gc_why[256];
 };
 
 /* runtime_identify (runtime_id.h) plus the two flags above. */

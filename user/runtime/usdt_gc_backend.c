@@ -1,6 +1,6 @@
 /* rtmon gc: the part the USDT backends share (user/runtime/usdt_gc_backend.h): load
- * bpf/usdt_gc.bpf.c with the programs one runtime needs, attach them with libbpf's USDT support,
- * read the counters. */
+ * bpf/usdt_gc.bpf.c with the programs one runtime needs, attach them with libbpf's USDT support (or
+ * as function probes, trace/probe.c), read the counters. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +32,11 @@ static int load(struct gu_state *g, struct gc_session *s, const struct gu_probe 
 	/* The other runtime's programs are not loaded: less verifier work, quicker attach. */
 	bpf_object__for_each_program(prog, g->skel->obj)
 		bpf_program__set_autoload(prog, wanted(probes, n, bpf_program__name(prog)));
+	for (int i = 0; i < n; i++) {
+		prog = bpf_object__find_program_by_name(g->skel->obj, probes[i].prog);
+		if (prog && probes[i].kind != GU_USDT)
+			probe_prepare_sites_prog(prog);
+	}
 	rc = usdt_gc_bpf__load(g->skel);
 	if (rc)
 		probe_load_error("gc", rc, err, errlen);
@@ -50,6 +55,12 @@ static int attach(struct gu_state *g, struct gc_session *s, const char *provider
 		snprintf(err, errlen, "internal error: no program %s for %s:%s", p->prog, provider,
 			 p->name);
 		return -EINVAL;
+	}
+	if (p->kind != GU_USDT) {
+		struct probe_site site = { .offset = p->offset };
+
+		return (p->kind == GU_RETURN ? probe_attach_return_sites : probe_attach_sites)(
+			&g->pl, prog, pid, s->id.lib, &site, 1, p->name, err, errlen);
 	}
 	link = bpf_program__attach_usdt(prog, pid, s->id.lib, provider, p->name, NULL);
 	rc = link ? 0 : -errno;
@@ -73,7 +84,8 @@ int gu_open(struct gc_session *s, const char *provider, const struct gu_probe *p
 		return -ENOMEM;
 	}
 	s->priv = g;
-	s->probe_kind = "usdt";
+	/* Function probes: NULL, the summary names the kind of uprobe (probe_sites_kind). */
+	s->probe_kind = n && probes[0].kind == GU_USDT ? "usdt" : NULL;
 	rc = load(g, s, probes, n, err, errlen);
 	for (int i = 0; !rc && i < n; i++)
 		rc = attach(g, s, provider, &probes[i], err, errlen);
@@ -101,12 +113,12 @@ void gu_counters(struct gc_session *s, uint64_t *lost, uint64_t *hits)
 	*hits = sums[GU_HITS];
 }
 
-uint64_t gu_unpaired(struct gc_session *s)
+uint64_t gu_counter(struct gc_session *s, enum gu_counter c)
 {
 	uint64_t sums[GU_NCOUNTERS];
 
 	read_counters(s, sums);
-	return sums[GU_UNPAIRED];
+	return sums[c];
 }
 
 void gu_close(struct gc_session *s)
@@ -119,6 +131,7 @@ void gu_close(struct gc_session *s)
 		return;
 	for (int i = 0; i < g->nlinks; i++)
 		bpf_link__destroy(g->links[i]);
+	probe_links_destroy(&g->pl);
 	usdt_gc_bpf__destroy(g->skel);
 	free(g);
 	s->priv = NULL;

@@ -12,10 +12,10 @@
 enum java_stat { JS_FULL, JS_OTHER, JS_POOLS };
 
 static const struct gu_probe probes[] = {
-	{ "gc__begin", "jvm_gc_begin" },
-	{ "gc__end", "jvm_gc_end" },
-	{ "mem__pool__gc__begin", "jvm_pool_begin" },
-	{ "mem__pool__gc__end", "jvm_pool_end" },
+	{ .name = "gc__begin", .prog = "jvm_gc_begin" },
+	{ .name = "gc__end", .prog = "jvm_gc_end" },
+	{ .name = "mem__pool__gc__begin", .prog = "jvm_pool_begin" },
+	{ .name = "mem__pool__gc__end", .prog = "jvm_pool_end" },
 };
 
 static int java_detect(struct gc_session *s, const char *exe, char *err, size_t errlen)
@@ -130,7 +130,7 @@ static void java_summary(struct gc_session *s, FILE *out, bool json)
 		json_field_u64(out, "full", st[JS_FULL]);
 		json_field_u64(out, "not_full", st[JS_OTHER]);
 		json_field_u64(out, "pool_records", st[JS_POOLS]);
-		json_field_u64(out, "unpaired", gu_unpaired(s));
+		json_field_u64(out, "unpaired", gu_counter(s, GU_UNPAIRED));
 	} else
 		fprintf(out, "GC operations: full %llu, not full %llu; pool records %llu\n",
 			(unsigned long long)st[JS_FULL], (unsigned long long)st[JS_OTHER],
