@@ -43,7 +43,8 @@ struct gc_record {
 	const char
 		*phase; /* JSON name: "sweep-term", "mark", ... "stw"; "collect", "pause", "pool" */
 	const char *label;  /* table name: "sweep-term (STW)", "stw (ReadMemStats)" */
-	const char *reason; /* a stop-the-world's reason, NULL otherwise */
+	const char *reason; /* a stop-the-world's reason, or a collection's when the runtime
+			     * gives one (V8: "allocation failure"); NULL otherwise */
 	uint64_t start_ns;  /* CLOCK_MONOTONIC */
 	uint64_t dur_ns;
 	bool stw;         /* the program was paused for dur_ns */
@@ -177,6 +178,7 @@ struct gc_runtime {
 extern const struct gc_runtime gc_runtime_go;
 extern const struct gc_runtime gc_runtime_python;
 extern const struct gc_runtime gc_runtime_java;
+extern const struct gc_runtime gc_runtime_node;  /* user/runtime/node/gc_node.c */
 extern const struct gc_runtime gc_runtime_boehm; /* user/runtime/boehm/gc_boehm.c */
 extern const struct gc_runtime
 	gc_runtime_custom; /* user/runtime/native/gc_custom.c: chosen by --cycle */
