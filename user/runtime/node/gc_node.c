@@ -1,9 +1,10 @@
-/* rtmon gc, Node.js (V8): an entry and a return probe on v8::internal::Heap::PerformGarbageCollection
- * (user/runtime/native/gc_native.c: node's C++ is native code, return probes are safe there). V8
- * calls it once per collection, from Heap::CollectGarbage, on the thread of the isolate it
- * collects, inside a safepoint: that isolate's JavaScript is stopped for the whole call, so each
- * call is a pause for the histogram. Its arguments say what collects and why: rsi the
- * GarbageCollector, edx the GarbageCollectionReason (rdi the Heap, which tells isolates apart). */
+/* rtmon gc, Node.js (V8): an entry and a return probe on
+ * v8::internal::Heap::PerformGarbageCollection (user/runtime/native/gc_native.c: node's C++ is
+ * native code, return probes are safe there). V8 calls it once per collection, from
+ * Heap::CollectGarbage, on the thread of the isolate it collects, inside a safepoint: that
+ * isolate's JavaScript is stopped for the whole call, so each call is a pause for the histogram.
+ * Its arguments say what collects and why: rsi the GarbageCollector, edx the
+ * GarbageCollectionReason (rdi the Heap, which tells isolates apart). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,10 +13,10 @@
  * char*): one call per collection, on the thread of the isolate it collects, with that isolate's
  * JavaScript stopped (V8 11 and 12: node 20 and 22). */
 #define V8_PERFORM_GC_SYM                                                                          \
-	"_ZN2v88internal4Heap24PerformGarbageCollectionENS0_16GarbageCollectorENS0_"              \
+	"_ZN2v88internal4Heap24PerformGarbageCollectionENS0_16GarbageCollectorENS0_"               \
 	"23GarbageCollectionReasonEPKc"
 #define V8_PERFORM_GC_NAME                                                                         \
-	"v8::internal::Heap::PerformGarbageCollection(GarbageCollector, GarbageCollectionReason, "  \
+	"v8::internal::Heap::PerformGarbageCollection(GarbageCollector, GarbageCollectionReason, " \
 	"const char*)"
 
 struct node_info {
