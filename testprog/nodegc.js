@@ -3,46 +3,64 @@
 // reason "testing") and MINOR gc({type: "minor"}) calls (the young generation, reason "testing").
 // Run it with --expose-gc; the tests add --trace-gc, node's own line per collection, to compare.
 //
-// Usage: node --expose-gc nodegc.js [FULL [MINOR [MB [WORKER]]]]. MB: megabytes of short-lived
-// objects allocated first. WORKER 1: the same work in a worker_threads thread too (its own
-// isolate and heap). Prints "ready", then waits for one line on stdin (EOF starts it at once), like
-// testprog/tp_gate.h; prints "done" at the end.
+// Usage: node --expose-gc nodegc.js [NAME=VALUE]... with (defaults in brackets)
+//   full=N [3], minor=N [2]   the gc() and gc({type: "minor"}) calls
+//   mb=N [8]                  megabytes of short-lived objects allocated first (scavenges)
+//   retain=N [0]              megabytes kept alive before the gc() calls: the old generation grows
+//                             until V8 marks it incrementally and finishes with a mark-compact
+//   snapshots=N [0]           heap snapshots taken (v8.getHeapSnapshot: reason "heap profiler")
+//   worker=1 [0]              the same work in a worker_threads thread too (its own isolate and
+//                             heap), after the main thread's
+// Prints "ready", then waits for one line on stdin (EOF starts it at once), like testprog/tp_gate.h;
+// prints "done" at the end.
 'use strict';
 const fs = require('fs');
+const v8 = require('v8');
 const { Worker, isMainThread, workerData } = require('worker_threads');
 
-function work(full, minor, mb) {
+function work(o) {
   let keep = [];
-  // About 64 bytes an object: MB megabytes in all, only the last thousand kept alive.
-  for (let i = 0; i < mb * 16384; i++) {
+  // About 64 bytes an object: mb megabytes in all, only the last thousand alive at any time.
+  for (let i = 0; i < o.mb * 16384; i++) {
     keep.push({ i, s: 'x' + i });
     if (keep.length > 1000) keep = [];
   }
-  for (let i = 0; i < full; i++) gc();
-  for (let i = 0; i < minor; i++) gc({ type: 'minor' });
-  return keep.length;
+  // Snapshots first, while the heap is small: each walks all of it.
+  for (let i = 0; i < o.snapshots; i++) v8.getHeapSnapshot().resume();
+  const retained = [];
+  for (let i = 0; i < o.retain * 16384; i++) retained.push({ i });
+  for (let i = 0; i < o.full; i++) gc();
+  for (let i = 0; i < o.minor; i++) gc({ type: 'minor' });
+  return keep.length + retained.length;
+}
+
+function options(argv) {
+  const o = { full: 3, minor: 2, mb: 8, retain: 0, snapshots: 0, worker: 0 };
+  for (const a of argv) {
+    const [k, v] = a.split('=');
+    if (!(k in o) || v === undefined || isNaN(Number(v))) throw new Error(`bad argument ${a}`);
+    o[k] = Number(v);
+  }
+  return o;
 }
 
 if (!isMainThread) {
-  work(workerData.full, workerData.minor, workerData.mb);
+  work(workerData);
 } else {
-  const [full, minor, mb, worker] = [3, 2, 8, 0].map((d, i) => {
-    const v = process.argv[2 + i];
-    return v === undefined ? d : Number(v);
-  });
+  const o = options(process.argv.slice(2));
   fs.writeSync(1, 'ready\n');
   try {
     fs.readSync(0, Buffer.alloc(1), 0, 1, null);
   } catch (e) {
     // stdin closed or not readable: start at once
   }
-  work(full, minor, mb);
+  work(o);
   const finish = () => {
     fs.writeSync(1, 'done\n');
     process.exit(0);
   };
-  if (worker) {
-    new Worker(__filename, { workerData: { full, minor, mb } }).on('exit', finish);
+  if (o.worker) {
+    new Worker(__filename, { workerData: o }).on('exit', finish);
   } else {
     finish();
   }

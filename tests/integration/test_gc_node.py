@@ -1,7 +1,8 @@
 """rtmon gc on Node.js: entry and return probes on V8's Heap::PerformGarbageCollection, against
 node's own --trace-gc, which prints one line per collection with its kind, reason and pause
 (testprog/nodegc.js: allocation that makes V8 collect by itself, then exactly FULL gc() and MINOR
-gc({type: "minor"}) calls).
+gc({type: "minor"}) calls; also a growing old generation, which V8 marks incrementally, and heap
+snapshots).
 
 The node on this machine (/usr/bin/node, node 20, V8 11.3) and, when
 tests/integration/fetch-node-fixtures.sh has put it in BUILD/node-fixtures, npm's node 22 (V8 12.4).
@@ -13,6 +14,7 @@ can never exceed it (beyond --trace-gc's rounding to 10 us), however loaded the 
 """
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -85,12 +87,13 @@ def check(out, trace_text, node, full, minor, isolates=1):
     assert len({o["heap"] for o in gc}) == isolates
     # What the script asked for, in each isolate.
     tested = [o for o in gc if o["reason"] == "testing"]
+    forced = {"testing", "heap profiler"}
     assert sum(o["phase"] == "mark-compact" for o in tested) == full * isolates
     assert sum(o["phase"] != "mark-compact" for o in tested) == minor * isolates
     assert any(o["reason"] == "allocation failure" for o in gc)
     for o, t in zip(gc, trace):
         assert o["runtime"] == "node" and o["stw"] and o["gc"]
-        assert o["trigger"] == ("forced" if o["reason"] == "testing" else "auto")
+        assert o["trigger"] == ("forced" if o["reason"] in forced else "auto")
         assert o["dur_ns"] / 1e6 <= t[2] + 0.005 + 1e-9, (o, t)
         assert o["dur_ns"] > 0
     assert [o["cycle"] for o in gc] == list(range(1, len(gc) + 1))
@@ -107,16 +110,31 @@ def check(out, trace_text, node, full, minor, isolates=1):
 @pytest.mark.parametrize("node,minor_flag,minor_kind", nodes())
 def test_command(node, minor_flag, minor_kind):
     """-- CMD: every collection from the first, scavenges by allocation and the forced ones."""
-    r = run(["gc", "--json", "--", node, "--expose-gc", "--trace-gc", SCRIPT, "3", "2", "8"])
+    r = run(["gc", "--json", "--", node, "--expose-gc", "--trace-gc", SCRIPT, "full=3", "minor=2", "mb=8"])
     assert r.returncode == 0, r.stderr
     gc = check(r.stdout, r.stderr, node, 3, 2)  # with --json, node's stdout goes to stderr
     assert {o["phase"] for o in gc} == {"scavenge", "mark-compact"}
 
 
 @pytest.mark.parametrize("node,minor_flag,minor_kind", nodes())
+def test_reasons(node, minor_flag, minor_kind):
+    """More of V8's reasons: a heap snapshot's collections (heap profiler, forced), and an old
+    generation grown until V8 marks it incrementally (finalize incremental marking via ...)."""
+    r = run(["gc", "--json", "--", node, "--expose-gc", "--trace-gc", SCRIPT, "full=1", "minor=0",
+             "mb=2", "retain=32", "snapshots=1"])
+    assert r.returncode == 0, r.stderr
+    gc = check(r.stdout, r.stderr, node, 1, 0)
+    reasons = {o["reason"] for o in gc}
+    assert {"allocation failure", "testing", "heap profiler"} <= reasons, reasons
+    assert all(o["trigger"] == "forced" for o in gc if o["reason"] == "heap profiler")
+    summary = json_lines(r.stdout)[-1]
+    assert summary["end"] == "target-exit"
+
+
+@pytest.mark.parametrize("node,minor_flag,minor_kind", nodes())
 def test_minor_mark(node, minor_flag, minor_kind):
     """The young generation's mark collector instead of the scavenger (GarbageCollector 2)."""
-    r = run(["gc", "--json", "--", node, "--expose-gc", minor_flag, "--trace-gc", SCRIPT, "2", "2", "8"])
+    r = run(["gc", "--json", "--", node, "--expose-gc", minor_flag, "--trace-gc", SCRIPT, "full=2", "minor=2", "mb=8"])
     assert r.returncode == 0, r.stderr
     gc = check(r.stdout, r.stderr, node, 2, 2)
     assert {o["phase"] for o in gc} == {minor_kind, "mark-compact"}
@@ -125,7 +143,7 @@ def test_minor_mark(node, minor_flag, minor_kind):
 @pytest.mark.parametrize("node,minor_flag,minor_kind", nodes())
 def test_worker_isolate(node, minor_flag, minor_kind):
     """A worker_threads thread has its own isolate and heap: its collections run on its thread."""
-    r = run(["gc", "--json", "--", node, "--expose-gc", "--trace-gc", SCRIPT, "2", "1", "4", "1"])
+    r = run(["gc", "--json", "--", node, "--expose-gc", "--trace-gc", SCRIPT, "full=2", "minor=1", "mb=4", "worker=1"])
     assert r.returncode == 0, r.stderr
     gc = check(r.stdout, r.stderr, node, 2, 1, isolates=2)
     tids = by_first_seen((o["heap"], o["tid"]) for o in gc)
@@ -134,7 +152,7 @@ def test_worker_isolate(node, minor_flag, minor_kind):
 
 def test_pid():
     """-p on a node waiting at its gate: exactly the collections it prints after "ready"."""
-    target = Target(NODE20, "--expose-gc", "--trace-gc", SCRIPT, "3", "2", "8")
+    target = Target(NODE20, "--expose-gc", "--trace-gc", SCRIPT, "full=3", "minor=2", "mb=8")
     try:
         assert target.proc.stdout.readline() == b"ready\n"
         tracer = Tracer(["gc", "--json", "-p", str(target.pid)])
@@ -148,10 +166,37 @@ def test_pid():
         target.kill()
 
 
+def test_binpath_copy(tmp_path):
+    """--binpath on a private copy of node (tests never --binpath a system binary): a process of
+    the copy started after rtmon is traced, the system node running at the same time is not."""
+    copy = tmp_path / "node"
+    shutil.copyfile(NODE20, copy)
+    copy.chmod(0o755)
+    tracer = Tracer(["gc", "--json", "--binpath", str(copy)])
+    try:
+        mine = Target(str(copy), "--expose-gc", "--trace-gc", SCRIPT, "full=2", "minor=1", "mb=4")
+        other = Target(NODE20, "--expose-gc", SCRIPT, "full=2", "minor=1", "mb=4")
+        outs = []
+        for t in (mine, other):
+            assert t.proc.stdout.readline() == b"ready\n"
+            t.go()
+        for t in (mine, other):
+            stdout, _ = t.proc.communicate(timeout=60)
+            assert t.proc.returncode == 0
+            outs.append(stdout.decode())
+    finally:
+        rc, out, err = tracer.stop()
+    assert rc == 0, err
+    gc = [o for o in json_lines(out) if o["type"] == "gc"]
+    assert {o["pid"] for o in gc} == {mine.pid}
+    trace = traced(outs[0])
+    assert [(o["phase"], o["reason"]) for o in gc] == [(t[1], t[3]) for t in trace]
+
+
 def test_table():
     """The default table: a line per collection with the collector and reason as --trace-gc names
     them; the summary counts gc() calls as forced."""
-    r = run(["gc", "--", NODE20, "--expose-gc", SCRIPT, "3", "2", "8"])
+    r = run(["gc", "--", NODE20, "--expose-gc", SCRIPT, "full=3", "minor=2", "mb=8"])
     assert r.returncode == 0, r.stderr
     lines = [l for l in r.stdout.splitlines() if l not in ("ready", "done")]
     head = next(i for i, l in enumerate(lines) if l.startswith("CYCLE"))
@@ -165,7 +210,7 @@ def test_table():
                and l.endswith(f"(node {version}, V8 {'.'.join(v8.split('.')[:3])}):") for l in lines), lines
     assert any(l.startswith(f"cycles {len(rows)} (forced 5), GC pauses {len(rows)}, total pause")
                for l in lines), lines
-    r = run(["gc", "--phases", "--", NODE20, "--expose-gc", SCRIPT, "1", "0", "0"])
+    r = run(["gc", "--phases", "--", NODE20, "--expose-gc", SCRIPT, "full=1", "minor=0", "mb=0"])
     assert r.returncode == 0, r.stderr
     head = next(l for l in r.stdout.splitlines() if l.startswith("CYCLE"))
     assert head.split() == ["CYCLE", "TRIGGER", "PHASE", "START(ms)", "DURATION(us)", "COLLECTOR:", "REASON"]

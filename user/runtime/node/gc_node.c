@@ -10,107 +10,26 @@
 #include <stdlib.h>
 #include "runtime/native/gc_native.h"
 #include "runtime/node/node_id.h"
-
-/* GarbageCollector (src/common/globals.h): SCAVENGER, MARK_COMPACTOR, then the young-generation
- * mark collector that V8 11 calls MINOR_MARK_COMPACTOR and V8 12 MINOR_MARK_SWEEPER. kind is
- * rtmon's name (JSON "phase"), name as --trace-gc prints it. */
-struct v8_collector {
-	const char *kind, *name;
-};
-
-static const struct v8_collector collectors_v11[] = {
-	{ "scavenge", "Scavenge" },
-	{ "mark-compact", "Mark-Compact" },
-	{ "minor-mc", "Minor Mark-Compact" },
-};
-
-static const struct v8_collector collectors_v12[] = {
-	{ "scavenge", "Scavenge" },
-	{ "mark-compact", "Mark-Compact" },
-	{ "minor-ms", "Minor Mark-Sweep" },
-};
-
-/* GarbageCollectionReason, as Heap::GarbageCollectionReasonToString names them for --trace-gc.
- * V8 keeps the numbers (they are persisted to UMA logs): only the name of 26 changed from V8 11
- * to 12 (tests/integration/test_gc_node.py checks this table against node's own). */
-#define V8_REASON_MINOR_FINALIZE 26
-static const char *const reasons[] = {
-	"unknown",
-	"allocation failure",
-	"allocation limit",
-	"context disposal",
-	"counters extension",
-	"debugger",
-	"deserialize",
-	"external memory pressure",
-	"finalize incremental marking via stack guard",
-	"finalize incremental marking via task",
-	"full hash-table",
-	"heap profiler",
-	"task",
-	"last resort",
-	"low memory notification",
-	"make heap iterable",
-	"memory pressure",
-	"memory reducer",
-	"runtime",
-	"sampling profiler",
-	"snapshot creator",
-	"testing",
-	"external finalize",
-	"global allocation limit",
-	"measure memory",
-	"background allocation failure",
-	NULL, /* V8_REASON_MINOR_FINALIZE: by version */
-	"CppHeap allocation failure",
-};
-
-#define NREASONS (sizeof(reasons) / sizeof(reasons[0]))
-
-/* Reasons that are an API call by the program or a tool rather than V8's own heuristics: gc()
- * with --expose-gc ("testing"), a heap snapshot, the inspector, LowMemoryNotification,
- * performance.measureUserAgentSpecificMemory, ... The summary counts them as forced. */
-static bool forced_reason(unsigned r)
-{
-	switch (r) {
-	case 4:  /* counters extension */
-	case 5:  /* debugger */
-	case 11: /* heap profiler */
-	case 14: /* low memory notification */
-	case 19: /* sampling profiler */
-	case 20: /* snapshot creator */
-	case 21: /* testing */
-	case 24: /* measure memory */
-		return true;
-	}
-	return false;
-}
+#include "runtime/node/v8_names.h"
 
 static int v8_major(const struct gc_session *s)
 {
 	return atoi(s->id.engine);
 }
 
-static const char *reason_name(const struct gc_session *s, unsigned r)
-{
-	if (r == V8_REASON_MINOR_FINALIZE)
-		return v8_major(s) >= 12 ? "finalize concurrent MinorMS" : "finalize MinorMC";
-	return r < NREASONS ? reasons[r] : NULL;
-}
-
-/* Records are handed on one at a time, on the loop's thread, and the sink copies what it keeps:
- * one buffer for the names of numbers no table has and for the detail column does. */
+/* Records are handed on one at a time on the loop's thread, and the sink copies what it keeps:
+ * static buffers serve for the names of numbers no table has and for the DETAIL text. */
 static char unknown_kind[24], unknown_reason[24], detail[96];
 
 static void node_describe(struct gc_session *s, const struct native_event *e, struct gc_record *r)
 {
-	const struct v8_collector *tab = v8_major(s) >= 12 ? collectors_v12 : collectors_v11;
 	unsigned coll = (unsigned)e->args[1], why = (unsigned)e->args[2];
-	const char *kind, *name, *reason = reason_name(s, why);
+	const struct v8_collector *c = v8_collector(v8_major(s), coll);
+	const char *kind, *name, *reason = v8_reason_name(v8_major(s), why);
 
-	if (coll < 3) {
-		kind = tab[coll].kind;
-		name = tab[coll].name;
+	if (c) {
+		kind = c->kind;
+		name = c->name;
 	} else {
 		snprintf(unknown_kind, sizeof(unknown_kind), "collector-%u", coll);
 		kind = name = unknown_kind;
@@ -120,7 +39,7 @@ static void node_describe(struct gc_session *s, const struct native_event *e, st
 		reason = unknown_reason;
 	}
 	r->phase = r->label = kind;
-	r->trigger = forced_reason(why) ? "forced" : "auto";
+	r->trigger = v8_reason_forced(why) ? "forced" : "auto";
 	r->reason = reason;
 	snprintf(detail, sizeof(detail), "%s: %s", name, reason);
 	r->detail = detail;
