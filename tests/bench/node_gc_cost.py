@@ -5,9 +5,10 @@ make bench: run it by hand as root). Usage: node_gc_cost.py RTMON [NODE] [N]
 1. Cost per collection: a script doing N gc({type: "minor"}) calls on an almost empty young
    generation (the cheapest collection V8 has: ~tens of us), timed by the script itself
    (process.hrtime around the loop), untraced and under `rtmon gc -p PID`; best of 5 each.
-2. Durations: testprog/nodegc.js under `rtmon gc --json -- NODE --trace-gc`: for each collection,
-   V8's pause as --trace-gc prints it minus rtmon's duration of PerformGarbageCollection (what
-   CollectGarbage does around it: prologue, epilogue, callbacks, the tracer's own work)."""
+2. Durations: testprog/nodegc.js full=20 minor=20 mb=64 under
+   `rtmon gc --json -- NODE --trace-gc`: for each collection, V8's pause as --trace-gc prints it
+   minus rtmon's duration of PerformGarbageCollection (what CollectGarbage does around it:
+   prologue, epilogue, callbacks, the tracer's own work)."""
 import json
 import os
 import re
@@ -59,7 +60,7 @@ def main():
           f"under rtmon gc {traced / N / 1e3:.1f} us each (+{(traced - plain) / N / 1e3:.1f} us), "
           f"records {sorted({r for _, r in runs})}")
     r = subprocess.run([RT, "gc", "--json", "--", NODE, "--expose-gc", "--trace-gc",
-                        os.path.join(ROOT, "testprog", "nodegc.js"), "20", "20", "64"],
+                        os.path.join(ROOT, "testprog", "nodegc.js"), "full=20", "minor=20", "mb=64"],
                        capture_output=True, text=True, stdin=subprocess.DEVNULL)
     gc = [json.loads(l) for l in r.stdout.splitlines() if l.startswith('{"type":"gc"')]
     trace = [float(m.group(1)) for m in re.finditer(r" MB, (?:pooled: \S+ MB, )?([\d.]+) / ", r.stderr)]

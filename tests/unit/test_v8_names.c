@@ -40,8 +40,9 @@ static void test_node20_reason_table(void **state)
 		skip();
 		return;
 	}
-	if (objfile_find_func(&ef, "_ZN2v88internal4Heap31GarbageCollectionReasonToStringENS0_"
-				   "23GarbageCollectionReasonE",
+	if (objfile_find_func(&ef,
+			      "_ZN2v88internal4Heap31GarbageCollectionReasonToStringENS0_"
+			      "23GarbageCollectionReasonE",
 			      &fn)) {
 		objfile_close(&ef);
 		skip();

@@ -97,7 +97,7 @@ void runtime_support_print(FILE *out, const struct runtime_support *rs, const ch
 		     id->libc ? "glibc malloc: node's native memory, not JavaScript objects"
 			      : nolibc);
 		line(out, indent, "thr", true,
-		     "OS threads: the main thread, libuv's and V8's by name");
+		     "OS threads: V8's workers, libuv's pool, worker_threads (docs/thr.md)");
 		line(out, indent, "lat", true, "thread lifetimes");
 		if (id->v8_gc)
 			line(out, indent, "gc", true,

@@ -76,12 +76,21 @@ static void v8_version(struct objfile *ef, struct node_info *out)
 		snprintf(out->v8, sizeof(out->v8), "%d.%d.%d", out->v8_major, out->v8_minor, build);
 }
 
+static int is_napi(const GElf_Sym *sym, const char *name, void *ctx)
+{
+	(void)sym;
+	(void)ctx;
+	return !strcmp(name, "napi_get_node_version");
+}
+
 bool node_identify(struct objfile *ef, struct node_info *out)
 {
 	struct objfile_sym f;
 
 	memset(out, 0, sizeof(*out));
-	if (objfile_find_func(ef, "napi_get_node_version", &f))
+	/* Node exports Node-API for its addons: .dynsym alone, not a large .symtab, tells every
+	 * program rtmon ps reads whether it is node. */
+	if (objfile_for_each_func(ef, SHT_DYNSYM, is_napi, NULL) != 1)
 		return false;
 	node_version(ef, out->version, sizeof(out->version));
 	v8_version(ef, out);

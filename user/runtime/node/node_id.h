@@ -26,7 +26,7 @@ struct node_info {
 	bool gc_symbols; /* V8_PERFORM_GC_SYM is defined (exported or in .symtab) */
 };
 
-/* True if ef is node (or libnode): it defines Node-API's napi_get_node_version. Fills *out. */
+/* True if ef is node (or libnode): it exports Node-API's napi_get_node_version. Fills *out. */
 bool node_identify(struct objfile *ef, struct node_info *out);
 
 #endif
