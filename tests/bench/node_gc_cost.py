@@ -3,8 +3,9 @@
 make bench: run it by hand as root). Usage: node_gc_cost.py RTMON [NODE] [N]
 
 1. Cost per collection: a script doing N gc({type: "minor"}) calls on an almost empty young
-   generation (the cheapest collection V8 has: ~tens of us), timed by the script itself
-   (process.hrtime around the loop), untraced and under `rtmon gc -p PID`; best of 5 each.
+   generation (the cheapest collection V8 has: ~tens of us), the CPU time of the loop as the script
+   measures it (process.cpuUsage), untraced and under `rtmon gc -p PID`, 9 rounds
+   interleaved, medians.
 2. Durations: testprog/nodegc.js full=20 minor=20 mb=64 under
    `rtmon gc --json -- NODE --trace-gc`: for each collection, V8's pause as --trace-gc prints it
    minus rtmon's duration of PerformGarbageCollection (what CollectGarbage does around it:
@@ -20,10 +21,13 @@ import tempfile
 RT = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/rtmon"
 NODE = sys.argv[2] if len(sys.argv) > 2 else "/usr/bin/node"
 N = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
+ROUNDS = 9
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# CPU time (user + system, process.cpuUsage) around the loop: the probes' traps are the target's
+# system time; wall time would add whatever else the machine runs.
 LOOP = ("const fs = require('fs'); fs.writeSync(1, 'ready\\n'); fs.readSync(0, Buffer.alloc(1), 0, 1, null);"
-        "const t = process.hrtime.bigint(); for (let i = 0; i < %d; i++) gc({type: 'minor'});"
-        "fs.writeSync(1, `${Number(process.hrtime.bigint() - t)}\\n`);" % N)
+        "const t = process.cpuUsage(); for (let i = 0; i < %d; i++) gc({type: 'minor'});"
+        "const d = process.cpuUsage(t); fs.writeSync(1, `${(d.user + d.system) * 1000}\\n`);" % N)
 
 
 def loop(traced):
@@ -40,7 +44,7 @@ def loop(traced):
                 break
     p.stdin.write("\n")
     p.stdin.flush()
-    ns = int(p.stdout.readline())
+    ns = float(p.stdout.readline())
     p.wait()
     records = 0
     if t:
@@ -53,11 +57,15 @@ def loop(traced):
 
 
 def main():
-    plain = min(loop(False)[0] for _ in range(5))
-    runs = [loop(True) for _ in range(5)]
-    traced = min(ns for ns, _ in runs)
-    print(f"{N} gc({{type:'minor'}}) calls: untraced {plain / N / 1e3:.1f} us each, "
-          f"under rtmon gc {traced / N / 1e3:.1f} us each (+{(traced - plain) / N / 1e3:.1f} us), "
+    # Rounds interleave the two, and medians leave out the rounds another process disturbed.
+    plain, runs = [], []
+    for _ in range(ROUNDS):
+        plain.append(loop(False)[0])
+        runs.append(loop(True))
+    plain = statistics.median(plain)
+    traced = statistics.median(ns for ns, _ in runs)
+    print(f"{N} gc({{type:'minor'}}) calls, CPU: untraced {plain / N / 1e3:.1f} us each, "
+          f"under rtmon gc {traced / N / 1e3:.1f} us each ({(traced - plain) / N / 1e3:+.1f} us), "
           f"records {sorted({r for _, r in runs})}")
     r = subprocess.run([RT, "gc", "--json", "--", NODE, "--expose-gc", "--trace-gc",
                         os.path.join(ROOT, "testprog", "nodegc.js"), "full=20", "minor=20", "mb=64"],

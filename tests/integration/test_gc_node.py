@@ -258,6 +258,19 @@ def node_without_symbol(tmp_path):
     return str(copy)
 
 
+def test_stripped_node(tmp_path):
+    """objcopy --strip-all drops .symtab but keeps .dynsym, where node exports the function: such a
+    node is traced the same."""
+    copy = tmp_path / "node"
+    subprocess.run(["objcopy", "--strip-all", NODE20, str(copy)], check=True, timeout=120)
+    sections = subprocess.run(["readelf", "-S", str(copy)], capture_output=True, text=True).stdout
+    assert ".symtab" not in sections and ".dynsym" in sections
+    r = run(["gc", "--json", "--", str(copy), "--expose-gc", "--trace-gc", SCRIPT, "full=2", "minor=1",
+             "mb=4"])
+    assert r.returncode == 0, r.stderr
+    check(r.stdout, r.stderr, str(copy), 2, 1)
+
+
 def test_node_without_symbol_refused(tmp_path):
     node = node_without_symbol(tmp_path)
     version, v8 = node_version(node)
