@@ -103,6 +103,10 @@ def check(out, trace_text, node, full, minor, isolates=1):
     assert len(hist) == 1 and hist[0]["name"] == "gc_pause" and hist[0]["count"] == len(gc)
     assert summary["cycles"] == summary["gc_pauses"] == summary["events"] == len(gc)
     assert summary["probe_hits"] == 2 * len(gc)
+    # Collections by kind, as --trace-gc counts them.
+    kinds = summary["kinds"]
+    assert set(kinds) == {"scavenge", "mark-compact", "minor-mc" if v8.startswith("11.") else "minor-ms"}
+    assert kinds == {k: sum(t[1] == k for t in trace) for k in kinds}
     assert summary["nested_calls"] == summary["unreturned_calls"] == 0
     return gc
 
@@ -210,6 +214,8 @@ def test_table():
                and l.endswith(f"(node {version}, V8 {'.'.join(v8.split('.')[:3])}):") for l in lines), lines
     assert any(l.startswith(f"cycles {len(rows)} (forced 5), GC pauses {len(rows)}, total pause")
                for l in lines), lines
+    scavenges = sum(d.startswith("Scavenge: ") for d in details)
+    assert f"collections by kind: scavenge {scavenges}, mark-compact 3, minor-mc 0" in lines, lines
     r = run(["gc", "--phases", "--", NODE20, "--expose-gc", SCRIPT, "full=1", "minor=0", "mb=0"])
     assert r.returncode == 0, r.stderr
     head = next(l for l in r.stdout.splitlines() if l.startswith("CYCLE"))

@@ -140,6 +140,8 @@ struct gc_session {
 	const char *probe_kind; /* JSON summary "probe": "usdt"; NULL: probe_sites_kind() (uprobe
 				   sites) */
 	void *priv;             /* the backend's own state */
+	void *rt_priv; /* a backend built on a shared engine: its own state, priv being the engine's
+			* (node on the native engine) */
 };
 
 /* Sets s->rb to a ring buffer reading events (a BPF_MAP_TYPE_RINGBUF) with fn, which gets s as ctx:

@@ -8,9 +8,17 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "output/json.h"
 #include "runtime/native/gc_native.h"
 #include "runtime/node/node_id.h"
 #include "runtime/node/v8_names.h"
+
+/* Collections by GarbageCollector value, for the summary; the last slot counts values V8 11 and 12
+ * do not have. */
+#define NKINDS 4
+struct node_gc {
+	uint64_t by_kind[NKINDS];
+};
 
 static int v8_major(const struct gc_session *s)
 {
@@ -25,6 +33,7 @@ static void node_describe(struct gc_session *s, const struct native_event *e, st
 {
 	unsigned coll = (unsigned)e->args[1], why = (unsigned)e->args[2];
 	const struct v8_collector *c = v8_collector(v8_major(s), coll);
+	struct node_gc *ng = s->rt_priv;
 	const char *kind, *name, *reason = v8_reason_name(v8_major(s), why);
 
 	if (c) {
@@ -38,6 +47,8 @@ static void node_describe(struct gc_session *s, const struct native_event *e, st
 		snprintf(unknown_reason, sizeof(unknown_reason), "reason %u", why);
 		reason = unknown_reason;
 	}
+	if (ng)
+		ng->by_kind[coll < NKINDS - 1 ? coll : NKINDS - 1]++;
 	r->phase = r->label = kind;
 	r->trigger = v8_reason_forced(why) ? "forced" : "auto";
 	r->reason = reason;
@@ -77,7 +88,43 @@ static int node_detect(struct gc_session *s, const char *exe, char *err, size_t 
 
 static int node_open(struct gc_session *s, char *err, size_t errlen)
 {
+	s->rt_priv = calloc(1, sizeof(struct node_gc));
+	if (!s->rt_priv) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	return native_open(s, &node_spec, err, errlen);
+}
+
+/* The collections by kind (JSON "kinds"), then the native engine's counters. */
+static void node_summary(struct gc_session *s, FILE *out, bool json)
+{
+	const struct node_gc *ng = s->rt_priv;
+
+	if (ng && json) {
+		json_object_open(out, "kinds");
+		for (unsigned k = 0; k < NKINDS - 1; k++)
+			json_field_u64(out, v8_collector(v8_major(s), k)->kind, ng->by_kind[k]);
+		if (ng->by_kind[NKINDS - 1])
+			json_field_u64(out, "other", ng->by_kind[NKINDS - 1]);
+		json_object_close(out);
+	} else if (ng) {
+		fprintf(out, "collections by kind:");
+		for (unsigned k = 0; k < NKINDS - 1; k++)
+			fprintf(out, "%s %s %llu", k ? "," : "", v8_collector(v8_major(s), k)->kind,
+				(unsigned long long)ng->by_kind[k]);
+		if (ng->by_kind[NKINDS - 1])
+			fprintf(out, ", other %llu", (unsigned long long)ng->by_kind[NKINDS - 1]);
+		fputc('\n', out);
+	}
+	native_summary(s, out, json);
+}
+
+static void node_close(struct gc_session *s)
+{
+	free(s->rt_priv);
+	s->rt_priv = NULL;
+	native_close(s);
 }
 
 const struct gc_runtime gc_runtime_node = {
@@ -90,6 +137,6 @@ const struct gc_runtime gc_runtime_node = {
 	.detect = node_detect,
 	.open = node_open,
 	.counters = native_counters,
-	.summary = native_summary,
-	.close = native_close,
+	.summary = node_summary,
+	.close = node_close,
 };
