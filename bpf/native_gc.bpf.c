@@ -37,6 +37,7 @@ struct frame {
 	__u64 start_ns;
 	__u64 count_addr; /* has_count: the collector's count in this process */
 	__u64 count;      /* its value at entry */
+	__u64 args[NATIVE_ARGS];
 	__u32 cycle;
 	__u16 site;
 	__u8 role;
@@ -104,7 +105,7 @@ static __always_inline void drop_returned(struct thread_frames *th, __u64 sp)
 }
 
 static __always_inline void emit(__u64 id, __u8 kind, __u16 site, __u32 cycle, __u64 start,
-				 __u64 end, __u64 cnt, __u8 flags)
+				 __u64 end, __u64 cnt, __u8 flags, const __u64 *args)
 {
 	struct native_event *e = rb_reserve(&events, sizeof(*e), &counters, NC_LOST);
 
@@ -119,6 +120,8 @@ static __always_inline void emit(__u64 id, __u8 kind, __u16 site, __u32 cycle, _
 	e->site = site;
 	e->kind = kind;
 	e->flags = flags;
+	for (int i = 0; i < NATIVE_ARGS; i++)
+		e->args[i] = args ? args[i] : 0;
 	rb_submit_batched(&events, e, WAKE_BYTES);
 }
 
@@ -151,7 +154,7 @@ static __always_inline void on_mark(struct pt_regs *ctx, __u64 id, __u16 site, _
 	}
 	ps->last_mark = cnt + 1;
 	if (!in_cycle)
-		emit(id, NE_MARK, site, (__u32)(cnt + 1), now, now, cnt + 1, 0);
+		emit(id, NE_MARK, site, (__u32)(cnt + 1), now, now, cnt + 1, 0, NULL);
 }
 
 /* The cycle this call belongs to: a cycle call gets a new number; a phase the innermost cycle open
@@ -233,6 +236,9 @@ int on_native_entry(struct pt_regs *ctx)
 	fr->count_addr = fr->count = 0;
 	fr->count_ok = 0;
 	fr->cycle = 0;
+	fr->args[0] = PT_REGS_PARM1(ctx);
+	fr->args[1] = PT_REGS_PARM2(ctx);
+	fr->args[2] = PT_REGS_PARM3(ctx);
 	number_frame(fr, th, id >> 32, ctx);
 	th->depth = d + 1;
 	return 0;
@@ -279,7 +285,7 @@ int on_native_return(struct pt_regs *ctx)
 		else if (has_count)
 			fr.cycle = (__u32)after;
 	}
-	emit(id, kind, fr.site, fr.cycle, fr.start_ns, now, after, flags);
+	emit(id, kind, fr.site, fr.cycle, fr.start_ns, now, after, flags, fr.args);
 	return 0;
 }
 

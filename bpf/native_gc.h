@@ -9,6 +9,8 @@
 /* Open timed calls kept per thread: a cycle and its phases nest a few deep at most. Recursive calls
  * of the same function take no slot (only the outermost is timed). */
 #define NATIVE_MAX_FRAMES 8
+/* Arguments kept from a timed call's entry. */
+#define NATIVE_ARGS 3
 
 enum native_role {
 	NR_NONE,
@@ -36,6 +38,9 @@ struct native_event {
 	__u64 dur_ns;   /* 0 for NE_MARK */
 	__u64 count; /* the collector's own count after the collection (Boehm: GC_gc_no); 0 without
 		      */
+	/* The call's first arguments as it was entered (rdi, rsi, rdx): a backend that knows the
+	 * function's signature reads them (V8: the Heap, the collector, the reason). */
+	__u64 args[NATIVE_ARGS];
 	__u32 tgid;
 	__u32 tid;
 	__u32 cycle; /* the cycle's number; 0 for a phase called outside any cycle */

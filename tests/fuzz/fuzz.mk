@@ -18,7 +18,7 @@ FUZZ_SRCS_buildinfo := runtime/go/buildinfo.c runtime/go/goelf.c binary/objfile.
 FUZZ_SRCS_gosymtab := runtime/go/symtab.c runtime/go/goelf.c runtime/go/ret_sites.c binary/disasm.c \
 	binary/objfile.c binary/target_file.c runtime/go/pcline.c
 FUZZ_SRCS_runtime_id := runtime/runtime_id.c binary/objfile.c binary/target_file.c proc/image.c \
-	proc/procinfo.c runtime/go/buildinfo.c runtime/go/goelf.c
+	proc/procinfo.c runtime/go/buildinfo.c runtime/go/goelf.c runtime/node/node_id.c
 FUZZ_SRCS_maps := proc/procinfo.c
 FUZZ_LIBS := -lelf -lcapstone
 

@@ -437,6 +437,52 @@ static void test_java(void **state)
 	}
 }
 
+/* node and its V8 as node itself reports them (process.version, process.versions.v8 to its third
+ * number), against what runtime_identify reads from the file. */
+static void check_node(const char *node)
+{
+	struct runtime_id id;
+	char ref[128], *v8;
+
+	assert_int_equal(run_line(ref, sizeof(ref), " ",
+				  "'%s' -p \"process.version.slice(1) + ' ' + "
+				  "process.versions.v8.split('.').slice(0, 3).join('.')\"",
+				  node),
+			 0);
+	v8 = strchr(ref, ' ');
+	*v8++ = '\0';
+	assert_int_equal(runtime_identify(node, 0, &id, NULL, 0), 0);
+	assert_int_equal(id.kind, RUNTIME_NODE);
+	assert_string_equal(runtime_kind_name(id.kind), "node");
+	assert_string_equal(id.version, ref);
+	assert_string_equal(id.engine, v8);
+	assert_string_equal(id.lib, node);
+	assert_true(id.v8_gc);
+	assert_true(id.libc);
+	assert_false(id.usdt);
+}
+
+static void test_node(void **state)
+{
+	const char *b = getenv("RTMON_BUILD");
+	char fixture[PATH_MAX];
+	int checked = 0;
+
+	(void)state;
+	if (exists("/usr/bin/node")) {
+		check_node("/usr/bin/node");
+		checked++;
+	}
+	/* npm's node 22 (tests/integration/fetch-node-fixtures.sh) */
+	snprintf(fixture, sizeof(fixture), "%s/node-fixtures/node22/bin/node", b ? b : "build");
+	if (exists(fixture)) {
+		check_node(fixture);
+		checked++;
+	}
+	if (!checked)
+		skip();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,7 +490,7 @@ int main(void)
 		cmocka_unit_test(test_native),       cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_boehm),        cmocka_unit_test(test_python_debian),
 		cmocka_unit_test(test_python_pyenv), cmocka_unit_test(test_python_pid),
-		cmocka_unit_test(test_java),
+		cmocka_unit_test(test_java),         cmocka_unit_test(test_node),
 	};
 
 	return cmocka_run_group_tests_name("runtime_id", tests, group_setup, NULL);

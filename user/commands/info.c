@@ -75,6 +75,8 @@ static void print_runtime(pid_t pid, const struct proc_stat *st)
 	       rs.id.version[0] ? " " : "", rs.id.version);
 	if (rs.id.module[0])
 		printf(LABEL "%s\n", "module:", rs.id.module);
+	if (rs.id.engine[0])
+		printf(LABEL "V8 %s\n", "engine:", rs.id.engine);
 	if (rs.id.lib[0] && rs.id.kind != RUNTIME_GO)
 		printf(LABEL "%s%s\n", "runtime file:", rs.id.lib,
 		       rs.id.usdt ? " (USDT probes)" : "");

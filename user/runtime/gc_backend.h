@@ -43,7 +43,8 @@ struct gc_record {
 	const char
 		*phase; /* JSON name: "sweep-term", "mark", ... "stw"; "collect", "pause", "pool" */
 	const char *label;  /* table name: "sweep-term (STW)", "stw (ReadMemStats)" */
-	const char *reason; /* a stop-the-world's reason, NULL otherwise */
+	const char *reason; /* a stop-the-world's reason, or a collection's when the runtime
+			     * gives one (V8: "allocation failure"); NULL otherwise */
 	uint64_t start_ns;  /* CLOCK_MONOTONIC */
 	uint64_t dur_ns;
 	bool stw;         /* the program was paused for dur_ns */
@@ -139,6 +140,8 @@ struct gc_session {
 	const char *probe_kind; /* JSON summary "probe": "usdt"; NULL: probe_sites_kind() (uprobe
 				   sites) */
 	void *priv;             /* the backend's own state */
+	void *rt_priv; /* a backend built on a shared engine: its own state, priv being the engine's
+			* (node on the native engine) */
 };
 
 /* Sets s->rb to a ring buffer reading events (a BPF_MAP_TYPE_RINGBUF) with fn, which gets s as ctx:
@@ -177,6 +180,7 @@ struct gc_runtime {
 extern const struct gc_runtime gc_runtime_go;
 extern const struct gc_runtime gc_runtime_python;
 extern const struct gc_runtime gc_runtime_java;
+extern const struct gc_runtime gc_runtime_node;  /* user/runtime/node/gc_node.c */
 extern const struct gc_runtime gc_runtime_boehm; /* user/runtime/boehm/gc_boehm.c */
 extern const struct gc_runtime
 	gc_runtime_custom; /* user/runtime/native/gc_custom.c: chosen by --cycle */

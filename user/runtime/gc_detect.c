@@ -5,7 +5,8 @@
 
 /* Backends in detection order. A new runtime adds its struct gc_runtime here. */
 static const struct gc_runtime *const runtimes[] = { &gc_runtime_go, &gc_runtime_python,
-						     &gc_runtime_java, &gc_runtime_boehm };
+						     &gc_runtime_java, &gc_runtime_node,
+						     &gc_runtime_boehm };
 
 #define NRUNTIMES (sizeof(runtimes) / sizeof(runtimes[0]))
 

@@ -5,9 +5,11 @@
  * shared builds); the version is the Py_Version constant (3.11+), else the unique "M.m.p" string in
  * .rodata (the build's PY_VERSION), else "M.m" from the file name. Java: libjvm.so among the
  * libraries (a running JVM dlopens it), or the JDK layout around the launcher (bin/java ->
- * lib/server/libjvm.so); the version is JAVA_VERSION from the JDK's `release` file. Everything else
- * is native. This runs once per distinct executable in `rtmon ps`, so it reads little: the
- * executable's symbol tables and notes, and the names of its libraries. */
+ * lib/server/libjvm.so); the version is JAVA_VERSION from the JDK's `release` file. Node.js: the
+ * executable or a libnode.so* among its libraries defines Node-API; its versions and V8's from that
+ * file (user/runtime/node/node_id.c). Everything else is native. This runs once per distinct
+ * executable in `rtmon ps`, so it reads little: the executable's symbol tables and notes, and the
+ * names of its libraries. */
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "runtime/go/goelf.h"
 #include "proc/image.h"
 #include "runtime/runtime_id.h"
+#include "runtime/node/node_id.h"
 
 #define NT_STAPSDT 3
 
@@ -31,6 +34,8 @@ const char *runtime_kind_name(enum runtime_kind kind)
 		return "python";
 	case RUNTIME_JAVA:
 		return "java";
+	case RUNTIME_NODE:
+		return "node";
 	case RUNTIME_NATIVE:
 		break;
 	}
@@ -269,6 +274,26 @@ static bool is_libpython(const char *base)
 	return !strncmp(base, "libpython", 9) && strstr(base, ".so");
 }
 
+static bool is_libnode(const char *base)
+{
+	return !strncmp(base, "libnode.so", 10);
+}
+
+/* Fills out's node fields from the file at path when it is node or libnode. */
+static bool node_file(struct objfile *ef, const char *path, struct runtime_id *out)
+{
+	struct node_info ni;
+
+	if (!node_identify(ef, &ni))
+		return false;
+	out->kind = RUNTIME_NODE;
+	snprintf(out->lib, sizeof(out->lib), "%s", path);
+	snprintf(out->version, sizeof(out->version), "%s", ni.version);
+	snprintf(out->engine, sizeof(out->engine), "%s", ni.v8);
+	out->v8_gc = ni.gc_symbols;
+	return true;
+}
+
 static bool is_libc(const char *base)
 {
 	return !strcmp(base, "libc.so.6");
@@ -322,6 +347,8 @@ static int identify(const char *exe, pid_t pid, const struct image *given, struc
 		snprintf(out->lib, sizeof(out->lib), "%s", exe);
 		python_version(&ef, real, out->version, sizeof(out->version));
 		out->usdt = stapsdt_has(&ef, "python", NULL);
+	} else {
+		node_file(&ef, exe, out);
 	}
 	out->boehm = !objfile_find_func(&ef, "GC_gcollect", &f);
 	out->libc = ef.is_static && !objfile_find_func(&ef, "malloc", &f);
@@ -341,6 +368,13 @@ static int identify(const char *exe, pid_t pid, const struct image *given, struc
 		} else if (out->kind == RUNTIME_NATIVE && !strcmp(base, "libjvm.so")) {
 			out->kind = RUNTIME_JAVA;
 			snprintf(out->lib, sizeof(out->lib), "%s", path);
+		} else if (out->kind == RUNTIME_NATIVE && is_libnode(base)) {
+			struct objfile lf;
+
+			if (!objfile_open(&lf, path, err, errlen)) {
+				node_file(&lf, path, out);
+				objfile_close(&lf);
+			}
 		}
 		if (!strncmp(base, "libgc.so", 8))
 			out->boehm = true;

@@ -8,18 +8,21 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum runtime_kind { RUNTIME_NATIVE, RUNTIME_GO, RUNTIME_PYTHON, RUNTIME_JAVA };
+enum runtime_kind { RUNTIME_NATIVE, RUNTIME_GO, RUNTIME_PYTHON, RUNTIME_JAVA, RUNTIME_NODE };
 
 struct runtime_id {
 	enum runtime_kind kind;
-	char version[64]; /* "go1.22.3", "3.11.7" (CPython), "17.0.15" (Java); "" when unknown */
+	char version[64]; /* "go1.22.3", "3.11.7" (CPython), "17.0.15" (Java), "20.20.2" (node); ""
+			   * when unknown */
+	char engine[32];  /* node: its V8's version, "11.3.244"; "" otherwise */
 	char module[256]; /* Go: the main module's path; "" otherwise */
 	/* The file holding the runtime's code and USDT probes, as a path rtmon can open: the
 	 * executable for Go and for a CPython built without a shared libpython, else
-	 * libpython3.X.so or libjvm.so.
+	 * libpython3.X.so or libjvm.so, the executable or libnode.so.N for node.
 	 * "" for native programs. */
 	char lib[PATH_MAX];
 	bool usdt;  /* lib carries the runtime's USDT probes (provider "python" or "hotspot") */
+	bool v8_gc; /* node: lib defines the V8 function rtmon gc probes (node_id.h) */
 	bool boehm; /* uses Boehm GC: libgc.so among its libraries, or GC_gcollect in the executable
 		     */
 	bool libc; /* glibc's libc.so.6 among its libraries, or a static executable defining malloc:
@@ -39,7 +42,7 @@ struct image;
 int runtime_identify_image(const struct image *img, struct runtime_id *out, char *err,
 			   size_t errlen);
 
-/* "native", "go", "python", "java": the JSON and table names. */
+/* "native", "go", "python", "java", "node": the JSON and table names. */
 const char *runtime_kind_name(enum runtime_kind kind);
 
 /* True if the ELF file at path has a USDT note (.note.stapsdt) for provider:name; name NULL matches

@@ -2,6 +2,7 @@
 #include <string.h>
 #include "runtime/go/goelf.h"
 #include "runtime/runtime_support.h"
+#include "runtime/node/node_id.h"
 
 /* Goroutine ids (thr, lat) need runtime.g's layout: rtmon's table for the build info's version
  * first (no file read), else the binary's DWARF. Go before 1.17 has no register ABI: never. */
@@ -38,6 +39,9 @@ int runtime_support_read(const char *exe, pid_t pid, struct runtime_support *rs,
 		break;
 	case RUNTIME_JAVA:
 		rs->traced = rs->id.usdt && rs->id.libc;
+		break;
+	case RUNTIME_NODE:
+		rs->traced = rs->id.v8_gc && rs->id.libc;
 		break;
 	case RUNTIME_NATIVE:
 		rs->traced = rs->id.libc;
@@ -100,6 +104,22 @@ void runtime_support_print(FILE *out, const struct runtime_support *rs, const ch
 		else
 			fprintf(out, "%s%-7s no   %s has no USDT probes (%s)\n", indent, "gc",
 				id->lib, id->kind == RUNTIME_PYTHON ? python_hint : java_hint);
+		return;
+	case RUNTIME_NODE:
+		line(out, indent, "malloc", id->libc,
+		     id->libc ? "glibc malloc: node's native memory, not JavaScript objects"
+			      : nolibc);
+		line(out, indent, "thr", true,
+		     "OS threads: V8's workers, libuv's pool, worker_threads (docs/thr.md)");
+		line(out, indent, "lat", true, "thread lifetimes");
+		if (id->v8_gc)
+			line(out, indent, "gc", true,
+			     "V8's collections (Heap::PerformGarbageCollection): kind and reason");
+		else
+			fprintf(out,
+				"%s%-7s no   %s does not define %s (docs/gc.md lists the node "
+				"versions that do)\n",
+				indent, "gc", id->lib, V8_PERFORM_GC_NAME);
 		return;
 	case RUNTIME_NATIVE:
 		line(out, indent, "malloc", id->libc,

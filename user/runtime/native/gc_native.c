@@ -267,8 +267,12 @@ static int on_event(void *ctx, void *data, size_t size)
 	default:
 		return 0;
 	}
-	r.detail = e->kind == NE_MARK ? NULL : f->sym;
-	gc_field_str(&r, "function", e->kind == NE_MARK ? NULL : f->sym);
+	if (sp->describe && e->kind == NE_CYCLE) {
+		sp->describe(s, e, &r);
+	} else {
+		r.detail = e->kind == NE_MARK ? NULL : f->sym;
+		gc_field_str(&r, "function", e->kind == NE_MARK ? NULL : f->sym);
+	}
 	gc_field_u64(&r, "tid", e->tid);
 	if (g->has_count && e->kind != NE_PHASE)
 		gc_field_u64(&r, "gc_no", e->count);

@@ -1,8 +1,9 @@
 /* rtmon gc on native code: entry and return probes on a program's own functions
  * (bpf/native_gc.bpf.c), each call of a cycle function one GC cycle, each call of a phase function
- * one phase of the cycle open on its thread. Two backends share it: Boehm GC
- * (user/runtime/boehm/gc_boehm.c: built-in function names) and --cycle/--phase
- * (user/runtime/native/gc_custom.c: the user's). Never for Go code: return probes crash it. */
+ * one phase of the cycle open on its thread. Three backends share it: Boehm GC
+ * (user/runtime/boehm/gc_boehm.c: built-in function names), V8 (user/runtime/node/gc_node.c: one
+ * function, its arguments read) and --cycle/--phase (user/runtime/native/gc_custom.c: the user's).
+ * Never for Go code: return probes crash it. */
 #ifndef RTMON_GC_NATIVE_RT_H
 #define RTMON_GC_NATIVE_RT_H
 
@@ -28,6 +29,10 @@ struct native_spec {
 				* file of the first function (Boehm: GC_gc_no); NULL: none */
 	int nfuncs;
 	struct native_func funcs[NATIVE_MAX_SITES];
+	/* Optional: what a runtime that knows its cycle function's signature reads from the call's
+	 * arguments (e->args): it sets the record's phase, label, trigger, detail and fields
+	 * (V8: the collector and the reason). NULL: the function's name is the detail. */
+	void (*describe)(struct gc_session *s, const struct native_event *e, struct gc_record *r);
 };
 
 /* Which file of the target's image (executable first, then its libraries in load order) defines
