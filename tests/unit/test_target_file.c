@@ -58,8 +58,8 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/lib/real.so", root);
 	put(path, "inside");
 	put(outside, "host");
-	link_at(outside, "lib/to-host");                  /* absolute: the host's file, unconfined */
-	link_at("/lib/real.so", "lib/absolute");          /* absolute, meant for the root */
+	link_at(outside, "lib/to-host");         /* absolute: the host's file, unconfined */
+	link_at("/lib/real.so", "lib/absolute"); /* absolute, meant for the root */
 	link_at("../../../../../../lib/real.so", "lib/up"); /* climbs past the top */
 	link_at("real.so", "lib/relative");
 	link_at("/loop", "loop");
