@@ -148,6 +148,21 @@ class Target:
             self.proc.wait()
 
 
+def trace_gated(target, args):
+    """rtmon ARGS -p TARGET on a Target held at its gate: attaches, lets it run to its end (exit 0)
+    and returns rtmon's (stdout, stderr) once both have ended; rtmon must exit 0. The target is
+    killed if anything fails."""
+    try:
+        tracer = Tracer([*args, "-p", str(target.pid)])
+        target.go()
+        assert target.wait() == 0
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+    finally:
+        target.kill()
+    return out, err
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _need_root():
     if os.geteuid() != 0:

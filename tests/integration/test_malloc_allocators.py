@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from conftest import ROOT, Target, Tracer, json_lines, run, tp
+from conftest import ROOT, Target, Tracer, json_lines, run, tp, trace_gated
 from test_malloc import ALLOCS, BYTES, FREES, ONE_ROUND, buckets
 
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
@@ -31,15 +31,7 @@ def nonzero(calls):
 
 def trace(path, *args, env=None, flags=()):
     """Traces path with -p from its gate; returns (hist records, summary, stderr)."""
-    target = Target(path, *args, env=env)
-    try:
-        tracer = Tracer(["malloc", "--json", *flags, "-p", str(target.pid)])
-        target.go()
-        assert target.wait() == 0
-        rc, out, err = tracer.wait()
-        assert rc == 0, err
-    finally:
-        target.kill()
+    out, err = trace_gated(Target(path, *args, env=env), ["malloc", "--json", *flags])
     lines = json_lines(out)
     assert lines[-1]["type"] == "summary" and lines[-1]["lost"] == 0, lines
     return [o for o in lines if o["type"] == "hist"], lines[-1], err

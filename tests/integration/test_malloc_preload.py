@@ -6,7 +6,7 @@ the exact counts, and the library's own count of its calls agrees."""
 import os
 import tempfile
 
-from conftest import Target, Tracer, json_lines, run, tp
+from conftest import Target, json_lines, run, tp, trace_gated
 
 # testprog/alloc.c, one round; the library defines memalign apart from aligned_alloc (glibc aliases
 # them), so its calls are listed under their own names.
@@ -32,14 +32,7 @@ def hist_of(out):
 
 def trace_pid(env):
     target = Target(tp("alloc"), env=env)
-    try:
-        tracer = Tracer(["malloc", "--json", "-p", str(target.pid)])
-        target.go()
-        assert target.wait() == 0
-        rc, out, err = tracer.wait()
-        assert rc == 0, err
-    finally:
-        target.kill()
+    out, _ = trace_gated(target, ["malloc", "--json"])
     return target.pid, out
 
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import RTMON, Target, Tracer, json_lines, tp
+from conftest import RTMON, Target, json_lines, tp, trace_gated
 
 HANG = 20
 
@@ -167,16 +167,7 @@ def test_malloc_pid_in_chroot(tmp):
     root = make_chroot(tmp)
     watch = FifoWatch(os.path.join(tmp, "host-fifo"))
     os.symlink(watch.path, os.path.join(root, "etc/ld.so.preload"))
-    target = start_in_chroot(root)
-    try:
-        tracer = Tracer(["malloc", "--json", "-p", str(target.pid)])
-        target.go()
-        assert target.wait() == 0
-        rc, out, err = tracer.wait()
-        assert rc == 0, err
-        info = rtmon(["info", str(target.pid)])
-    finally:
-        target.kill()
+    out, _ = trace_gated(start_in_chroot(root), ["malloc", "--json"])
     assert not watch.close(), "rtmon opened the host's FIFO through the chroot's absolute link"
     hists = [o for o in json_lines(out) if o["type"] == "hist"]
     assert len(hists) == 1, out
