@@ -165,7 +165,7 @@ def test_python_objects(which):
     hists = [o for o in json_lines(out) if o["type"] == "hist"]
     assert [h["allocator_name"] for h in hists] == ["glibc", "pymalloc"]
     obj = hists[1]
-    # -p names the executable by /proc/PID/exe, a library by its path under /proc/PID/root
+    # -p names the executable by /proc/PID/exe, a library by its maps path (rtmon's mount namespace)
     assert obj["allocator"].endswith("/exe" if which == "debian" else "/libpython3.11.so.1.0")
     assert buckets(obj).get(256) == blocks
     assert obj["calls"]["PyObject_Calloc"] == blocks
