@@ -47,6 +47,7 @@ int command_trace(const struct trace_steps *s, const struct common_opts *co, str
 		target_explain_attach_error(t, err, sizeof(err));
 		goto fail;
 	}
+	loop_setup_done();
 	report_tracing(t, s->what);
 	if (s->before_release)
 		s->before_release(s->ctx);

@@ -362,6 +362,7 @@ int cmd_malloc(int argc, char **argv)
 	}
 	if (t.kind == TARGET_PID) /* a -- CMD is read once it has exec'd */
 		malloc_stacks_watch(&r);
+	loop_setup_done();
 	report_tracing(&t, "allocations");
 	r.start_s = loop_now_s();
 	if (target_release(&t, err, sizeof(err)))

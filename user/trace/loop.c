@@ -81,6 +81,18 @@ int loop_block_signals(const char *name)
 	return start_setup_watchdog();
 }
 
+void loop_setup_done(void)
+{
+	int expected = PHASE_SETUP;
+
+	/* From here signals are the loop's (still pending in the signalfd until it runs); if the
+	 * watchdog took one first, it is ending rtmon. */
+	if (!atomic_compare_exchange_strong(&phase, &expected, PHASE_LOOP) &&
+	    expected == PHASE_ABORT)
+		for (;;)
+			pause();
+}
+
 uint64_t loop_now_ns(void)
 {
 	struct timespec ts;
@@ -108,13 +120,8 @@ enum loop_end loop_run(const struct common_opts *co, struct target *t, const str
 	double start = loop_now_s(), next_interval = co->interval ? start + co->interval : 0;
 	double end = co->duration ? start + co->duration : 0;
 	double next_tick[LOOP_TIMERS];
-	int expected = PHASE_SETUP;
 
-	/* From here signals are the loop's; if the watchdog took one first, it is ending rtmon. */
-	if (!atomic_compare_exchange_strong(&phase, &expected, PHASE_LOOP) &&
-	    expected == PHASE_ABORT)
-		for (;;)
-			pause();
+	loop_setup_done();
 	for (int i = 0; i < LOOP_TIMERS; i++)
 		next_tick[i] = ops->timers[i].fn ? ops->timers[i].next : 0;
 

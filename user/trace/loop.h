@@ -33,9 +33,13 @@ struct loop_ops {
 
 /* Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT so the loop can take them from a signalfd. Call
  * before target_open, so that a started command inherits a known mask (the child clears it before
- * exec). Until loop_run starts, one of them ends rtmon at once with a line naming the signal and
+ * exec). Until loop_setup_done, one of them ends rtmon at once with a line naming the signal and
  * name (the command, "rtmon malloc"), however long setup takes or blocks. */
 int loop_block_signals(const char *name);
+
+/* Setup is over (the probes are attached, "Tracing ..." is about to be said): a signal from here on
+ * is the loop's and ends tracing with the final output. loop_run calls it too. */
+void loop_setup_done(void);
 
 /* Runs until a signal, -d, or the end of a -p / -- CMD target. Returns how it ended. */
 enum loop_end loop_run(const struct common_opts *co, struct target *t, const struct loop_ops *ops);
