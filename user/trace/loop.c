@@ -18,10 +18,11 @@ static int signal_fd = -1;
 
 /* Setup (opening the target's files, loading and attaching the probes) runs with the loop's
  * signals already blocked, and a file that never answers (a stalled FUSE or NFS server, which a
- * target's owner can arrange) would hold Ctrl-C off for ever. Until the loop starts, a thread
- * waits on the signalfd instead: a signal then ends rtmon at once. Nothing has been traced yet;
- * the probes are file descriptors, gone with the process; a -- CMD child held at its gate sees
- * the gate close (and its parent-death signal) and ends. Once the loop runs, signals are its. */
+ * target's owner can arrange) would hold Ctrl-C off for ever. Until setup is done
+ * (loop_setup_done), a thread waits on the signalfd instead: a signal then ends rtmon at once.
+ * Nothing has been traced yet; the probes are file descriptors, gone with the process; a -- CMD
+ * child held at its gate sees the gate close (and its parent-death signal) and ends. After
+ * that, signals are the loop's. */
 enum setup_phase { PHASE_SETUP, PHASE_LOOP, PHASE_ABORT };
 static _Atomic int phase = PHASE_SETUP;
 static const char *watchdog_name = "rtmon";
@@ -37,7 +38,7 @@ static void *setup_watchdog(void *arg)
 		if (errno != EINTR)
 			return NULL;
 	if (!atomic_compare_exchange_strong(&phase, &expected, PHASE_ABORT))
-		return NULL; /* the loop has started and reads the signal itself */
+		return NULL; /* setup is done: the loop reads the signal itself */
 	signo = read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si) ? (int)si.ssi_signo
 									: SIGINT;
 	fprintf(stderr, "%s: %s while setting up: ended before tracing began\n", watchdog_name,
