@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,15 +137,27 @@ int proc_exe(pid_t pid, char *path, size_t len, struct stat *st)
 	return 0;
 }
 
+/* rtmon's own mount namespace, read once (rtmon never changes it), not once per maps line;
+ * pthread_once because serve's workers symbolize too. */
+static struct stat self_ns;
+static bool self_ns_read;
+static pthread_once_t self_ns_once = PTHREAD_ONCE_INIT;
+
+static void read_self_ns(void)
+{
+	self_ns_read = !stat("/proc/self/ns/mnt", &self_ns);
+}
+
 /* Whether pid is in rtmon's mount namespace; when that cannot be told (the process gone), not. */
 static bool shares_mount_ns(pid_t pid)
 {
-	struct stat self, other;
+	struct stat other;
 	char path[64];
 
+	pthread_once(&self_ns_once, read_self_ns);
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
-	return !stat("/proc/self/ns/mnt", &self) && !stat(path, &other) &&
-	       self.st_dev == other.st_dev && self.st_ino == other.st_ino;
+	return self_ns_read && !stat(path, &other) && self_ns.st_dev == other.st_dev &&
+	       self_ns.st_ino == other.st_ino;
 }
 
 int proc_kernel_path(pid_t pid, const char *path, char *out, size_t len)
