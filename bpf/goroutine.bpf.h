@@ -1,18 +1,22 @@
 /* Goroutine create/exit tracking for Go targets, shared by thread_events.bpf.c and
  * thread_lifetimes.bpf.c.
  *
- * Three uprobes in the Go runtime, one program on one uprobe_multi link, told apart by cookie (enum
- * gr_site); never a uretprobe (they crash Go programs), no RET probe (single-stepped, ~25 us):
- *   runtime.newproc1 body     on g0, under systemstack in newproc's closure: RAX = fn (start PC =
- *                             *fn), RBX = callergp (RDI on Go 1.17). Stashed on the OS thread.
- *   CALL runqput in           same thread, right after newproc1 returned: RBX = newg, which now has
- *   runtime.newproc.func1     its goid and is not yet runnable, so its exit comes later. The stash
- *                             plus the goid make the create; the live map remembers it by (tgid,
- * goid). runtime.goexit1 body      on the exiting goroutine (R14 = g): its goid ends the live
- * entry. newproc1 is also called without a runqput after it (coroutines, Go 1.23+): that stash is
- * simply overwritten by the next newproc1 on the thread. Each site is an instruction the kernel
- * emulates (push rbp, call rel32): about 1 us a hit, and only once per go statement or goroutine
- * exit. Each file that includes this header gets its own maps. */
+ * Two uprobes in the Go runtime per goroutine, one program on one uprobe_multi link, told apart by
+ * cookie (enum gr_site); never a uretprobe (they crash Go programs), no RET probe (single-stepped,
+ * ~25 us):
+ *   create   the CALL runqput in runtime.newproc.func1 (on g0, right after newproc1 returned), or
+ *            the 5-byte NOP just before it when the compiler put one there: RBX = the new g, not
+ *            yet runnable, so its exit comes later. Everything the create needs is in it: goid,
+ *            startpc, parentGoid (Go 1.21+), and sched.ctxt, the go statement's funcval (what a
+ *            captured wrapper runs). The live map remembers it by (tgid, goid).
+ *   goexit1  body, on the exiting goroutine (R14 = g): its goid ends the live entry.
+ *   newproc1 body, Go 1.17 to 1.20 only (their g has no parentGoid): RBX (RDI on 1.17) =
+ *            callergp, whose goid is stashed on the OS thread for the create site. newproc1
+ *            called without a runqput after it (coroutines, Go 1.23+) has no such probe.
+ * Each site is an instruction the kernel emulates (push rbp, call rel32) or, better, a 5-byte NOP,
+ * which the kernel rewrites into a call of its uprobe trampoline after the first hit (a syscall
+ * instead of an int3 trap: docs/PERFORMANCE.md). Each file that includes this header gets its own
+ * maps. */
 #ifndef RTMON_GOROUTINE_BPF_H
 #define RTMON_GOROUTINE_BPF_H
 
@@ -24,12 +28,9 @@
 
 const volatile struct gr_config gr_cfg = {};
 
-/* newproc1's findings, on the OS thread that runs it, until the runqput call in the same closure.
- */
+/* newproc1's callergp goid (Go 1.17 to 1.20), on the OS thread that runs it, until the create
+ * site in the same closure. */
 struct gr_pending {
-	__u64 ts_ns;
-	__u64 start_pc;
-	__u64 wrapper_pc;
 	__u64 parent_goid;
 	__u64 valid;
 };
@@ -66,13 +67,20 @@ static __always_inline void gr_count(__u32 idx)
 	counter_inc(&gr_counters, idx);
 }
 
-static __always_inline __u64 gr_goid(__u64 g)
+/* The 8 bytes at addr in the target, or 0. */
+static __always_inline __u64 gr_read(__u64 addr)
 {
-	__u64 goid = 0;
+	__u64 v = 0;
 
-	if (g)
-		bpf_probe_read_user(&goid, sizeof(goid), (const void *)(g + gr_cfg.goid_off));
-	return goid;
+	bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
+/* The 8-byte field at off in the struct at address at; 0 when there is none or no such field
+ * (off 0: the release has no such field). */
+static __always_inline __u64 gr_field(__u64 at, __u32 off)
+{
+	return at && off ? gr_read(at + off) : 0;
 }
 
 static __always_inline void gr_on_newproc1(struct pt_regs *ctx)
@@ -81,41 +89,68 @@ static __always_inline void gr_on_newproc1(struct pt_regs *ctx)
 						    BPF_LOCAL_STORAGE_GET_F_CREATE);
 	/* Both loaded, then chosen: a ctx field picked by a conditional offset fails the verifier.
 	 */
-	__u64 fn = ctx->ax, pc = 0, rbx = ctx->bx, rdi = ctx->di, callergp, bias;
+	__u64 rbx = ctx->bx, rdi = ctx->di;
 
 	if (!p)
 		return;
 	barrier_var(rdi);
-	callergp = gr_cfg.callergp_rdi ? rdi : rbx;
-	if (fn)
-		bpf_probe_read_user(&pc, sizeof(pc), (const void *)fn);
-	p->ts_ns = bpf_ktime_get_ns();
-	/* The kernel sets the IP to the probed address before running the program: the difference
-	 * to the link-time address is the load bias (PIE), 0 otherwise. */
-	bias = PT_REGS_IP(ctx) - gr_cfg.newproc1_vaddr;
-	p->start_pc = pc ? pc - bias : 0;
-	p->wrapper_pc = 0;
-	if (gr_cfg.captured_wrappers && p->start_pc) {
-		/* The wrapper's callee is a function value in its closure: name what it runs. */
-		__u32 *off = bpf_map_lookup_elem(&gr_wrappers, &p->start_pc);
-		__u64 inner = 0, ipc = 0;
-
-		if (off && !bpf_probe_read_user(&inner, sizeof(inner), (const void *)(fn + *off)) &&
-		    inner && !bpf_probe_read_user(&ipc, sizeof(ipc), (const void *)inner) && ipc) {
-			p->wrapper_pc = p->start_pc;
-			p->start_pc = ipc - bias;
-		}
-	}
-	p->parent_goid = gr_goid(callergp);
+	p->parent_goid = gr_field(gr_cfg.callergp_rdi ? rdi : rbx, gr_cfg.goid_off);
 	p->valid = 1;
 }
 
-/* Fills *e for a create (the goid is known now) or an exit; returns its enum gr_kind, or 0. */
+/* The parent's goid: the new g's own parentGoid (Go 1.21+), else newproc1's stash on this thread;
+ * false when the stash is missing (tracing began between newproc1 and here). */
+static __always_inline bool gr_parent(__u64 newg, __u64 *parent)
+{
+	struct gr_pending *p;
+
+	if (gr_cfg.parentgoid_off) {
+		*parent = gr_field(newg, gr_cfg.parentgoid_off);
+		return true;
+	}
+	p = bpf_task_storage_get(&gr_pend, bpf_get_current_task_btf(), 0, 0);
+	if (!p || !p->valid)
+		return false;
+	p->valid = 0;
+	*parent = p->parent_goid;
+	return true;
+}
+
+/* The create site: fills *live from the new g at RBX; its goid, or 0. */
+static __always_inline __u64 gr_on_create(struct pt_regs *ctx, struct gr_live *live)
+{
+	__u64 newg = ctx->bx, goid, pc, bias;
+
+	goid = gr_field(newg, gr_cfg.goid_off);
+	if (!goid || !gr_parent(newg, &live->parent_goid))
+		return 0;
+	live->create_ns = bpf_ktime_get_ns();
+	/* The kernel sets the IP to the probed address before running the program: the difference
+	 * to the link-time address is the load bias (PIE), 0 otherwise. */
+	bias = PT_REGS_IP(ctx) - gr_cfg.create_vaddr;
+	pc = gr_field(newg, gr_cfg.startpc_off);
+	live->start_pc = pc ? pc - bias : 0;
+	live->wrapper_pc = 0;
+	if (gr_cfg.captured_wrappers && live->start_pc) {
+		/* The wrapper's callee is a function value in its closure (the funcval the go
+		 * statement passed, still in sched.ctxt): name what it runs. */
+		__u32 *off = bpf_map_lookup_elem(&gr_wrappers, &live->start_pc);
+		__u64 fn, inner, ipc;
+
+		if (off && (fn = gr_field(newg, gr_cfg.ctxt_off)) && (inner = gr_field(fn, *off)) &&
+		    (ipc = gr_read(inner))) {
+			live->wrapper_pc = live->start_pc;
+			live->start_pc = ipc - bias;
+		}
+	}
+	return goid;
+}
+
+/* Fills *e for a create or an exit; returns its enum gr_kind, or 0. */
 static __always_inline int gr_handle(struct pt_regs *ctx, struct gr_event *e)
 {
 	__u64 site = bpf_get_attach_cookie(ctx), id = bpf_get_current_pid_tgid();
 	struct gr_key key = { .tgid = id >> 32 };
-	struct gr_pending *p;
 	struct gr_live live, *l;
 
 	if (!current_is_target())
@@ -126,18 +161,10 @@ static __always_inline int gr_handle(struct pt_regs *ctx, struct gr_event *e)
 	}
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
-	if (site == GR_SITE_RUNQPUT) {
-		p = bpf_task_storage_get(&gr_pend, bpf_get_current_task_btf(), 0, 0);
-		if (!p || !p->valid)
-			return 0; /* attached between newproc1 and here */
-		p->valid = 0;
-		key.goid = gr_goid(ctx->bx);
+	if (site == GR_SITE_CREATE) {
+		key.goid = gr_on_create(ctx, &live);
 		if (!key.goid)
 			return 0;
-		live.create_ns = p->ts_ns;
-		live.start_pc = p->start_pc;
-		live.wrapper_pc = p->wrapper_pc;
-		live.parent_goid = p->parent_goid;
 		if (bpf_map_update_elem(&gr_lives, &key, &live, BPF_ANY))
 			gr_count(GRC_TRACK_FULL);
 		gr_count(GRC_CREATED);
@@ -151,7 +178,7 @@ static __always_inline int gr_handle(struct pt_regs *ctx, struct gr_event *e)
 	}
 	if (site != GR_SITE_GOEXIT1)
 		return 0;
-	key.goid = gr_goid(ctx->r14);
+	key.goid = gr_field(ctx->r14, gr_cfg.goid_off);
 	if (!key.goid)
 		return 0;
 	e->kind = GR_EV_EXIT;

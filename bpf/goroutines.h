@@ -7,21 +7,24 @@
 
 /* Probe sites, all on one uprobe_multi link; the cookie says which. */
 enum gr_site {
-	GR_SITE_NEWPROC1 = 1, /* runtime.newproc1 body: start PC, parent goid, creation time */
-	GR_SITE_RUNQPUT =
-		2, /* the CALL runtime.runqput in runtime.newproc.func1: the new g has its goid */
-	GR_SITE_GOEXIT1 = 3, /* runtime.goexit1 body: runs on the exiting goroutine (R14 = g) */
+	GR_SITE_NEWPROC1 = 1, /* runtime.newproc1 body: the parent goid (Go 1.17 to 1.20 only) */
+	GR_SITE_CREATE = 2,   /* the CALL runtime.runqput in runtime.newproc.func1, or the 5-byte
+				 NOP just before it: RBX = the new g, with its goid, start PC and
+				 (Go 1.21+) parent goid */
+	GR_SITE_GOEXIT1 = 3,  /* runtime.goexit1 body: runs on the exiting goroutine (R14 = g) */
 };
 
-/* Set by userspace before load. */
+/* Set by userspace before load. Offsets in runtime.g are from DWARF or the release's table
+ * (user/runtime/go/layout.c). */
 struct gr_config {
-	__u64 newproc1_vaddr; /* link-time address of the newproc1 probe: load bias = probe IP -
-				 this */
-	__u32 goid_off;       /* runtime.g.goid */
+	__u64 create_vaddr; /* link-time address of the create site: load bias = probe IP - this */
+	__u32 goid_off;     /* runtime.g.goid */
+	__u32 startpc_off;  /* runtime.g.startpc */
+	__u32 parentgoid_off; /* runtime.g.parentGoid (Go 1.21+); 0: from the newproc1 site */
+	__u32 ctxt_off;       /* runtime.g.sched.ctxt: the go statement's funcval until it runs */
 	__u32 callergp_rdi;   /* Go 1.17: newproc1(fn, argp, narg, callergp, ...): callergp in RDI,
 				 not RBX */
 	__u32 captured_wrappers; /* entries in gr_wrappers (0: no lookup) */
-	__u32 pad;
 };
 
 /* gr_wrappers: go-statement wrappers that run a function value they captured (Go 1.17 to 1.21's
@@ -40,7 +43,7 @@ enum gr_flags {
 
 /* One ring buffer record per goroutine created or exited (rtmon thr). */
 struct gr_event {
-	__u64 ts_ns;       /* bpf_ktime_get_ns(); at create, when newproc1 began */
+	__u64 ts_ns;       /* bpf_ktime_get_ns(); at create, when the new g was queued */
 	__u64 lifetime_ns; /* exit, GR_F_KNOWN */
 	__u64 goid;
 	__u64 parent_goid; /* create, or exit with GR_F_KNOWN */

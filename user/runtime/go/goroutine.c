@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include "binary/disasm.h"
 #include "runtime/go/goroutine.h"
+#include "runtime/go/goinspect.h"
 #include "binary/target_file.h"
 #include "trace/probe.h"
 #include "output/hist.h"
@@ -17,20 +18,44 @@
 #include "binary/probe_site.h"
 #include "output/target_report.h"
 
-/* File offset of the `call runtime.runqput` in newproc's closure (runtime.newproc.func1, Go 1.17 to
- * 1.26): there newproc1 has returned the new g, with its goid, in RAX, now moved to RBX. A direct
- * call is an instruction the kernel emulates at a probe. */
-static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *site, char *err,
-			     size_t errlen)
+/* A 5-byte NOP (nopl 0x0(%rax,%rax,1)): a probe there is rewritten by the kernel (6.18+) into a
+ * call of its uprobe trampoline after the first hit, cheaper than the int3 trap of any other
+ * instruction (docs/PERFORMANCE.md). */
+static bool is_nop5(const cs_insn *insn)
 {
-	uint64_t entry, end, off, rq;
+	static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+	return insn->size == 5 && !memcmp(insn->bytes, nop5, 5);
+}
+
+/* Whether insn is a direct jump or call that lands on target. */
+static bool branch_lands_on(csh h, const cs_insn *insn, uint64_t target)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	return (cs_insn_group(h, insn, CS_GRP_JUMP) || cs_insn_group(h, insn, CS_GRP_CALL)) &&
+	       x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
+	       (uint64_t)x->operands[0].imm == target;
+}
+
+/* The create site in newproc's closure (runtime.newproc.func1, Go 1.17 to 1.26): the `call
+ * runtime.runqput`, where newproc1 has returned the new g, with its goid, in RAX, now moved to RBX.
+ * A direct call is an instruction the kernel emulates at a probe; a 5-byte NOP right before it
+ * (Go 1.26 puts one there), which every path to the call runs (no branch lands on the call
+ * itself) and which changes no register, is cheaper still. Its file offset and link-time address.
+ */
+static int create_site(struct go_symtab *st, const char *exe, uint64_t *site, uint64_t *vaddr,
+		       char *err, size_t errlen)
+{
+	uint64_t entry, end, off, rq, call = 0, nop = 0, prev_nop = 0;
 	const uint8_t *p;
 	uint8_t *code;
 	size_t left;
 	uint64_t addr;
 	cs_insn *insn;
 	csh h;
-	int fd, found = 0;
+	int fd;
+	bool landed = false;
 
 	if (go_func_by_name(st, "runtime.newproc.func1", &entry, &end, &off) ||
 	    go_func_by_name(st, "runtime.runqput", &rq, NULL, NULL)) {
@@ -62,26 +87,35 @@ static int runqput_call_site(struct go_symtab *st, const char *exe, uint64_t *si
 	p = code;
 	left = end - entry;
 	addr = entry;
-	while (left && !found) {
+	while (left) {
 		uint64_t at = addr;
 
 		if (!cs_disasm_iter(h, &p, &left, &addr, insn))
 			break;
-		if (insn->id == X86_INS_CALL && insn->detail->x86.op_count == 1 &&
+		if (!call && insn->id == X86_INS_CALL && insn->detail->x86.op_count == 1 &&
 		    insn->detail->x86.operands[0].type == X86_OP_IMM &&
 		    (uint64_t)insn->detail->x86.operands[0].imm == rq) {
-			*site = off + (at - entry);
-			found = 1;
+			call = at;
+			nop = prev_nop;
 		}
+		prev_nop = is_nop5(insn) ? at : 0;
 	}
+	/* A branch that lands on the call skips the NOP: then the call it is. */
+	p = code;
+	left = end - entry;
+	addr = entry;
+	while (call && nop && !landed && left && cs_disasm_iter(h, &p, &left, &addr, insn))
+		landed = branch_lands_on(h, insn, call);
 	cs_free(insn, 1);
 	disasm_close(&h);
 	free(code);
-	if (!found) {
+	if (!call) {
 		snprintf(err, errlen,
 			 "no call to runtime.runqput in runtime.newproc.func1 (inlined?)");
 		return -ENOENT;
 	}
+	*vaddr = nop && !landed ? nop : call;
+	*site = off + (*vaddr - entry);
 	return 0;
 }
 
@@ -111,41 +145,47 @@ static int captured_wrappers(struct gr_run *g, char *err, size_t errlen)
 
 static int find_sites(struct gr_run *g, const char *exe, char *err, size_t errlen)
 {
-	struct go_offsets go;
-	uint64_t entry, entry_off, off;
+	struct go_layout lay;
+	uint64_t off, vaddr;
 	int rc;
 
-	rc = go_offsets_get(exe, &g->gi, &go, err, errlen);
+	rc = go_layout_get(exe, &g->gi, &lay, err, errlen);
 	if (rc)
 		return rc;
-	if (go.g_goid <= 0) {
-		snprintf(err, errlen, "offset of runtime.g.goid unknown");
+	if (lay.off[GF_G_GOID] <= 0 || lay.off[GF_G_STARTPC] <= 0 || lay.off[GF_G_SCHED_SP] < 0) {
+		snprintf(err, errlen, "offset of runtime.g.goid, startpc or sched unknown");
 		return -ENOTSUP;
 	}
-	g->cfg.goid_off = (__u32)go.g_goid;
+	g->cfg.goid_off = (__u32)lay.off[GF_G_GOID];
+	g->cfg.startpc_off = (__u32)lay.off[GF_G_STARTPC];
+	g->cfg.parentgoid_off = lay.off[GF_G_PARENTGOID] > 0 ? (__u32)lay.off[GF_G_PARENTGOID] : 0;
+	/* gobuf begins sp, pc, g, ctxt in every release rtmon knows (1.17 to 1.26). */
+	g->cfg.ctxt_off = (__u32)lay.off[GF_G_SCHED_SP] + 24;
 	g->cfg.callergp_rdi = g->gi.major == 1 && g->gi.minor <= 17;
 	rc = go_symtab_open(exe, &g->st, err, errlen);
 	if (rc)
 		return rc;
-	/* newproc1's body: after the stack check (a morestack re-run is not a second call), moved
-	 * on to the first emulated instruction (push rbp); its link-time address gives the load
-	 * bias. */
-	rc = go_func_body_site(g->st, "runtime.newproc1", &off, err, errlen);
-	if (rc || (rc = go_func_by_name(g->st, "runtime.newproc1", &entry, NULL, &entry_off)))
-		return rc;
-	off = probe_site_emulated(exe, off);
-	g->cfg.newproc1_vaddr = entry + (off - entry_off);
-	g->sites[0] = (struct probe_site){ .offset = off, .cookie = GR_SITE_NEWPROC1 };
-	rc = runqput_call_site(g->st, exe, &off, err, errlen);
+	rc = create_site(g->st, exe, &off, &vaddr, err, errlen);
 	if (rc)
 		return rc;
-	g->sites[1] = (struct probe_site){ .offset = off, .cookie = GR_SITE_RUNQPUT };
+	g->cfg.create_vaddr = vaddr;
+	g->sites[g->nsites++] = (struct probe_site){ .offset = off, .cookie = GR_SITE_CREATE };
 	rc = go_func_body_site(g->st, "runtime.goexit1", &off, err, errlen);
 	if (rc)
 		return rc;
-	g->sites[2] = (struct probe_site){ .offset = probe_site_emulated(exe, off),
-					   .cookie = GR_SITE_GOEXIT1 };
-	g->nsites = 3;
+	g->sites[g->nsites++] = (struct probe_site){ .offset = probe_site_emulated(exe, off),
+						     .cookie = GR_SITE_GOEXIT1 };
+	/* Before Go 1.21 the new g does not say who created it: newproc1's callergp does. Its
+	 * body, after the stack check (a morestack re-run is not a second call), on the first
+	 * emulated instruction (push rbp). */
+	if (!g->cfg.parentgoid_off) {
+		rc = go_func_body_site(g->st, "runtime.newproc1", &off, err, errlen);
+		if (rc)
+			return rc;
+		g->sites[g->nsites++] =
+			(struct probe_site){ .offset = probe_site_emulated(exe, off),
+					     .cookie = GR_SITE_NEWPROC1 };
+	}
 	return captured_wrappers(g, err, errlen);
 }
 
