@@ -51,15 +51,16 @@ int lifetimes_read(const struct lifetimes *l, struct lifetime_hist *threads, uin
 		   struct lifetime_hist *goroutines, uint64_t grc[GRC_COUNT])
 {
 	static const struct thr_start zero_start;
-	static const __u64 zero_pc;
 	int rc;
 
 	rc = read_zero_key(l->skel->maps.hists, &zero_start, threads, sizeof(*threads));
 	if (!rc)
 		rc = tt_read_counters(l->skel->maps.tt_counters, tc);
-	if (!rc)
-		rc = read_zero_key(l->skel->maps.gr_hists, &zero_pc, goroutines,
-				   sizeof(*goroutines));
+	if (!rc) {
+		rc = gr_read_hist(l->skel->maps.gr_hists, 0, goroutines);
+		if (rc == -ENOENT)
+			rc = 0; /* nothing counted yet: zeros */
+	}
 	if (!rc)
 		rc = gr_read_counters(l->skel->maps.gr_counters, grc);
 	return rc;

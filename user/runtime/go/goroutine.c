@@ -363,6 +363,29 @@ void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, struct s
 
 /* ---- rtmon lat ---- */
 
+int gr_read_hist(struct bpf_map *hists, __u64 key, struct lifetime_hist *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct lifetime_hist *percpu;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	percpu = calloc((size_t)ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(hists), &key, percpu)) {
+		int rc = -errno;
+
+		free(percpu);
+		return rc;
+	}
+	for (int c = 0; c < ncpu; c++)
+		lifetime_hist_add(out, &percpu[c], 1);
+	free(percpu);
+	return 0;
+}
+
 struct gr_group {
 	char name[256];
 	struct lifetime_hist h;
@@ -400,7 +423,7 @@ void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &h))
+		if (gr_read_hist(hists, key, &h))
 			continue;
 		ne = realloc(cur, (ncur + 1) * sizeof(*cur));
 		if (!ne)

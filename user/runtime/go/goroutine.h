@@ -73,6 +73,10 @@ void gr_print_event(struct gr_run *g, const struct gr_event *e, bool json, uint6
  * "goroutines: created N, ...". Nothing when not active. */
 void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, struct summary *s);
 
+/* The goroutine lifetime histogram under key (a start PC, or 0) of lat's per-CPU map, its CPUs'
+ * copies summed. 0, or -errno (-ENOENT: nothing counted under key yet). */
+int gr_read_hist(struct bpf_map *hists, __u64 key, struct lifetime_hist *out);
+
 /* rtmon lat: the goroutine lifetime histograms since the last call (one per start function with
  * by_start), text or JSON; pid 0 for --binpath; interval 0 without -i. */
 void gr_lat_report(struct gr_run *g, struct bpf_map *hists, bool by_start, bool json, pid_t pid,
