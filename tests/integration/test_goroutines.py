@@ -147,6 +147,23 @@ def test_lat_all_and_text():
     assert "start function: main.worker" in r.stdout and "goroutines 10," in r.stdout
 
 
+def test_lat_goroutine_alive_through_a_burst():
+    """A goroutine alive while 70,000 others are created and end (more than the slots of rtmon's
+    table of live goroutines, so one of them finds the holder's slot taken): every lifetime is
+    counted, the holder's too; none is unknown."""
+    n = 70000
+    r = run(["lat", "--json", "--by-start", "--", tp("go/goroutines"), str(n)])
+    assert r.returncode == 0, r.stderr
+    lines = json_lines(r.stdout)
+    summary = lines[-1]
+    g = summary["goroutines"]
+    assert g["lost"] == 0 and g["exited_unknown_lifetime"] == 0, summary
+    hists = {h["start"]: h for h in lines if h["type"] == "hist" and h["name"] == "goroutine_lifetime"}
+    assert hists["main.burstWorker"]["count"] == n
+    assert hists["main.burstHolder"]["count"] == 1
+    assert g["exited"] == sum(h["count"] for h in hists.values())
+
+
 def test_not_go_has_no_goroutines():
     r = run(["thr", "--json", "--", tp("threads")])
     assert r.returncode == 0, r.stderr

@@ -13,7 +13,9 @@
 //   - prints "done workers=10 short=5 allocs=24 gcs=3";
 //   - with an argument N, then runs N goroutines of main.burstWorker one after
 //     another (each returns at once): a burst of 2N goroutine events, to
-//     overflow a tracer's ring buffer on purpose.
+//     overflow a tracer's ring buffer on purpose. One goroutine of
+//     main.burstHolder, started just before them, lives through the burst and
+//     exits after it: a goroutine alive while N others are created and end.
 //
 // It uses only the standard library and builds with Go 1.17 and later.
 package main
@@ -75,8 +77,20 @@ func burstWorker(wg *sync.WaitGroup) {
 	wg.Done()
 }
 
+//go:noinline
+func burstHolder(done chan struct{}, ended chan struct{}) {
+	<-done
+	close(ended)
+}
+
 func burst(n int) {
 	var bwg sync.WaitGroup
+	done, ended := make(chan struct{}), make(chan struct{})
+	go burstHolder(done, ended)
+	defer func() {
+		close(done)
+		<-ended
+	}()
 	for i := 0; i < n; i++ {
 		bwg.Add(1)
 		go burstWorker(&bwg)
