@@ -25,7 +25,11 @@ struct gr_config {
 	__u32 callergp_rdi;   /* Go 1.17: newproc1(fn, argp, narg, callergp, ...): callergp in RDI,
 				 not RBX */
 	__u32 captured_wrappers; /* entries in gr_wrappers (0: no lookup) */
+	__u32 span_off;          /* the create site reads the new g's fields above in one go: */
+	__u32 span_len;          /* span_len bytes from span_off, at most GR_SPAN_WORDS words */
 };
+
+#define GR_SPAN_WORDS 32
 
 /* gr_wrappers: go-statement wrappers that run a function value they captured (Go 1.17 to 1.21's
  * `go func(a int){...}(x)`): link-time entry -> the capture's offset in the wrapper's closure. */

@@ -143,6 +143,34 @@ static int captured_wrappers(struct gr_run *g, char *err, size_t errlen)
 	return 0;
 }
 
+/* The bytes of the new g the create site reads in one go: from its first field to past its last.
+ * Every release rtmon knows fits in GR_SPAN_WORDS words (240 bytes at most, Go 1.17 to 1.20). */
+static int span_of(struct gr_run *g, char *err, size_t errlen)
+{
+	__u32 offs[] = { g->cfg.goid_off, g->cfg.startpc_off, g->cfg.parentgoid_off,
+			 g->cfg.captured_wrappers ? g->cfg.ctxt_off : 0 };
+	__u32 lo = UINT32_MAX, hi = 0;
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		if (!offs[i])
+			continue;
+		if (offs[i] % 8) {
+			snprintf(err, errlen, "runtime.g field at %u is not 8-byte aligned", offs[i]);
+			return -ENOTSUP;
+		}
+		lo = offs[i] < lo ? offs[i] : lo;
+		hi = offs[i] + 8 > hi ? offs[i] + 8 : hi;
+	}
+	if (hi - lo > GR_SPAN_WORDS * 8) {
+		snprintf(err, errlen, "runtime.g's goid, startpc, parentGoid and sched.ctxt span %u bytes "
+			 "(rtmon reads at most %u at once)", hi - lo, GR_SPAN_WORDS * 8);
+		return -ENOTSUP;
+	}
+	g->cfg.span_off = lo;
+	g->cfg.span_len = hi - lo;
+	return 0;
+}
+
 static int find_sites(struct gr_run *g, const char *exe, char *err, size_t errlen)
 {
 	struct go_layout lay;
@@ -186,7 +214,8 @@ static int find_sites(struct gr_run *g, const char *exe, char *err, size_t errle
 			(struct probe_site){ .offset = probe_site_emulated(exe, off),
 					     .cookie = GR_SITE_NEWPROC1 };
 	}
-	return captured_wrappers(g, err, errlen);
+	rc = captured_wrappers(g, err, errlen);
+	return rc ? rc : span_of(g, err, errlen);
 }
 
 void gr_open(struct gr_run *g, const char *cmd, const struct target *t)
