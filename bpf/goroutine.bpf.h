@@ -138,7 +138,7 @@ static __always_inline bool gr_parent(__u64 *parent)
 }
 
 /* The word of the new g's fields read at once (span) that holds the field at off. */
-#define GR_SPAN_WORD(span, off) ((span)[(((off) - gr_cfg.span_off) >> 3) & (GR_SPAN_WORDS - 1)])
+#define GR_SPAN_WORD(span, off) ((span)[(((off)-gr_cfg.span_off) >> 3) & (GR_SPAN_WORDS - 1)])
 
 /* The create site: fills *live from the new g at RBX; its goid, or 0. */
 static __always_inline __u64 gr_on_create(struct pt_regs *ctx, struct gr_live *live)

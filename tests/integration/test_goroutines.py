@@ -164,6 +164,53 @@ def test_lat_goroutine_alive_through_a_burst():
     assert g["exited"] == sum(h["count"] for h in hists.values())
 
 
+def kernel_optimizes_nop5_uprobes():
+    """Linux 6.18+ on x86-64 turns a uprobe on a 5-byte NOP into a call of a trampoline page it maps
+    into the process ([uprobes-trampoline]), the uprobe syscall doing the rest."""
+    with open("/proc/kallsyms") as f:
+        return any(line.rstrip().endswith(" __x64_sys_uprobe") for line in f)
+
+
+def test_create_probe_on_a_nop_takes_the_trampoline():
+    """On Go 1.26, newproc.func1 has a 5-byte NOP just before its call of runqput: rtmon probes it
+    there, so the kernel maps its uprobe trampoline into the target once goroutines are created
+    (with the probe on the call it never does: every hit is an int3 trap). The counts stay exact:
+    rtmon's creates and exits equal the program's own count."""
+    import re
+    import subprocess
+    import time
+
+    if not kernel_optimizes_nop5_uprobes():
+        pytest.skip("this kernel does not optimize uprobes on NOPs")
+    target = subprocess.Popen([tp("go/gochurn")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    tracer = None
+    try:
+        assert target.stdout.readline() == f"ready {target.pid}\n"
+        tracer = Tracer(["lat", "--json", "-p", str(target.pid)])
+        maps = lambda: open(f"/proc/{target.pid}/maps").read()
+        assert "[uprobes-trampoline]" not in maps()
+        target.stdin.write("\n")
+        target.stdin.flush()
+        deadline = time.monotonic() + 20
+        while "[uprobes-trampoline]" not in maps() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "[uprobes-trampoline]" in maps()
+        target.stdin.write("\n")
+        target.stdin.flush()
+        created = int(re.fullmatch(r"created (\d+)\n", target.stdout.readline()).group(1))
+        target.stdin.close()
+        assert target.wait(timeout=30) == 0
+        rc, out, err = tracer.wait(timeout=30)
+        assert rc == 0, err
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait()
+    g = json_lines(out)[-1]["goroutines"]
+    # Its churn goroutines and the one that waits for the second line, each seen created and exited.
+    assert g["created"] == created and g["exited"] == created and g["lost"] == 0, (g, created)
+
+
 def test_not_go_has_no_goroutines():
     r = run(["thr", "--json", "--", tp("threads")])
     assert r.returncode == 0, r.stderr

@@ -155,15 +155,18 @@ static int span_of(struct gr_run *g, char *err, size_t errlen)
 		if (!offs[i])
 			continue;
 		if (offs[i] % 8) {
-			snprintf(err, errlen, "runtime.g field at %u is not 8-byte aligned", offs[i]);
+			snprintf(err, errlen, "runtime.g field at %u is not 8-byte aligned",
+				 offs[i]);
 			return -ENOTSUP;
 		}
 		lo = offs[i] < lo ? offs[i] : lo;
 		hi = offs[i] + 8 > hi ? offs[i] + 8 : hi;
 	}
 	if (hi - lo > GR_SPAN_WORDS * 8) {
-		snprintf(err, errlen, "runtime.g's goid, startpc, parentGoid and sched.ctxt span %u bytes "
-			 "(rtmon reads at most %u at once)", hi - lo, GR_SPAN_WORDS * 8);
+		snprintf(err, errlen,
+			 "runtime.g's goid, startpc, parentGoid and sched.ctxt span %u bytes "
+			 "(rtmon reads at most %u at once)",
+			 hi - lo, GR_SPAN_WORDS * 8);
 		return -ENOTSUP;
 	}
 	g->cfg.span_off = lo;
