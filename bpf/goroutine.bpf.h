@@ -8,7 +8,7 @@
  *            the 5-byte NOP just before it when the compiler put one there: RBX = the new g, not
  *            yet runnable, so its exit comes later. Everything the create needs is in it: goid,
  *            startpc, parentGoid (Go 1.21+), and sched.ctxt, the go statement's funcval (what a
- *            captured wrapper runs). The live map remembers it by (tgid, goid).
+ *            captured wrapper runs). The table of live goroutines remembers it.
  *   goexit1  body, on the exiting goroutine (R14 = g): its goid ends the live entry.
  *   newproc1 body, Go 1.17 to 1.20 only (their g has no parentGoid): RBX (RDI on 1.17) =
  *            callergp, whose goid is stashed on the OS thread for the create site. newproc1

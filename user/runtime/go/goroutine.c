@@ -41,9 +41,9 @@ static bool branch_lands_on(csh h, const cs_insn *insn, uint64_t target)
 /* The create site in newproc's closure (runtime.newproc.func1, Go 1.17 to 1.26): the `call
  * runtime.runqput`, where newproc1 has returned the new g, with its goid, in RAX, now moved to RBX.
  * A direct call is an instruction the kernel emulates at a probe; a 5-byte NOP right before it
- * (Go 1.26 puts one there), which every path to the call runs (no branch lands on the call
- * itself) and which changes no register, is cheaper still. Its file offset and link-time address.
- */
+ * (alignment padding, there in some releases' builds: 1.19, 1.24 to 1.26), which every path to the
+ * call runs (no branch lands on the call itself) and which changes no register, is cheaper still.
+ * Its file offset and link-time address. */
 static int create_site(struct go_symtab *st, const char *exe, uint64_t *site, uint64_t *vaddr,
 		       char *err, size_t errlen)
 {
