@@ -18,7 +18,7 @@ PHASES = ["sweep-term", "mark", "mark-term", "sweep"]
 VARIANTS = ["gcprog", "gcprog-stripped", "gcprog-pie"]
 # One or more per goid-offset era (<= 1.22, 1.23/1.24, >= 1.25), and 1.17/1.20: before Go 1.21
 # stopTheWorldWithSema had no reason argument, so rtmon infers it.
-OLD_VERSIONS = ["go1.17.13", "go1.20.14", "go1.22.12", "go1.23.12", "go1.24.13", "go1.25.0"]
+OLD_VERSIONS = ["go1.17.13", "go1.19.8", "go1.20.14", "go1.22.12", "go1.23.12", "go1.24.13", "go1.25.0"]
 
 
 def check_gc(out, n=N, memstats=True, target_exit=True):

@@ -12,7 +12,7 @@ VARIANTS = ["go/goroutines", "go/goroutines-stripped", "go/goroutines-pie"]
 # The fixture's own goroutines: start function -> (count, lowest lifetime bucket in us).
 EXPECTED = {"main.worker": (10, 4096), "main.shortWorker": (5, 0)}
 # Go 1.17 (callergp in RDI), <= 1.22 (goid at 152), 1.23/1.24 (160), >= 1.25 (152 again).
-OLD_VERSIONS = ["go1.17.13", "go1.22.12", "go1.24.13", "go1.25.0"]
+OLD_VERSIONS = ["go1.17.13", "go1.19.8", "go1.22.12", "go1.24.13", "go1.25.0"]
 
 
 def bucket_lo(us):
