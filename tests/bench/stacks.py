@@ -5,7 +5,7 @@
 
 profile: testprog/stacks/cpuburn (main -> level1 -> level2 -> level3 -> burn_a|burn_b, -O2, built
 with and without frame pointers: BUILD/testprog/cpuburn-fp, -nofp), BENCH_PROFILE_ROUNDS rounds of
-about 4 ms of CPU each (default 1500), untraced and under
+about 4 ms of CPU each (default 750), untraced and under
   rtmon profile -F 49 (its default unwinding: DWARF CFI for native code),
   perf record -F 49 -g (the kernel's frame-pointer walk), perf record -F 49 --call-graph dwarf.
 The target's own CPU (user + system, wait4) against untraced; and of the samples in burn_a/burn_b,
@@ -32,7 +32,7 @@ ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 OUT = sys.argv[3] if len(sys.argv) > 3 else None
 RTMON = os.path.join(BUILD, "rtmon")
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROFILE_ROUNDS = int(os.environ.get("BENCH_PROFILE_ROUNDS", "1500"))
+PROFILE_ROUNDS = int(os.environ.get("BENCH_PROFILE_ROUNDS", "750"))
 MSTACK_N = int(os.environ.get("BENCH_MSTACK_N", "300000"))
 LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
 
