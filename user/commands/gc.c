@@ -40,6 +40,7 @@ struct open_cycle {
 	bool heap_known;  /* heap pools were reported: their use before and after, summed */
 	uint64_t heap_before, heap_after;
 	char collector[64];
+	char cause[64];  /* the collection's cause ("" when not known) */
 	char detail[96]; /* the first record's DETAIL, for runtimes that name no collector */
 	bool incomplete;
 	bool used;
@@ -222,6 +223,15 @@ static void print_row(struct gc_print *o, const struct gc_record *r)
 	puts(r->incomplete ? "  (end not seen)" : "");
 }
 
+/* The record's or the cycle's "cause": its name, or null when not known. */
+static void json_cause(const char *cause)
+{
+	if (cause)
+		json_field_str(stdout, "cause", cause);
+	else
+		json_field_null(stdout, "cause");
+}
+
 /* mono_ns: when it began (CLOCK_MONOTONIC, as the BPF side stamps it): the record's "time". */
 static void json_head(const struct gc_print *o, const char *type, pid_t pid, uint64_t mono_ns)
 {
@@ -273,6 +283,8 @@ static void print_json(struct gc_print *o, const struct gc_record *r)
 	json_field_bool(stdout, "gc", r->gc);
 	if (r->reason)
 		json_field_str(stdout, "reason", r->reason);
+	if (o->rt->causes)
+		json_cause(r->cause);
 	if (r->incomplete)
 		json_field_bool(stdout, "incomplete", true);
 	print_fields(r);
@@ -284,7 +296,7 @@ static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint
 {
 	double start_ms = c->start_ns >= o->t0_ns ? (double)(c->start_ns - o->t0_ns) / 1e6
 						  : -(double)(o->t0_ns - c->start_ns) / 1e6;
-	char cyc[16], mark[24] = "-", heap[48] = "-", before[16], after[16], coll[128];
+	char cyc[16], mark[24] = "-", heap[48] = "-", before[16], after[16], coll[128], what[160];
 
 	print_header(o);
 	if (o->co->wall_clock)
@@ -299,13 +311,15 @@ static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint
 		units_bytes(c->heap_after, after, sizeof(after));
 		snprintf(heap, sizeof(heap), "%s -> %s", before, after);
 	}
+	/* The cause in parentheses after the collector, as -Xlog:gc writes it after the pause. */
+	snprintf(what, sizeof(what), o->rt->causes ? "%s (%s)" : "%s",
+		 c->collector[0] ? c->collector
+		 : c->detail[0]  ? c->detail
+				 : "-",
+		 c->cause[0] ? c->cause : "-");
 	printf("%-6s %-8s %10.3f %13.1f %10.1f %10s  %-23s %s%s\n", cyc,
 	       c->trigger ? c->trigger : "-", start_ms, (double)(end_ns - c->start_ns) / 1e3,
-	       (double)c->stw_ns / 1e3, mark, heap,
-	       text_safe(c->collector[0] ? c->collector
-			 : c->detail[0]  ? c->detail
-					 : "-",
-			 coll, sizeof(coll)),
+	       (double)c->stw_ns / 1e3, mark, heap, text_safe(what, coll, sizeof(coll)),
 	       c->incomplete ? "  (end not seen)" : "");
 }
 
@@ -328,6 +342,8 @@ static void print_cycle_json(const struct gc_print *o, const struct open_cycle *
 	}
 	if (c->collector[0])
 		json_field_str(stdout, "collector", c->collector);
+	if (o->rt->causes)
+		json_cause(c->cause[0] ? c->cause : NULL);
 	json_end(stdout);
 }
 
@@ -350,6 +366,8 @@ static void track_cycle(struct gc_print *o, const struct gc_record *r)
 		c->heap_before += r->heap_before;
 		c->heap_after += r->heap_after;
 	}
+	if (r->cause && !c->cause[0])
+		snprintf(c->cause, sizeof(c->cause), "%s", r->cause);
 	if (r->collector && !c->collector[0])
 		snprintf(c->collector, sizeof(c->collector), "%s", r->collector);
 	if (r->detail && !c->detail[0])
