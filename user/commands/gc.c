@@ -39,9 +39,12 @@ struct open_cycle {
 	uint64_t mark_ns; /* the concurrent mark phase (Go's "mark") */
 	bool heap_known;  /* heap pools were reported: their use before and after, summed */
 	uint64_t heap_before, heap_after;
-	char collector[64];
-	char cause[64];  /* the collection's cause ("" when not known) */
-	char detail[96]; /* the first record's DETAIL, for runtimes that name no collector */
+	char collector[96]; /* every collector that ran in it, in order: "PS Scavenge+PS MarkSweep"
+			     */
+	char last_collector[64];
+	bool later_collection; /* a second collector's records came: heap_before is complete */
+	char cause[64];        /* the collection's cause ("" when not known) */
+	char detail[96];       /* the first record's DETAIL, for runtimes that name no collector */
 	bool incomplete;
 	bool used;
 };
@@ -361,15 +364,28 @@ static void track_cycle(struct gc_print *o, const struct gc_record *r)
 	}
 	if (r->phase && !strcmp(r->phase, "mark"))
 		c->mark_ns += r->dur_ns;
+	/* One pause may hold several collections, each a collector's records in a row (HotSpot's
+	 * parallel collector runs System.gc() as a young collection, then a full one, in one GC
+	 * operation): the heap before the first, after the last. */
+	if (r->collector && c->last_collector[0] && strcmp(r->collector, c->last_collector)) {
+		size_t n = strlen(c->collector);
+
+		snprintf(c->collector + n, sizeof(c->collector) - n, "+%s", r->collector);
+		c->later_collection = true;
+		c->heap_after = 0;
+	} else if (r->collector && !c->collector[0]) {
+		snprintf(c->collector, sizeof(c->collector), "%s", r->collector);
+	}
+	if (r->collector)
+		snprintf(c->last_collector, sizeof(c->last_collector), "%s", r->collector);
 	if (r->heap_pool) {
 		c->heap_known = true;
-		c->heap_before += r->heap_before;
+		if (!c->later_collection)
+			c->heap_before += r->heap_before;
 		c->heap_after += r->heap_after;
 	}
 	if (r->cause && !c->cause[0])
 		snprintf(c->cause, sizeof(c->cause), "%s", r->cause);
-	if (r->collector && !c->collector[0])
-		snprintf(c->collector, sizeof(c->collector), "%s", r->collector);
 	if (r->detail && !c->detail[0])
 		snprintf(c->detail, sizeof(c->detail), "%s", r->detail);
 	c->incomplete |= r->incomplete;

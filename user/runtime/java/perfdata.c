@@ -1,6 +1,6 @@
-/* See perfdata.h. The layout is hotspot/share/runtime/perfMemory.hpp's, version 2.0 since JDK 6 (the
- * one jstat and the hsperfdata files use): a PerfDataPrologue, then entries one after the other,
- * each a PerfDataEntry header with its name and data inside the entry's length. */
+/* See perfdata.h. The layout is hotspot/share/runtime/perfMemory.hpp's, version 2.0 since JDK 6
+ * (the one jstat and the hsperfdata files use): a PerfDataPrologue, then entries one after the
+ * other, each a PerfDataEntry header with its name and data inside the entry's length. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +67,8 @@ int hs_perfdata_string(pid_t pid, uint64_t start, const char *name, uint64_t *ad
 	int rc = proc_mem_read(pid, start, &pr, sizeof(pr));
 
 	if (rc) {
-		snprintf(err, errlen, "cannot read the perf data of PID %d: %s", pid, strerror(-rc));
+		snprintf(err, errlen, "cannot read the perf data of PID %d: %s", pid,
+			 strerror(-rc));
 		return rc;
 	}
 	if (memcmp(&pr.magic, magic, sizeof(magic)) || pr.byte_order != PERFDATA_LITTLE_ENDIAN ||
@@ -86,7 +87,8 @@ int hs_perfdata_string(pid_t pid, uint64_t start, const char *name, uint64_t *ad
 	at = rc ? -1 : find_entry(buf, (size_t)pr.used, &pr, name, &e);
 	free(buf);
 	if (rc) {
-		snprintf(err, errlen, "cannot read the perf data of PID %d: %s", pid, strerror(-rc));
+		snprintf(err, errlen, "cannot read the perf data of PID %d: %s", pid,
+			 strerror(-rc));
 		return rc;
 	}
 	if (at < 0 || e.data_type != 'B' || e.vector_length <= 0 || e.data_offset < 0 ||

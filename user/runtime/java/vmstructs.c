@@ -14,9 +14,9 @@
 enum hs_layout { HL_STRIDE, HL_TYPE, HL_FIELD, HL_STATIC, HL_OFFSET, HL_ADDRESS, HL_N };
 
 static const char *const layout_syms[HL_N] = {
-	"gHotSpotVMStructEntryArrayStride",	"gHotSpotVMStructEntryTypeNameOffset",
+	"gHotSpotVMStructEntryArrayStride",     "gHotSpotVMStructEntryTypeNameOffset",
 	"gHotSpotVMStructEntryFieldNameOffset", "gHotSpotVMStructEntryIsStaticOffset",
-	"gHotSpotVMStructEntryOffsetOffset",	"gHotSpotVMStructEntryAddressOffset",
+	"gHotSpotVMStructEntryOffsetOffset",    "gHotSpotVMStructEntryAddressOffset",
 };
 
 /* Bounds for what the process says: HotSpot's entries are 48 bytes and its tables a few thousand
@@ -182,7 +182,8 @@ int hs_vmstructs_static_addr(const struct hs_vmstructs_file *f, pid_t pid, const
 		n = CHUNK;
 		/* The table's last chunk may end where its mapping does: fewer entries, down to
 		 * one. */
-		while (n && proc_mem_read(pid, table + at * lay[HL_STRIDE], buf, n * lay[HL_STRIDE]))
+		while (n &&
+		       proc_mem_read(pid, table + at * lay[HL_STRIDE], buf, n * lay[HL_STRIDE]))
 			n /= 2;
 		if (!n)
 			break;

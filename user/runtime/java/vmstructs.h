@@ -1,8 +1,8 @@
 /* HotSpot's own description of its structures: the table gHotSpotVMStructs that libjvm.so exports
  * for the serviceability agent (jhsdb), one entry per field a tool may read, with the entry layout
  * in the gHotSpotVMStructEntry*Offset symbols next to it. The table and the layout are filled in
- * when libjvm.so is loaded, so they are read from the running JVM's memory (process_vm_readv), never
- * from the file. */
+ * when libjvm.so is loaded, so they are read from the running JVM's memory (process_vm_readv),
+ * never from the file. */
 #ifndef RTMON_JAVA_VMSTRUCTS_H
 #define RTMON_JAVA_VMSTRUCTS_H
 
@@ -20,7 +20,8 @@ struct hs_vmstructs_file {
 	uint64_t layout_vaddr[7]; /* the entry layout's symbols, enum hs_layout order */
 };
 
-/* libjvm (a path rtmon opens) into f. 0, or -errno with one line in err (a JVM without the table). */
+/* libjvm (a path rtmon opens) into f. 0, or -errno with one line in err (a JVM without the table).
+ */
 int hs_vmstructs_file_open(struct hs_vmstructs_file *f, const char *libjvm, char *err,
 			   size_t errlen);
 
