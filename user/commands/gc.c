@@ -315,11 +315,11 @@ static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint
 		snprintf(heap, sizeof(heap), "%s -> %s", before, after);
 	}
 	/* The cause in parentheses after the collector, as -Xlog:gc writes it after the pause. */
-	snprintf(what, sizeof(what), o->rt->causes ? "%s (%s)" : "%s",
+	snprintf(what, sizeof(what), c->cause[0] ? "%s (%s)" : "%s",
 		 c->collector[0] ? c->collector
 		 : c->detail[0]  ? c->detail
 				 : "-",
-		 c->cause[0] ? c->cause : "-");
+		 c->cause);
 	printf("%-6s %-8s %10.3f %13.1f %10.1f %10s  %-23s %s%s\n", cyc,
 	       c->trigger ? c->trigger : "-", start_ms, (double)(end_ns - c->start_ns) / 1e3,
 	       (double)c->stw_ns / 1e3, mark, heap, text_safe(what, coll, sizeof(coll)),
