@@ -30,9 +30,9 @@ static void prologue(void)
 {
 	memset(mem, 0, sizeof(mem));
 	memcpy(mem, "\xca\xfe\xc0\xc0", 4);
-	mem[4] = 1; /* little endian */
-	mem[5] = 2; /* version 2.0 */
-	mem[7] = 1; /* accessible */
+	mem[4] = 1;    /* little endian */
+	mem[5] = 2;    /* version 2.0 */
+	mem[7] = 1;    /* accessible */
 	put32(24, 32); /* entry_offset */
 	used = 32;
 	nentries = 0;
@@ -54,8 +54,8 @@ static size_t entry(const char *name, char type, const char *value, int32_t len,
 	if (value)
 		memcpy(mem + at + data, value, strlen(value) + 1);
 	used += (size_t)total;
-	put32(8, (int32_t)used);     /* used */
-	put32(28, ++nentries);       /* num_entries */
+	put32(8, (int32_t)used); /* used */
+	put32(28, ++nentries);   /* num_entries */
 	if (data_at)
 		*data_at = at + data;
 	return at;

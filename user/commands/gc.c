@@ -103,8 +103,9 @@ static const char doc[] =
 	"          generation and objects collected. The GIL is held throughout: each\n"
 	"          collection is a pause.\n"
 	"  java    HotSpot JVMs (JDK 17 and newer), libjvm.so's USDT probes: one row\n"
-	"          per GC operation at a safepoint (full or not), and with --phases per\n"
-	"          memory pool its collector and used bytes before and after.\n"
+	"          per GC operation at a safepoint (full or not) with its cause as\n"
+	"          -Xlog:gc names it (read from the JVM's perf data), and with --phases\n"
+	"          per memory pool its collector and used bytes before and after.\n"
 	"  node    Node.js 20 and 22 (V8): one row per collection, its kind\n"
 	"          (scavenge, mark-compact, minor-mc/minor-ms) and V8's reason, from\n"
 	"          entry and return probes on Heap::PerformGarbageCollection; the\n"
@@ -286,8 +287,6 @@ static void print_json(struct gc_print *o, const struct gc_record *r)
 	json_field_bool(stdout, "gc", r->gc);
 	if (r->reason)
 		json_field_str(stdout, "reason", r->reason);
-	if (o->rt->causes)
-		json_cause(r->cause);
 	if (r->incomplete)
 		json_field_bool(stdout, "incomplete", true);
 	print_fields(r);

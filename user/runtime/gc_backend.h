@@ -165,7 +165,7 @@ struct gc_runtime {
 	const char *detail_header; /* non-NULL: the table has a DETAIL column with this heading */
 	bool triggers;             /* cycles carry a trigger: the summary counts the forced ones */
 	bool nongc_stops; /* reports stop-the-worlds that are not GC (stw && !gc records) */
-	bool causes;      /* collections carry a cause (JSON "cause", null when not known) */
+	bool causes; /* collections carry a cause (gc_cycle's JSON "cause", null when not known) */
 	/* 1 if the executable at exe runs this runtime (fills s->version), 0 if not, -errno if it
 	 * does but cannot be traced (a CPython built without probes): err names it and what to do
 	 * instead. */

@@ -175,6 +175,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		r.stw = true;
 		r.cycle_start = true;
 		r.cycle_end = true;
+		gc_field_str(&r, "cause", r.cause);
 		gc_field_bool(&r, "full", e.full);
 		g->stats[e.full ? JS_FULL : JS_OTHER]++;
 	} else if (e.kind == GU_JVM_POOL) {
