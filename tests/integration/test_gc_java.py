@@ -6,8 +6,11 @@ any other collection, and each System.gc() is one full collection (one gc__begin
 pair) whose memory manager, MarkSweepCompact, reports every memory pool before and after.
 Every JDK under /usr/lib/jvm that the tests know is checked: Debian's 17 and Temurin 25 if installed.
 """
+import json
 import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -258,6 +261,56 @@ def test_causes_pid(version, tmp_path):
         check_causes(out, log)
     finally:
         target.kill()
+
+
+def private_jdk(version, root):
+    """A copy of the JDK whose launcher and libjvm.so are files of their own (the rest links to the
+    JDK): --binpath on it traces only the tests' JVMs, not those other programs run."""
+    home = JDKS[version]
+    java(version)
+    for dirpath, dirs, files in os.walk(home):
+        rel = os.path.relpath(dirpath, home)
+        os.makedirs(os.path.join(root, rel), exist_ok=True)
+        for f in files:
+            src, dst = os.path.join(dirpath, f), os.path.join(root, rel, f)
+            if os.path.join(rel, f) in ("bin/java", "lib/server/libjvm.so"):
+                shutil.copy2(src, dst)
+            else:
+                os.symlink(src, dst)
+    return os.path.join(root, "bin", "java")
+
+
+def test_causes_binpath(tmp_path):
+    """--binpath: a JVM running before rtmon attached (its cause found at attach) and one started
+    after (found at vm__init__end), each pause's cause that of its own -Xlog:gc."""
+    exe = private_jdk("17", tmp_path / "jdk")
+    logs = [tmp_path / "gc0.log", tmp_path / "gc1.log"]
+    cmds = [cause_command("17", c, log) for c, log in zip(("Serial", "Parallel"), logs)]
+    for cmd in cmds:
+        cmd[0] = exe
+    before = Target(*cmds[0])
+    try:
+        assert before.proc.stdout.readline() == b"ready\n"
+        tracer = Tracer(["gc", "--json", "--binpath", exe])
+        before.go()
+        assert before.wait(120) == 0
+        r = subprocess.run(cmds[1], stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        rc, out, err = tracer.stop()
+        assert rc == 0, err
+        assert "warning" not in err, err
+        lines = json_lines(out)
+        pids = [before.pid, None]
+        by_pid = {}
+        for o in lines:
+            if o["type"] in ("gc", "gc_cycle"):
+                by_pid.setdefault(o["pid"], []).append(o)
+        assert len(by_pid) == 2 and before.pid in by_pid, by_pid.keys()
+        pids[1] = next(p for p in by_pid if p != before.pid)
+        for pid, log in zip(pids, logs):
+            check_causes("\n".join(json.dumps(o) for o in by_pid[pid] + [lines[-1]]), log)
+    finally:
+        before.kill()
 
 
 def test_cause_in_the_line(tmp_path):

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
+#include "proc/procinfo.h"
 #include "usdt_gc.skel.h"
 #include "runtime/usdt_gc_backend.h"
 #include "runtime/java/gc_cause.h"
@@ -34,50 +36,67 @@ struct java_gc {
 	struct hs_vmstructs_file lib; /* s->id.lib's symbols */
 	int lib_rc;                   /* 0, or why it has none (lib_err) */
 	char lib_err[256];
-	struct {
-		pid_t pid;
-		bool found;
-	} procs[JAVA_MAX_PROCS];
-	unsigned nprocs; /* entries used: procs[nprocs % JAVA_MAX_PROCS] is the next */
+	pid_t tried[JAVA_MAX_PROCS]; /* JVMs looked at, found or not */
+	unsigned ntried;             /* tried[ntried % JAVA_MAX_PROCS] is the next */
 };
 
+enum find_when {
+	FIND_FIRST, /* the process's first event: once per process */
+	FIND_AGAIN, /* vm__init__end: the JVM has just started, perhaps with a PID seen before */
+	FIND_QUIET, /* --binpath's JVMs at attach: a failure is said at the first event */
+};
+
+static bool tried(const struct java_gc *j, pid_t pid)
+{
+	for (unsigned i = 0; i < JAVA_MAX_PROCS && i < j->ntried; i++)
+		if (j->tried[i] == pid)
+			return true;
+	return false;
+}
+
 /* Finds where JVM pid keeps its GC cause and tells the BPF side; a JVM whose cause cannot be found
- * is named once on stderr, its pauses have no cause. again: look again even if found or tried (the
- * JVM has just started: perhaps a new process with a PID seen before). */
-static void find_cause(struct gc_session *s, pid_t pid, bool again)
+ * is named once on stderr, its pauses have no cause. */
+static void find_cause(struct gc_session *s, pid_t pid, enum find_when when)
 {
 	struct java_gc *j = s->rt_priv;
 	struct gu_state *g = s->priv;
-	unsigned slot = j->nprocs % JAVA_MAX_PROCS;
 	char err[512];
 	uint64_t addr;
 	__u32 tgid = (__u32)pid;
+	bool seen = tried(j, pid);
 	int rc;
 
-	for (unsigned i = 0; i < JAVA_MAX_PROCS && i < j->nprocs; i++) {
-		if (j->procs[i].pid != pid)
-			continue;
-		if (!again)
-			return;
-		slot = i;
-		break;
-	}
-	if (slot == j->nprocs % JAVA_MAX_PROCS)
-		j->nprocs++;
-	j->procs[slot].pid = pid;
-	j->procs[slot].found = false;
+	if (seen && when != FIND_AGAIN)
+		return;
 	rc = j->lib_rc ? j->lib_rc : jvm_gc_cause_addr(&j->lib, pid, &addr, err, sizeof(err));
 	if (!rc)
 		rc = bpf_map_update_elem(bpf_map__fd(g->skel->maps.jvm_cause_addr), &tgid, &addr,
 					 BPF_ANY)
 			     ? -errno
 			     : 0;
-	if (!rc) {
-		j->procs[slot].found = true;
+	if (rc && when == FIND_QUIET)
 		return;
-	}
-	fprintf(stderr, "rtmon gc: warning: PID %d: GC causes not known: %s\n", pid,
-		j->lib_rc ? j->lib_err : err);
+	if (!seen)
+		j->tried[j->ntried++ % JAVA_MAX_PROCS] = pid;
+	if (rc)
+		fprintf(stderr, "rtmon gc: warning: PID %d: GC causes not known: %s\n", pid,
+			j->lib_rc ? j->lib_err : err);
+}
+
+/* --binpath: the JVMs already running it, before their next collection. */
+static void find_running(struct gc_session *s)
+{
+	struct stat want, st;
+	pid_t *pids;
+	size_t n;
+
+	if (stat(s->t->exe, &want) || proc_list_pids(&pids, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!proc_exe(pids[i], NULL, 0, &st) && st.st_dev == want.st_dev &&
+		    st.st_ino == want.st_ino)
+			find_cause(s, pids[i], FIND_QUIET);
+	free(pids);
 }
 
 static int java_detect(struct gc_session *s, const char *exe, char *err, size_t errlen)
@@ -160,10 +179,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	r.dur_ns = e.dur_ns;
 	r.gc = true;
 	if (e.kind == GU_JVM_INIT) {
-		find_cause(s, (pid_t)e.tgid, true);
+		find_cause(s, (pid_t)e.tgid, FIND_AGAIN);
 		return 0;
 	}
-	find_cause(s, (pid_t)e.tgid, false);
+	find_cause(s, (pid_t)e.tgid, FIND_FIRST);
 	if (e.kind == GU_JVM_PAUSE) {
 		e.cause[GU_NAME_LEN - 1] = 0;
 		r.phase = "pause";
@@ -202,7 +221,9 @@ static int java_open(struct gc_session *s, char *err, size_t errlen)
 		     errlen);
 	/* A running JVM: its cause now, before its next collection. */
 	if (!rc && s->t->kind == TARGET_PID)
-		find_cause(s, s->t->pid, false);
+		find_cause(s, s->t->pid, FIND_FIRST);
+	else if (!rc && s->t->kind == TARGET_BINPATH)
+		find_running(s);
 	return rc;
 }
 
