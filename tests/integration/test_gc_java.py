@@ -145,6 +145,7 @@ def test_table():
     rows = lines[head + 1:lines.index("", head)]
     full = [l for l in rows if "pause (full)" in l]
     assert [l.split()[0] for l in full] == ["1", "2"]
+    assert all(l.endswith("  full collection (System.gc())") for l in full), full
     assert any("MarkSweepCompact: Tenured Gen used" in l for l in rows)
     assert any("HotSpot JVM 17." in l for l in lines)
     assert "cycles 2, GC pauses 2, total pause" in r.stdout

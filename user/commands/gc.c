@@ -212,7 +212,7 @@ static void print_row(struct gc_print *o, const struct gc_record *r)
 {
 	double start_ms = r->start_ns >= o->t0_ns ? (double)(r->start_ns - o->t0_ns) / 1e6
 						  : -(double)(o->t0_ns - r->start_ns) / 1e6;
-	char cyc[16];
+	char cyc[16], cause[96];
 
 	print_header(o);
 	if (o->co->wall_clock)
@@ -224,6 +224,9 @@ static void print_row(struct gc_print *o, const struct gc_record *r)
 	       start_ms, (double)r->dur_ns / 1e3);
 	if (o->rt->detail_header)
 		printf("  %s", r->detail ? r->detail : "-");
+	/* The cause in parentheses, as on the line per collection. */
+	if (r->cause)
+		printf(" (%s)", text_safe(r->cause, cause, sizeof(cause)));
 	puts(r->incomplete ? "  (end not seen)" : "");
 }
 

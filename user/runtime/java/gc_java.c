@@ -188,9 +188,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		r.phase = "pause";
 		r.label = e.full ? "pause (full)" : "pause";
 		r.cause = jvm_gc_cause_name(e.cause);
-		snprintf(detail, sizeof(detail), "%s: %s", e.full ? "full collection" : "not full",
-			 r.cause ? r.cause : "-");
-		r.detail = detail;
+		r.detail = e.full ? "full collection" : "not full";
 		r.stw = true;
 		r.cycle_start = true;
 		r.cycle_end = true;
