@@ -82,9 +82,12 @@ static int read_layout(const struct hs_vmstructs_file *f, pid_t pid, uint64_t bi
 		if (rc)
 			return read_err(rc, pid, layout_syms[i], err, errlen);
 	}
-	if (!lay[HL_STRIDE] || lay[HL_STRIDE] > MAX_STRIDE || lay[HL_TYPE] + 8 > lay[HL_STRIDE] ||
-	    lay[HL_FIELD] + 8 > lay[HL_STRIDE] || lay[HL_STATIC] + 4 > lay[HL_STRIDE] ||
-	    lay[HL_ADDRESS] + 8 > lay[HL_STRIDE]) {
+	bool bad = !lay[HL_STRIDE];
+
+	for (int i = 0; i < HL_N; i++)
+		bad |= lay[i] > MAX_STRIDE; /* first: the sums below could wrap */
+	if (bad || lay[HL_TYPE] + 8 > lay[HL_STRIDE] || lay[HL_FIELD] + 8 > lay[HL_STRIDE] ||
+	    lay[HL_STATIC] + 4 > lay[HL_STRIDE] || lay[HL_ADDRESS] + 8 > lay[HL_STRIDE]) {
 		snprintf(err, errlen,
 			 "PID %d: HotSpot's gHotSpotVMStructs entry layout is not one rtmon knows "
 			 "(stride %llu)",
