@@ -39,8 +39,12 @@ struct open_cycle {
 	uint64_t mark_ns; /* the concurrent mark phase (Go's "mark") */
 	bool heap_known;  /* heap pools were reported: their use before and after, summed */
 	uint64_t heap_before, heap_after;
-	char collector[64];
-	char detail[96]; /* the first record's DETAIL, for runtimes that name no collector */
+	char collector[96]; /* every collector that ran in it, in order: "PS Scavenge+PS MarkSweep"
+			     */
+	char last_collector[64];
+	bool later_collection; /* a second collector's records came: heap_before is complete */
+	char cause[64];        /* the collection's cause ("" when not known) */
+	char detail[96];       /* the first record's DETAIL, for runtimes that name no collector */
 	bool incomplete;
 	bool used;
 };
@@ -99,8 +103,9 @@ static const char doc[] =
 	"          generation and objects collected. The GIL is held throughout: each\n"
 	"          collection is a pause.\n"
 	"  java    HotSpot JVMs (JDK 17 and newer), libjvm.so's USDT probes: one row\n"
-	"          per GC operation at a safepoint (full or not), and with --phases per\n"
-	"          memory pool its collector and used bytes before and after.\n"
+	"          per GC operation at a safepoint (full or not) with its cause as\n"
+	"          -Xlog:gc names it (read from the JVM's perf data), and with --phases\n"
+	"          per memory pool its collector and used bytes before and after.\n"
 	"  node    Node.js 20 and 22 (V8): one row per collection, its kind\n"
 	"          (scavenge, mark-compact, minor-mc/minor-ms) and V8's reason, from\n"
 	"          entry and return probes on Heap::PerformGarbageCollection; the\n"
@@ -207,7 +212,7 @@ static void print_row(struct gc_print *o, const struct gc_record *r)
 {
 	double start_ms = r->start_ns >= o->t0_ns ? (double)(r->start_ns - o->t0_ns) / 1e6
 						  : -(double)(o->t0_ns - r->start_ns) / 1e6;
-	char cyc[16];
+	char cyc[16], cause[96];
 
 	print_header(o);
 	if (o->co->wall_clock)
@@ -219,7 +224,19 @@ static void print_row(struct gc_print *o, const struct gc_record *r)
 	       start_ms, (double)r->dur_ns / 1e3);
 	if (o->rt->detail_header)
 		printf("  %s", r->detail ? r->detail : "-");
+	/* The cause in parentheses, as on the line per collection. */
+	if (r->cause)
+		printf(" (%s)", text_safe(r->cause, cause, sizeof(cause)));
 	puts(r->incomplete ? "  (end not seen)" : "");
+}
+
+/* The record's or the cycle's "cause": its name, or null when not known. */
+static void json_cause(const char *cause)
+{
+	if (cause)
+		json_field_str(stdout, "cause", cause);
+	else
+		json_field_null(stdout, "cause");
 }
 
 /* mono_ns: when it began (CLOCK_MONOTONIC, as the BPF side stamps it): the record's "time". */
@@ -284,7 +301,7 @@ static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint
 {
 	double start_ms = c->start_ns >= o->t0_ns ? (double)(c->start_ns - o->t0_ns) / 1e6
 						  : -(double)(o->t0_ns - c->start_ns) / 1e6;
-	char cyc[16], mark[24] = "-", heap[48] = "-", before[16], after[16], coll[128];
+	char cyc[16], mark[24] = "-", heap[48] = "-", before[16], after[16], coll[128], what[160];
 
 	print_header(o);
 	if (o->co->wall_clock)
@@ -299,13 +316,15 @@ static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint
 		units_bytes(c->heap_after, after, sizeof(after));
 		snprintf(heap, sizeof(heap), "%s -> %s", before, after);
 	}
+	/* The cause in parentheses after the collector, as -Xlog:gc writes it after the pause. */
+	snprintf(what, sizeof(what), c->cause[0] ? "%s (%s)" : "%s",
+		 c->collector[0] ? c->collector
+		 : c->detail[0]  ? c->detail
+				 : "-",
+		 c->cause);
 	printf("%-6s %-8s %10.3f %13.1f %10.1f %10s  %-23s %s%s\n", cyc,
 	       c->trigger ? c->trigger : "-", start_ms, (double)(end_ns - c->start_ns) / 1e3,
-	       (double)c->stw_ns / 1e3, mark, heap,
-	       text_safe(c->collector[0] ? c->collector
-			 : c->detail[0]  ? c->detail
-					 : "-",
-			 coll, sizeof(coll)),
+	       (double)c->stw_ns / 1e3, mark, heap, text_safe(what, coll, sizeof(coll)),
 	       c->incomplete ? "  (end not seen)" : "");
 }
 
@@ -328,6 +347,8 @@ static void print_cycle_json(const struct gc_print *o, const struct open_cycle *
 	}
 	if (c->collector[0])
 		json_field_str(stdout, "collector", c->collector);
+	if (o->rt->causes)
+		json_cause(c->cause[0] ? c->cause : NULL);
 	json_end(stdout);
 }
 
@@ -345,13 +366,28 @@ static void track_cycle(struct gc_print *o, const struct gc_record *r)
 	}
 	if (r->phase && !strcmp(r->phase, "mark"))
 		c->mark_ns += r->dur_ns;
+	/* One pause may hold several collections, each a collector's records in a row (HotSpot's
+	 * parallel collector runs System.gc() as a young collection, then a full one, in one GC
+	 * operation): the heap before the first, after the last. */
+	if (r->collector && c->last_collector[0] && strcmp(r->collector, c->last_collector)) {
+		size_t n = strlen(c->collector);
+
+		snprintf(c->collector + n, sizeof(c->collector) - n, "+%s", r->collector);
+		c->later_collection = true;
+		c->heap_after = 0;
+	} else if (r->collector && !c->collector[0]) {
+		snprintf(c->collector, sizeof(c->collector), "%s", r->collector);
+	}
+	if (r->collector)
+		snprintf(c->last_collector, sizeof(c->last_collector), "%s", r->collector);
 	if (r->heap_pool) {
 		c->heap_known = true;
-		c->heap_before += r->heap_before;
+		if (!c->later_collection)
+			c->heap_before += r->heap_before;
 		c->heap_after += r->heap_after;
 	}
-	if (r->collector && !c->collector[0])
-		snprintf(c->collector, sizeof(c->collector), "%s", r->collector);
+	if (r->cause && !c->cause[0])
+		snprintf(c->cause, sizeof(c->cause), "%s", r->cause);
 	if (r->detail && !c->detail[0])
 		snprintf(c->detail, sizeof(c->detail), "%s", r->detail);
 	c->incomplete |= r->incomplete;

@@ -45,6 +45,8 @@ struct gc_record {
 	const char *label;  /* table name: "sweep-term (STW)", "stw (ReadMemStats)" */
 	const char *reason; /* a stop-the-world's reason, or a collection's when the runtime
 			     * gives one (V8: "allocation failure"); NULL otherwise */
+	const char *cause;  /* runtimes with causes: why the collection ran, in the runtime's words
+			     * (HotSpot: "System.gc()"); NULL when not known or there is none */
 	uint64_t start_ns;  /* CLOCK_MONOTONIC */
 	uint64_t dur_ns;
 	bool stw;         /* the program was paused for dur_ns */
@@ -163,6 +165,7 @@ struct gc_runtime {
 	const char *detail_header; /* non-NULL: the table has a DETAIL column with this heading */
 	bool triggers;             /* cycles carry a trigger: the summary counts the forced ones */
 	bool nongc_stops; /* reports stop-the-worlds that are not GC (stw && !gc records) */
+	bool causes; /* collections carry a cause (gc_cycle's JSON "cause", null when not known) */
 	/* 1 if the executable at exe runs this runtime (fills s->version), 0 if not, -errno if it
 	 * does but cannot be traced (a CPython built without probes): err names it and what to do
 	 * instead. */
