@@ -317,6 +317,7 @@ static int on_goroutine(void *ctx, void *data, size_t size)
 		return 0;
 	memcpy(&row.g, data, sizeof(row.g));
 	r->events++;
+	gr_alive_event(&r->gr, &row.g);
 	queue_row(r, row.g.ts_ns, &row);
 	return 0;
 }
@@ -497,6 +498,8 @@ static int thr_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
 
 	if (setup(x->r, &x->pl, &x->rb, err, errlen))
 		return -1;
+	/* -p on a Go program: the goroutines already alive, once, with the probes live */
+	gr_read_alive(&x->r->gr, x->r->t, loop_now_ns());
 	ops->rb = x->rb;
 	return 0;
 }
@@ -511,6 +514,8 @@ static void thr_before_release(void *ctx)
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	print_header(x->r);
 	x->r->start_ns = loop_now_ns();
+	gr_print_alive(&x->r->gr, x->r->args->co.json, x->r->start_ns);
+	fflush(stdout);
 }
 
 static void thr_report(void *ctx, enum loop_end end, double secs)
