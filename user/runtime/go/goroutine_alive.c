@@ -26,13 +26,14 @@ void gr_read_alive(struct gr_run *g, const struct target *t, uint64_t t_ns)
 	if (!g->active || t->kind != TARGET_PID)
 		return;
 	if (go_proc_open(t->pid, &p, err, sizeof(err))) {
-		report_error("rtmon thr", "warning: the goroutines alive at attach are not listed: %s",
-			     err);
+		report_error("rtmon thr",
+			     "warning: the goroutines alive at attach are not listed: %s", err);
 		return;
 	}
 	if (go_read_goroutines(&p, &gs, &n, err, sizeof(err)) ||
 	    !(g->alive = calloc(n ? n : 1, sizeof(*g->alive)))) {
-		report_error("rtmon thr", "warning: the goroutines alive at attach are not listed: %s",
+		report_error("rtmon thr",
+			     "warning: the goroutines alive at attach are not listed: %s",
 			     gs ? "out of memory" : err);
 		free(gs);
 		go_proc_close(&p);
