@@ -55,10 +55,11 @@ struct gc_event {
 	__u8 flags;                      /* GE_* */
 	char reason_str[STW_REASON_LEN]; /* Go <= 1.20: the runtime's reason string */
 	/* GP_MARK_TERM with GE_HEAP: what gctrace prints for the cycle, read from the runtime as
-	 * the world restarts (gcMarkTermination has set them; the next cycle cannot start before
-	 * it returns): runtime.work.heap0, heap1, heap2 (heap at GC start, at mark termination,
-	 * marked live), the goal (work.heapGoal to Go 1.18, gcController.lastHeapGoal after) and
-	 * memstats.gc_cpu_fraction (a float64's bits). 0 without GE_HEAP. */
+	 * the world restarts (gcMarkTermination has set them, and holds worldsema until after its
+	 * gctrace print: no next cycle overwrites them before): runtime.work.heap0, heap1, heap2
+	 * (heap at GC start, at mark termination, marked live), the goal (work.heapGoal to Go
+	 * 1.18, gcController.lastHeapGoal after) and memstats.gc_cpu_fraction (a float64's bits).
+	 * 0 without GE_HEAP. */
 	__u64 heap[3];
 	__u64 heap_goal;
 	__u64 gc_cpu_fraction;
