@@ -45,6 +45,9 @@ struct open_cycle {
 	bool later_collection; /* a second collector's records came: heap_before is complete */
 	char cause[64];        /* the collection's cause ("" when not known) */
 	char detail[96];       /* the first record's DETAIL, for runtimes that name no collector */
+	bool heap_live_known;  /* Go: the live heap, the goal and the GC's CPU share (gc_record) */
+	uint64_t heap_live, heap_goal;
+	double gc_cpu_fraction;
 	bool incomplete;
 	bool used;
 };
@@ -96,7 +99,9 @@ static const char doc[] =
 	"  go      Go 1.17 to 1.26, plain, stripped or PIE: phases sweep-term, mark,\n"
 	"          mark-term and sweep; the cycle's trigger (heap, time, forced =\n"
 	"          runtime.GC()); stop-the-worlds that are not GC (ReadMemStats, ...)\n"
-	"          labelled as such. Uprobes, never uretprobes.\n"
+	"          labelled as such; each cycle's heap before, after, live and goal\n"
+	"          and the GC's CPU share, as GODEBUG=gctrace=1 prints them. Uprobes,\n"
+	"          never uretprobes.\n"
 	"  python  CPython: its USDT probes (Debian's /usr/bin/python3.X), or in a\n"
 	"          build without them (pyenv's 3.9 to 3.13) the collector function's\n"
 	"          entry and return (gc_collect_main): one row per collection, its\n"
@@ -197,8 +202,11 @@ static void print_header(struct gc_print *o)
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8s ", "PID");
 	if (!o->phases) {
-		printf("%-6s %-8s %10s %13s %10s %10s  %-23s %s\n", "CYCLE", "TRIGGER", "START(ms)",
-		       "DURATION(us)", "STW(us)", "MARK(us)", "HEAP", "COLLECTOR/DETAIL");
+		printf("%-6s %-8s %10s %13s %10s %10s ", "CYCLE", "TRIGGER", "START(ms)",
+		       "DURATION(us)", "STW(us)", "MARK(us)");
+		if (o->rt->gc_cpu)
+			printf("%7s ", "GC-CPU");
+		printf(" %-23s %s\n", "HEAP", "COLLECTOR/DETAIL");
 		return;
 	}
 	printf("%-6s %-8s %-24s %10s %13s", "CYCLE", "TRIGGER", "PHASE", "START(ms)",
@@ -301,7 +309,8 @@ static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint
 {
 	double start_ms = c->start_ns >= o->t0_ns ? (double)(c->start_ns - o->t0_ns) / 1e6
 						  : -(double)(o->t0_ns - c->start_ns) / 1e6;
-	char cyc[16], mark[24] = "-", heap[48] = "-", before[16], after[16], coll[128], what[160];
+	char cyc[16], mark[24] = "-", heap[80] = "-", before[16], after[16], coll[128], what[160];
+	char live[16], goal[16], cpu[16] = "-";
 
 	print_header(o);
 	if (o->co->wall_clock)
@@ -316,15 +325,29 @@ static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint
 		units_bytes(c->heap_after, after, sizeof(after));
 		snprintf(heap, sizeof(heap), "%s -> %s", before, after);
 	}
+	/* Go: gctrace's "4->4->2 MB, 5 MB goal", in human units */
+	if (c->heap_known && c->heap_live_known) {
+		units_bytes(c->heap_live, live, sizeof(live));
+		/* GOGC=off without a memory limit: the goal is the default limit's, about 2^63
+		 * (JSON and gctrace give it as it is) */
+		if (c->heap_goal >= 1ULL << 60)
+			snprintf(goal, sizeof(goal), "none");
+		else
+			units_bytes(c->heap_goal, goal, sizeof(goal));
+		snprintf(heap, sizeof(heap), "%s -> %s -> %s, goal %s", before, after, live, goal);
+		snprintf(cpu, sizeof(cpu), "%.1f%%", 100 * c->gc_cpu_fraction);
+	}
 	/* The cause in parentheses after the collector, as -Xlog:gc writes it after the pause. */
 	snprintf(what, sizeof(what), c->cause[0] ? "%s (%s)" : "%s",
 		 c->collector[0] ? c->collector
 		 : c->detail[0]  ? c->detail
 				 : "-",
 		 c->cause);
-	printf("%-6s %-8s %10.3f %13.1f %10.1f %10s  %-23s %s%s\n", cyc,
-	       c->trigger ? c->trigger : "-", start_ms, (double)(end_ns - c->start_ns) / 1e3,
-	       (double)c->stw_ns / 1e3, mark, heap, text_safe(what, coll, sizeof(coll)),
+	printf("%-6s %-8s %10.3f %13.1f %10.1f %10s ", cyc, c->trigger ? c->trigger : "-", start_ms,
+	       (double)(end_ns - c->start_ns) / 1e3, (double)c->stw_ns / 1e3, mark);
+	if (o->rt->gc_cpu)
+		printf("%7s ", cpu);
+	printf(" %-23s %s%s\n", heap, text_safe(what, coll, sizeof(coll)),
 	       c->incomplete ? "  (end not seen)" : "");
 }
 
@@ -344,6 +367,11 @@ static void print_cycle_json(const struct gc_print *o, const struct open_cycle *
 	if (c->heap_known) {
 		json_field_u64(stdout, "heap_before", c->heap_before);
 		json_field_u64(stdout, "heap_after", c->heap_after);
+	}
+	if (c->heap_known && c->heap_live_known) {
+		json_field_u64(stdout, "heap_live", c->heap_live);
+		json_field_u64(stdout, "heap_goal", c->heap_goal);
+		json_field_exact(stdout, "gc_cpu_fraction", c->gc_cpu_fraction);
 	}
 	if (c->collector[0])
 		json_field_str(stdout, "collector", c->collector);
@@ -388,6 +416,12 @@ static void track_cycle(struct gc_print *o, const struct gc_record *r)
 	}
 	if (r->cause && !c->cause[0])
 		snprintf(c->cause, sizeof(c->cause), "%s", r->cause);
+	if (r->heap_live_known) {
+		c->heap_live_known = true;
+		c->heap_live = r->heap_live;
+		c->heap_goal = r->heap_goal;
+		c->gc_cpu_fraction = r->gc_cpu_fraction;
+	}
 	if (r->detail && !c->detail[0])
 		snprintf(c->detail, sizeof(c->detail), "%s", r->detail);
 	c->incomplete |= r->incomplete;
