@@ -39,6 +39,13 @@ const volatile bool legacy_stw = false;
  * "gc N"). 0: not found, cycles counted from cycle_base. */
 const volatile __u64 cycles_vaddr = 0;
 const volatile __u64 gcstart_vaddr = 0;
+/* Link-time addresses of the cycle's heap figures (runtime.work.heap0, the goal gctrace prints,
+ * memstats.gc_cpu_fraction: see struct gc_event) and of the gcMarkTermination probe, whose hit
+ * gives the process's load bias (PIE) for reading them. markterm_vaddr 0: not read. */
+const volatile __u64 markterm_vaddr = 0;
+const volatile __u64 heap_vaddr = 0;
+const volatile __u64 goal_vaddr = 0;
+const volatile __u64 cpu_frac_vaddr = 0;
 
 /* CS_MARK_TERM: gcMarkTermination ran in this stop. The world restarts inside
  * startTheWorldWithSema, before its RETs where rtmon sees it: the sweep may end in between
@@ -53,6 +60,7 @@ struct gc_state {
 	__u64 sweep_start;
 	__u64 drain_ns; /* CS_DRAINED: when the sweep list was found empty */
 	__u64 state;    /* enum cycle_state; 64 bits: clang 14's BPF target has no 32-bit cmpxchg */
+	__u64 bias;     /* run-time - link-time address, from the last gcMarkTermination hit */
 	__u32 cycle;
 	__u32 pend_n;     /* trigger.n of the last gcStart (runtime.GC(): the cycle's number) */
 	__u32 pend_cycle; /* work.cycles + 1 at the last gcStart: the number of the cycle it starts
@@ -107,6 +115,22 @@ static __always_inline struct gc_state *state_get(__u32 tgid, bool create)
 	return st;
 }
 
+/* The cycle's heap figures into a mark termination's event, read at the process's addresses: the
+ * reads cost no probe hit. */
+static __always_inline void read_heap(const struct gc_state *st, struct gc_event *e)
+{
+	e->heap[0] = e->heap[1] = e->heap[2] = e->heap_goal = e->gc_cpu_fraction = 0;
+	if (!markterm_vaddr || e->phase != GP_MARK_TERM)
+		return;
+	if (bpf_probe_read_user(e->heap, sizeof(e->heap), (const void *)(heap_vaddr + st->bias)) ||
+	    bpf_probe_read_user(&e->heap_goal, sizeof(e->heap_goal),
+				(const void *)(goal_vaddr + st->bias)) ||
+	    bpf_probe_read_user(&e->gc_cpu_fraction, sizeof(e->gc_cpu_fraction),
+				(const void *)(cpu_frac_vaddr + st->bias)))
+		return;
+	e->flags |= GE_HEAP;
+}
+
 static __always_inline void emit(struct gc_state *st, __u32 tgid, __u8 phase, __u64 start,
 				 __u64 end, __u8 flags)
 {
@@ -123,6 +147,7 @@ static __always_inline void emit(struct gc_state *st, __u32 tgid, __u8 phase, __
 	e->trigger = st->trigger;
 	e->reason = phase == GP_MARK || phase == GP_SWEEP ? 0 : st->stw_reason;
 	__builtin_memcpy(e->reason_str, st->stw_reason_str, STW_REASON_LEN);
+	read_heap(st, e);
 	rb_submit_batched(&events, e, WAKE_BYTES);
 }
 
@@ -289,6 +314,8 @@ int on_gc_site(struct pt_regs *ctx)
 		if (st->in_stw) {
 			st->term_seen = 1;
 			st->state = CS_MARK_TERM;
+			/* the mark termination this STW ends, whose event reads the heap figures */
+			st->bias = PT_REGS_IP(ctx) - markterm_vaddr;
 		}
 		break;
 	case GS_SWEEP_DONE:

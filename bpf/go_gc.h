@@ -52,9 +52,20 @@ struct gc_event {
 	__u8 phase;                      /* enum gc_phase */
 	__u8 trigger;                    /* enum gc_trigger of the cycle */
 	__u8 reason;                     /* stwReason for STW phases */
-	__u8 flags;                      /* none yet */
+	__u8 flags;                      /* GE_* */
 	char reason_str[STW_REASON_LEN]; /* Go <= 1.20: the runtime's reason string */
+	/* GP_MARK_TERM with GE_HEAP: what gctrace prints for the cycle, read from the runtime as
+	 * the world restarts (gcMarkTermination has set them, and holds worldsema until after its
+	 * gctrace print: no next cycle overwrites them before): runtime.work.heap0, heap1, heap2
+	 * (heap at GC start, at mark termination, marked live), the goal (work.heapGoal to Go
+	 * 1.18, gcController.lastHeapGoal after) and memstats.gc_cpu_fraction (a float64's bits).
+	 * 0 without GE_HEAP. */
+	__u64 heap[3];
+	__u64 heap_goal;
+	__u64 gc_cpu_fraction;
 };
+
+#define GE_HEAP 1 /* heap, heap_goal and gc_cpu_fraction were read */
 
 /* Per-CPU counters (array indices). */
 enum gc_counter {

@@ -38,11 +38,16 @@ struct gr_config {
 enum gr_kind {
 	GR_EV_CREATE = 1,
 	GR_EV_EXIT = 2,
+	GR_EV_ALIVE = 3, /* userspace only: alive when rtmon attached (read from the process) */
 };
 
 enum gr_flags {
 	GR_F_KNOWN =
 		1, /* exit: the goroutine was seen created (lifetime, start and parent known) */
+	/* Set by userspace (user/runtime/go/goroutine_alive.c): */
+	GR_F_BEFORE = 2, /* alive at attach: start and parent from the process, no lifetime */
+	GR_F_SYSTEM = 4, /* a runtime goroutine, one runtime.Stack and NumGoroutine leave out */
+	GR_F_PARENT = 8, /* alive at attach: parent_goid is known (Go 1.21+) */
 };
 
 /* One ring buffer record per goroutine created or exited (rtmon thr). */

@@ -9,6 +9,7 @@
  *   hotspot:gc__begin(bool is_full)         hotspot:gc__end()
  *   hotspot:mem__pool__gc__begin/end(char *manager, int len, char *pool, int len,
  *                                    size_t init, size_t used, size_t committed, size_t max)
+ *   hotspot:vm__init__end()
  * HotSpot fires the pool probes for every memory pool, in one loop before the collection and one
  * after, on the thread that runs it (the VM thread for the stop-the-world collectors).
  *
@@ -38,6 +39,8 @@ struct begin {
 	__u64 sp; /* function probes: the stack pointer at entry (where the return address is); 0 */
 	__s64 arg; /* generation (CPython), is_full (HotSpot) */
 	__u32 cycle;
+	__u32 cause_pool; /* HotSpot: the cause was read at the collection's first pool probe */
+	char cause[GU_NAME_LEN]; /* HotSpot: the GC cause */
 };
 
 /* Name pointers: stable for the life of the pool and the manager, and unique among them. The
@@ -80,6 +83,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } cycles SEC(".maps");
+
+/* HotSpot: where each JVM keeps the name of the cause of the collection it runs (its perf data's
+ * sun.gc.cause, a string the VM thread rewrites as it starts and ends each collection), by tgid;
+ * found by userspace from the JVM's own tables (user/runtime/java/gc_cause.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} jvm_cause_addr SEC(".maps");
 
 PERCPU_COUNTERS(counters, GU_NCOUNTERS);
 
@@ -155,10 +168,12 @@ static __always_inline struct gu_event *end_collection(__u8 kind, __u64 sp)
 	e = reserve(kind, b->ts);
 	if (e) {
 		e->cycle = b->cycle;
-		if (kind == GU_PY_COLLECT)
+		if (kind == GU_PY_COLLECT) {
 			e->generation = b->arg;
-		else
+		} else {
 			e->full = b->arg != 0;
+			__builtin_memcpy(e->cause, b->cause, sizeof(e->cause));
+		}
 	}
 	bpf_map_delete_elem(&begins, &tid);
 	return e;
@@ -270,11 +285,47 @@ int py_gc_return(struct pt_regs *ctx)
 	return 0;
 }
 
+/* The JVM's current GC cause into b->cause ("" when its address is not known or not readable). */
+static __always_inline void read_cause(struct begin *b)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *addr = bpf_map_lookup_elem(&jvm_cause_addr, &tgid);
+
+	if (!addr || bpf_probe_read_user_str(b->cause, sizeof(b->cause), (const void *)*addr) < 0)
+		b->cause[0] = 0;
+}
+
+/* The cause at gc__begin: G1 sets it before, but the serial and parallel collectors' VM operations
+ * fire gc__begin first and set the cause after (SvcGCMarker, then GCCauseSetter), so the first pool
+ * probe of the collection, inside both, reads it again. A GC operation without pool probes (G1's
+ * Remark and Cleanup pauses) keeps what gc__begin saw: "No GC", a pause without a cause. */
 SEC("usdt")
 int BPF_USDT(jvm_gc_begin, long is_full)
 {
-	if (hit())
-		on_begin((__u8)is_full, 0, true);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct begin *b;
+
+	if (!hit())
+		return 0;
+	on_begin((__u8)is_full, 0, true);
+	b = bpf_map_lookup_elem(&begins, &tid);
+	if (b)
+		read_cause(b);
+	return 0;
+}
+
+/* vm__init__end: the JVM's tables are set up; userspace finds the cause's address now, before the
+ * program's first collection (rtmon gc -- java ...). */
+SEC("usdt")
+int BPF_USDT(jvm_init_end)
+{
+	struct gu_event *e;
+
+	if (!hit())
+		return 0;
+	e = reserve(GU_JVM_INIT, bpf_ktime_get_ns());
+	if (e)
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
@@ -317,6 +368,10 @@ int BPF_USDT(jvm_pool_begin, void *mgr, long mgr_len, void *pool, long pool_len,
 		return 0;
 	b = bpf_map_lookup_elem(&begins, &tid);
 	pb.cycle = b ? b->cycle : 0;
+	if (b && !b->cause_pool) {
+		b->cause_pool = 1;
+		read_cause(b);
+	}
 	bpf_map_update_elem(&pool_begins, &k, &pb, BPF_ANY);
 	return 0;
 }

@@ -10,6 +10,8 @@ enum gu_kind {
 	GU_PY_COLLECT = 1, /* python:gc__start .. gc__done: one collection */
 	GU_JVM_PAUSE,      /* hotspot:gc__begin .. gc__end: one GC operation at a safepoint */
 	GU_JVM_POOL, /* hotspot:mem__pool__gc__begin .. end: one memory pool across a collection */
+	GU_JVM_INIT, /* hotspot:vm__init__end: the JVM is up, its GC cause can be found (no times)
+		      */
 };
 
 /* A memory pool's usage, as HotSpot's MemoryUsage (bytes; max is (size_t)-1 when undefined). */
@@ -35,6 +37,8 @@ struct gu_event {
 	struct gu_usage before, after; /* GU_JVM_POOL */
 	char manager[GU_NAME_LEN];     /* GU_JVM_POOL: the GC memory manager ("MarkSweepCompact") */
 	char pool[GU_NAME_LEN];        /* GU_JVM_POOL: the pool ("Tenured Gen") */
+	char cause[GU_NAME_LEN];       /* GU_JVM_PAUSE: the GC cause as the JVM names it
+					* ("System.gc()"); "" when not read */
 };
 
 /* Per-CPU counters (array indices). */

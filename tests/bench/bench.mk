@@ -49,4 +49,9 @@ $(BENCH_DIR)/goevents: tests/bench/goevents/main.go tests/bench/goevents/go.mod 
 	$(call msg,GO,$@)
 	$(Q)cd tests/bench/goevents && CGO_ENABLED=0 $(GO) build -o $(abspath $@) .
 
+# Finding a JVM's GC cause (run by hand: tests/bench/jvm_cause_find.c), on rtmon's own objects.
+$(BENCH_DIR)/jvm_cause_find: tests/bench/jvm_cause_find.c $(LIB_OBJS) | $(BENCH_DIR) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDFLAGS) $(LDLIBS)
+
 -include $(wildcard $(BENCH_DIR)/*.d)

@@ -1,6 +1,6 @@
-/* malloc --stacks' cost workload (tests/bench/malloc_stacks_cost.py): main -> level1 -> loop ->
+/* malloc --stacks' cost workload (tests/bench/stacks.py): main -> level1 -> loop ->
  * one -> malloc(64), then free, N times, after a line on stdin. Built -O2 with and without frame
- * pointers by the script. */
+ * pointers by the script. Exits after a second line on stdin. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -31,5 +31,10 @@ int main(int argc, char **argv)
 		;
 	unsigned long n = strtoul(argv[1], 0, 10);
 	printf("%lu\n", level1(n));
+	fflush(stdout);
+	/* Held again until a second line (or EOF): a tracer that names frames only when it prints
+	 * (bpftrace's ustack) can do so while the process still exists. */
+	while (read(0, &c, 1) == 1 && c != '\n')
+		;
 	return 0;
 }

@@ -48,8 +48,17 @@
 # tests/integration/test_serve_load.py for BENCH_SERVE_LOAD_S seconds (default 60; `make test` runs it
 # for 10 s). BENCH_ONLY=serve runs only this section.
 #
+# inspect section (issue 13): `rtmon stack`, `memstats` and `stats` on testprog/go/gostack with 10,000
+# parked goroutines against gdb (runtime-gdb.py's `info goroutines`) and delve (`goroutines -t`): time,
+# CPU, and how long the target was paused (tests/bench/go_inspect.py; goals 100 ms and 20 ms).
+#
+# stacks section (issue 12): rtmon profile -F 49 against perf record -g and --call-graph dwarf on
+# testprog/stacks/cpuburn with and without frame pointers (target CPU, samples reaching main), and rtmon
+# malloc --stacks (fp, dwarf) against bpftrace's @[ustack] = count() and heaptrack on
+# tests/bench/malloc_stacks_loop.c (CPU per pair, stacks reaching main, malloc's caller kept).
+#
 # BENCH_ONLY names: base, rtmon, floor, floor-mf, floor-mf-emul, bpftrace, funclatency, heaptrack, budget,
-# go-rtmon, go-bpftrace (the Go section), gobig, churn, events, serve.
+# go-rtmon, go-bpftrace (the Go section), gobig, churn, events, serve, inspect, stacks.
 #
 # Protocol per run: start the workload held (it blocks reading stdin), start the tracer on its PID, wait
 # for the tracer's ready line, sleep BENCH_SETTLE seconds (default 0.1), send the newline, wait for the
@@ -1085,6 +1094,32 @@ def serve_report(tmp):
     return res
 
 
+def inspect_report():
+    """rtmon stack/memstats/stats against gdb and delve on 10,000 goroutines (tests/bench/go_inspect.py)."""
+    out = os.path.join(BUILD_ABS, "bench", "results-inspect.json")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "bench", "go_inspect.py"), BUILD_ABS,
+                        str(ROUNDS), out], cwd=ROOT, timeout=1800)
+    if r.returncode:
+        return None
+    with open(out) as f:
+        return json.load(f)
+
+
+def stacks_report():
+    """rtmon profile and malloc --stacks against perf, bpftrace and heaptrack (tests/bench/stacks.py)."""
+    out = os.path.join(BUILD_ABS, "bench", "results-stacks.json")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if make(*[os.path.join(BUILD_ABS, "testprog", n) for n in ("cpuburn-fp", "cpuburn-nofp")]).returncode:
+        return None
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "bench", "stacks.py"), BUILD_ABS,
+                        str(ROUNDS), out], cwd=ROOT, timeout=3600)
+    if r.returncode:
+        return None
+    with open(out) as f:
+        return json.load(f)
+
+
 def make(*targets):
     """make TARGETS in the tree, named as the Makefile's rules name them (relative to it)."""
     rel = [os.path.relpath(t, ROOT) if os.path.isabs(t) else t for t in targets]
@@ -1104,7 +1139,7 @@ def main():
         log("bench: cannot build the benchmark tools")
         return 1
     go_ok = True
-    if not ONLY or any(n.startswith("go-") or n in ("events", "gobig", "serve") for n in ONLY):
+    if not ONLY or any(n.startswith("go-") or n in ("events", "gobig", "serve", "inspect") for n in ONLY):
         mk = make(GOWORKLOAD, GOEVENTS, GOCHURN, "testprogs")
         if mk.returncode:
             log("bench: cannot build the Go workload (is Go installed?): skipping the Go section")
@@ -1270,6 +1305,8 @@ def main():
     stmp = tempfile.mkdtemp(prefix="rtmon-bench.")
     try:
         serve = serve_report(stmp) if go_ok else None
+        inspect = inspect_report() if go_ok and (not ONLY or "inspect" in ONLY) else None
+        stacks = stacks_report() if not ONLY or "stacks" in ONLY else None
     finally:
         cleanup()
         shutil.rmtree(stmp, ignore_errors=True)
@@ -1281,7 +1318,7 @@ def main():
                    "base_wall_ms": bwall / 1e6, "rows": rows,
                    "raw": {c.name: {"cpu_ns": c.cpu, "wall_ns": c.wall, "attach_s": c.attach, "rss_kb": c.rss}
                            for c in cs + bcs}, "go": go, "churn": churn, "budget": budget, "gobig": gobig,
-                   "events": events, "serve": serve}, f,
+                   "events": events, "serve": serve, "inspect": inspect, "stacks": stacks}, f,
                   indent=1)
     print(f"(raw numbers: {os.path.join(BUILD, 'bench', 'results.json')})")
     return 0

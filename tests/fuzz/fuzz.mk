@@ -5,7 +5,7 @@
 
 FUZZ_SECONDS ?= 180
 FUZZ_CC ?= clang
-FUZZ_HARNESSES := objfile buildinfo gosymtab runtime_id maps
+FUZZ_HARNESSES := objfile buildinfo gosymtab runtime_id maps perfdata
 FUZZ ?= $(FUZZ_HARNESSES)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wall -Wextra \
@@ -20,6 +20,7 @@ FUZZ_SRCS_gosymtab := runtime/go/symtab.c runtime/go/goelf.c runtime/go/ret_site
 FUZZ_SRCS_runtime_id := runtime/runtime_id.c binary/objfile.c binary/target_file.c proc/image.c \
 	proc/procinfo.c runtime/go/buildinfo.c runtime/go/goelf.c runtime/node/node_id.c
 FUZZ_SRCS_maps := proc/procinfo.c
+FUZZ_SRCS_perfdata := runtime/java/perfdata.c proc/procmem.c proc/procinfo.c
 FUZZ_LIBS := -lelf -lcapstone
 
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_HARNESSES))

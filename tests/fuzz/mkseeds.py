@@ -3,10 +3,10 @@
 
     tests/fuzz/mkseeds.py BUILD OUT
 
-writes OUT/HARNESS/NAME for each harness (objfile, buildinfo, gosymtab, runtime_id, maps) from
+writes OUT/HARNESS/NAME for each harness (objfile, buildinfo, gosymtab, runtime_id, maps, perfdata) from
 BUILD/testprog/* (C programs: PIE, non-PIE, static, stripped), BUILD/testprog/go/* (plain, stripped,
 PIE) and BUILD/testprog/go/vers/* (older Go toolchains) when built, /usr/bin/python3.11 when there,
-and this process's own /proc/self/maps.
+and this process's own /proc/self/maps; perfdata: each installed JDK's perf data (PerfDataSaveToFile).
 
 A small C program is a seed as it is. A Go binary (2 MB) or a static one is too big to fuzz as it
 is: its seed is a sparse file (tests/fuzz/fuzz_file.h) that keeps, at their file offsets, the ELF,
@@ -286,6 +286,40 @@ def files(build):
     return elf_files(tp), elf_files(os.path.join(tp, "go")) + elf_files(os.path.join(tp, "go/vers"))
 
 
+JDKS = ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/temurin-25-jdk-amd64")
+
+
+def perfdata_entry(name, value, size):
+    """A perf data string entry as perfMemory.hpp lays it out: the header, the name, the bytes."""
+    data_off = 20 + len(name) + 1
+    total = (data_off + size + 7) & ~7
+    head = struct.pack("<iiibbbbi", total, 20, size, ord("B"), 0, 0, 3, data_off)
+    return (head + name + b"\0" + value).ljust(total, b"\0")
+
+
+def perfdata_seeds():
+    """Each JDK's own perf data as it saves it at exit (-XX:+PerfDataSaveToFile: the bytes of its
+    memory), and a small one made here with the string rtmon looks for last."""
+    import subprocess
+    import tempfile
+    for jdk in JDKS:
+        java = os.path.join(jdk, "bin", "java")
+        if not os.path.exists(java):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "perfdata")
+            subprocess.run([java, "-XX:+PerfDataSaveToFile", f"-XX:PerfDataSaveFile={path}", "-version"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    yield os.path.basename(jdk), f.read()
+    entries = perfdata_entry(b"sun.gc.policy.name", b"Copy:MSC", 9) + perfdata_entry(
+        b"sun.gc.cause", b"No GC", 81)
+    used = 32 + len(entries)
+    prologue = b"\xca\xfe\xc0\xc0" + struct.pack("<bbbbiiqii", 1, 2, 0, 1, used, 0, 0, 32, 2)
+    yield "small", prologue + entries
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: mkseeds.py BUILD OUT")
@@ -293,7 +327,7 @@ def main():
     c_progs, go_progs = files(build)
     if not c_progs or not go_progs:
         sys.exit("mkseeds: no test programs in %s/testprog: run make testprogs" % build)
-    seeds = {h: {} for h in ("objfile", "buildinfo", "gosymtab", "runtime_id", "maps")}
+    seeds = {h: {} for h in ("objfile", "buildinfo", "gosymtab", "runtime_id", "maps", "perfdata")}
 
     def add(harness, name, s):
         if s is not None:
@@ -350,6 +384,8 @@ def main():
         b"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]\n",
         b"7f1c2dc00000-7f1c2dc01000 r--p 00000000 fd:01 78 /" + b"d" * 4200 + b"\n",
     ]))
+    for name, data in perfdata_seeds():
+        add("perfdata", name, data)
     for harness, named in seeds.items():
         d = os.path.join(out, harness)
         os.makedirs(d, exist_ok=True)

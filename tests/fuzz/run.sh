@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # The longest input of each harness: its largest seed with room to grow (mkseeds.py keeps the ELF
 # seeds small); the maps harness takes a whole maps file.
 declare -A max_len=([objfile]=131072 [buildinfo]=32768 [gosymtab]=163840 [runtime_id]=131072
-                    [maps]=65536)
+                    [maps]=65536 [perfdata]=65536)
 # ASan reports leaks at exit and after each input; UBSan stops at its first report.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

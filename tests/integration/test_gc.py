@@ -18,7 +18,7 @@ PHASES = ["sweep-term", "mark", "mark-term", "sweep"]
 VARIANTS = ["gcprog", "gcprog-stripped", "gcprog-pie"]
 # One or more per goid-offset era (<= 1.22, 1.23/1.24, >= 1.25), and 1.17/1.20: before Go 1.21
 # stopTheWorldWithSema had no reason argument, so rtmon infers it.
-OLD_VERSIONS = ["go1.17.13", "go1.20.14", "go1.22.12", "go1.23.12", "go1.24.13", "go1.25.0"]
+OLD_VERSIONS = ["go1.17.13", "go1.19.8", "go1.20.14", "go1.22.12", "go1.23.12", "go1.24.13", "go1.25.0"]
 
 
 def check_gc(out, n=N, memstats=True, target_exit=True):
@@ -175,6 +175,31 @@ def test_old_toolchains(version, suffix):
     assert summary["version"] == version
 
 
+# GODEBUG=gctrace=1's line for cycle N: "gc N @T s P%: ... ms cpu, A->B->C MB, D MB goal, ..."
+GCTRACE = re.compile(r"^gc (\d+) @[\d.]+s (\d+)%: .* (\d+)->(\d+)->(\d+) MB, (\d+) MB goal,", re.M)
+
+
+def gctrace_cycles(text):
+    """{N: (P, A, B, C, D)} from gctrace's lines in text. gcheap's own lines ("ready", "go",
+    "done": on stderr too, --json keeps the command's stdout off rtmon's) may cut into one."""
+    text = re.sub(r"(ready \d+|go|done cycles=\d+)\n", "", text)
+    return {int(m[0]): tuple(int(x) for x in m[1:]) for m in GCTRACE.findall(text)}
+
+
+def check_heap_figures(cycles, trace):
+    """Each gc_cycle's heap figures in whole MB (bytes >> 20, as gctrace rounds) and its GC CPU
+    share as gctrace's P% (int(100 * fraction)) are gctrace's for the same cycle."""
+    checked = 0
+    for n, o in sorted(cycles.items()):
+        if n not in trace:
+            continue
+        mine = (int(100 * o["gc_cpu_fraction"]), o["heap_before"] >> 20, o["heap_after"] >> 20,
+                o["heap_live"] >> 20, o["heap_goal"] >> 20)
+        assert mine == trace[n], (n, o, trace[n])
+        checked += 1
+    return checked
+
+
 GCHEAP = ["gcheap", "gcheap-stripped", "gcheap-pie"] + sorted(
     "vers/" + os.path.basename(p)
     for p in glob.glob(os.path.join(BUILD, "testprog", "go", "vers", "gcheap-go*")))
@@ -216,6 +241,9 @@ def test_pid_cycle_numbers_are_the_runtimes(variant):
     assert set(traced) <= ended, (sorted(ended), traced)
     assert ended - set(traced) <= {min(traced) - 1, max(traced) + 1}, (sorted(ended), traced)
     assert seen <= set(range(min(traced) - 1, max(traced) + 2)), (sorted(seen), traced)
+    # Attached by -p: the heap figures are gctrace's too.
+    cycles = {o["cycle"]: o for o in json_lines(tout) if o["type"] == "gc_cycle"}
+    assert check_heap_figures(cycles, gctrace_cycles(after)) >= len(traced) - 1
 
 
 @pytest.mark.parametrize("variant", ["gcheap", "gcheap-stripped", "gcheap-pie"])
@@ -243,12 +271,15 @@ def test_one_line_per_cycle():
     lines = [l for l in r.stdout.splitlines() if not l.startswith(("ready ", "done "))]
     head = next(i for i, l in enumerate(lines) if l.startswith("CYCLE"))
     assert lines[head].split() == ["CYCLE", "TRIGGER", "START(ms)", "DURATION(us)", "STW(us)",
-                                   "MARK(us)", "HEAP", "COLLECTOR/DETAIL"]
+                                   "MARK(us)", "GC-CPU", "HEAP", "COLLECTOR/DETAIL"]
     rows = lines[head + 1:lines.index("", head)]
     assert [row.split()[:2] for row in rows] == [[str(c), "forced"] for c in (1, 2, 3)], rows
     for row in rows:
         start, dur, stw, mark = (float(x) for x in row.split()[2:6])
         assert 0 < stw < dur and 0 < mark < dur, row
+        # the GC's CPU share, then gctrace's heap figures in human units
+        assert re.search(r" \d+\.\d% +\S+ [KM]?i?B -> \S+ [KM]?i?B -> \S+ [KM]?i?B, goal none -$",
+                         row), row  # gcprog runs with GOGC=off
     assert not any("ReadMemStats" in l for l in lines)
     assert any("non-GC stops 1 " in l for l in lines), r.stdout
     # The same run in JSON: each gc_cycle's stw_ns is the sum of its STW phases' durations.
@@ -258,3 +289,26 @@ def test_one_line_per_cycle():
         phases = [o for o in objs if o["type"] == "gc" and o.get("cycle") == c["cycle"]]
         assert c["stw_ns"] == sum(o["dur_ns"] for o in phases if o["stw"])
         assert c["mark_ns"] == sum(o["dur_ns"] for o in phases if o["phase"] == "mark")
+
+
+
+@pytest.mark.parametrize("variant", GCHEAP)
+def test_heap_figures_are_gctraces(variant):
+    """Each cycle's heap before, after and live, its goal and the GC's CPU share are the runtime's
+    own (issue 13): what GODEBUG=gctrace=1 prints for the same cycle, in whole MB as it rounds them
+    (bytes >> 20), and its "P%" == int(100 * gc_cpu_fraction), cycle by cycle. gcheap's live set
+    (LIVE_MB 40) changes from cycle to cycle, so that figures are not all alike."""
+    r = run(["gc", "--json", "--", tp("go/" + variant), "2", "20", "0", "40"],
+            env={"GODEBUG": "gctrace=1"})
+    assert r.returncode == 0, r.stderr
+    trace = gctrace_cycles(r.stderr)
+    assert len(trace) >= 20, r.stderr
+    cycles = {o["cycle"]: o for o in json_lines(r.stdout) if o["type"] == "gc_cycle"}
+    # The same cycles, but for the last: its sweep may end unseen, or the program exit before
+    # gctrace prints it (gcheap stops once the runtime counts the cycle, before that print).
+    last = max(trace)
+    assert set(cycles) - set(trace) <= {last + 1}, (sorted(cycles), trace, r.stderr)
+    assert set(trace) - set(cycles) <= {last}, (sorted(cycles), trace)
+    assert check_heap_figures(cycles, trace) >= len(trace) - 1
+    assert len({t[1:] for t in trace.values()}) >= 5, trace
+    assert max(t[3] for t in trace.values()) >= 5, trace

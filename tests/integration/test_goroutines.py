@@ -2,6 +2,7 @@
 exited, named by start function, with parent goid and lifetime; goroutine lifetime histograms per start
 function. Plain, stripped and PIE builds of the installed toolchain, and older toolchains' builds when
 tests/unit/build-go-fixtures.sh made them (one per goid-offset era; skipped when absent)."""
+import glob
 import os
 
 import pytest
@@ -12,7 +13,7 @@ VARIANTS = ["go/goroutines", "go/goroutines-stripped", "go/goroutines-pie"]
 # The fixture's own goroutines: start function -> (count, lowest lifetime bucket in us).
 EXPECTED = {"main.worker": (10, 4096), "main.shortWorker": (5, 0)}
 # Go 1.17 (callergp in RDI), <= 1.22 (goid at 152), 1.23/1.24 (160), >= 1.25 (152 again).
-OLD_VERSIONS = ["go1.17.13", "go1.22.12", "go1.24.13", "go1.25.0"]
+OLD_VERSIONS = ["go1.17.13", "go1.19.8", "go1.22.12", "go1.24.13", "go1.25.0"]
 
 
 def bucket_lo(us):
@@ -54,8 +55,9 @@ def check_goroutines(events, pid, summary):
             assert x["lifetime_ns"] > 0 and x["ts_ns"] >= c["ts_ns"]
             assert bucket_lo(x["lifetime_ns"] / 1000) >= lo, x
     for e in exits:
-        assert set(e) == {"type", "time", "event", "pid", "tid", "goid", "parent_goid", "start", "ts_ns",
-                          "lifetime_ns"}
+        # -p: exits of goroutines listed at attach say so (test_thr_pid_lists_goroutines_alive_at_attach)
+        assert set(e) - {"started_before_tracing", "system"} == {
+            "type", "time", "event", "pid", "tid", "goid", "parent_goid", "start", "ts_ns", "lifetime_ns"}
     g = summary["goroutines"]
     assert g["lost"] == 0 and summary["lost"] == 0
     assert g["created"] == len(creates) and g["exited"] == len(exits)
@@ -92,11 +94,14 @@ def test_thr_pid_after_gate(variant):
         events, summary = thr_split(out)
         check_goroutines(events, target.pid, summary)
         assert summary["end"] == "target-exit"
-        # Goroutines from before tracing are not shown created; their exits have no lifetime.
+        # Goroutines from before tracing are not shown created but listed alive; their exits have
+        # no lifetime, and their start function from that list.
         assert not any(e["event"] == "create" and e["start"] == "runtime.main" for e in events)
+        listed = {e["goid"]: e for e in events if e["event"] == "alive"}
+        assert listed[1]["start"] == "runtime.main"
         for e in events:
             if e["event"] == "exit" and e["lifetime_ns"] is None:
-                assert e["start"] is None and e["parent_goid"] is None
+                assert e["started_before_tracing"] and e["start"] == listed[e["goid"]]["start"]
     finally:
         target.kill()
 
@@ -290,3 +295,60 @@ def test_thr_goroutine_losses_apart():
             assert m and m.group(1) == "0", out[-2000:]
             m = re.search(r"^goroutines: created \d+, exited \d+, alive \d+, lost (\d+)", out, re.M)
             assert m and int(m.group(1)) > 0, out[-2000:]
+
+
+GOPARKED = ["goparked", "goparked-stripped", "goparked-pie"] + sorted(
+    "vers/" + os.path.basename(p)
+    for p in glob.glob(os.path.join(BUILD, "testprog", "go", "vers", "goparked-go*")))
+
+
+@pytest.mark.parametrize("variant", GOPARKED)
+def test_thr_pid_lists_goroutines_alive_at_attach(variant):
+    """-p: the goroutines alive at attach are listed once, before any other goroutine row ("alive",
+    read from the process as rtmon stack reads it): exactly runtime.NumGoroutine() of them are the
+    program's (its N parked ones and main), the rest the runtime's own ("system"). The parked ones
+    that return while rtmon traces exit with their start function, and the alive count at the end is
+    the runtime's own count then plus its goroutines listed at attach (issue 13)."""
+    n = 12
+    target = Target(tp("go/" + variant), str(n))
+    try:
+        ready = target.proc.stdout.readline().split()
+        assert ready[0] == b"ready" and int(ready[2]) == n + 1, ready
+        tracer = Tracer(["thr", "--json", "-p", str(target.pid)])
+        target.go()
+        out, _ = target.proc.communicate(timeout=30)
+        assert target.proc.returncode == 0
+        done = out.split()
+        assert done[0] == b"done" and int(done[1]) == n - n // 2 + 4, out
+        rc, tout, err = tracer.wait()
+        assert rc == 0, err
+    finally:
+        target.kill()
+    events, summary = thr_split(tout)
+    kinds = [e["event"] for e in events]
+    alive = [e for e in events if e["event"] == "alive"]
+    assert kinds[:len(alive)] == ["alive"] * len(alive), kinds
+    mine = [e for e in alive if not e.get("system")]
+    rt = [e for e in alive if e.get("system")]
+    assert len(mine) == int(ready[2])
+    assert sorted(e["start"] for e in mine) == ["main.parked"] * n + ["runtime.main"]
+    assert rt and all(e["start"].startswith("runtime.") for e in rt), rt
+    assert len({e["goid"] for e in alive}) == len(alive)
+    assert all(e["started_before_tracing"] and e["tid"] is None and e["pid"] == target.pid
+               for e in alive)
+    # Go 1.21 on records the parent (main); before, none is known.
+    parents = {e["parent_goid"] for e in alive if e["start"] == "main.parked"}
+    assert parents in ({1}, {None}), parents
+    creates = [e for e in events if e["event"] == "create"]
+    assert sorted(e["start"] for e in creates) == ["main.late"] * 3 + ["main.short"] * 2
+    exits = [e for e in events if e["event"] == "exit"]
+    before = [e for e in exits if e.get("started_before_tracing")]
+    assert len(before) == n // 2 and len(exits) == n // 2 + 2, exits
+    parked = {e["goid"] for e in alive if e["start"] == "main.parked"}
+    for e in before:
+        assert e["goid"] in parked and e["start"] == "main.parked" and e["lifetime_ns"] is None
+        assert e["parent_goid"] in parents
+    g = summary["goroutines"]
+    assert g["alive_at_attach"] == len(alive)
+    assert g["created"] == 5 and g["exited"] == n // 2 + 2 and g["lost"] == 0
+    assert g["alive"] == int(done[1]) + len(rt), (g, len(rt))

@@ -149,6 +149,9 @@ static void test_mem_globals_code_matches_symtab(void **state)
 			assert_int_equal(code.gc_controller, sym.gc_controller);
 			assert_int_equal(code.mheap, sym.mheap);
 			assert_int_equal(code.allp, sym.allp);
+			/* rtmon gc's runtime.work, from its cycle counter in the code */
+			assert_true(code.work != 0);
+			assert_int_equal(code.work, sym.work);
 			if (s < 2)
 				assert_true(sym.allm && sym.ncgocall && sym.ncpu);
 			go_symtab_close(st);

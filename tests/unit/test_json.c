@@ -42,6 +42,24 @@ static void test_fields(void **state)
 				 "\"name\":\"a\\\"b\\ufffd\",\"t\":true,\"none\":null}\n");
 }
 
+/* json_field_exact: the fewest digits that read back as the same double; null for NaN. */
+static void test_exact_double(void **state)
+{
+	FILE *f = open_buf();
+
+	(void)state;
+	json_begin(f, "x");
+	json_field_exact(f, "a", 0.1);
+	json_field_exact(f, "b", 0.1 + 0.2);
+	json_field_exact(f, "c", 0.0699999999999);
+	json_field_exact(f, "d", 0.0 / 0.0);
+	json_end(f);
+	fclose(f);
+	assert_string_equal(buf, "{\"type\":\"x\",\"time\":\"1970-01-01T00:00:00.000000Z\","
+				 "\"a\":0.1,\"b\":0.30000000000000004,\"c\":0.0699999999999,"
+				 "\"d\":null}\n");
+}
+
 /* Nested objects, an empty one, and a field after them (the summary writer, output/summary.c, is
  * tested in test_summary.c). */
 static void test_nested(void **state)
@@ -99,6 +117,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_nested),
+		cmocka_unit_test(test_exact_double),
 		cmocka_unit_test(test_time_of_event),
 	};
 

@@ -39,8 +39,15 @@ struct open_cycle {
 	uint64_t mark_ns; /* the concurrent mark phase (Go's "mark") */
 	bool heap_known;  /* heap pools were reported: their use before and after, summed */
 	uint64_t heap_before, heap_after;
-	char collector[64];
-	char detail[96]; /* the first record's DETAIL, for runtimes that name no collector */
+	char collector[96]; /* every collector that ran in it, in order: "PS Scavenge+PS MarkSweep"
+			     */
+	char last_collector[64];
+	bool later_collection; /* a second collector's records came: heap_before is complete */
+	char cause[64];        /* the collection's cause ("" when not known) */
+	char detail[96];       /* the first record's DETAIL, for runtimes that name no collector */
+	bool heap_live_known;  /* Go: the live heap, the goal and the GC's CPU share (gc_record) */
+	uint64_t heap_live, heap_goal;
+	double gc_cpu_fraction;
 	bool incomplete;
 	bool used;
 };
@@ -92,15 +99,18 @@ static const char doc[] =
 	"  go      Go 1.17 to 1.26, plain, stripped or PIE: phases sweep-term, mark,\n"
 	"          mark-term and sweep; the cycle's trigger (heap, time, forced =\n"
 	"          runtime.GC()); stop-the-worlds that are not GC (ReadMemStats, ...)\n"
-	"          labelled as such. Uprobes, never uretprobes.\n"
+	"          labelled as such; each cycle's heap before, after, live and goal\n"
+	"          and the GC's CPU share, as GODEBUG=gctrace=1 prints them. Uprobes,\n"
+	"          never uretprobes.\n"
 	"  python  CPython: its USDT probes (Debian's /usr/bin/python3.X), or in a\n"
 	"          build without them (pyenv's 3.9 to 3.13) the collector function's\n"
 	"          entry and return (gc_collect_main): one row per collection, its\n"
 	"          generation and objects collected. The GIL is held throughout: each\n"
 	"          collection is a pause.\n"
 	"  java    HotSpot JVMs (JDK 17 and newer), libjvm.so's USDT probes: one row\n"
-	"          per GC operation at a safepoint (full or not), and with --phases per\n"
-	"          memory pool its collector and used bytes before and after.\n"
+	"          per GC operation at a safepoint (full or not) with its cause as\n"
+	"          -Xlog:gc names it (read from the JVM's perf data), and with --phases\n"
+	"          per memory pool its collector and used bytes before and after.\n"
 	"  node    Node.js 20 and 22 (V8): one row per collection, its kind\n"
 	"          (scavenge, mark-compact, minor-mc/minor-ms) and V8's reason, from\n"
 	"          entry and return probes on Heap::PerformGarbageCollection; the\n"
@@ -192,8 +202,11 @@ static void print_header(struct gc_print *o)
 	if (o->t->kind == TARGET_BINPATH)
 		printf("%-8s ", "PID");
 	if (!o->phases) {
-		printf("%-6s %-8s %10s %13s %10s %10s  %-23s %s\n", "CYCLE", "TRIGGER", "START(ms)",
-		       "DURATION(us)", "STW(us)", "MARK(us)", "HEAP", "COLLECTOR/DETAIL");
+		printf("%-6s %-8s %10s %13s %10s %10s ", "CYCLE", "TRIGGER", "START(ms)",
+		       "DURATION(us)", "STW(us)", "MARK(us)");
+		if (o->rt->gc_cpu)
+			printf("%7s ", "GC-CPU");
+		printf(" %-23s %s\n", "HEAP", "COLLECTOR/DETAIL");
 		return;
 	}
 	printf("%-6s %-8s %-24s %10s %13s", "CYCLE", "TRIGGER", "PHASE", "START(ms)",
@@ -207,7 +220,7 @@ static void print_row(struct gc_print *o, const struct gc_record *r)
 {
 	double start_ms = r->start_ns >= o->t0_ns ? (double)(r->start_ns - o->t0_ns) / 1e6
 						  : -(double)(o->t0_ns - r->start_ns) / 1e6;
-	char cyc[16];
+	char cyc[16], cause[96];
 
 	print_header(o);
 	if (o->co->wall_clock)
@@ -219,7 +232,19 @@ static void print_row(struct gc_print *o, const struct gc_record *r)
 	       start_ms, (double)r->dur_ns / 1e3);
 	if (o->rt->detail_header)
 		printf("  %s", r->detail ? r->detail : "-");
+	/* The cause in parentheses, as on the line per collection. */
+	if (r->cause)
+		printf(" (%s)", text_safe(r->cause, cause, sizeof(cause)));
 	puts(r->incomplete ? "  (end not seen)" : "");
+}
+
+/* The record's or the cycle's "cause": its name, or null when not known. */
+static void json_cause(const char *cause)
+{
+	if (cause)
+		json_field_str(stdout, "cause", cause);
+	else
+		json_field_null(stdout, "cause");
 }
 
 /* mono_ns: when it began (CLOCK_MONOTONIC, as the BPF side stamps it): the record's "time". */
@@ -284,7 +309,8 @@ static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint
 {
 	double start_ms = c->start_ns >= o->t0_ns ? (double)(c->start_ns - o->t0_ns) / 1e6
 						  : -(double)(o->t0_ns - c->start_ns) / 1e6;
-	char cyc[16], mark[24] = "-", heap[48] = "-", before[16], after[16], coll[128];
+	char cyc[16], mark[24] = "-", heap[80] = "-", before[16], after[16], coll[128], what[160];
+	char live[16], goal[16], cpu[16] = "-";
 
 	print_header(o);
 	if (o->co->wall_clock)
@@ -299,13 +325,29 @@ static void print_cycle_row(struct gc_print *o, const struct open_cycle *c, uint
 		units_bytes(c->heap_after, after, sizeof(after));
 		snprintf(heap, sizeof(heap), "%s -> %s", before, after);
 	}
-	printf("%-6s %-8s %10.3f %13.1f %10.1f %10s  %-23s %s%s\n", cyc,
-	       c->trigger ? c->trigger : "-", start_ms, (double)(end_ns - c->start_ns) / 1e3,
-	       (double)c->stw_ns / 1e3, mark, heap,
-	       text_safe(c->collector[0] ? c->collector
-			 : c->detail[0]  ? c->detail
-					 : "-",
-			 coll, sizeof(coll)),
+	/* Go: gctrace's "4->4->2 MB, 5 MB goal", in human units */
+	if (c->heap_known && c->heap_live_known) {
+		units_bytes(c->heap_live, live, sizeof(live));
+		/* GOGC=off without a memory limit: the goal is the default limit's, about 2^63
+		 * (JSON and gctrace give it as it is) */
+		if (c->heap_goal >= 1ULL << 60)
+			snprintf(goal, sizeof(goal), "none");
+		else
+			units_bytes(c->heap_goal, goal, sizeof(goal));
+		snprintf(heap, sizeof(heap), "%s -> %s -> %s, goal %s", before, after, live, goal);
+		snprintf(cpu, sizeof(cpu), "%.1f%%", 100 * c->gc_cpu_fraction);
+	}
+	/* The cause in parentheses after the collector, as -Xlog:gc writes it after the pause. */
+	snprintf(what, sizeof(what), c->cause[0] ? "%s (%s)" : "%s",
+		 c->collector[0] ? c->collector
+		 : c->detail[0]  ? c->detail
+				 : "-",
+		 c->cause);
+	printf("%-6s %-8s %10.3f %13.1f %10.1f %10s ", cyc, c->trigger ? c->trigger : "-", start_ms,
+	       (double)(end_ns - c->start_ns) / 1e3, (double)c->stw_ns / 1e3, mark);
+	if (o->rt->gc_cpu)
+		printf("%7s ", cpu);
+	printf(" %-23s %s%s\n", heap, text_safe(what, coll, sizeof(coll)),
 	       c->incomplete ? "  (end not seen)" : "");
 }
 
@@ -326,8 +368,15 @@ static void print_cycle_json(const struct gc_print *o, const struct open_cycle *
 		json_field_u64(stdout, "heap_before", c->heap_before);
 		json_field_u64(stdout, "heap_after", c->heap_after);
 	}
+	if (c->heap_known && c->heap_live_known) {
+		json_field_u64(stdout, "heap_live", c->heap_live);
+		json_field_u64(stdout, "heap_goal", c->heap_goal);
+		json_field_exact(stdout, "gc_cpu_fraction", c->gc_cpu_fraction);
+	}
 	if (c->collector[0])
 		json_field_str(stdout, "collector", c->collector);
+	if (o->rt->causes)
+		json_cause(c->cause[0] ? c->cause : NULL);
 	json_end(stdout);
 }
 
@@ -345,13 +394,34 @@ static void track_cycle(struct gc_print *o, const struct gc_record *r)
 	}
 	if (r->phase && !strcmp(r->phase, "mark"))
 		c->mark_ns += r->dur_ns;
+	/* One pause may hold several collections, each a collector's records in a row (HotSpot's
+	 * parallel collector runs System.gc() as a young collection, then a full one, in one GC
+	 * operation): the heap before the first, after the last. */
+	if (r->collector && c->last_collector[0] && strcmp(r->collector, c->last_collector)) {
+		size_t n = strlen(c->collector);
+
+		snprintf(c->collector + n, sizeof(c->collector) - n, "+%s", r->collector);
+		c->later_collection = true;
+		c->heap_after = 0;
+	} else if (r->collector && !c->collector[0]) {
+		snprintf(c->collector, sizeof(c->collector), "%s", r->collector);
+	}
+	if (r->collector)
+		snprintf(c->last_collector, sizeof(c->last_collector), "%s", r->collector);
 	if (r->heap_pool) {
 		c->heap_known = true;
-		c->heap_before += r->heap_before;
+		if (!c->later_collection)
+			c->heap_before += r->heap_before;
 		c->heap_after += r->heap_after;
 	}
-	if (r->collector && !c->collector[0])
-		snprintf(c->collector, sizeof(c->collector), "%s", r->collector);
+	if (r->cause && !c->cause[0])
+		snprintf(c->cause, sizeof(c->cause), "%s", r->cause);
+	if (r->heap_live_known) {
+		c->heap_live_known = true;
+		c->heap_live = r->heap_live;
+		c->heap_goal = r->heap_goal;
+		c->gc_cpu_fraction = r->gc_cpu_fraction;
+	}
 	if (r->detail && !c->detail[0])
 		snprintf(c->detail, sizeof(c->detail), "%s", r->detail);
 	c->incomplete |= r->incomplete;

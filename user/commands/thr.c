@@ -100,7 +100,9 @@ static const char doc[] =
 	"has its lifetime from the kernel's start time; the exit of a main thread (TID = PID) has "
 	"none. "
 	"The summary counts threads created, exited, still alive, and events lost. On a Go program "
-	"(1.17 to 1.26) goroutines get rows too: goid, start function, parent goid and lifetime. "
+	"(1.17 to 1.26) goroutines get rows too: goid, start function, parent goid and lifetime; "
+	"with -p the goroutines already alive are listed first, once (alive), read from the "
+	"process's memory without stopping it. "
 	"On a HotSpot JVM, the exit rows of Java threads show their Java name, id and daemon flag "
 	"(hotspot:thread__start/stop USDT probes).\n\n"
 	"Examples:\n"
@@ -317,6 +319,7 @@ static int on_goroutine(void *ctx, void *data, size_t size)
 		return 0;
 	memcpy(&row.g, data, sizeof(row.g));
 	r->events++;
+	gr_alive_event(&r->gr, &row.g);
 	queue_row(r, row.g.ts_ns, &row);
 	return 0;
 }
@@ -497,6 +500,8 @@ static int thr_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
 
 	if (setup(x->r, &x->pl, &x->rb, err, errlen))
 		return -1;
+	/* -p on a Go program: the goroutines already alive, once, with the probes live */
+	gr_read_alive(&x->r->gr, x->r->t, loop_now_ns());
 	ops->rb = x->rb;
 	return 0;
 }
@@ -511,6 +516,8 @@ static void thr_before_release(void *ctx)
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	print_header(x->r);
 	x->r->start_ns = loop_now_ns();
+	gr_print_alive(&x->r->gr, x->r->args->co.json, x->r->start_ns);
+	fflush(stdout);
 }
 
 static void thr_report(void *ctx, enum loop_end end, double secs)

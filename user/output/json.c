@@ -1,4 +1,6 @@
+#include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "output/hist.h"
@@ -190,6 +192,23 @@ void json_field_g(FILE *out, const char *k, double v)
 {
 	key(out, k);
 	fprintf(out, "%g", v);
+}
+
+void json_field_exact(FILE *out, const char *k, double v)
+{
+	char buf[32];
+
+	key(out, k);
+	if (!isfinite(v)) {
+		fputs_unlocked("null", out);
+		return;
+	}
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(buf, sizeof(buf), "%.*g", digits, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	fputs_unlocked(buf, out);
 }
 
 void json_field_null(FILE *out, const char *k)

@@ -43,6 +43,10 @@ void json_array_close(FILE *out);
 void json_field_u64_array(FILE *out, const char *key, const uint64_t *v, size_t n);
 /* A double with 6 significant digits (printf's %g): fractions and percentages. */
 void json_field_g(FILE *out, const char *key, double v);
+/* A double written so that it reads back exactly (the fewest of 15 to 17 significant digits that
+ * do, as Go's encoding/json writes a float64): a runtime's own figure compared with what it prints
+ * itself. A value that is not finite is written as null (JSON has no NaN). */
+void json_field_exact(FILE *out, const char *key, double v);
 
 /* Begins a "hist" object (json_begin) with the fields every histogram has, so a command can add
  * its own and json_end it: "name":..,"unit":..,"pid":P|null,

@@ -45,6 +45,8 @@ struct gc_record {
 	const char *label;  /* table name: "sweep-term (STW)", "stw (ReadMemStats)" */
 	const char *reason; /* a stop-the-world's reason, or a collection's when the runtime
 			     * gives one (V8: "allocation failure"); NULL otherwise */
+	const char *cause;  /* runtimes with causes: why the collection ran, in the runtime's words
+			     * (HotSpot: "System.gc()"); NULL when not known or there is none */
 	uint64_t start_ns;  /* CLOCK_MONOTONIC */
 	uint64_t dur_ns;
 	bool stw;         /* the program was paused for dur_ns */
@@ -54,10 +56,17 @@ struct gc_record {
 			   * same record as cycle_start) */
 	bool incomplete;  /* cut short: the end was not seen */
 	/* What the record tells about the heap, for the one line per collection: a memory pool of
-	 * the heap (not code or class metadata) with its use before and after, and the collector
-	 * that collected it. */
+	 * the heap (not code or class metadata; Go's whole heap is one) with its use before and
+	 * after, and the collector that collected it. */
 	bool heap_pool;
 	uint64_t heap_before, heap_after;
+	/* Go, with heap_pool: the cycle's heap as gctrace prints it ("4->4->2 MB, 5 MB goal"):
+	 * heap_before and heap_after at GC start and at mark termination, heap_live what marking
+	 * found live, heap_goal the goal; and the GC's share of the CPU since the program started
+	 * (MemStats.GCCPUFraction, gctrace's "N%") at the cycle's end. */
+	bool heap_live_known;
+	uint64_t heap_live, heap_goal;
+	double gc_cpu_fraction;
 	const char *collector; /* NULL when the runtime has one */
 	const char
 		*detail; /* the table's DETAIL column (runtimes with a detail_header); NULL: "-" */
@@ -163,6 +172,8 @@ struct gc_runtime {
 	const char *detail_header; /* non-NULL: the table has a DETAIL column with this heading */
 	bool triggers;             /* cycles carry a trigger: the summary counts the forced ones */
 	bool nongc_stops; /* reports stop-the-worlds that are not GC (stw && !gc records) */
+	bool causes; /* collections carry a cause (gc_cycle's JSON "cause", null when not known) */
+	bool gc_cpu; /* cycles may carry the GC's CPU share: the line per cycle has a column */
 	/* 1 if the executable at exe runs this runtime (fills s->version), 0 if not, -errno if it
 	 * does but cannot be traced (a CPython built without probes): err names it and what to do
 	 * instead. */

@@ -12,6 +12,7 @@
 #include "trace/skel_open.h"
 #include "runtime/gc_backend.h"
 #include "runtime/go/goelf.h"
+#include "runtime/go/goinspect.h"
 #include "trace/probe.h"
 #include "output/target_report.h"
 #include "proc/procmem.h"
@@ -29,6 +30,9 @@ struct go_gc {
 	/* runtime.work.cycles and the gcStart probe: link-time addresses, and the probe's file
 	 * offset (0: the counter was not found) */
 	uint64_t cycles_vaddr, gcstart_vaddr, gcstart_off;
+	/* The cycle's heap figures and the gcMarkTermination probe: link-time addresses for the
+	 * BPF side (struct gc_event's heap; markterm_vaddr 0: not found) */
+	uint64_t markterm_vaddr, heap_vaddr, goal_vaddr, cpu_frac_vaddr;
 };
 
 /* Where each site is: the function, and whether the probe goes on its body, its RETs, or its
@@ -171,6 +175,14 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (r.stw)
 		r.reason = reason_name(e, rbuf, sizeof(rbuf));
+	if (e->flags & GE_HEAP) {
+		r.heap_pool = r.heap_live_known = true;
+		r.heap_before = e->heap[0];
+		r.heap_after = e->heap[1];
+		r.heap_live = e->heap[2];
+		r.heap_goal = e->heap_goal;
+		memcpy(&r.gc_cpu_fraction, &e->gc_cpu_fraction, sizeof(r.gc_cpu_fraction));
+	}
 	if (e->phase == GP_STW) {
 		snprintf(label, sizeof(label), "stw (%s)", r.reason);
 		r.label = label;
@@ -223,22 +235,68 @@ static int add_sites(struct go_symtab *st, const struct go_site_spec *sp, struct
 
 /* runtime.work.cycles, so that cycles carry the runtime's numbers (gctrace's "gc N"): read by the
  * BPF side at each gcStart, and by userspace at attach (-p) for a cycle already running. */
+/* The link-time address and file offset of func's body probe (go_func_body_site). */
+static int body_site_vaddr(struct go_symtab *st, const char *func, uint64_t *vaddr, uint64_t *off)
+{
+	uint64_t entry, entry_off;
+	int rc = go_func_body_site(st, func, off, NULL, 0);
+
+	if (!rc)
+		rc = go_func_by_name(st, func, &entry, NULL, &entry_off);
+	if (!rc)
+		*vaddr = entry + (*off - entry_off);
+	return rc;
+}
+
 static void find_cycles(struct go_gc *g, struct go_symtab *st)
 {
-	uint64_t entry, entry_off, off;
-
-	if ((go_func_rip_load(st, "runtime.GC", 4, &g->cycles_vaddr) &&
-	     go_func_last_rip_increment(st, "runtime.gcStart", &g->cycles_vaddr)) ||
-	    go_func_body_site(st, "runtime.gcStart", &off, NULL, 0) ||
-	    go_func_by_name(st, "runtime.gcStart", &entry, NULL, &entry_off)) {
+	if (go_work_cycles_find(st, &g->cycles_vaddr) ||
+	    body_site_vaddr(st, "runtime.gcStart", &g->gcstart_vaddr, &g->gcstart_off)) {
 		fprintf(stderr,
 			"rtmon gc: warning: the runtime's cycle counter (runtime.work.cycles) "
 			"not found: cycles are numbered from 1 at attach\n");
 		g->cycles_vaddr = 0;
 		return;
 	}
-	g->gcstart_off = off;
-	g->gcstart_vaddr = entry + (off - entry_off);
+}
+
+/* Where the cycle's heap figures are (struct gc_event's heap): runtime.work, memstats and
+ * gcController as rtmon memstats finds them (.symtab, else the code), their members from DWARF or
+ * the release's table. Without them cycles are shown without their heap. */
+static void find_heap(struct go_gc *g, struct go_symtab *st, const char *exe)
+{
+	struct go_layout lay;
+	struct go_mem_globals mg;
+	char err[512] = "", why[600];
+	uint64_t off;
+	const int *o = lay.off;
+
+	if (go_layout_get(exe, &g->gi, &lay, err, sizeof(err)) ||
+	    go_mem_globals_find(st, &lay, &mg, err, sizeof(err)))
+		snprintf(why, sizeof(why), "%s", err);
+	else if (!mg.work || o[GF_WORK_HEAP0] < 0 || o[GF_WORK_HEAP1] != o[GF_WORK_HEAP0] + 8 ||
+		 o[GF_WORK_HEAP2] != o[GF_WORK_HEAP0] + 16 || o[GF_MS_GC_CPU_FRACTION] < 0 ||
+		 (o[GF_WORK_HEAPGOAL] < 0 && o[GF_GC_LASTHEAPGOAL] < 0))
+		snprintf(why, sizeof(why), "Go %s: runtime.work is not laid out as rtmon expects",
+			 g->gi.version);
+	else if (body_site_vaddr(st, "runtime.gcMarkTermination", &g->markterm_vaddr, &off))
+		snprintf(why, sizeof(why), "runtime.gcMarkTermination not found");
+	else
+		why[0] = 0;
+	if (why[0]) {
+		report_error("rtmon gc",
+			     "warning: the runtime's heap figures not found (%s): cycles are shown "
+			     "without their heap",
+			     why);
+		g->markterm_vaddr = 0;
+		return;
+	}
+	g->heap_vaddr = mg.work + (uint64_t)o[GF_WORK_HEAP0];
+	/* The goal gctrace prints: work.heapGoal to Go 1.18, gcController.lastHeapGoal after. */
+	g->goal_vaddr = o[GF_WORK_HEAPGOAL] >= 0
+				? mg.work + (uint64_t)o[GF_WORK_HEAPGOAL]
+				: mg.gc_controller + (uint64_t)o[GF_GC_LASTHEAPGOAL];
+	g->cpu_frac_vaddr = mg.memstats + (uint64_t)o[GF_MS_GC_CPU_FRACTION];
 }
 
 /* -p: the runtime's cycle count now, for the BPF side's record of the process (cycle_base). A
@@ -284,6 +342,7 @@ static int collect_sites(struct go_gc *g, const char *exe, struct probe_site *si
 		return rc;
 	*n = 0;
 	find_cycles(g, st);
+	find_heap(g, st, exe);
 	for (size_t i = 0; i < sizeof(site_specs) / sizeof(site_specs[0]); i++) {
 		const struct go_site_spec *sp = &site_specs[i];
 		char e2[512];
@@ -320,6 +379,10 @@ static int load(struct go_gc *g, struct gc_session *s, char *err, size_t errlen)
 	g->skel->rodata->legacy_stw = g->legacy;
 	g->skel->rodata->cycles_vaddr = g->cycles_vaddr;
 	g->skel->rodata->gcstart_vaddr = g->gcstart_vaddr;
+	g->skel->rodata->markterm_vaddr = g->markterm_vaddr;
+	g->skel->rodata->heap_vaddr = g->heap_vaddr;
+	g->skel->rodata->goal_vaddr = g->goal_vaddr;
+	g->skel->rodata->cpu_frac_vaddr = g->cpu_frac_vaddr;
 	probe_prepare_sites_prog(g->skel->progs.on_gc_site);
 	rc = go_gc_bpf__load(g->skel);
 	if (rc)
@@ -390,6 +453,7 @@ const struct gc_runtime gc_runtime_go = {
 	.pause_title = "GC stop-the-world pauses",
 	.triggers = true,
 	.nongc_stops = true,
+	.gc_cpu = true,
 	.detect = go_detect,
 	.open = go_open,
 	.counters = go_counters,

@@ -185,9 +185,17 @@ static uint64_t first_load(struct go_symtab *st, const char *fn)
 	return found;
 }
 
+int go_work_cycles_find(struct go_symtab *st, uint64_t *vaddr)
+{
+	if (!go_func_rip_load(st, "runtime.GC", 4, vaddr))
+		return 0;
+	return go_func_last_rip_increment(st, "runtime.gcStart", vaddr);
+}
+
 int go_mem_globals_from_code(struct go_symtab *st, const struct go_layout *lay,
 			     struct go_mem_globals *out, char *err, size_t errlen)
 {
+	uint64_t cycles;
 	uint64_t hs =
 		receiver_of_call(st, "runtime.(*mcache).refill", "runtime.(*consistentHeapStats).");
 
@@ -201,6 +209,8 @@ int go_mem_globals_from_code(struct go_symtab *st, const struct go_layout *lay,
 			receiver_of_call(st, "runtime.schedule", "runtime.(*gcControllerState).");
 	out->mheap = receiver_of_call(st, "runtime.allocmcache.func1", "runtime.lock");
 	out->allp = first_load(st, "runtime.gcMarkTinyAllocs");
+	if (lay->off[GF_WORK_CYCLES] >= 0 && !go_work_cycles_find(st, &cycles))
+		out->work = cycles - (uint64_t)lay->off[GF_WORK_CYCLES];
 	if (!out->memstats || !out->gc_controller || !out->mheap || !out->allp) {
 		goelf_err(err, errlen,
 			  "%s: the runtime's memory statistics were not found in its code "
@@ -222,6 +232,7 @@ int go_mem_globals_find(struct go_symtab *st, const struct go_layout *lay,
 		out->gc_controller = symtab_var(st, "runtime.gcController", NULL);
 		out->mheap = symtab_var(st, "runtime.mheap_", NULL);
 		out->allp = symtab_var(st, "runtime.allp", NULL);
+		out->work = symtab_var(st, "runtime.work", NULL);
 		out->allm = symtab_var(st, "runtime.allm", NULL);
 		out->ncgocall = symtab_var(st, "runtime.ncgocall", NULL);
 		out->ncpu = symtab_var(st, "runtime.ncpu", NULL);

@@ -82,6 +82,14 @@ enum go_field {
 	GF_SPAN_NELEMS,
 	GF_M_NCGOCALL, /* runtime.m */
 	GF_M_ALLLINK,
+	/* rtmon gc (gc_go.c): the cycle's heap as gctrace prints it. runtime.work is a variable of
+	 * an unnamed struct type before Go 1.19: its members are found through the variable. */
+	GF_WORK_CYCLES, /* runtime.work */
+	GF_WORK_HEAP0,  /* heap at GC start, at mark termination, marked: three uint64 in a row */
+	GF_WORK_HEAP1,
+	GF_WORK_HEAP2,
+	GF_WORK_HEAPGOAL,   /* to Go 1.18: the goal gctrace prints */
+	GF_GC_LASTHEAPGOAL, /* runtime.gcControllerState: the goal gctrace prints from Go 1.19 */
 	GF_COUNT,
 };
 #define GF_FIRST_MEM GF_MS_HEAPSTATS
@@ -127,13 +135,21 @@ int go_globals_from_code(struct go_symtab *st, struct go_globals *out, char *err
  * from the receiver of runtime.(*mcache).refill's call to a consistentHeapStats method, less
  * mstats.heapStats' offset; gcController from the receiver of a gcControllerState method called in
  * runtime.findRunnable or runtime.schedule; mheap_ from the lock runtime.allocmcache.func1 takes,
- * its first field; allp from runtime.gcMarkTinyAllocs' first load from data). allm, ncgocall and
- * ncpu only from .symtab. */
+ * its first field; allp from runtime.gcMarkTinyAllocs' first load from data; work from its cycles
+ * counter). allm, ncgocall and ncpu only from .symtab. */
 struct go_mem_globals {
 	uint64_t memstats, gc_controller, mheap, allp;
 	uint64_t allm, ncgocall, ncpu;
+	uint64_t work; /* runtime.work (rtmon gc); from the code: go_work_cycles_find's address
+			* less work.cycles' offset; 0 when the layout lacks that offset */
 	bool from_symtab;
 };
+
+/* runtime.work.cycles, from the code alone: runtime.GC's first 32-bit load (`n :=
+ * work.cycles.Load()`), else in binaries that do not link runtime.GC the last increment of a
+ * 32-bit variable in runtime.gcStart (`work.cycles++`, or `.Add(1)` from Go 1.21). 0, or -ENOENT.
+ */
+int go_work_cycles_find(struct go_symtab *st, uint64_t *vaddr);
 
 int go_mem_globals_find(struct go_symtab *st, const struct go_layout *lay,
 			struct go_mem_globals *out, char *err, size_t errlen);

@@ -274,6 +274,7 @@ void gr_close(struct gr_run *g)
 	free(g->starts);
 	free(g->wrappers);
 	free(g->base);
+	free(g->alive);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -322,10 +323,16 @@ void gr_start_name(struct gr_run *g, uint64_t pc, char *out, size_t len, char *w
 
 void gr_print_event(struct gr_run *g, const struct gr_event *e, bool json, uint64_t t0_ns)
 {
-	bool exit = e->kind == GR_EV_EXIT, known = !exit || (e->flags & GR_F_KNOWN);
+	bool exit = e->kind == GR_EV_EXIT, alive = e->kind == GR_EV_ALIVE;
+	/* seen created: lifetime, start and parent known; before: alive at attach (read from the
+	 * process: start, and parent from Go 1.21) */
+	bool known = e->kind == GR_EV_CREATE || (e->flags & GR_F_KNOWN);
+	bool before = e->flags & GR_F_BEFORE, named = known || before;
+	bool parent = known || (before && (e->flags & GR_F_PARENT));
+	const char *what = exit ? "exit" : alive ? "alive" : "create";
 	char start[256], wrapper[256];
 
-	gr_start_name(g, known ? e->start_pc : 0, start, sizeof(start), wrapper, sizeof(wrapper));
+	gr_start_name(g, named ? e->start_pc : 0, start, sizeof(start), wrapper, sizeof(wrapper));
 	if (known && e->wrapper_pc && g->st) {
 		const char *w = go_func_name_at(g->st, e->wrapper_pc);
 
@@ -333,11 +340,14 @@ void gr_print_event(struct gr_run *g, const struct gr_event *e, bool json, uint6
 	}
 	if (json) {
 		json_begin_at(stdout, "goroutine", e->ts_ns);
-		json_field_str(stdout, "event", exit ? "exit" : "create");
+		json_field_str(stdout, "event", what);
 		json_field_u64(stdout, "pid", e->pid);
-		json_field_u64(stdout, "tid", e->tid);
+		if (alive)
+			json_field_null(stdout, "tid");
+		else
+			json_field_u64(stdout, "tid", e->tid);
 		json_field_u64(stdout, "goid", e->goid);
-		if (known)
+		if (parent)
 			json_field_u64(stdout, "parent_goid", e->parent_goid);
 		else
 			json_field_null(stdout, "parent_goid");
@@ -352,6 +362,10 @@ void gr_print_event(struct gr_run *g, const struct gr_event *e, bool json, uint6
 			json_field_u64(stdout, "lifetime_ns", e->lifetime_ns);
 		else if (exit)
 			json_field_null(stdout, "lifetime_ns");
+		if (before)
+			json_field_bool(stdout, "started_before_tracing", true);
+		if (e->flags & GR_F_SYSTEM)
+			json_field_bool(stdout, "system", true);
 		json_end(stdout);
 		return;
 	}
@@ -359,14 +373,14 @@ void gr_print_event(struct gr_run *g, const struct gr_event *e, bool json, uint6
 	double t = e->ts_ns >= t0_ns ? (double)(e->ts_ns - t0_ns) / 1e9 : 0.0;
 
 	snprintf(gid, sizeof(gid), "g%llu", (unsigned long long)e->goid);
-	if (known)
+	if (parent)
 		snprintf(pgid, sizeof(pgid), "g%llu", (unsigned long long)e->parent_goid);
 	if (exit && known)
 		snprintf(life, sizeof(life), "%llu", (unsigned long long)(e->lifetime_ns / 1000));
 	if (g->wall_clock)
 		wall_clock_print_column(stdout, e->ts_ns);
-	printf("%-10.6f %7u %7s %-6s %7s %12s  %-16s %s\n", t, e->pid, gid,
-	       exit ? "exit" : "create", pgid, life, "goroutine",
+	printf("%-10.6f %7u %7s %-6s %7s %12s  %-16s %s\n", t, e->pid, gid, what, pgid, life,
+	       e->flags & GR_F_SYSTEM ? "goroutine (rt)" : "goroutine",
 	       start[0] ? text_safe(start, sym, sizeof(sym)) : "-");
 }
 
@@ -383,7 +397,11 @@ void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, struct s
 	exited = c[GRC_EXITED];
 	unknown = c[GRC_EXITED_UNTRACKED];
 	alive = created > exited - unknown ? created - (exited - unknown) : 0;
+	/* thr -p: and the ones alive at attach that were not seen to exit */
+	alive += g->nalive - g->alive_gone;
 	summary_group_open(s, "goroutines", "goroutines: ");
+	if (g->listed)
+		summary_count(s, "alive_at_attach", "alive at attach", g->nalive);
 	summary_count(s, "created", "created", created);
 	summary_count(s, "exited", "exited", exited);
 	summary_count(s, "alive", "alive", alive);

@@ -29,6 +29,13 @@ struct gr_start {
 #define GR_STARTS                                                                                  \
 	4096 /* slots of the cache of start names; past it they are worked out each time */
 
+/* A goroutine alive at attach (goroutine_alive.c). */
+struct gr_alive {
+	uint64_t goid, parent_goid, start_pc; /* start_pc: link-time */
+	uint8_t flags;                        /* GR_F_SYSTEM, GR_F_PARENT */
+	bool gone; /* seen exiting, or seen created while rtmon attached: no longer counted here */
+};
+
 struct gr_run {
 	bool active; /* the target is a Go program and the sites were found */
 	struct go_info gi;
@@ -40,6 +47,12 @@ struct gr_run {
 	int nwrappers;
 	struct gr_start *starts; /* GR_STARTS slots by pc hash, allocated on first use */
 	bool wall_clock;         /* -T: text rows start with the event's wall-clock time */
+	/* thr -p: the goroutines alive at attach, by goid (gr_list_alive); listed: read */
+	struct gr_alive *alive;
+	size_t nalive, alive_gone;
+	bool listed;
+	pid_t alive_pid;
+	uint64_t alive_ns; /* when they were read */
 	/* lat: the histograms at the last report (-i prints differences) */
 	struct gr_snap_entry *base;
 	size_t nbase;
@@ -72,6 +85,19 @@ void gr_print_event(struct gr_run *g, const struct gr_event *e, bool json, uint6
 /* The goroutines' part of thr's and lat's summary: JSON "goroutines":{...}, text a line
  * "goroutines: created N, ...". Nothing when not active. */
 void gr_print_summary(const struct gr_run *g, struct bpf_map *counters, struct summary *s);
+
+/* rtmon thr -p (goroutine_alive.c): the goroutines alive at attach, read (at t_ns) from the
+ * process as rtmon stack reads them (goroutines.c). Once, after the probes are attached, so that
+ * none is missed (one created in between is both listed and seen created, and counted once:
+ * gr_alive_event), and before "Tracing ..." is said, so that the target's goroutines are still
+ * those of the attach. A failed read is a warning line: tracing goes on without the list. No-op
+ * unless active and t is a -p target. */
+void gr_read_alive(struct gr_run *g, const struct target *t, uint64_t t_ns);
+/* Their rows ("alive"), in goid order; t0_ns is the TIME column's zero. */
+void gr_print_alive(struct gr_run *g, bool json, uint64_t t0_ns);
+/* Each ring buffer record, before it is printed: an exit of a listed goroutine gets its start and
+ * parent (GR_F_BEFORE), and the list's count follows its exits and its creates. */
+void gr_alive_event(struct gr_run *g, struct gr_event *e);
 
 /* The goroutine lifetime histogram under key (a start PC, or 0) of lat's per-CPU map, its CPUs'
  * copies summed. 0, or -errno (-ENOENT: nothing counted under key yet). */

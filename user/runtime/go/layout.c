@@ -17,8 +17,11 @@
 #include "runtime/go/goelf_int.h"
 #include "runtime/go/goinspect.h"
 
+/* type: a struct type's name in DWARF, or with var set a variable's name: the members of its type
+ * (runtime.work's type has no name before Go 1.19). */
 static const struct {
 	const char *type, *path;
+	bool var;
 } go_fields[GF_COUNT] = {
 	[GF_G_STACK_LO] = { "runtime.g", "stack.lo" },
 	[GF_G_STACK_HI] = { "runtime.g", "stack.hi" },
@@ -79,6 +82,12 @@ static const struct {
 	[GF_SPAN_NELEMS] = { "runtime.mspan", "nelems" },
 	[GF_M_NCGOCALL] = { "runtime.m", "ncgocall" },
 	[GF_M_ALLLINK] = { "runtime.m", "alllink" },
+	[GF_WORK_CYCLES] = { "runtime.work", "cycles", true },
+	[GF_WORK_HEAP0] = { "runtime.work", "heap0", true },
+	[GF_WORK_HEAP1] = { "runtime.work", "heap1", true },
+	[GF_WORK_HEAP2] = { "runtime.work", "heap2", true },
+	[GF_WORK_HEAPGOAL] = { "runtime.work", "heapGoal", true },
+	[GF_GC_LASTHEAPGOAL] = { "runtime.gcControllerState", "lastHeapGoal" },
 };
 
 /* Fields a release may lack: the rest must all be found. */
@@ -155,7 +164,8 @@ int go_layout_from_table(int major, int minor, struct go_layout *out)
 	return -ENOTSUP;
 }
 
-/* The struct a member's type names, through typedefs; false if it is no struct. */
+/* The struct a member's (or a variable's) type names, through typedefs; false if it is no struct.
+ */
 static bool member_struct(Dwarf_Die *member, Dwarf_Die *out)
 {
 	Dwarf_Attribute a;
@@ -217,21 +227,26 @@ int go_layout_from_dwarf(const char *path, struct go_layout *out)
 		close(fd);
 		return -ENODATA;
 	}
-	/* Types are top-level DIEs of some CU: look only at those. Every field is of runtime.g
-	 * today; the loop takes any type go_fields names. */
+	/* Types and variables are top-level DIEs of some CU: look only at those. */
 	while (!dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL)) {
-		Dwarf_Die cu, die;
+		Dwarf_Die cu, die, vtype;
 
 		if (dwarf_offdie(dw, off + hsize, &cu) && !dwarf_child(&cu, &die)) {
 			do {
+				int tag = dwarf_tag(&die);
+				bool var = tag == DW_TAG_variable;
 				const char *n;
 
-				if (dwarf_tag(&die) != DW_TAG_structure_type ||
+				if ((tag != DW_TAG_structure_type && !var) ||
 				    !(n = dwarf_diename(&die)))
 					continue;
 				for (int f = 0; f < GF_COUNT; f++)
-					if (out->off[f] < 0 && !strcmp(n, go_fields[f].type)) {
-						out->off[f] = path_offset(&die, go_fields[f].path);
+					if (out->off[f] < 0 && go_fields[f].var == var &&
+					    !strcmp(n, go_fields[f].type)) {
+						if (var && !member_struct(&die, &vtype))
+							continue;
+						out->off[f] = path_offset(var ? &vtype : &die,
+									  go_fields[f].path);
 						found++;
 					}
 			} while (!dwarf_siblingof(&die, &die));

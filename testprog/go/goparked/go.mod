@@ -1,0 +1,3 @@
+module rtmon/testprog/goparked
+
+go 1.17
