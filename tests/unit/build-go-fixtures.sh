@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Go fixtures testprog/go/goroutines, gcprog, golines, gostart, gcheap and gostack
+# Builds the Go fixtures testprog/go/goroutines, gcprog, golines, gostart, gcheap, gostack and goheap
 # with older Go toolchains, for the cross-version checks in tests/unit/test_goelf.c,
 # tests/unit/test_go_lines.c, tests/integration/test_gc.py,
 # tests/integration/test_go_start.py and the go-inspect tests.
@@ -35,7 +35,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 fi
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-read -r -a fixtures <<<"${FIXTURES:-goroutines gcprog golines gostart gcheap gostack}"
+read -r -a fixtures <<<"${FIXTURES:-goroutines gcprog golines gostart gcheap gostack goheap}"
 GO=${GO:-go}
 command -v "$GO" >/dev/null 2>&1 || GO=/usr/local/go/bin/go
 out=$build/testprog/go/vers
