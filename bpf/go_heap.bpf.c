@@ -36,7 +36,8 @@ struct {
 
 static __always_inline void on_malloc(struct pt_regs *ctx, __u32 tgid)
 {
-	/* Each register read on its own: the verifier refuses a context pointer moved by a choice. */
+	/* Each register read on its own: the verifier refuses a context pointer moved by a choice.
+	 */
 	__u64 ax = ctx->ax, bx = ctx->bx, cx = ctx->cx;
 	struct go_heap_alloc *a = rb_reserve(&recs, USER_STACK_SIZE_NO_COPY(struct go_heap_alloc),
 					     &counters, GHC_LOST);

@@ -166,9 +166,9 @@ static void heap_report(void *ctx, enum loop_end end, double secs)
 
 int cmd_heap(int argc, char **argv)
 {
-	struct heap_args args = { .so = { .types = go_heap_types,
-					  .ntypes = GH_NTYPES,
-					  .value = GH_INUSE_OBJECTS } };
+	struct heap_args args = {
+		.so = { .types = go_heap_types, .ntypes = GH_NTYPES, .value = GH_INUSE_OBJECTS }
+	};
 	struct heap_run r = { .args = &args };
 	struct target t;
 	struct loop_ops ops = { .ctx = &r };

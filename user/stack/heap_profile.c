@@ -235,7 +235,8 @@ static int obj_add(struct go_heap *gh, uint64_t addr, pid_t pid, uint32_t entry)
 
 	if ((gh->nobjs + 1) * 2 > gh->capobjs && objs_grow(gh))
 		return -ENOMEM;
-	for (j = obj_slot(addr, pid, gh->capobjs); gh->objs[j].addr; j = (j + 1) & (gh->capobjs - 1))
+	for (j = obj_slot(addr, pid, gh->capobjs); gh->objs[j].addr;
+	     j = (j + 1) & (gh->capobjs - 1))
 		if (gh->objs[j].addr == addr && gh->objs[j].pid == pid)
 			break; /* a free not seen (a lost record): the address is reused */
 	if (!gh->objs[j].addr)
@@ -443,9 +444,9 @@ int go_heap_open(struct go_heap **out, const struct target *t, const char *cmd, 
 	sites[0] = (struct probe_site){ gh->sites.malloc_off, GH_MALLOC };
 	sites[1] = (struct probe_site){ gh->sites.free_special_off, GH_FREE_SPECIAL };
 	sites[2] = (struct probe_site){ gh->sites.free_off, GH_FREE };
-	return probe_attach_sites(&gh->pl, gh->skel->progs.on_heap_site, target_probe_pid(t), t->exe,
-				  sites, 3, "the Go runtime's heap profiling functions", err,
-				  errlen);
+	return probe_attach_sites(&gh->pl, gh->skel->progs.on_heap_site, target_probe_pid(t),
+				  t->exe, sites, 3, "the Go runtime's heap profiling functions",
+				  err, errlen);
 }
 
 struct ring_buffer *go_heap_ring(const struct go_heap *gh)
@@ -511,8 +512,7 @@ static int add_entry(struct profile *p, const struct entry *e, int64_t rate, uin
 	int64_t v[GH_NTYPES];
 	struct profile_label labels[2] = { { .key = "pid", .num = e->pid },
 					   { .key = "bytes",
-					     .num = e->allocs ? e->alloc_bytes / e->allocs : 0,
-					     .num_unit = "bytes" } };
+					     .num = e->allocs ? e->alloc_bytes / e->allocs : 0 } };
 
 	for (uint32_t i = 0; i < e->nlocs; i++) {
 		uint32_t l = e->locs[i];

@@ -38,12 +38,12 @@ void go_heap_started(struct go_heap *gh);
 void go_heap_read_rates(struct go_heap *gh);
 
 struct go_heap_counts {
-	uint64_t hits, lost;       /* the kernel's: probe hits, records lost to a full ring */
-	uint64_t allocs, frees;    /* sampled allocations seen, frees of them */
-	uint64_t frees_untraced;   /* frees of objects sampled before tracing (not counted) */
-	uint64_t live;             /* sampled objects allocated while tracing and not freed */
-	int64_t rate;              /* MemProfileRate (of the first process); -1: not read */
-	bool rate_from_code;       /* found in the code of a stripped binary */
+	uint64_t hits, lost;     /* the kernel's: probe hits, records lost to a full ring */
+	uint64_t allocs, frees;  /* sampled allocations seen, frees of them */
+	uint64_t frees_untraced; /* frees of objects sampled before tracing (not counted) */
+	uint64_t live;           /* sampled objects allocated while tracing and not freed */
+	int64_t rate;            /* MemProfileRate (of the first process); -1: not read */
+	bool rate_from_code;     /* found in the code of a stripped binary */
 	struct stacks_counts sc;
 	bool oom;
 };

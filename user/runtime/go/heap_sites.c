@@ -46,8 +46,8 @@ int go_heap_sites_find(struct go_symtab *st, const struct go_info *gi, struct go
 		return -ENOENT;
 	out->malloc_vaddr = entry + (out->malloc_off - entry_off);
 	out->malloc_has_mp = gi->major > 1 || gi->minor >= 23;
-	if (st->ge.of.has_symtab && !objfile_find_object(&st->ge.of, "runtime.MemProfileRate", &sym) &&
-	    sym.vaddr) {
+	if (st->ge.of.has_symtab &&
+	    !objfile_find_object(&st->ge.of, "runtime.MemProfileRate", &sym) && sym.vaddr) {
 		out->rate_vaddr = sym.vaddr;
 		out->rate_from_symtab = true;
 	} else if (go_memprofilerate_from_code(st, &out->rate_vaddr)) {

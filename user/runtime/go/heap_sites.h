@@ -17,8 +17,9 @@ struct go_heap_sites {
 	/* File offsets of the probes: each function's first instruction after its stack check (an
 	 * entry probe there is not hit again when morestack runs the function again). */
 	uint64_t malloc_off, free_special_off, free_off;
-	uint64_t malloc_vaddr; /* link-time address of malloc_off: with its run-time one, the bias */
-	bool malloc_has_mp;    /* Go 1.23+: mProf_Malloc(mp, p, size) */
+	uint64_t
+		malloc_vaddr; /* link-time address of malloc_off: with its run-time one, the bias */
+	bool malloc_has_mp;   /* Go 1.23+: mProf_Malloc(mp, p, size) */
 	/* Link-time address of runtime.MemProfileRate (an int); 0 when not found. */
 	uint64_t rate_vaddr;
 	bool rate_from_symtab;
