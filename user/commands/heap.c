@@ -109,8 +109,8 @@ static void notes(const struct heap_run *r, const struct go_heap_counts *c)
 		fprintf(stderr,
 			"rtmon heap: %s runs with runtime.MemProfileRate 0: its runtime samples no "
 			"allocation (a program that does not link runtime.MemProfile, through "
-			"runtime/pprof for instance, has it off); set runtime.MemProfileRate in the "
-			"program\n",
+			"runtime/pprof for instance, has it off); set runtime.MemProfileRate in "
+			"the program\n",
 			r->t->label);
 	else if (c->rate < 0)
 		fprintf(stderr,
@@ -120,8 +120,8 @@ static void notes(const struct heap_run *r, const struct go_heap_counts *c)
 	if (r->t->kind != TARGET_CMD)
 		fprintf(stderr,
 			"rtmon heap: objects sampled before tracing began are not known: inuse "
-			"counts the %llu sampled while tracing and not freed (%llu frees of earlier "
-			"objects left out)\n",
+			"counts the %llu sampled while tracing and not freed (%llu frees of "
+			"earlier objects left out)\n",
 			(unsigned long long)c->live, (unsigned long long)c->frees_untraced);
 }
 
