@@ -30,10 +30,11 @@ struct go_heap_sites {
 int go_heap_sites_find(struct go_symtab *st, const struct go_info *gi, struct go_heap_sites *out,
 		       char *err, size_t errlen);
 
-/* runtime.MemProfileRate from the code only (stripped binaries keep no data symbols): the load in
- * runtime.profilealloc (`c.memProfRate = MemProfileRate` from 1.22, `nextSample()` inlined before)
- * of an 8-byte variable that has a value in the file (the default, 512 KiB); the variable loaded
- * before it, mcache0, is in .bss. 0, or -ENOENT. For the tests as well. */
+/* runtime.MemProfileRate from the code only (stripped binaries keep no data symbols): in
+ * runtime.profilealloc, before its first call, the second variable it loads 8 bytes of. getMCache,
+ * inlined there first, loads mcache0 (when the m has no P); then `c.memProfRate = MemProfileRate`
+ * (Go 1.21+) or the inlined nextSample's `MemProfileRate == 0` loads it (checked against .symtab
+ * on every release's build, tests/unit/test_go_inspect.c). 0, or -ENOENT. */
 int go_memprofilerate_from_code(struct go_symtab *st, uint64_t *vaddr);
 
 #endif
