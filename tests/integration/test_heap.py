@@ -192,3 +192,16 @@ def test_not_go_one_line():
 def test_interval_refused():
     r = run(["heap", "-i", "1", "--", "/bin/true"])
     assert r.returncode == 2 and "heap has no -i" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_command_started_by_rtmon(tmp_path, name):
+    """-- CMD: the process is traced from its first instruction; its MemProfileRate is read while
+    it runs (it ends before any timer)."""
+    r = run(["heap", "--json", "--", fixture(name), str(tmp_path), "3000", "2000", "1"])
+    assert r.returncode == 0, r.stderr
+    st = stacks(r.stdout)
+    assert rtmon_path(st, KEEP, "inuse_objects") == 3000, st
+    assert rtmon_path(st, DROP, "alloc_objects", 2048) == 2000, st
+    summary = [o for o in json_lines(r.stdout) if o["type"] == "summary"][0]
+    assert summary["memprofilerate"] == 1 and summary["frees_untraced"] == 0, summary

@@ -14,6 +14,7 @@
 #include "runtime/go/goelf.h"
 #include "runtime/go/heap_sites.h"
 #include "stack/heap_profile.h"
+#include "trace/loop.h"
 #include "trace/skel_open.h"
 
 const struct profile_value_type go_heap_types[GH_NTYPES] = {
@@ -44,7 +45,8 @@ struct proc {
 	pid_t pid;
 	bool bias_known;
 	uint64_t bias;
-	int64_t rate; /* -1: not read yet */
+	int64_t rate;     /* -1: not read yet */
+	uint64_t read_ns; /* when it was read last */
 };
 
 struct go_heap {
@@ -112,6 +114,17 @@ static void read_rate(struct go_heap *gh, struct proc *p)
 	}
 	if (!proc_mem_read(p->pid, gh->sites.rate_vaddr + p->bias, &rate, sizeof(rate)))
 		p->rate = rate;
+	p->read_ns = loop_now_ns();
+}
+
+/* A process's records come while it runs: its rate is read then too, at most every RATE_READ_NS
+ * (a short-lived -- CMD ends before the command's timer, and its memory goes with it). */
+#define RATE_READ_NS 100000000ull
+
+static void read_rate_now_and_then(struct go_heap *gh, struct proc *p)
+{
+	if (p->rate < 0 || loop_now_ns() - p->read_ns >= RATE_READ_NS)
+		read_rate(gh, p);
 }
 
 void go_heap_read_rates(struct go_heap *gh)
@@ -315,11 +328,14 @@ static void on_alloc(struct go_heap *gh, const struct go_heap_alloc *a)
 {
 	uint32_t locs[STACKS_MAX_FRAMES];
 	pid_t pid = (pid_t)a->h.tgid;
+	struct proc *p;
 	size_t n = stacks_locations(gh->stacks, pid, &a->us, NULL, 0, locs), first;
 	struct entry *e;
 	long i;
 
-	if (!proc_get(gh, pid))
+	if ((p = proc_get(gh, pid)))
+		read_rate_now_and_then(gh, p);
+	else
 		gh->oom = true;
 	if (!n)
 		return; /* counted by the stack layer (lost) or out of memory */
