@@ -205,3 +205,18 @@ def test_command_started_by_rtmon(tmp_path, name):
     assert rtmon_path(st, DROP, "alloc_objects", 2048) == 2000, st
     summary = [o for o in json_lines(r.stdout) if o["type"] == "summary"][0]
     assert summary["memprofilerate"] == 1 and summary["frees_untraced"] == 0, summary
+
+
+def test_release_without_the_functions_one_line(tmp_path):
+    """A Go binary whose runtime has no mProf_Free (its name changed in a copy's function table,
+    as a release that renamed it would look): one line naming the function, exit 1."""
+    data = open(tp("go/goheap-stripped"), "rb").read()
+    old = b"runtime.mProf_Free\x00"
+    assert old in data
+    path = tmp_path / "renamed"
+    path.write_bytes(data.replace(old, b"runtime.mProf_Frex\x00"))
+    path.chmod(0o755)
+    r = run(["heap", "--", str(path), str(tmp_path), "10", "10", "1"])
+    assert r.returncode == 1, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "has no runtime.mProf_Free" in lines[0], r.stderr
