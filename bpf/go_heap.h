@@ -26,6 +26,7 @@ struct go_heap_hdr {
 
 struct go_heap_alloc {
 	struct go_heap_hdr h;
+	__s64 rate;           /* runtime.MemProfileRate when it was sampled; -1: not read */
 	struct user_stack us; /* last: its copy is never sent */
 };
 

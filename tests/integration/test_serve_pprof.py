@@ -203,15 +203,15 @@ def test_bad_pprof_requests(target_factory):  # noqa: F811
 
 
 def test_heap_profile_read_by_go_tool_pprof(tmp_path):
-    """/debug/pprof/heap on testprog/go/goheap (MemProfileRate=1, run to its end while served):
+    """/debug/pprof/heap on testprog/go/goheap (MemProfileRate=1, its work done, still running):
     `go tool pprof` fetches it from the URL, with the four sample types and keepA's 3000 objects
     in use, exactly (test_heap.py has rtmon heap's own checks)."""
     from test_heap import KEEP, on_path, pprof_samples
     tracer = Tracer(["serve", "--listen", "127.0.0.1:0", "--", tp("go/goheap"), str(tmp_path),
-                     "3000", "2000", "1"])
+                     "3000", "2000", "1", "30"])
     try:
         addr = serve_addr(tracer)
-        for _ in range(100):  # the program runs to its end; the profile stays served
+        for _ in range(100):  # the program does its work, then stays
             if (tmp_path / "counts.json").exists():
                 break
             threading.Event().wait(0.1)

@@ -49,6 +49,13 @@ int serve_collect_attach(struct serve_collect *c, struct loop_ops *ops, char *er
 	if (lifetimes_open(&c->lt, "serve", c->s.t, false, &c->pl, err, errlen))
 		return -1;
 	attach_heap(c);
+	/* the loop drains the heap records with the GC's (scanned processes: serve_procs_publish)
+	 */
+	if (c->heap && !ops->rb)
+		ops->rb = go_heap_ring(c->heap);
+	else if (c->heap && go_heap_ring_add(c->heap, ops->rb))
+		fprintf(stderr,
+			"rtmon serve: note: the heap records are drained every 100 ms only\n");
 	return 0;
 }
 

@@ -14,7 +14,6 @@
 #include "runtime/go/goelf.h"
 #include "runtime/go/heap_sites.h"
 #include "stack/heap_profile.h"
-#include "trace/loop.h"
 #include "trace/skel_open.h"
 
 const struct profile_value_type go_heap_types[GH_NTYPES] = {
@@ -114,17 +113,6 @@ static void read_rate(struct go_heap *gh, struct proc *p)
 	}
 	if (!proc_mem_read(p->pid, gh->sites.rate_vaddr + p->bias, &rate, sizeof(rate)))
 		p->rate = rate;
-	p->read_ns = loop_now_ns();
-}
-
-/* A process's records come while it runs: its rate is read then too, at most every RATE_READ_NS
- * (a short-lived -- CMD ends before the command's timer, and its memory goes with it). */
-#define RATE_READ_NS 100000000ull
-
-static void read_rate_now_and_then(struct go_heap *gh, struct proc *p)
-{
-	if (p->rate < 0 || loop_now_ns() - p->read_ns >= RATE_READ_NS)
-		read_rate(gh, p);
 }
 
 void go_heap_read_rates(struct go_heap *gh)
@@ -333,10 +321,10 @@ static void on_alloc(struct go_heap *gh, const struct go_heap_alloc *a)
 	struct entry *e;
 	long i;
 
-	if ((p = proc_get(gh, pid)))
-		read_rate_now_and_then(gh, p);
-	else
+	if (!(p = proc_get(gh, pid)))
 		gh->oom = true;
+	else if (a->rate >= 0) /* read by the probe, with the sample */
+		p->rate = a->rate;
 	if (!n)
 		return; /* counted by the stack layer (lost) or out of memory */
 	n = runtime_view(gh->locprof, locs, n, &first);
@@ -445,6 +433,10 @@ int go_heap_open(struct go_heap **out, const struct target *t, const char *cmd, 
 	if (!gh->skel)
 		return -errno;
 	gh->skel->rodata->malloc_has_mp = gh->sites.malloc_has_mp;
+	gh->skel->rodata->malloc_site_vaddr = gh->sites.malloc_vaddr;
+	gh->skel->rodata->rate_vaddr = gh->sites.rate_vaddr;
+	gh->skel->rodata->special_kind_off = gh->sites.special_kind_off;
+	gh->skel->rodata->special_profile_kind = gh->sites.special_profile_kind;
 	probe_prepare_sites_prog(gh->skel->progs.on_heap_site);
 	rc = go_heap_bpf__load(gh->skel);
 	if (rc) {
@@ -460,14 +452,20 @@ int go_heap_open(struct go_heap **out, const struct target *t, const char *cmd, 
 	sites[0] = (struct probe_site){ gh->sites.malloc_off, GH_MALLOC };
 	sites[1] = (struct probe_site){ gh->sites.free_special_off, GH_FREE_SPECIAL };
 	sites[2] = (struct probe_site){ gh->sites.free_off, GH_FREE };
+	/* mProf_Free only where freeSpecial cannot tell a profile record by itself */
 	return probe_attach_sites(&gh->pl, gh->skel->progs.on_heap_site, target_probe_pid(t),
-				  t->exe, sites, 3, "the Go runtime's heap profiling functions",
-				  err, errlen);
+				  t->exe, sites, gh->sites.special_kind_off < 0 ? 3 : 2,
+				  "the Go runtime's heap profiling functions", err, errlen);
 }
 
 struct ring_buffer *go_heap_ring(const struct go_heap *gh)
 {
 	return gh->rb;
+}
+
+int go_heap_ring_add(struct go_heap *gh, struct ring_buffer *rb)
+{
+	return ring_buffer__add(rb, bpf_map__fd(gh->skel->maps.recs), on_rec, gh);
 }
 
 /* ---- results ---- */

@@ -31,10 +31,14 @@ extern const struct profile_value_type go_heap_types[GH_NTYPES];
 int go_heap_open(struct go_heap **out, const struct target *t, const char *cmd, char *err,
 		 size_t errlen);
 struct ring_buffer *go_heap_ring(const struct go_heap *gh);
+/* The same records drained by another ring manager too (serve: the loop's, every 10 ms, so that
+ * stacks are named while the process runs). 0 or a negative errno. */
+int go_heap_ring_add(struct go_heap *gh, struct ring_buffer *rb);
 /* Tracing begins (the profile's time); the target's MemProfileRate is read. */
 void go_heap_started(struct go_heap *gh);
-/* Reads MemProfileRate again in every process seen (a program may set it after it starts); call
- * it now and then and before the report, while the processes run. */
+/* Reads MemProfileRate again in every process seen (a program may set it after it starts, and the
+ * probe reads it with each sample too); call it now and then and before the report, while the
+ * processes run. */
 void go_heap_read_rates(struct go_heap *gh);
 
 struct go_heap_counts {

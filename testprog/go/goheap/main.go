@@ -5,8 +5,9 @@
 // writes its own heap profile (pprof.WriteHeapProfile) to OUTDIR/heap.pb.gz, its counts to
 // OUTDIR/counts.json with the MemProfileRate it ran with, and exits.
 //
-//	goheap OUTDIR N M [RATE]      RATE: runtime.MemProfileRate, set first thing in main
-//	                               (0 or absent: the runtime's default)
+//	goheap OUTDIR N M [RATE [LINGER]]  RATE: runtime.MemProfileRate, set first thing in main
+//	                                    (0 or absent: the runtime's default); LINGER: seconds to
+//	                                    stay after writing the counts (serve's test reads it then)
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"time"
 )
 
 type small struct {
@@ -83,5 +85,10 @@ func main() {
 	b, _ := json.Marshal(counts)
 	os.WriteFile(filepath.Join(dir, "counts.json"), b, 0o644)
 	os.Stdout.WriteString("done\n")
+	if len(os.Args) > 5 {
+		if s, err := strconv.Atoi(os.Args[5]); err == nil {
+			time.Sleep(time.Duration(s) * time.Second)
+		}
+	}
 	runtime.KeepAlive(kept)
 }

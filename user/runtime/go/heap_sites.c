@@ -46,6 +46,11 @@ int go_heap_sites_find(struct go_symtab *st, const struct go_info *gi, struct go
 		return -ENOENT;
 	out->malloc_vaddr = entry + (out->malloc_off - entry_off);
 	out->malloc_has_mp = gi->major > 1 || gi->minor >= 23;
+	out->special_kind_off = out->special_profile_kind = -1;
+	if (gi->major == 1 && gi->minor <= 26) {
+		out->special_kind_off = gi->minor >= 24 ? 16 : 10;
+		out->special_profile_kind = gi->minor >= 25 ? 4 : gi->minor >= 23 ? 3 : 2;
+	}
 	if (st->ge.of.has_symtab &&
 	    !objfile_find_object(&st->ge.of, "runtime.MemProfileRate", &sym) && sym.vaddr) {
 		out->rate_vaddr = sym.vaddr;

@@ -20,6 +20,11 @@ struct go_heap_sites {
 	uint64_t
 		malloc_vaddr; /* link-time address of malloc_off: with its run-time one, the bias */
 	bool malloc_has_mp;   /* Go 1.23+: mProf_Malloc(mp, p, size) */
+	/* Where freeSpecial's special says its kind, and the kind of a profile record, in the
+	 * releases read (runtime.special: next, offset uint16 then uintptr from 1.24, kind;
+	 * _KindSpecialProfile 2, 3 from 1.23, 4 from 1.25): freeSpecial alone then tells a sampled
+	 * object's free, one trap instead of two. -1: not known, mProf_Free is probed too. */
+	int special_kind_off, special_profile_kind;
 	/* Link-time address of runtime.MemProfileRate (an int); 0 when not found. */
 	uint64_t rate_vaddr;
 	bool rate_from_symtab;
