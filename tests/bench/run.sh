@@ -58,7 +58,10 @@
 # tests/bench/malloc_stacks_loop.c (CPU per pair, stacks reaching main, malloc's caller kept).
 #
 # BENCH_ONLY names: base, rtmon, floor, floor-mf, floor-mf-emul, bpftrace, funclatency, heaptrack, budget,
-# go-rtmon, go-bpftrace (the Go section), gobig, churn, events, serve, inspect, stacks.
+# go-rtmon, go-bpftrace (the Go section), gobig, churn, events, serve, inspect, stacks, heap.
+#
+# heap section (issue 12): `rtmon heap -p PID` on the Go workload with MemProfileRate at its default
+# (tests/bench/heap_cost.py, run last; BENCH_ONLY=heap runs only it). Goal: <= 1.02x the workload's CPU.
 #
 # Protocol per run: start the workload held (it blocks reading stdin), start the tracer on its PID, wait
 # for the tracer's ready line, sleep BENCH_SETTLE seconds (default 0.1), send the newline, wait for the
@@ -1148,6 +1151,8 @@ def main():
         log("bench: building the 100 MB stripped Go binary for the attach measurement (a few minutes, once)")
         make(GOBIG)
 
+    if ONLY == ["heap"]:
+        return heap_cost()
     tmp = tempfile.mkdtemp(prefix="rtmon-bench.")
     if ONLY == ["serve"]:
         try:
@@ -1321,7 +1326,15 @@ def main():
                    "events": events, "serve": serve, "inspect": inspect, "stacks": stacks}, f,
                   indent=1)
     print(f"(raw numbers: {os.path.join(BUILD, 'bench', 'results.json')})")
+    if go_ok and (not ONLY or "heap" in ONLY):
+        heap_cost()
     return 0
+
+
+def heap_cost():
+    """rtmon heap on the Go allocation bench: tests/bench/heap_cost.py, its own rounds."""
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tests", "bench", "heap_cost.py"),
+                           BUILD_ABS, str(ROUNDS)], cwd=ROOT).returncode
 
 
 if __name__ == "__main__":

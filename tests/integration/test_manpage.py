@@ -90,7 +90,7 @@ def test_shared_options_are_in_every_tracing_command():
     secs = sections()
     shared = {**tags(secs["TARGETS"]), **tags(secs["OPTIONS"])}
     tracing = [c for c in commands() if "--pid" in help_options(c)]
-    assert sorted(tracing) == ["gc", "lat", "malloc", "profile", "serve", "thr"]
+    assert sorted(tracing) == ["gc", "heap", "lat", "malloc", "profile", "serve", "thr"]
     for cmd in tracing:
         missing = set(shared) - set(help_options(cmd))
         assert not missing, f"the man page gives every tracing command {missing}; rtmon {cmd} lacks it"

@@ -195,11 +195,39 @@ def test_bad_pprof_requests(target_factory):  # noqa: F811
         one_line(addr, "/debug/pprof/profile?seconds=1&pid=x", 400, "bad pid")
         one_line(addr, "/debug/pprof/goroutine?debug=2", 400, "is not a Go program")
         one_line(addr, "/debug/pprof/goroutine?debug=3", 400, "bad debug")
-        one_line(addr, "/debug/pprof/heap", 501, "rtmon heap")
+        one_line(addr, "/debug/pprof/heap", 400, "no heap profile", "is not a Go program")
         rc, _, err = c_prog.stop()
         assert rc in (0, 143), err
     finally:
         c_prog.stop()
+
+
+def test_heap_profile_read_by_go_tool_pprof(tmp_path):
+    """/debug/pprof/heap on testprog/go/goheap (MemProfileRate=1, its work done, still running):
+    `go tool pprof` fetches it from the URL, with the four sample types and keepA's 3000 objects
+    in use, exactly (test_heap.py has rtmon heap's own checks)."""
+    from test_heap import KEEP, on_path, pprof_samples
+    tracer = Tracer(["serve", "--listen", "127.0.0.1:0", "--", tp("go/goheap"), str(tmp_path),
+                     "3000", "2000", "1", "30"])
+    try:
+        addr = serve_addr(tracer)
+        for _ in range(100):  # the program does its work, then stays
+            if (tmp_path / "counts.json").exists():
+                break
+            threading.Event().wait(0.1)
+        threading.Event().wait(0.3)  # the next publication drains what is left of the ring
+        one_line(addr, "/debug/pprof/heap?gc=1", 400, "never runs the target's collector")
+        one_line(addr, "/debug/pprof/heap?debug=1", 400, "bad debug")
+        pb = tmp_path / "served.pb.gz"
+        assert fetch(f"http://{addr}/debug/pprof/heap", pb) == "200 application/octet-stream"
+        types, samples = pprof_samples(f"http://{addr}/debug/pprof/heap")
+        assert types == ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"], types
+        assert sum(v[2] for v, f, _ in samples if on_path(f, KEEP)) == 3000, samples
+        assert sum(v[3] for v, f, _ in samples if on_path(f, KEEP)) == 3000 * 96, samples
+        raw = pprof_raw(pb)
+        assert "PeriodType: space bytes" in raw and "Period: 1\n" in raw, raw
+    finally:
+        tracer.stop()
 
 
 def test_pid_chooses_among_binpath_processes(target_factory):  # noqa: F811

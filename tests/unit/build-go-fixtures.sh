@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Go fixtures testprog/go/goroutines, gcprog, golines, gostart, gcheap, gostack and goparked
+# Builds the Go fixtures testprog/go/goroutines, gcprog, golines, gostart, gcheap, gostack, goparked
+# and goheap
 # with older Go toolchains, for the cross-version checks in tests/unit/test_goelf.c,
 # tests/unit/test_go_lines.c, tests/integration/test_gc.py,
 # tests/integration/test_go_start.py and the go-inspect tests.
@@ -9,7 +10,7 @@
 # For each version V (default: the list below, one or more per goid-offset
 # era) it writes BUILD_DIR/testprog/go/vers/NAME-V, -V-stripped
 # (-ldflags='-s -w') and -V-pie (-buildmode=pie) for each fixture NAME
-# (goroutines, gcprog, golines, gostart, gcheap, gostack, goparked; FIXTURES="a b" builds only those),
+# (goroutines, gcprog, golines, gostart, gcheap, gostack, goparked, goheap; FIXTURES="a b" builds only those),
 # all CGO_ENABLED=0, using
 # GOTOOLCHAIN=V (the go command downloads golang.org/toolchain@...-V into the
 # module cache the first time: needs network access once). A toolchain that
@@ -35,7 +36,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 fi
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-read -r -a fixtures <<<"${FIXTURES:-goroutines gcprog golines gostart gcheap gostack goparked}"
+read -r -a fixtures <<<"${FIXTURES:-goroutines gcprog golines gostart gcheap gostack goparked goheap}"
 GO=${GO:-go}
 command -v "$GO" >/dev/null 2>&1 || GO=/usr/local/go/bin/go
 out=$build/testprog/go/vers

@@ -18,29 +18,36 @@
 #include <cmocka.h>
 
 #include "runtime/go/goinspect.h"
+#include "runtime/go/heap_sites.h"
 
 static const char *const versions[] = { "", /* the installed toolchain's build */
 					"go1.17.13", "go1.18.10", "go1.19.8",
 					"go1.20.14", "go1.21.13", "go1.22.12",
 					"go1.23.12", "go1.24.13", "go1.25.0" };
 
-/* The fixture of one release and variant ("", "-stripped", "-pie"), or NULL when not built. */
-static const char *fixture(const char *version, const char *suffix)
+/* The fixture name of one release and variant ("", "-stripped", "-pie"), or NULL when not built.
+ */
+static const char *fixture_of(const char *name, const char *version, const char *suffix)
 {
 	static char buf[2048];
 	const char *b = getenv("RTMON_BUILD");
 
 	if (version[0])
-		snprintf(buf, sizeof(buf), "%s/testprog/go/vers/gostack-%s%s",
-			 b && *b ? b : "build", version, suffix);
+		snprintf(buf, sizeof(buf), "%s/testprog/go/vers/%s-%s%s", b && *b ? b : "build",
+			 name, version, suffix);
 	else
-		snprintf(buf, sizeof(buf), "%s/testprog/go/gostack%s", b && *b ? b : "build",
+		snprintf(buf, sizeof(buf), "%s/testprog/go/%s%s", b && *b ? b : "build", name,
 			 suffix);
 	if (access(buf, R_OK)) {
 		fprintf(stderr, "test_go_inspect: %s not built: skipped\n", buf);
 		return NULL;
 	}
 	return buf;
+}
+
+static const char *fixture(const char *version, const char *suffix)
+{
+	return fixture_of("gostack", version, suffix);
 }
 
 /* Each release's table row is what its DWARF says, field by field. */
@@ -160,6 +167,47 @@ static void test_mem_globals_code_matches_symtab(void **state)
 	assert_true(checked > 0);
 }
 
+/* rtmon heap's sites on every release, and MemProfileRate found in the code of profilealloc is
+ * the .symtab's (plain and PIE builds); a stripped build finds it from the code. */
+static void test_heap_sites(void **state)
+{
+	static const char *const suffixes[] = { "", "-pie", "-stripped" };
+	/* gostack does not link runtime/pprof, goheap does: Go 1.17 to 1.19 then set MemProfileRate
+	 * at init, in .bss, rather than in the file's data */
+	static const char *const names[] = { "gostack", "goheap" };
+	int checked = 0;
+
+	(void)state;
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++)
+		for (size_t s = 0; s < 6; s++) {
+			const char *path = fixture_of(names[s / 3], versions[v], suffixes[s % 3]);
+			struct go_heap_sites hs;
+			struct go_symtab *st;
+			struct go_info gi;
+			uint64_t code = 0;
+			char err[512];
+
+			if (!path)
+				continue;
+			assert_int_equal(go_read_buildinfo(path, &gi, err, sizeof(err)), 0);
+			assert_int_equal(go_symtab_open(path, &st, err, sizeof(err)), 0);
+			assert_int_equal(go_heap_sites_find(st, &gi, &hs, err, sizeof(err)), 0);
+			assert_true(hs.malloc_off && hs.free_special_off && hs.free_off);
+			assert_int_equal(hs.malloc_has_mp, gi.minor >= 23);
+			if (go_memprofilerate_from_code(st, &code))
+				fprintf(stderr,
+					"test_go_inspect: %s: no MemProfileRate in the code\n",
+					path);
+			assert_int_equal(go_memprofilerate_from_code(st, &code), 0);
+			assert_true(hs.rate_vaddr != 0);
+			assert_int_equal(hs.rate_from_symtab, s % 3 < 2);
+			assert_int_equal(code, hs.rate_vaddr);
+			go_symtab_close(st);
+			checked++;
+		}
+	assert_true(checked > 0);
+}
+
 /* A release outside the table, without DWARF, is refused with its version named. */
 static void test_unknown_release_refused(void **state)
 {
@@ -186,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_layout_table_matches_dwarf),
 		cmocka_unit_test(test_globals_code_matches_symtab),
 		cmocka_unit_test(test_mem_globals_code_matches_symtab),
+		cmocka_unit_test(test_heap_sites),
 		cmocka_unit_test(test_unknown_release_refused),
 	};
 

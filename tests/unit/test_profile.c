@@ -47,6 +47,41 @@ static void test_interning(void **state)
 	profile_free(p);
 }
 
+/* A location copied into another profile keeps its mapping, address and every inlining level
+ * (serve's heap snapshots); the innermost function is what profile_location_func says. */
+static void test_location_copy(void **state)
+{
+	struct profile *src = profile_new(fixture_types, 2, NULL, 0);
+	struct profile *dst = profile_new(fixture_types, 2, NULL, 0);
+	const struct code_line lines[2] = { { "inl", "a.c", 3 }, { "outer", "b.c", 9 } };
+	uint32_t m, l, c, c2;
+	int64_t v[2] = { 1, 2 };
+	char buf[256];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	(void)state;
+	assert_non_null(src);
+	assert_non_null(dst);
+	m = profile_mapping(src, 0x1000, 0x2000, 0x10, "/bin/x", "ab");
+	l = profile_location(src, m, 0x1010, lines, 2);
+	assert_string_equal(profile_location_func(src, l), "inl");
+	assert_null(profile_location_func(src, 99));
+	assert_int_equal(profile_location_count(src), 1);
+	profile_location(dst, 0, 0x5, NULL, 0); /* ids differ between the two */
+	c = profile_location_copy(dst, src, l);
+	assert_int_equal(c, 2);
+	assert_int_equal(profile_location_copy(dst, src, 99), 0);
+	c2 = profile_location_copy(dst, src, l);
+	assert_int_equal(c2, c); /* interned */
+	assert_string_equal(profile_location_func(dst, c), "inl");
+	assert_int_equal(profile_add(dst, &c, 1, v, NULL, 0), 0);
+	profile_write_folded(dst, f, 0);
+	fclose(f);
+	assert_string_equal(buf, "outer;inl 1\n");
+	profile_free(src);
+	profile_free(dst);
+}
+
 static void test_merging(void **state)
 {
 	struct profile *p = profile_new(fixture_types, 2, NULL, 0);
@@ -270,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_value_names),     cmocka_unit_test(test_folded),
 		cmocka_unit_test(test_folded_escaping), cmocka_unit_test(test_text),
 		cmocka_unit_test(test_text_safe),       cmocka_unit_test(test_json),
+		cmocka_unit_test(test_location_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@ int cmd_thr(int argc, char **argv);
 int cmd_lat(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_heap(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_tree(int argc, char **argv);
 int cmd_info(int argc, char **argv);

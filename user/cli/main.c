@@ -50,6 +50,8 @@ static const struct command commands[] = {
 	{ "gc", cmd_gc,
 	  "GC cycles and pauses: Go, CPython, HotSpot, Boehm GC, or --cycle SYM; pause histogram" },
 	{ "profile", cmd_profile, "CPU time by call stack: the target's threads sampled at -F HZ" },
+	{ "heap", cmd_heap,
+	  "a Go program's heap profile: the runtime's own sampling, read at its probes" },
 	{ "ps", cmd_ps, "every process with its runtime, version, Go module; * = traced fully" },
 	{ "tree", cmd_tree, "the same processes as a tree by parent" },
 	{ "info", cmd_info,

@@ -61,8 +61,9 @@ static const char doc[] =
 	"asks for application/openmetrics-text. Every family is labelled pid, exe and runtime, one "
 	"series per process: --all and --binpath find their processes every second (a new one is "
 	"traced from then on, an exited one's series go). "
-	"GET /debug/pprof/profile?seconds=N (a CPU profile) and /debug/pprof/goroutine?debug=0|1|2 "
-	"(Go) answer as Go's net/http/pprof, for go tool pprof; ?pid=N chooses the process with "
+	"GET /debug/pprof/profile?seconds=N (a CPU profile), /debug/pprof/goroutine?debug=0|1|2 "
+	"and /debug/pprof/heap (Go: rtmon heap's profile, collected since serve attached) answer "
+	"as Go's net/http/pprof, for go tool pprof; ?pid=N chooses the process with "
 	"--all and --binpath. "
 	"When the target ends, its last values are served until Ctrl-C or SIGTERM. docs/serve.md "
 	"has the families, the pprof paths, a scrape config and PromQL.\n\n"
@@ -143,8 +144,7 @@ static void add_routes(struct serve_run *r)
 	const struct http_route pprof[] = {
 		{ "/debug/pprof/profile", serve_pprof_profile, &r->pprof, true },
 		{ "/debug/pprof/goroutine", serve_pprof_goroutine, &r->pprof, true },
-		{ "/debug/pprof/heap", serve_pprof_missing, (void *)"rtmon heap (being built)",
-		  false },
+		{ "/debug/pprof/heap", serve_pprof_heap, &r->pprof, true },
 	};
 
 	r->routes[r->nroutes++] =

@@ -30,12 +30,39 @@ void serve_collect_init(struct serve_collect *c, const struct common_opts *co, s
 		 c->rt ? c->rt->name : runtime_kind_name(c->s.id.kind));
 }
 
+/* The heap profile costs a trap per sampled allocation: always on for Go. */
+static void attach_heap(struct serve_collect *c)
+{
+	if (!go_heap_open(&c->heap, c->s.t, "serve", c->heap_why, sizeof(c->heap_why))) {
+		go_heap_started(c->heap);
+		return;
+	}
+	go_heap_close(c->heap);
+	c->heap = NULL;
+}
+
 int serve_collect_attach(struct serve_collect *c, struct loop_ops *ops, char *err, size_t errlen)
 {
 	if (c->rt && c->rt->open(&c->s, err, errlen))
 		return -1;
 	ops->rb = c->s.rb;
-	return lifetimes_open(&c->lt, "serve", c->s.t, false, &c->pl, err, errlen);
+	if (lifetimes_open(&c->lt, "serve", c->s.t, false, &c->pl, err, errlen))
+		return -1;
+	attach_heap(c);
+	/* the loop drains the heap records with the GC's (scanned processes: serve_procs_publish)
+	 */
+	if (c->heap && !ops->rb)
+		ops->rb = go_heap_ring(c->heap);
+	else if (c->heap && go_heap_ring_add(c->heap, ops->rb))
+		fprintf(stderr,
+			"rtmon serve: note: the heap records are drained every 100 ms only\n");
+	return 0;
+}
+
+void serve_collect_heap_drain(struct serve_collect *c)
+{
+	if (c->heap)
+		ring_buffer__consume(go_heap_ring(c->heap));
 }
 
 int serve_collect_malloc(struct serve_collect *c, double pct, char *err, size_t errlen)
@@ -98,4 +125,6 @@ void serve_collect_close(struct serve_collect *c)
 	if (c->rt)
 		c->rt->close(&c->s);
 	lifetimes_close(&c->lt);
+	go_heap_close(c->heap);
+	c->heap = NULL;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include "commands/malloc_run.h"
+#include "stack/heap_profile.h"
 #include "runtime/gc_backend.h"
 #include "runtime/gc_stats.h"
 #include "trace/lifetimes.h"
@@ -43,17 +44,25 @@ struct serve_collect {
 	struct malloc_run m;
 	struct probe_links mpl;
 	struct malloc_stats mbase, mest; /* counted at the last read; estimated since the start */
+	/* Go: the heap profile of /debug/pprof/heap (rtmon heap's collector); NULL with heap_why */
+	struct go_heap *heap;
+	char heap_why[512];
 };
 
 /* Before attach: finds the GC backend (none is fine: unless quiet, a note on stderr says why when
  * the runtime was recognised but cannot be traced). */
 void serve_collect_init(struct serve_collect *c, const struct common_opts *co, struct target *t,
 			bool quiet);
-/* Loads and attaches every collector; ops->rb gets the GC ring. 0, or -1 with one line in err. */
+/* Loads and attaches every collector; ops->rb gets the GC ring. 0, or -1 with one line in err.
+ * A Go target's heap profile collector is attached too; when it cannot be (another runtime, a
+ * release without the functions) heap_why says why, and the rest is served. */
 int serve_collect_attach(struct serve_collect *c, struct loop_ops *ops, char *err, size_t errlen);
 /* After attach: malloc under a budget of pct percent of the target's CPU (c->m.budget then runs
  * the duty cycle: the caller puts budget_tick on a loop timer). 0, or -1 with one line in err. */
 int serve_collect_malloc(struct serve_collect *c, double pct, char *err, size_t errlen);
+/* On the loop's thread: drains the heap profile's ring (its stacks are named now, while the process
+ * runs). */
+void serve_collect_heap_drain(struct serve_collect *c);
 /* On the loop's thread: what the collectors counted so far. A failed read leaves *out as it was
  * (the last values: a counter never goes back). */
 void serve_collect_read(struct serve_collect *c, struct serve_snapshot *out);

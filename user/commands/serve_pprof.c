@@ -12,6 +12,7 @@
 #include "runtime/go/goinspect.h"
 #include "runtime/go/goroutine_dump.h"
 #include "stack/cpu_profile.h"
+#include "stack/heap_profile.h"
 
 /* A whole number in [lo, hi], digits only. */
 static bool parse_num(const char *s, long lo, long hi, long *out)
@@ -239,12 +240,35 @@ int serve_pprof_goroutine(void *ctx, const struct http_request *rq, struct http_
 	return rc;
 }
 
-int serve_pprof_missing(void *ctx, const struct http_request *rq, struct http_reply *rp)
+/* Go's own handler takes gc=1 (a collection first: rtmon never changes the target), debug=N
+ * (legacy text) and seconds=N (a delta profile): only the profile as it stands is given. */
+int serve_pprof_heap(void *ctx, const struct http_request *rq, struct http_reply *rp)
 {
-	char line[256];
+	const struct serve_pprof *sp = ctx;
+	const char *debug = http_query(rq, "debug");
+	struct profile *prof;
+	char why[600];
+	pid_t pid;
+	int rc;
 
-	(void)rq;
-	snprintf(line, sizeof(line), "not implemented: this profile needs %s, not built yet",
-		 (const char *)ctx);
-	return http_reply_text(rp, 501, line);
+	if (http_query(rq, "gc") || http_query(rq, "seconds"))
+		return http_reply_text(
+			rp, 400,
+			"gc= and seconds= are not taken: rtmon reads the heap profile "
+			"as it stands, and never runs the target's collector");
+	if (debug && strcmp(debug, "0"))
+		return http_reply_text(rp, 400, "bad debug: give 0 (a profile)");
+	rc = choose_pid(sp, rq, rp, &pid);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	rc = serve_board_heap_profile(sp->board, pid, &prof, why, sizeof(why));
+	if (rc == -ENOENT)
+		return reply_line(rp, 400, "no heap profile of PID %d: %s", (int)pid,
+				  *why ? why : "it is not traced yet");
+	if (rc)
+		return -1;
+	profile_set_default_value(prof, GH_INUSE_SPACE); /* as Go's own: inuse_space */
+	rc = reply_profile(rp, prof);
+	profile_free(prof);
+	return rc;
 }

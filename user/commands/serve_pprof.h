@@ -1,9 +1,9 @@
 /* rtmon serve's /debug/pprof/ paths, with Go's net/http/pprof names and parameters:
  * profile?seconds=N (the CPU profile of rtmon profile, stack/cpu_profile.h), goroutine?debug=0|1|2
- * (rtmon stack's goroutines, runtime/go/goroutine_dump.h). They run as worker routes (a thread of
+ * (rtmon stack's goroutines, runtime/go/goroutine_dump.h), heap (rtmon heap's profile,
+ * stack/heap_profile.h, collected since serve attached). They run as worker routes (a thread of
  * their own each, http/server.h): a 30 s profile blocks neither the event loop nor a scrape. With
- * --all or --binpath, ?pid=N chooses one of the processes served. A path not built yet answers 501
- * naming what is missing. */
+ * --all or --binpath, ?pid=N chooses one of the processes served. */
 #ifndef RTMON_SERVE_PPROF_H
 #define RTMON_SERVE_PPROF_H
 
@@ -27,10 +27,11 @@ struct serve_pprof {
  * burner never showed. A period off the round grid drifts through every phase. */
 #define SERVE_PPROF_HZ 99
 
-/* http_handlers; ctx is a struct serve_pprof, or for serve_pprof_missing the missing feature as
- * a string. */
+/* http_handlers; ctx is a struct serve_pprof. */
 int serve_pprof_profile(void *ctx, const struct http_request *rq, struct http_reply *rp);
 int serve_pprof_goroutine(void *ctx, const struct http_request *rq, struct http_reply *rp);
-int serve_pprof_missing(void *ctx, const struct http_request *rq, struct http_reply *rp);
+/* The Go heap profile of rtmon heap, from the collector serve runs on each Go process (the board's
+ * serve_board_heap_profile); another runtime's process gets a 400 naming why. */
+int serve_pprof_heap(void *ctx, const struct http_request *rq, struct http_reply *rp);
 
 #endif

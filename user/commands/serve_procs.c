@@ -20,7 +20,14 @@ struct serve_proc {
 	bool seen;     /* listed by the last scan */
 	dev_t dev;     /* a scanned process's executable when it was found */
 	ino_t ino;
+	struct serve_board *board; /* where its heap profile collector is offered */
 };
+
+/* Offers the process's heap profile to /debug/pprof/heap, or says why there is none. */
+static void heap_offer(struct serve_proc *sp)
+{
+	serve_board_heap_set(sp->board, sp->t->pid, sp->c.heap, sp->c.heap ? NULL : sp->c.heap_why);
+}
 
 /* --binpath: only the file's processes are analysed at all */
 static bool runs_the_file(void *ctx, const struct stat *exe)
@@ -83,13 +90,18 @@ static struct serve_proc *proc_new(struct serve_procs *p)
 		p->cap = cap;
 	}
 	sp = calloc(1, sizeof(*sp));
-	if (sp)
+	if (sp) {
+		sp->board = p->board;
 		p->v[p->n++] = sp;
+	}
 	return sp;
 }
 
 static void proc_free(struct serve_proc *sp)
 {
+	/* off the board first: an HTTP thread may be taking its profile */
+	if (sp->t)
+		serve_board_heap_set(sp->board, sp->t->pid, NULL, NULL);
 	if (sp->attached || sp->c.lt.skel || sp->c.rt)
 		serve_collect_close(&sp->c);
 	if (sp->t == &sp->own)
@@ -131,6 +143,7 @@ static void proc_attach_scanned(struct serve_procs *p, const struct ps_row *r)
 		rc = serve_collect_attach(&sp->c, &ops, err, sizeof(err));
 		if (!rc && make_labels(sp) == 0) {
 			sp->attached = true;
+			heap_offer(sp);
 			serve_collect_read(&sp->c, &sp->last);
 			return;
 		}
@@ -217,6 +230,7 @@ int serve_procs_attach(struct serve_procs *p, struct loop_ops *ops, char *err, s
 		return -1;
 	}
 	sp->attached = true;
+	heap_offer(sp);
 	serve_procs_publish(p);
 	return 0;
 }
@@ -236,6 +250,7 @@ void serve_procs_publish(struct serve_procs *p)
 		/* the loop drains the one target's ring; a scanned process's is drained here */
 		if (p->scan && sp->c.s.rb)
 			ring_buffer__consume(sp->c.s.rb);
+		serve_collect_heap_drain(&sp->c);
 		serve_collect_read(&sp->c, &sp->last);
 		v[n].labels = sp->labels;
 		v[n].pid = sp->t->pid;

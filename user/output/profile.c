@@ -354,6 +354,44 @@ void profile_frame_get(const struct profile *p, uint32_t loc, size_t i, struct p
 	}
 }
 
+const char *profile_location_func(const struct profile *p, uint32_t loc)
+{
+	struct profile_frame f;
+
+	if (!loc || loc > p->n_locations)
+		return NULL;
+	profile_frame_get(p, loc, 0, &f);
+	return f.func;
+}
+
+uint32_t profile_location_copy(struct profile *dst, const struct profile *src, uint32_t loc)
+{
+	const struct prof_location *l;
+	struct code_line lines[CODE_LINES_MAX];
+	uint32_t mapping = 0;
+	size_t n = 0;
+
+	if (!loc || loc > src->n_locations)
+		return 0;
+	l = &src->locations[loc - 1];
+	if (l->mapping) {
+		const struct prof_mapping *m = &src->maps[l->mapping - 1];
+
+		mapping = profile_mapping(dst, m->start, m->limit, m->file_offset,
+					  src->strs[m->file], src->strs[m->build_id]);
+		if (!mapping)
+			return 0;
+	}
+	for (uint32_t i = 0; i < l->nlines && n < CODE_LINES_MAX; i++) {
+		const struct prof_line *ln = &src->lines[l->line_off + i];
+		const struct prof_function *fn = &src->funcs[ln->function - 1];
+
+		lines[n++] = (struct code_line){ src->strs[fn->name],
+						 fn->file ? src->strs[fn->file] : NULL, ln->line };
+	}
+	return profile_location(dst, mapping, l->addr, lines, n);
+}
+
 /* Samples: interned by stack and labels. */
 
 struct sample_key {
@@ -477,6 +515,11 @@ int profile_add(struct profile *p, const uint32_t *locs, size_t nlocs, const int
 size_t profile_nsamples(const struct profile *p)
 {
 	return p->n_samples;
+}
+
+size_t profile_location_count(const struct profile *p)
+{
+	return p->n_locations;
 }
 
 size_t profile_ntypes(const struct profile *p)

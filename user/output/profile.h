@@ -49,6 +49,14 @@ uint32_t profile_mapping(struct profile *p, uint64_t start, uint64_t limit, uint
 uint32_t profile_location(struct profile *p, uint32_t mapping, uint64_t addr,
 			  const struct code_line *lines, size_t nlines);
 
+/* The innermost function of location loc (NULL: not symbolized or no such location). */
+const char *profile_location_func(const struct profile *p, uint32_t loc);
+
+/* Location loc of src made in dst, with its mapping and lines: a profile built from locations that
+ * another one interned (serve's snapshots of heap's profile). Its id in dst, or 0 on out of memory
+ * or an unknown location. */
+uint32_t profile_location_copy(struct profile *dst, const struct profile *src, uint32_t loc);
+
 /* Adds values to the sample of this stack (locations innermost first) and labels: a stack seen
  * before with the same labels (in any order) gets the values added, saturating at INT64_MAX.
  * 0, -ENOMEM, or -EINVAL: no location (count such a stack with profile_count_lost), an unknown
@@ -71,6 +79,7 @@ void profile_set_default_value(struct profile *p, size_t value);
 
 /* Readers, for the writers and the tests. */
 size_t profile_nsamples(const struct profile *p);
+size_t profile_location_count(const struct profile *p); /* ids are 1 to this */
 size_t profile_ntypes(const struct profile *p);
 struct profile_value_type profile_value_type_at(const struct profile *p, size_t value);
 /* The sum of one value over every sample (saturating). */

@@ -10,6 +10,10 @@
 //
 //	gomalloc [GOROUTINES [ITERS]]     (defaults 2 and 500000)
 //
+// GOMALLOC_MEMPROFILERATE=N sets runtime.MemProfileRate first thing in main: the program does not
+// link runtime/pprof, so its runtime would sample nothing for a heap profile (tests/bench/
+// heap_cost.py, which measures rtmon heap, sets the default rate, 524288, in both of its runs).
+//
 // Built with CGO_ENABLED=0 (tests/bench/bench.mk).
 package main
 
@@ -50,6 +54,9 @@ func tvNs(t syscall.Timeval) int64 {
 }
 
 func main() {
+	if v := os.Getenv("GOMALLOC_MEMPROFILERATE"); v != "" {
+		runtime.MemProfileRate, _ = strconv.Atoi(v)
+	}
 	goroutines, iters := 2, 500000
 	if len(os.Args) > 1 {
 		goroutines, _ = strconv.Atoi(os.Args[1])

@@ -7,6 +7,7 @@
 
 #include "runtime/go/goelf_int.h"
 #include "runtime/go/goinspect.h"
+#include "runtime/go/heap_sites.h"
 
 /* A link-time address in a writable segment (the runtime's variables, not its constants). */
 static bool writable(const struct goelf *ge, uint64_t vaddr)
@@ -244,4 +245,32 @@ int go_mem_globals_find(struct go_symtab *st, const struct go_layout *lay,
 		}
 	}
 	return go_mem_globals_from_code(st, lay, out, err, errlen);
+}
+
+/* The second variable runtime.profilealloc loads 8 bytes of (the header says why that is
+ * MemProfileRate). */
+int go_memprofilerate_from_code(struct go_symtab *st, uint64_t *vaddr)
+{
+	struct go_code_walk w;
+	uint64_t first = 0, found = 0;
+
+	if (go_code_walk_open(&w, st, "runtime.profilealloc", NULL, 0))
+		return -ENOENT;
+	while (!found && go_code_walk_next(&w)) {
+		const cs_x86 *x = &w.insn->detail->x86;
+		uint64_t t = rip_target(&w);
+
+		if (w.insn->id == X86_INS_CALL)
+			break;
+		if (w.insn->id != X86_INS_MOV || !t || !writable(&st->ge, t) || x->op_count != 2 ||
+		    x->operands[0].type != X86_OP_REG || x->operands[1].size != 8)
+			continue;
+		if (!first)
+			first = t;
+		else if (t != first)
+			found = t;
+	}
+	go_code_walk_close(&w);
+	*vaddr = found;
+	return found ? 0 : -ENOENT;
 }
