@@ -485,6 +485,14 @@ int BPF_KPROBE(on_alloc_call, unsigned long a0, unsigned long a1, unsigned long 
 		s->calls[fn]++;
 	return 0;
 release:
+	/* The cookie again at each label: in every case above the verifier knows fn's value, so
+	 * each case's path to here would be verified apart; fetched again, the old values are dead
+	 * and the paths merge (12,927 -> 10,576 instructions verified for glibc's sites, a fifth of
+	 * the load time of this program, the largest part of rtmon malloc's attach). */
+	cookie = bpf_get_attach_cookie(ctx);
+	fn = AF_OF_COOKIE(cookie);
+	calib = cookie & AF_CALIBRATE;
+	forwards = cookie & AF_FORWARDS;
 	if (count_nested(ctx, fn, calib))
 		return 0; /* the outer call freed it */
 	s = target_stats(fn, calib);
@@ -498,6 +506,10 @@ release:
 		forwarder_enter(ctx, fn, cookie);
 	return 0;
 alloc:
+	cookie = bpf_get_attach_cookie(ctx); /* as at release: */
+	fn = AF_OF_COOKIE(cookie);
+	calib = cookie & AF_CALIBRATE;
+	forwards = cookie & AF_FORWARDS;
 	if (count_nested(ctx, fn, calib)) {
 		s = target_stats(fn, calib);
 		if (s && track_live && !calib)
