@@ -42,6 +42,8 @@ struct acc {
 	double user, user_live; /* the target's user-mode CPU ns */
 	double base, base_live; /* its CPU ns less the probes' cost */
 	double cost_live;       /* the probes' cost, ns */
+	double n, n_live;       /* the target's own count of its allocations (runtime_counts) */
+	double nb, nb_live;     /* and of their bytes */
 	bool off;               /* the probes were off at some point */
 };
 
@@ -57,6 +59,8 @@ struct budget {
 	double mark_t;
 	struct budget_cpu_time mark_cpu;
 	double mark_cost;
+	double mark_n, mark_nb;
+	bool have_rt; /* runtime_counts has answered once */
 	/* planning sums (halved at each plan, so recent cycles weigh most) */
 	double p_cost_live, p_base_live, p_t_live, p_base_off, p_t_off;
 	double balance; /* CPU ns the probes may still spend */
@@ -88,33 +92,54 @@ static double now_ns(void)
 	return (double)loop_now_ns();
 }
 
-static void read_point(struct budget *b, struct budget_cpu_time *cpu, double *cost)
+/* The target's own totals: the last ones while they cannot be read (its allocations since then are
+ * booked when they can). */
+static void read_rt(struct budget *b, double *n, double *nb)
+{
+	*n = b->mark_n, *nb = b->mark_nb;
+	if (b->h.runtime_counts && !b->h.runtime_counts(b->h.ctx, n, nb)) {
+		if (!b->have_rt) /* the first reading: what came before is no part of the run */
+			b->mark_n = *n, b->mark_nb = *nb;
+		b->have_rt = true;
+	}
+}
+
+static void read_point(struct budget *b, struct budget_cpu_time *cpu, double *cost, double *n,
+		       double *nb)
 {
 	if (budget_cpu_read(b->cpu, cpu) && !cpu->total_ns)
 		*cpu = b->mark_cpu;
 	if (b->h.cost_ns(b->h.ctx, cost))
 		*cost = b->mark_cost;
+	read_rt(b, n, nb);
 }
 
-static void acc_add(struct acc *a, bool live, double dt, double du, double dbase, double dcost)
+static void acc_add(struct acc *a, bool live, double dt, double du, double dbase, double dcost,
+		    double dn, double dnb)
 {
 	a->t += dt;
 	a->user += du;
 	a->base += dbase;
+	a->n += dn;
+	a->nb += dnb;
 	if (live) {
 		a->t_live += dt;
 		a->user_live += du;
 		a->base_live += dbase;
 		a->cost_live += dcost;
+		a->n_live += dn;
+		a->nb_live += dnb;
 	} else if (dt > 0) {
 		a->off = true;
 	}
 }
 
 /* Books everything since the last point as live or off, whichever the probes were. */
-static void account(struct budget *b, double t, const struct budget_cpu_time *cpu, double cost)
+static void account(struct budget *b, double t, const struct budget_cpu_time *cpu, double cost,
+		    double n, double nb)
 {
 	double dt = t - b->mark_t, dcost = cost - b->mark_cost;
+	double dn = n > b->mark_n ? n - b->mark_n : 0, dnb = nb > b->mark_nb ? nb - b->mark_nb : 0;
 	double dtotal = cpu->total_ns - b->mark_cpu.total_ns,
 	       du = cpu->user_ns - b->mark_cpu.user_ns;
 	double dbase = dtotal - dcost;
@@ -125,8 +150,8 @@ static void account(struct budget *b, double t, const struct budget_cpu_time *cp
 		dbase = 0; /* a cost estimate a little high on a window of pure probe hits */
 	if (du < 0)
 		du = 0;
-	acc_add(&b->span, b->live, dt, du, dbase, dcost);
-	acc_add(&b->run, b->live, dt, du, dbase, dcost);
+	acc_add(&b->span, b->live, dt, du, dbase, dcost, dn, dnb);
+	acc_add(&b->run, b->live, dt, du, dbase, dcost, dn, dnb);
 	if (b->live) {
 		b->p_cost_live += dcost;
 		b->p_base_live += dbase;
@@ -140,6 +165,10 @@ static void account(struct budget *b, double t, const struct budget_cpu_time *cp
 	b->mark_t = t;
 	b->mark_cpu = *cpu;
 	b->mark_cost = cost;
+	if (n > b->mark_n)
+		b->mark_n = n;
+	if (nb > b->mark_nb)
+		b->mark_nb = nb;
 }
 
 static double jitter(struct budget *b)
@@ -230,7 +259,7 @@ int budget_new(struct budget **out, double pct, const struct target *t,
 	b->windows = 1;
 	b->rng = (unsigned int)loop_now_ns();
 	b->mark_t = now_ns();
-	read_point(b, &b->mark_cpu, &b->mark_cost);
+	read_point(b, &b->mark_cpu, &b->mark_cost, &b->mark_n, &b->mark_nb);
 	b->live_until = loop_now_s() + W_FIRST;
 	b->cycle_has_off = false;
 	*out = b;
@@ -240,17 +269,20 @@ int budget_new(struct budget **out, double pct, const struct target *t,
 static void detach_now(struct budget *b)
 {
 	struct budget_cpu_time cpu;
-	double t = now_ns(), cost;
+	double t, cost, n, nb;
 
 	/* The breakpoints go at the start of the close, which then waits ~30-70 ms for RCU: book
 	 * the live window up to now, with the counters read once the close is done (no hit can be
-	 * in flight). */
+	 * in flight). The runtime's totals are read last before the close: the allocations made
+	 * while they are read are seen live, and counted live in half of the read's time. */
 	if (budget_cpu_read(b->cpu, &cpu) && !cpu.total_ns)
 		cpu = b->mark_cpu;
+	read_rt(b, &n, &nb);
+	t = now_ns();
 	b->h.detach(b->h.ctx);
 	if (b->h.cost_ns(b->h.ctx, &cost))
 		cost = b->mark_cost;
-	account(b, t, &cpu, cost);
+	account(b, t, &cpu, cost, n, nb);
 	b->live = false;
 }
 
@@ -258,7 +290,7 @@ static int attach_now(struct budget *b)
 {
 	struct budget_cpu_time cpu;
 	char err[512];
-	double cost;
+	double cost, n, nb;
 	int rc;
 
 	/* The probes go live at the end of the attach (after an RCU grace period, ~8 ms here). */
@@ -268,8 +300,8 @@ static int attach_now(struct budget *b)
 			     "--budget: cannot attach the probes again, counts end here: %s", err);
 		return rc;
 	}
-	read_point(b, &cpu, &cost);
-	account(b, now_ns(), &cpu, b->mark_cost);
+	read_point(b, &cpu, &cost, &n, &nb);
+	account(b, now_ns(), &cpu, b->mark_cost, n, nb);
 	b->mark_cost = cost;
 	b->live = true;
 	b->windows++;
@@ -289,24 +321,27 @@ double budget_tick(void *p)
 		if (b->cycle_has_off) {
 			detach_now(b);
 			now = loop_now_s();
-			return now < b->cycle_end ? b->cycle_end : now;
+			/* Read while off too: a target's memory is gone once it has exited. */
+			return now >= b->cycle_end             ? now
+			       : b->cycle_end < now + OFF_READ ? b->cycle_end
+							       : now + OFF_READ;
 		}
 		{
 			struct budget_cpu_time cpu;
-			double cost;
+			double cost, n, nb;
 
-			read_point(b, &cpu, &cost);
-			account(b, now_ns(), &cpu, cost);
+			read_point(b, &cpu, &cost, &n, &nb);
+			account(b, now_ns(), &cpu, cost, n, nb);
 		}
 		plan(b, now);
 		return b->live_until;
 	}
 	if (now < b->cycle_end) {
 		struct budget_cpu_time cpu;
-		double cost;
+		double cost, n, nb;
 
-		read_point(b, &cpu, &cost);
-		account(b, now_ns(), &cpu, cost);
+		read_point(b, &cpu, &cost, &n, &nb);
+		account(b, now_ns(), &cpu, cost, n, nb);
 		return b->cycle_end < now + OFF_READ ? b->cycle_end : now + OFF_READ;
 	}
 	if (attach_now(b)) {
@@ -320,10 +355,25 @@ double budget_tick(void *p)
 void budget_target_exited(struct budget *b)
 {
 	struct budget_cpu_time cpu;
-	double cost;
+	double cost, n, nb;
 
-	read_point(b, &cpu, &cost);
-	account(b, now_ns(), &cpu, cost);
+	read_point(b, &cpu, &cost, &n, &nb);
+	if (b->have_rt && n == b->mark_n) {
+		/* Its memory is gone with it, its CPU clocks are not: the allocations since the
+		 * last reading (at most OFF_READ ago while off) at the run's rate per CPU ns in the
+		 * same state. */
+		const struct acc *a = &b->run;
+		double dbase = cpu.total_ns - b->mark_cpu.total_ns - (cost - b->mark_cost);
+		double n_st = b->live ? a->n_live : a->n - a->n_live,
+		       nb_st = b->live ? a->nb_live : a->nb - a->nb_live,
+		       base_st = b->live ? a->base_live : a->base - a->base_live;
+
+		if (dbase > 0 && base_st > 0) {
+			n += n_st / base_st * dbase;
+			nb += nb_st / base_st * dbase;
+		}
+	}
+	account(b, now_ns(), &cpu, cost, n, nb);
 	b->stopped = true;
 }
 
@@ -341,8 +391,10 @@ double budget_next_tick(const struct budget *b)
  * - time: wall time, when neither was measurable; undercounts a target the probes slow down.
  * A measure needs MIN_MEASURE_NS of it while live. When the probes took most of the target's CPU
  * while live, no measure is good: the span says so (scale_uncertain). */
-enum basis { BASIS_CPU, BASIS_USER, BASIS_TIME };
-static const char *const basis_names[] = { "cpu", "user_cpu", "time" };
+enum basis { BASIS_RUNTIME, BASIS_CPU, BASIS_USER, BASIS_TIME };
+static const char *const basis_names[] = { "runtime", "cpu", "user_cpu", "time" };
+#define MIN_MEASURE_N 100 /* allocations the runtime counted live, to trust their share */
+#define MIX_TOL       0.1 /* bytes per allocation live vs the span's: a different mix beyond */
 
 /* The measures in the order tried; the loose ones (too little of them live) leave the scale
  * uncertain. */
@@ -350,13 +402,16 @@ static const struct step {
 	enum basis m;
 	bool strict;
 } steps[] = {
-	{ BASIS_CPU, true },  { BASIS_USER, true },  { BASIS_USER, false },
-	{ BASIS_CPU, false }, { BASIS_TIME, false },
+	{ BASIS_RUNTIME, true }, { BASIS_CPU, true },  { BASIS_USER, true },
+	{ BASIS_USER, false },   { BASIS_CPU, false }, { BASIS_TIME, false },
 };
 
 static bool measure(const struct acc *a, const struct step *st, double *live, double *all)
 {
 	switch (st->m) {
+	case BASIS_RUNTIME:
+		*live = a->n_live, *all = a->n;
+		return *live >= MIN_MEASURE_N;
 	case BASIS_USER:
 		*live = a->user_live, *all = a->user;
 		return st->strict ? *live >= MIN_MEASURE_NS : *live > 0 && *all >= MIN_MEASURE_NS;
@@ -370,15 +425,36 @@ static bool measure(const struct acc *a, const struct step *st, double *live, do
 	}
 }
 
+/* The runtime basis: bytes scaled by the runtime's byte total, and whether the windows' mix of
+ * sizes was the span's. */
+static void runtime_bytes(const struct acc *span, const struct acc *run, bool own,
+			  struct budget_span *out)
+{
+	double fn = span->n > 0 ? span->n_live / span->n : 1,
+	       fb = span->nb > 0 ? span->nb_live / span->nb : 1;
+
+	if (own && span->nb_live > 0) {
+		out->own_scale_bytes = span->nb_live < span->nb ? span->nb / span->nb_live : 1;
+	} else if (!own && run->nb_live > 0) {
+		out->run_scale_bytes =
+			span->nb > span->nb_live ? (span->nb - span->nb_live) / run->nb_live : 0;
+		fn = run->n > 0 ? run->n_live / run->n : 1;
+		fb = run->nb > 0 ? run->nb_live / run->nb : 1;
+	}
+	out->mix_ratio = fn > 0 ? fb / fn : 1;
+	out->mix_uncertain = fabs(out->mix_ratio - 1) > MIX_TOL;
+}
+
 static void make_span(const struct acc *span, const struct acc *run, struct budget_span *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->mix_ratio = 1;
 	out->live_fraction = span->t > 0 ? span->t_live / span->t : 1;
 	out->estimated = span->off;
 	out->probe_share_live = span->cost_live + span->base_live > 0
 					? span->cost_live / (span->cost_live + span->base_live)
 					: 0;
-	out->own_scale = 1;
+	out->own_scale = out->own_scale_bytes = 1;
 	out->sampled_fraction = 1;
 	out->basis = "live";
 	if (!span->off)
@@ -392,7 +468,11 @@ static void make_span(const struct acc *span, const struct acc *run, struct budg
 		if (measure(span, &steps[i], &live, &all)) {
 			/* Enough seen in this span: scale it by its own fraction. */
 			out->sampled_fraction = live < all ? live / all : 1;
-			out->own_scale = 1 / out->sampled_fraction;
+			out->own_scale = out->own_scale_bytes = 1 / out->sampled_fraction;
+			if (steps[i].m == BASIS_RUNTIME)
+				runtime_bytes(span, run, true, out);
+			/* The target's own count: whatever the probes cost, not a guess. */
+			out->scale_uncertain &= steps[i].m != BASIS_RUNTIME;
 			return;
 		}
 		if (measure(run, &steps[i], &run_live, &run_all)) {
@@ -400,7 +480,12 @@ static void make_span(const struct acc *span, const struct acc *run, struct budg
 			 * counted, plus the run's counts per unit of work times the work it did
 			 * unseen. */
 			out->sampled_fraction = run_live < run_all ? run_live / run_all : 1;
-			out->run_scale = all > live ? (all - live) / run_live : 0;
+			out->own_scale = out->own_scale_bytes = 1;
+			out->run_scale = out->run_scale_bytes =
+				all > live ? (all - live) / run_live : 0;
+			if (steps[i].m == BASIS_RUNTIME)
+				runtime_bytes(span, run, false, out);
+			out->scale_uncertain &= steps[i].m != BASIS_RUNTIME;
 			return;
 		}
 	}
@@ -409,10 +494,10 @@ static void make_span(const struct acc *span, const struct acc *run, struct budg
 void budget_take_span(struct budget *b, struct budget_span *out)
 {
 	struct budget_cpu_time cpu;
-	double cost;
+	double cost, n, nb;
 
-	read_point(b, &cpu, &cost);
-	account(b, now_ns(), &cpu, cost);
+	read_point(b, &cpu, &cost, &n, &nb);
+	account(b, now_ns(), &cpu, cost, n, nb);
 	make_span(&b->span, &b->run, out);
 	memset(&b->span, 0, sizeof(b->span));
 }

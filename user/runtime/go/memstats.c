@@ -426,3 +426,50 @@ int go_read_sched_stats(struct go_proc *p, struct go_sched_stats *out, char *err
 	out->gogc = pct;
 	return 0;
 }
+
+struct go_alloc_reader {
+	struct go_proc *p;
+	struct go_mem_globals g;
+	size_t ms_len, hsd_len;
+	struct mem_raw r;
+	struct go_memstats m;
+};
+
+int go_alloc_reader_open(struct go_proc *p, struct go_alloc_reader **out, char *err, size_t errlen)
+{
+	struct go_alloc_reader *rd = calloc(1, sizeof(*rd));
+	int rc;
+
+	*out = NULL;
+	if (!rd) {
+		goelf_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rd->p = p;
+	rc = check_layout(p, &rd->ms_len, &rd->hsd_len, err, errlen);
+	if (!rc)
+		rc = go_mem_globals_find(p->st, &p->lay, &rd->g, err, errlen);
+	if (rc) {
+		free(rd);
+		return rc;
+	}
+	*out = rd;
+	return 0;
+}
+
+int go_alloc_read(struct go_alloc_reader *rd, uint64_t *mallocs, uint64_t *total_alloc)
+{
+	int rc = read_raw(rd->p, &rd->g, rd->ms_len, rd->hsd_len, &rd->r);
+
+	if (rc)
+		return rc;
+	compute(rd->p, &rd->r, &rd->m);
+	*mallocs = rd->m.Mallocs;
+	*total_alloc = rd->m.TotalAlloc;
+	return 0;
+}
+
+void go_alloc_reader_close(struct go_alloc_reader *rd)
+{
+	free(rd);
+}
