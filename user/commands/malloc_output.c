@@ -72,24 +72,20 @@ static void print_budget_text(const struct malloc_run *r, const struct budget_sp
 		       budget_pct(r->budget));
 		return;
 	}
-	if (!strcmp(sp->basis, "runtime"))
-		printf("sampled %.3g%% of the time, counts are estimates (~): scaled by the %.3g%% of "
-		       "the target's own allocations (the Go runtime's count, MemStats.Mallocs; bytes "
-		       "by its TotalAlloc) made while the probes were attached; --budget %g\n",
-		       100 * sp->live_fraction, 100 * sp->sampled_fraction, budget_pct(r->budget));
-	else
-		printf("sampled %.3g%% of the time, counts are estimates (~): scaled by the %.3g%% of "
-		       "the target's work (its %s) done while the probes were attached; --budget "
-		       "%g\n",
-		       100 * sp->live_fraction, 100 * sp->sampled_fraction,
-		       !strcmp(sp->basis, "user_cpu") ? "user CPU time"
-		       : !strcmp(sp->basis, "cpu")    ? "CPU time"
-						      : "run time",
-		       budget_pct(r->budget));
+	const char *what = !strcmp(sp->basis, "runtime")
+				   ? "own allocations (the Go runtime's count, MemStats.Mallocs; "
+				     "bytes by its TotalAlloc) made"
+			   : !strcmp(sp->basis, "user_cpu") ? "work (its user CPU time) done"
+			   : !strcmp(sp->basis, "cpu")      ? "work (its CPU time) done"
+							    : "work (its run time) done";
+
+	printf("sampled %.3g%% of the time, counts are estimates (~): scaled by the %.3g%% of the "
+	       "target's %s while the probes were attached; --budget %g\n",
+	       100 * sp->live_fraction, 100 * sp->sampled_fraction, what, budget_pct(r->budget));
 	if (sp->mix_uncertain)
-		printf("the allocations made while the probes were attached were %.2gx the size of the "
-		       "rest on average: the size distribution above is theirs, not the whole run's "
-		       "(counts and bytes are each scaled by the runtime's own total)\n",
+		printf("the allocations made while the probes were attached were %.2gx the size "
+		       "of the rest on average: the size distribution above is theirs, not the "
+		       "whole run's (counts and bytes are each scaled by the runtime's total)\n",
 		       sp->mix_ratio);
 	if (sp->scale_uncertain)
 		printf("the probes took %.0f%% of the target's CPU while attached, so the scale of "
