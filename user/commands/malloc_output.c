@@ -325,12 +325,18 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 		json_field_f(stdout, "cost_per_hit_ns", r->costs.emulated_ns, 0);
 		if (r->costs.stepped_ns)
 			json_field_f(stdout, "cost_per_stepped_hit_ns", r->costs.stepped_ns, 0);
+		json_field_f(stdout, "cost_target_x", budget_cost_x(r->budget), 2);
 	} else if (r->budget) {
+		char x[48] = "";
+
+		if (budget_cost_x(r->budget) > 1)
+			snprintf(x, sizeof(x), ", %.2gx that in the target",
+				 budget_cost_x(r->budget));
 		snprintf(detail, sizeof(detail),
-			 " (%llu live window%s, %.3g%% of the time; a hit costs ~%.0f ns here)",
+			 " (%llu live window%s, %.3g%% of the time; a hit costs ~%.0f ns here%s)",
 			 (unsigned long long)budget_windows(r->budget),
 			 budget_windows(r->budget) == 1 ? "" : "s", 100 * run.live_fraction,
-			 r->costs.emulated_ns);
+			 r->costs.emulated_ns, x);
 	}
 	summary_end(&sum, detail);
 }

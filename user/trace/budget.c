@@ -36,14 +36,18 @@
 #define OFF_READ       0.050 /* while off: how often to read the target's CPU (lost if it exits) */
 #define CREDIT_S       0.5   /* unspent allowance saved: at most this many seconds' worth */
 #define MIN_MEASURE_NS 20e6  /* live CPU needed to trust a sampled fraction (5 ticks at HZ=250) */
+#define MIN_COST_N     1000  /* allocations live and off, to measure what a hit costs the target */
+#define COST_X_MAX     4.0
 
 struct acc {
 	double t, t_live;       /* wall ns, and of it live */
 	double user, user_live; /* the target's user-mode CPU ns */
 	double base, base_live; /* its CPU ns less the probes' cost */
-	double cost_live;       /* the probes' cost, ns */
+	double cost_live;       /* the probes' cost, ns (calibrated, times cost_x) */
 	double n, n_live;       /* the target's own count of its allocations (runtime_counts) */
 	double nb, nb_live;     /* and of their bytes */
+	double tot, tot_live;   /* its CPU ns, probes included */
+	double cal_live;        /* the probes' calibrated cost, ns */
 	bool off;               /* the probes were off at some point */
 };
 
@@ -60,9 +64,10 @@ struct budget {
 	struct budget_cpu_time mark_cpu;
 	double mark_cost;
 	double mark_n, mark_nb;
-	bool have_rt; /* runtime_counts has answered once */
+	bool have_rt;  /* runtime_counts has answered once */
+	double cost_x; /* what a hit costs the target, measured on it, over the calibrated cost */
 	/* planning sums (halved at each plan, so recent cycles weigh most) */
-	double p_cost_live, p_base_live, p_t_live, p_base_off, p_t_off;
+	double p_cal_live, p_tot_live, p_t_live, p_base_off, p_t_off;
 	double balance; /* CPU ns the probes may still spend */
 	struct acc span, run;
 	uint64_t windows;
@@ -114,22 +119,25 @@ static void read_point(struct budget *b, struct budget_cpu_time *cpu, double *co
 	read_rt(b, n, nb);
 }
 
-static void acc_add(struct acc *a, bool live, double dt, double du, double dbase, double dcost,
-		    double dn, double dnb)
+/* a += d, booking d's totals as live too when it was. */
+static void acc_add(struct acc *a, bool live, const struct acc *d)
 {
-	a->t += dt;
-	a->user += du;
-	a->base += dbase;
-	a->n += dn;
-	a->nb += dnb;
+	a->t += d->t;
+	a->user += d->user;
+	a->base += d->base;
+	a->n += d->n;
+	a->nb += d->nb;
+	a->tot += d->tot;
 	if (live) {
-		a->t_live += dt;
-		a->user_live += du;
-		a->base_live += dbase;
-		a->cost_live += dcost;
-		a->n_live += dn;
-		a->nb_live += dnb;
-	} else if (dt > 0) {
+		a->t_live += d->t;
+		a->user_live += d->user;
+		a->base_live += d->base;
+		a->cost_live += d->cost_live;
+		a->n_live += d->n;
+		a->nb_live += d->nb;
+		a->tot_live += d->tot;
+		a->cal_live += d->cal_live;
+	} else if (d->t > 0) {
 		a->off = true;
 	}
 }
@@ -138,11 +146,12 @@ static void acc_add(struct acc *a, bool live, double dt, double du, double dbase
 static void account(struct budget *b, double t, const struct budget_cpu_time *cpu, double cost,
 		    double n, double nb)
 {
-	double dt = t - b->mark_t, dcost = cost - b->mark_cost;
+	double dt = t - b->mark_t, dcal = cost - b->mark_cost, dcost = dcal * b->cost_x;
 	double dn = n > b->mark_n ? n - b->mark_n : 0, dnb = nb > b->mark_nb ? nb - b->mark_nb : 0;
 	double dtotal = cpu->total_ns - b->mark_cpu.total_ns,
 	       du = cpu->user_ns - b->mark_cpu.user_ns;
 	double dbase = dtotal - dcost;
+	struct acc d;
 
 	if (dt < 0)
 		dt = 0;
@@ -150,11 +159,19 @@ static void account(struct budget *b, double t, const struct budget_cpu_time *cp
 		dbase = 0; /* a cost estimate a little high on a window of pure probe hits */
 	if (du < 0)
 		du = 0;
-	acc_add(&b->span, b->live, dt, du, dbase, dcost, dn, dnb);
-	acc_add(&b->run, b->live, dt, du, dbase, dcost, dn, dnb);
+	d = (struct acc){ .t = dt,
+			  .user = du,
+			  .base = dbase,
+			  .cost_live = dcost,
+			  .n = dn,
+			  .nb = dnb,
+			  .tot = dtotal > 0 ? dtotal : 0,
+			  .cal_live = dcal };
+	acc_add(&b->span, b->live, &d);
+	acc_add(&b->run, b->live, &d);
 	if (b->live) {
-		b->p_cost_live += dcost;
-		b->p_base_live += dbase;
+		b->p_cal_live += dcal;
+		b->p_tot_live += d.tot;
 		b->p_t_live += dt;
 	} else {
 		b->p_base_off += dbase;
@@ -176,17 +193,42 @@ static double jitter(struct budget *b)
 	return 0.75 + 0.5 * (double)(rand_r(&b->rng) % 10000) / 10000.0;
 }
 
+/* What a hit costs the target itself, from its own count of the calls: its CPU per allocation live
+ * less off. On Go that is about 1.7x the calibrated cost (its collector's work per allocation,
+ * user code running colder after each trap: docs/budget.md). Only while the windows see the run's
+ * mix of sizes (a phase of large allocations costs more per call whether traced or not), and
+ * never below the calibration. */
+static void measure_cost(struct budget *b)
+{
+	const struct acc *a = &b->run;
+	double n_off = a->n - a->n_live, fn, fb, x;
+
+	if (!b->have_rt || a->n_live < MIN_COST_N || n_off < MIN_COST_N || a->cal_live <= 0 ||
+	    a->tot_live < MIN_MEASURE_NS || a->nb <= 0)
+		return;
+	fn = a->n_live / a->n;
+	fb = a->nb_live / a->nb;
+	if (fabs(fb / fn - 1) > 0.1)
+		return;
+	x = (a->tot_live / a->n_live - (a->tot - a->tot_live) / n_off) / (a->cal_live / a->n_live);
+	b->cost_x = x < 1 ? 1 : x > COST_X_MAX ? COST_X_MAX : x;
+}
+
 /* Plans the cycle starting now (the probes are live). */
 static void plan(struct budget *b, double now_s)
 {
-	double rho = b->p_t_live > 0 ? b->p_cost_live / b->p_t_live : 0; /* probe CPU per live ns */
-	double bl = b->p_t_live > 0 ? b->p_base_live / b->p_t_live : 0;  /* own CPU per live ns */
-	/* Before any off period: assume the threads that trapped would have worked instead. */
-	double bo = b->p_t_off > 0 ? b->p_base_off / b->p_t_off : bl + rho;
-	double d, period, w, off, rate = b->k * bo;
+	double cost, base, rho, bl, bo, d, period, w, off, rate;
 
-	b->p_cost_live /= 2;
-	b->p_base_live /= 2;
+	measure_cost(b);
+	cost = b->cost_x * b->p_cal_live;
+	base = b->p_tot_live > cost ? b->p_tot_live - cost : 0;
+	rho = b->p_t_live > 0 ? cost / b->p_t_live : 0; /* probe CPU per live ns */
+	bl = b->p_t_live > 0 ? base / b->p_t_live : 0;  /* own CPU per live ns */
+	/* Before any off period: assume the threads that trapped would have worked instead. */
+	bo = b->p_t_off > 0 ? b->p_base_off / b->p_t_off : bl + rho;
+	rate = b->k * bo;
+	b->p_cal_live /= 2;
+	b->p_tot_live /= 2;
 	b->p_t_live /= 2;
 	b->p_base_off /= 2;
 	b->p_t_off /= 2;
@@ -254,6 +296,7 @@ int budget_new(struct budget **out, double pct, const struct target *t,
 	b->k = b->unlimited ? 0
 			    : MARGIN * (pct / 100) / (1 - pct / 100); /* unlimited: never detach */
 	b->h = *hooks;
+	b->cost_x = 1;
 	b->verbose = verbose;
 	b->live = true;
 	b->windows = 1;
@@ -505,6 +548,11 @@ void budget_take_span(struct budget *b, struct budget_span *out)
 void budget_run_span(const struct budget *b, struct budget_span *out)
 {
 	make_span(&b->run, &b->run, out);
+}
+
+double budget_cost_x(const struct budget *b)
+{
+	return b->cost_x;
 }
 
 double budget_pct(const struct budget *b)

@@ -96,6 +96,9 @@ void budget_take_span(struct budget *b, struct budget_span *out);
 /* Over the whole run so far. */
 void budget_run_span(const struct budget *b, struct budget_span *out);
 double budget_pct(const struct budget *b);
+/* What a probe hit costs the target, measured on it from its own allocation count (Go), over the
+ * calibrated cost: 1 when not measured. */
+double budget_cost_x(const struct budget *b);
 uint64_t budget_windows(const struct budget *b);
 void budget_free(struct budget *b);
 
