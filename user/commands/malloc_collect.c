@@ -105,7 +105,7 @@ static int runtime_counts(void *ctx, double *count, double *bytes)
 	int rc;
 
 	if (!r->gar) {
-		if (r->t->kind != TARGET_CMD || r->t->gate_fd < 0)
+		if (!r->go || r->t->kind != TARGET_CMD || r->t->gate_fd < 0)
 			return -ENOENT;
 		*count = *bytes = 0; /* held before exec: nothing allocated yet */
 		return 0;
