@@ -32,11 +32,14 @@
 #define P_MAX        2.0
 #define OFF_DEBT_MAX 10.0 /* the longest an overspent budget keeps the probes off */
 /* While the duty is 1: how often to look again (a burst's overspend). */
-#define FULL_REPLAN    0.050
-#define OFF_READ       0.050 /* while off: how often to read the target's CPU (lost if it exits) */
-#define CREDIT_S       0.5   /* unspent allowance saved: at most this many seconds' worth */
-#define MIN_MEASURE_NS 20e6  /* live CPU needed to trust a sampled fraction (5 ticks at HZ=250) */
-#define MIN_COST_N     1000  /* allocations live and off, to measure what a hit costs the target */
+#define FULL_REPLAN 0.050
+#define OFF_READ    0.050 /* while off: how often to read the target's CPU (lost if it exits) */
+/* ... and its own allocation count (a read is ~100-300 us here): what was allocated since the last
+ * reading is estimated when it exits. */
+#define OFF_READ_RT    0.020
+#define CREDIT_S       0.5  /* unspent allowance saved: at most this many seconds' worth */
+#define MIN_MEASURE_NS 20e6 /* live CPU needed to trust a sampled fraction (5 ticks at HZ=250) */
+#define MIN_COST_N     1000 /* allocations live and off, to measure what a hit costs the target */
 #define COST_X_MAX     4.0
 
 struct acc {
@@ -44,8 +47,9 @@ struct acc {
 	double user, user_live; /* the target's user-mode CPU ns */
 	double base, base_live; /* its CPU ns less the probes' cost */
 	double cost_live;       /* the probes' cost, ns (calibrated, times cost_x) */
-	double n, n_live;       /* the target's own count of its allocations (runtime_counts) */
-	double nb, nb_live;     /* and of their bytes */
+	double n, n_live;       /* the target's own count of its allocations (runtime_counts), and
+				 * of them the probes saw (hooks.seen) */
+	double nb, nb_live;     /* their bytes, and of those made while live */
 	double tot, tot_live;   /* its CPU ns, probes included */
 	double cal_live;        /* the probes' calibrated cost, ns */
 	bool off;               /* the probes were off at some point */
@@ -63,7 +67,7 @@ struct budget {
 	double mark_t;
 	struct budget_cpu_time mark_cpu;
 	double mark_cost;
-	double mark_n, mark_nb;
+	double mark_n, mark_nb, mark_seen, mark_seen_b;
 	bool have_rt;  /* runtime_counts has answered once */
 	double cost_x; /* what a hit costs the target, measured on it, over the calibrated cost */
 	/* planning sums (halved at each plan, so recent cycles weigh most) */
@@ -103,8 +107,11 @@ static void read_rt(struct budget *b, double *n, double *nb)
 {
 	*n = b->mark_n, *nb = b->mark_nb;
 	if (b->h.runtime_counts && !b->h.runtime_counts(b->h.ctx, n, nb)) {
-		if (!b->have_rt) /* the first reading: what came before is no part of the run */
+		if (!b->have_rt) { /* the first reading: what came before is no part of the run */
 			b->mark_n = *n, b->mark_nb = *nb;
+			if (b->h.seen)
+				b->h.seen(b->h.ctx, &b->mark_seen, &b->mark_seen_b);
+		}
 		b->have_rt = true;
 	}
 }
@@ -127,14 +134,14 @@ static void acc_add(struct acc *a, bool live, const struct acc *d)
 	a->base += d->base;
 	a->n += d->n;
 	a->nb += d->nb;
+	a->n_live += d->n_live;
+	a->nb_live += d->nb_live;
 	a->tot += d->tot;
 	if (live) {
 		a->t_live += d->t;
 		a->user_live += d->user;
 		a->base_live += d->base;
 		a->cost_live += d->cost_live;
-		a->n_live += d->n;
-		a->nb_live += d->nb;
 		a->tot_live += d->tot;
 		a->cal_live += d->cal_live;
 	} else if (d->t > 0) {
@@ -150,8 +157,16 @@ static void account(struct budget *b, double t, const struct budget_cpu_time *cp
 	double dn = n > b->mark_n ? n - b->mark_n : 0, dnb = nb > b->mark_nb ? nb - b->mark_nb : 0;
 	double dtotal = cpu->total_ns - b->mark_cpu.total_ns,
 	       du = cpu->user_ns - b->mark_cpu.user_ns;
-	double dbase = dtotal - dcost;
+	double dbase = dtotal - dcost, seen = b->mark_seen, seen_b = b->mark_seen_b, ds, dsb;
 	struct acc d;
+
+	/* The live share of the runtime's count is what the probes saw: exact, whenever the
+	 * breakpoints really came and went (rtmon may run late at a window's edges on a busy
+	 * machine, the target does not wait). */
+	if (b->h.seen && b->have_rt)
+		b->h.seen(b->h.ctx, &seen, &seen_b);
+	ds = seen > b->mark_seen ? seen - b->mark_seen : 0;
+	dsb = seen_b > b->mark_seen_b ? seen_b - b->mark_seen_b : 0;
 
 	if (dt < 0)
 		dt = 0;
@@ -164,7 +179,9 @@ static void account(struct budget *b, double t, const struct budget_cpu_time *cp
 			  .base = dbase,
 			  .cost_live = dcost,
 			  .n = dn,
+			  .n_live = ds,
 			  .nb = dnb,
+			  .nb_live = dsb,
 			  .tot = dtotal > 0 ? dtotal : 0,
 			  .cal_live = dcal };
 	acc_add(&b->span, b->live, &d);
@@ -182,6 +199,8 @@ static void account(struct budget *b, double t, const struct budget_cpu_time *cp
 	b->mark_t = t;
 	b->mark_cpu = *cpu;
 	b->mark_cost = cost;
+	b->mark_seen = seen;
+	b->mark_seen_b = seen_b;
 	if (n > b->mark_n)
 		b->mark_n = n;
 	if (nb > b->mark_nb)
@@ -351,6 +370,13 @@ static int attach_now(struct budget *b)
 	return 0;
 }
 
+static double next_off_read(const struct budget *b, double now)
+{
+	double next = now + (b->have_rt ? OFF_READ_RT : OFF_READ);
+
+	return b->cycle_end < next ? b->cycle_end : next;
+}
+
 double budget_tick(void *p)
 {
 	struct budget *b = p;
@@ -365,9 +391,7 @@ double budget_tick(void *p)
 			detach_now(b);
 			now = loop_now_s();
 			/* Read while off too: a target's memory is gone once it has exited. */
-			return now >= b->cycle_end             ? now
-			       : b->cycle_end < now + OFF_READ ? b->cycle_end
-							       : now + OFF_READ;
+			return now >= b->cycle_end ? now : next_off_read(b, now);
 		}
 		{
 			struct budget_cpu_time cpu;
@@ -385,7 +409,7 @@ double budget_tick(void *p)
 
 		read_point(b, &cpu, &cost, &n, &nb);
 		account(b, now_ns(), &cpu, cost, n, nb);
-		return b->cycle_end < now + OFF_READ ? b->cycle_end : now + OFF_READ;
+		return next_off_read(b, now);
 	}
 	if (attach_now(b)) {
 		b->stopped = true;
@@ -402,18 +426,25 @@ void budget_target_exited(struct budget *b)
 
 	read_point(b, &cpu, &cost, &n, &nb);
 	if (b->have_rt && n == b->mark_n) {
-		/* Its memory is gone with it, its CPU clocks are not: the allocations since the
-		 * last reading (at most OFF_READ ago while off) at the run's rate per CPU ns in the
-		 * same state. */
+		/* Its memory is gone with it, its CPU clocks are not. The allocations since the
+		 * last reading: while live, the hits counted since (account books them); while off
+		 * (at most OFF_READ_RT ago, or the ~30-70 ms of a detach), its CPU since at the
+		 * run's off rate per CPU ns. */
 		const struct acc *a = &b->run;
-		double dbase = cpu.total_ns - b->mark_cpu.total_ns - (cost - b->mark_cost);
-		double n_st = b->live ? a->n_live : a->n - a->n_live,
-		       nb_st = b->live ? a->nb_live : a->nb - a->nb_live,
-		       base_st = b->live ? a->base_live : a->base - a->base_live;
+		double dbase =
+			cpu.total_ns - b->mark_cpu.total_ns - (cost - b->mark_cost) * b->cost_x;
+		double n_off = a->n - a->n_live, nb_off = a->nb - a->nb_live;
+		double base_off = a->base - a->base_live, seen = b->mark_seen,
+		       seen_b = b->mark_seen_b;
 
-		if (dbase > 0 && base_st > 0) {
-			n += n_st / base_st * dbase;
-			nb += nb_st / base_st * dbase;
+		if (b->h.seen)
+			b->h.seen(b->h.ctx, &seen, &seen_b);
+		if (b->live) {
+			n += seen - b->mark_seen;
+			nb += seen_b - b->mark_seen_b;
+		} else if (dbase > 0 && base_off > 0 && n_off > 0) {
+			n += n_off / base_off * dbase;
+			nb += nb_off / base_off * dbase;
 		}
 	}
 	account(b, now_ns(), &cpu, cost, n, nb);

@@ -51,6 +51,10 @@ struct budget_hooks {
 	 * fraction is the share of the target's own allocations made while live, which the probes
 	 * cannot bias. 0, or -errno (not readable now: the point keeps the last figures). */
 	int (*runtime_counts)(void *ctx, double *count, double *bytes);
+	/* With runtime_counts: the allocations the probes have counted so far, and their bytes as
+	 * the runtime counts them (rounded up to its size classes): the live share of its totals.
+	 */
+	int (*seen)(void *ctx, double *count, double *bytes);
 };
 
 /* How to turn what the probes counted into estimates for one report: for each counter,
