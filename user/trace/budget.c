@@ -69,6 +69,7 @@ struct budget {
 	double mark_cost;
 	double mark_n, mark_nb, mark_seen, mark_seen_b;
 	bool have_rt;  /* runtime_counts has answered once */
+	bool rt_read;  /* ... and did at the last point */
 	double cost_x; /* what a hit costs the target, measured on it, over the calibrated cost */
 	/* planning sums (halved at each plan, so recent cycles weigh most) */
 	double p_cal_live, p_tot_live, p_t_live, p_base_off, p_t_off;
@@ -106,7 +107,8 @@ static double now_ns(void)
 static void read_rt(struct budget *b, double *n, double *nb)
 {
 	*n = b->mark_n, *nb = b->mark_nb;
-	if (b->h.runtime_counts && !b->h.runtime_counts(b->h.ctx, n, nb)) {
+	b->rt_read = b->h.runtime_counts && !b->h.runtime_counts(b->h.ctx, n, nb);
+	if (b->rt_read) {
 		if (!b->have_rt) { /* the first reading: what came before is no part of the run */
 			b->mark_n = *n, b->mark_nb = *nb;
 			if (b->h.seen)
@@ -335,8 +337,8 @@ static void detach_now(struct budget *b)
 
 	/* The breakpoints go at the start of the close, which then waits ~30-70 ms for RCU: book
 	 * the live window up to now, with the counters read once the close is done (no hit can be
-	 * in flight). The runtime's totals are read last before the close: the allocations made
-	 * while they are read are seen live, and counted live in half of the read's time. */
+	 * in flight). The runtime's totals are read last before the close (which of them were
+	 * made live is what the probes saw, whenever the close takes effect). */
 	if (budget_cpu_read(b->cpu, &cpu) && !cpu.total_ns)
 		cpu = b->mark_cpu;
 	read_rt(b, &n, &nb);
@@ -425,7 +427,7 @@ void budget_target_exited(struct budget *b)
 	double cost, n, nb;
 
 	read_point(b, &cpu, &cost, &n, &nb);
-	if (b->have_rt && n == b->mark_n) {
+	if (b->have_rt && !b->rt_read) {
 		/* Its memory is gone with it, its CPU clocks are not. The allocations since the
 		 * last reading: while live, the hits counted since (account books them); while off
 		 * (at most OFF_READ_RT ago, or the ~30-70 ms of a detach), its CPU since at the
@@ -467,7 +469,7 @@ double budget_next_tick(const struct budget *b)
  * while live, no measure is good: the span says so (scale_uncertain). */
 enum basis { BASIS_RUNTIME, BASIS_CPU, BASIS_USER, BASIS_TIME };
 static const char *const basis_names[] = { "runtime", "cpu", "user_cpu", "time" };
-#define MIN_MEASURE_N 100 /* allocations the runtime counted live, to trust their share */
+#define MIN_MEASURE_N 100 /* allocations seen live, to trust their share of the runtime's count */
 #define MIX_TOL       0.1 /* bytes per allocation live vs the span's: a different mix beyond */
 
 /* The measures in the order tried; the loose ones (too little of them live) leave the scale
