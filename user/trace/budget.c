@@ -72,7 +72,7 @@ struct budget {
 	bool rt_read;  /* ... and did at the last point */
 	double cost_x; /* what a hit costs the target, measured on it, over the calibrated cost */
 	/* planning sums (halved at each plan, so recent cycles weigh most) */
-	double p_cal_live, p_tot_live, p_t_live, p_base_off, p_t_off;
+	double p_cost_live, p_base_live, p_t_live, p_base_off, p_t_off;
 	double balance; /* CPU ns the probes may still spend */
 	struct acc span, run;
 	uint64_t windows;
@@ -189,8 +189,8 @@ static void account(struct budget *b, double t, const struct budget_cpu_time *cp
 	acc_add(&b->span, b->live, &d);
 	acc_add(&b->run, b->live, &d);
 	if (b->live) {
-		b->p_cal_live += dcal;
-		b->p_tot_live += d.tot;
+		b->p_cost_live += dcost;
+		b->p_base_live += dbase;
 		b->p_t_live += dt;
 	} else {
 		b->p_base_off += dbase;
@@ -238,18 +238,16 @@ static void measure_cost(struct budget *b)
 /* Plans the cycle starting now (the probes are live). */
 static void plan(struct budget *b, double now_s)
 {
-	double cost, base, rho, bl, bo, d, period, w, off, rate;
+	double rho, bl, bo, d, period, w, off, rate;
 
-	measure_cost(b);
-	cost = b->cost_x * b->p_cal_live;
-	base = b->p_tot_live > cost ? b->p_tot_live - cost : 0;
-	rho = b->p_t_live > 0 ? cost / b->p_t_live : 0; /* probe CPU per live ns */
-	bl = b->p_t_live > 0 ? base / b->p_t_live : 0;  /* own CPU per live ns */
+	measure_cost(b); /* for the next cycles' accounting */
+	rho = b->p_t_live > 0 ? b->p_cost_live / b->p_t_live : 0; /* probe CPU per live ns */
+	bl = b->p_t_live > 0 ? b->p_base_live / b->p_t_live : 0;  /* own CPU per live ns */
 	/* Before any off period: assume the threads that trapped would have worked instead. */
 	bo = b->p_t_off > 0 ? b->p_base_off / b->p_t_off : bl + rho;
 	rate = b->k * bo;
-	b->p_cal_live /= 2;
-	b->p_tot_live /= 2;
+	b->p_cost_live /= 2;
+	b->p_base_live /= 2;
 	b->p_t_live /= 2;
 	b->p_base_off /= 2;
 	b->p_t_off /= 2;
