@@ -238,3 +238,26 @@ def test_budget_c_estimate_or_uncertain():
     assert m
     if "the scale of these counts is uncertain" not in t.stdout:
         assert within(int(m.group(1)), ALLOCS * rounds), (t.stdout, ALLOCS * rounds)
+
+
+def test_budget_go_intervals_add_up():
+    """-i on Go: intervals between two live windows get the run's rate; together they equal the
+    runtime's count of the work's allocations within 10%."""
+    target = Target(tp("go/gobudget"), "phased", GOBUDGET["phased"])
+    try:
+        tracer = Tracer(["malloc", "--json", "--budget", "5", "-i", "0.3", "-p", str(target.pid)])
+        target.go()
+        out, _ = target.proc.communicate(timeout=60)
+        assert target.proc.returncode == 0
+        mallocs, _, _ = gobudget_truth(out.decode())
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+    finally:
+        target.kill()
+    hists, _ = records(out)
+    assert len(hists) >= 3
+    for h in hists:
+        budget_fields(h)
+    assert any(h["sampled_basis"] == "runtime" for h in hists)
+    total = sum(h["count"] for h in hists)
+    assert within(total, mallocs), (total, mallocs)
