@@ -109,10 +109,16 @@ static void read_rt(struct budget *b, double *n, double *nb)
 	*n = b->mark_n, *nb = b->mark_nb;
 	b->rt_read = b->h.runtime_counts && !b->h.runtime_counts(b->h.ctx, n, nb);
 	if (b->rt_read) {
-		if (!b->have_rt) { /* the first reading: what came before is no part of the run */
-			b->mark_n = *n, b->mark_nb = *nb;
+		if (!b->have_rt) {
+			/* The first reading. The probes have been live since the run began (its
+			 * first window is), so what they saw until now is the runtime's share of
+			 * the run so far. */
+			double seen = 0, seen_b = 0;
+
 			if (b->h.seen)
-				b->h.seen(b->h.ctx, &b->mark_seen, &b->mark_seen_b);
+				b->h.seen(b->h.ctx, &seen, &seen_b);
+			b->mark_n = *n - seen, b->mark_nb = *nb - seen_b;
+			b->mark_seen = b->mark_seen_b = 0;
 		}
 		b->have_rt = true;
 	}
