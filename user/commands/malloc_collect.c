@@ -104,12 +104,8 @@ static int runtime_counts(void *ctx, double *count, double *bytes)
 	uint64_t n, nb;
 	int rc;
 
-	if (!r->gar) {
-		if (!r->go || r->t->kind != TARGET_CMD || r->t->gate_fd < 0)
-			return -ENOENT;
-		*count = *bytes = 0; /* held before exec: nothing allocated yet */
-		return 0;
-	}
+	if (!r->gar)
+		return -ENOENT; /* not open yet (-- CMD before its exec), or not readable */
 	if ((rc = go_alloc_read(r->gar, &n, &nb)))
 		return rc;
 	*count = (double)n;
@@ -141,9 +137,8 @@ void malloc_collect_runtime_open(struct malloc_run *r)
 	if (!r->budget || !r->go || r->gar || r->t->kind == TARGET_BINPATH)
 		return;
 	if (!(r->gp = calloc(1, sizeof(*r->gp)))) {
-		return;
-	}
-	if (go_proc_open(r->t->pid, r->gp, err, sizeof(err))) {
+		snprintf(err, sizeof(err), "out of memory");
+	} else if (go_proc_open(r->t->pid, r->gp, err, sizeof(err))) {
 		free(r->gp);
 		r->gp = NULL;
 	} else if (go_alloc_reader_open(r->gp, &r->gar, err, sizeof(err))) {

@@ -108,8 +108,10 @@ static inline bool stats_word_is_extreme(size_t i)
 int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t errlen);
 void malloc_collect_close(struct malloc_run *r);
 /* --budget on a Go program: opens the reader of the runtime's allocation totals, once the target
- * runs its own executable (after target_release for -- CMD; malloc_collect_open does it for -p).
- * Without it the sampled fraction falls back to the target's CPU time (-v says why). */
+ * runs its own executable (after target_release for -- CMD; malloc_collect_open does it for -p),
+ * while the first live window lasts: what the probes saw until its first reading is the runtime's
+ * count until then. Without it the sampled fraction falls back to the target's CPU time (-v says
+ * why). */
 void malloc_collect_runtime_open(struct malloc_run *r);
 /* The counters of one enum alloc_group summed over CPUs; malloc_read_stats: the allocator's. 0 or
  * -errno. */
