@@ -71,8 +71,8 @@ static error_t parse_heap(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 },
 					      { &stack_argp, 0, NULL, 1 },
 					      { 0 } };
-/* No options of its own: NULL, not an empty array, which glibc's argp leaks in --help (make_hol).
- */
+/* No options of its own: NULL, not an empty array, whose buffers glibc's argp leaks in --help
+ * (make_hol). */
 static const struct argp heap_argp = { NULL, parse_heap, NULL, doc, children, NULL, NULL };
 
 static double read_rates(void *ctx)
