@@ -8,7 +8,8 @@ gdb with Go's runtime-gdb.py (`info goroutines`) and delve (`goroutines -t`).
 The target is testprog/go/gostack with BENCH_INSPECT_GOROUTINES (default 10000) extra goroutines:
 rtmon reads the stripped build (what it must handle), the debuggers the plain one (they need DWARF).
 One goroutine of the target increments a counter without ever parking; a sampler thread reads it
-through /proc/PID/mem every ~0.2 ms. From that:
+through /proc/PID/mem every ~1 ms (more often, the sampler itself would take the CPU the tool
+needs: the target already spins on one of the two). From that:
   - pause: the longest time the counter did not move while the tool ran. A debugger stops every
     thread (ptrace) from attach to detach; rtmon only reads, so its figure is scheduling noise.
   - throughput: the counter's rate while the tool ran / its rate in an untouched window of the same
@@ -53,7 +54,7 @@ class Target:
         while not self.stop_ev.is_set():
             v = int.from_bytes(os.pread(self.mem, 8, self.addr), "little")
             self.samples.append((time.monotonic(), v))
-            time.sleep(0.0002)
+            time.sleep(0.001)  # 1 ms: the sampler must not take the CPU rtmon needs (2 CPUs, one spinning)
 
     def window(self, t0, t1):
         """(counter rate per s, longest stall s) between t0 and t1."""
@@ -128,23 +129,26 @@ def main():
         tools["delve goroutines -t (plain)"] = ("plain", lambda pid: (
             ["dlv", "attach", str(pid), "--check-go-version=false", "--allow-non-terminal-interactive=true"],
             "goroutines -t\nexit\nn\n"))
-    targets = {}
+    # One target at a time: each spins one of the machine's two CPUs (its counter goroutine), and
+    # two at once would leave the tool measured none.
+    runs = {name: [] for name in tools}
     try:
-        targets["stripped"] = Target(os.path.join(BUILD, "testprog/go/gostack-stripped"), tmp + "/s")
-        targets["plain"] = Target(os.path.join(BUILD, "testprog/go/gostack"), tmp + "/p")
-        time.sleep(1)
-        runs = {name: [] for name in tools}
-        for _ in range(ROUNDS):
-            for name, (which, mk) in tools.items():
-                t = targets[which]
-                argv, stdin = mk(t.pid)
-                runs[name].append(run_tool(argv, t, stdin))
-                if t.p.poll() is not None:
-                    raise RuntimeError(f"the target died under {name}")
+        for which in ("stripped", "plain"):
+            names = [n for n, (w, _) in tools.items() if w == which]
+            t = Target(os.path.join(BUILD, "testprog/go/gostack" + ("-stripped" if which == "stripped"
+                                                                     else "")), f"{tmp}/{which}")
+            try:
+                time.sleep(1)
+                for _ in range(ROUNDS):
+                    for name in names:
+                        argv, stdin = tools[name][1](t.pid)
+                        runs[name].append(run_tool(argv, t, stdin))
+                        if t.p.poll() is not None:
+                            raise RuntimeError(f"the target died under {name}")
+            finally:
+                t.close()
         res = {name: summary(r) for name, r in runs.items()}
     finally:
-        for t in targets.values():
-            t.close()
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"Go inspection: testprog/go/gostack with {EXTRA} extra parked goroutines, {ROUNDS} rounds "
           f"(median, min..max)")
