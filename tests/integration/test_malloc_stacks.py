@@ -164,9 +164,20 @@ def test_text_top_n():
     assert ranks[0][1] == str(3 * ROUNDS)  # path a: the most allocations
 
 
-def test_live_stacks_leaking_path_only():
-    """Path a leaks, b and c free at once: outstanding blocks and bytes on path a only, exactly."""
-    out, _, prog_out = traced(["--live", "--stacks", "--json"], "allocpaths-fp", str(ROUNDS),
+LIVE_VARIANTS = [
+    ("allocpaths-fp", ["--unwind", "fp"]),
+    # no frame pointers: the default for --live is DWARF unwinding, each block naming its record
+    ("allocpaths-nofp", []),
+    ("allocpaths-nofp-static", []),
+    ("allocpaths-fp", ["--unwind", "dwarf"]),
+]
+
+
+@pytest.mark.parametrize("prog,extra", LIVE_VARIANTS)
+def test_live_stacks_leaking_path_only(prog, extra):
+    """Path a leaks, b and c free at once: outstanding blocks and bytes on path a only, exactly,
+    with every frame down to main (per_path)."""
+    out, _, prog_out = traced(["--live", "--stacks", "--json"] + extra, prog, str(ROUNDS),
                               "leak")
     assert truth(prog_out) == expected()
     lines = json_lines(out)
@@ -180,14 +191,18 @@ def test_live_stacks_leaking_path_only():
     # every outstanding block is in a stack (path a's, and stdio's buffer)
     assert sum(s["values"]["allocations"] for s in stacks) == hist["live_allocs"]
     assert sum(s["values"]["bytes"] for s in stacks) == hist["live_bytes"]
+    summary = lines[-1]
+    assert summary["type"] == "summary" and summary["live_stacks_lost"] == 0, summary
 
 
-def test_live_min_age_keeps_older_blocks():
+@pytest.mark.parametrize("prog,extra", [("allocpaths-fp", ["--unwind", "fp"]),
+                                        ("allocpaths-nofp", [])])
+def test_live_min_age_keeps_older_blocks(prog, extra):
     """Two passes 3 s apart: --min-age 1.5 keeps the first pass's blocks only."""
-    target = Target(tp("allocpaths-fp"), str(ROUNDS), "leak", "hold")
+    target = Target(tp(prog), str(ROUNDS), "leak", "hold")
     try:
         tracer = Tracer(["malloc", "--live", "--stacks", "--json", "--min-age", "1.5", "-p",
-                         str(target.pid)])
+                         str(target.pid)] + extra)
         target.go()
         first = target.proc.stdout.readline().decode()
         time.sleep(3)
@@ -277,7 +292,6 @@ def test_budget_with_stacks():
     (["--stacks", "--top", "0"], "invalid --top"),
     (["--stacks", "--value", "frobs"], "unknown --value"),
     (["--stacks", "-i", "1"], "--stacks has no -i"),
-    (["--live", "--stacks", "--unwind", "dwarf"], "drop --unwind dwarf"),
     (["--stacks", "--unwind", "x"], "invalid --unwind"),
     (["--folded"], "--folded needs --stacks"),
     (["--top", "3"], "--top needs --stacks"),
