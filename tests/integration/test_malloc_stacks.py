@@ -224,6 +224,23 @@ def test_live_stacks_dwarf_many_blocks():
     assert sum(s["values"]["bytes"] for s in stacks) == hist["live_bytes"]
 
 
+@pytest.mark.parametrize("extra", [["--unwind", "fp"], ["--unwind", "dwarf"]])
+def test_live_stacks_nested_call_keeps_outer_stack(extra):
+    """tcmalloc's posix_memalign calls memalign through its public name (a nested call, counted
+    once): the block is posix_memalign's, under its stack, not lost. testprog/alloc.c's mode k
+    keeps 10 blocks a round, one of them posix_memalign's."""
+    out, _, _ = traced(["--live", "--stacks", "--json"] + extra, "alloc-tcmalloc", "2", "0", "k")
+    lines = json_lines(out)
+    stacks = [o for o in lines if o["type"] == "stack"]
+    hist = next(o for o in lines if o.get("name") == "malloc_size")
+    assert hist["live_allocs"] == 20, hist
+    assert sum(s["values"]["allocations"] for s in stacks) == 20, stacks
+    assert sum(s["values"]["bytes"] for s in stacks) == hist["live_bytes"], stacks
+    pm = [s for s in stacks if funcs(s)[:2] == ["posix_memalign", "run_rounds"]]
+    assert sum(s["values"]["allocations"] for s in pm) == 2, stacks
+    assert not [s for s in stacks if funcs(s) == ["[stack lost]"]], stacks
+
+
 @pytest.mark.parametrize("prog,extra", [("allocpaths-fp", ["--unwind", "fp"]),
                                         ("allocpaths-nofp", [])])
 def test_live_min_age_keeps_older_blocks(prog, extra):

@@ -71,7 +71,8 @@ static void test_prune(void **state)
 	keep[nkeep++] = seq_at(n + 5, 3);
 	assert_int_equal(live_seqs_prune(ls, keep, nkeep, young), 0);
 	for (uint64_t i = 1; i <= n; i++)
-		assert_true((live_seqs_find(ls, seq_at(i, 0)) != NULL) == (i % 10 == 0 || i >= young));
+		assert_true((live_seqs_find(ls, seq_at(i, 0)) != NULL) ==
+			    (i % 10 == 0 || i >= young));
 	assert_null(live_seqs_find(ls, seq_at(n + 5, 3)));
 	assert_int_equal(live_seqs_count(ls), (young - 1) / 10 + (n - young + 1));
 	assert_false(live_seqs_prune_due(ls)); /* next at twice the kept, at least 65536 */
