@@ -81,6 +81,8 @@ static void test_prune(void **state)
 		assert_int_equal(live_seqs_add(ls, seq_at(i, 1), 1, &loc, 1), 0);
 	}
 	assert_true(live_seqs_prune_due(ls));
+	live_seqs_postpone(ls); /* a failed walk: due again once the table has doubled */
+	assert_false(live_seqs_prune_due(ls));
 	/* nothing named, everything old: the table empties; new seqs go in again */
 	assert_int_equal(live_seqs_prune(ls, NULL, 0, UINT64_MAX), 0);
 	assert_int_equal(live_seqs_count(ls), 0);

@@ -187,6 +187,11 @@ static int keep_put(struct live_seqs *next, uint64_t seq, uint32_t stack)
 	return 0;
 }
 
+void live_seqs_postpone(struct live_seqs *ls)
+{
+	ls->prune_at = ls->nseqs * 2 > PRUNE_MIN ? ls->nseqs * 2 : PRUNE_MIN;
+}
+
 int live_seqs_prune(struct live_seqs *ls, const uint64_t *keep, size_t nkeep, uint64_t young_ns)
 {
 	struct live_seqs next = { 0 };
@@ -209,9 +214,10 @@ int live_seqs_prune(struct live_seqs *ls, const uint64_t *keep, size_t nkeep, ui
 	ls->seqs = next.seqs;
 	ls->nseqs = next.nseqs;
 	ls->capseqs = next.capseqs;
-	ls->prune_at = ls->nseqs * 2 > PRUNE_MIN ? ls->nseqs * 2 : PRUNE_MIN;
+	live_seqs_postpone(ls);
 	return 0;
 nomem:
 	free(next.seqs);
+	live_seqs_postpone(ls);
 	return -ENOMEM;
 }

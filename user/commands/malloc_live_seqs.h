@@ -44,6 +44,9 @@ int live_seqs_prune_due(const struct live_seqs *ls);
  * seq's clock, bpf/alloc.bpf.c: stack_seq: a call whose block was not in the tables yet when they
  * were read); drops the others. 0 or -ENOMEM (then nothing is dropped). */
 int live_seqs_prune(struct live_seqs *ls, const uint64_t *keep, size_t nkeep, uint64_t young_ns);
+/* The kernel's tables could not be read: the next prune when the table has doubled, not at every
+ * record. */
+void live_seqs_postpone(struct live_seqs *ls);
 
 /* The clock part of a seq (CLOCK_MONOTONIC ns, mod 2^52). */
 static inline uint64_t live_seq_time_ns(uint64_t seq)

@@ -283,7 +283,9 @@ static void prune_seqs(struct malloc_run *r)
 	uint64_t young = loop_now_ns() - 1000000000ULL;
 
 	ms->nkeep = 0;
-	if (!keep_live_blocks(r) && !keep_live_calls(r))
+	if (keep_live_blocks(r) || keep_live_calls(r))
+		live_seqs_postpone(ms->seqs);
+	else
 		live_seqs_prune(ms->seqs, ms->keep, ms->nkeep, live_seq_time_ns(young));
 }
 
