@@ -21,7 +21,8 @@ def budget_fields(h):
     assert isinstance(h["estimated"], bool)
     assert 0 < h["sampled_fraction"] <= 1
     assert 0 <= h["live_fraction"] <= 1  # 0: an interval between two live windows
-    assert h["sampled_basis"] in ("live", "cpu", "user_cpu", "time")
+    assert h["sampled_basis"] in ("live", "runtime", "cpu", "user_cpu", "time")
+    assert isinstance(h["mix_uncertain"], bool)
     assert isinstance(h["scale_uncertain"], bool)
     if not h["estimated"]:
         assert h["sampled_fraction"] == 1 and h["sampled_basis"] == "live"
@@ -149,3 +150,114 @@ def test_budget_go():
     assert hist["runtime"] == "go" and hist["calls"] == {"mallocgc": hist["count"]}
     assert classes["estimated"] == hist["estimated"]
     assert lines[-1]["type"] == "summary" and lines[-1]["target_exit"] == 0
+
+
+# testprog/go/gobudget: the runtime's own count of the work's allocations (MemStats.Mallocs delta),
+# the program's count of them and the bytes it asked for. Its collector runs (unprobed background
+# workers), so the target's CPU time is not proportional to its allocations: the estimate is scaled
+# by the runtime's own count of the allocations made while the probes were attached.
+GOBUDGET = {"steady": "300000", "phased": "2"}
+
+
+def gobudget_truth(text):
+    m = re.search(r"mallocs (\d+) count (\d+) bytes (\d+)", text)
+    assert m, text
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def within(x, truth, tol=0.10):
+    return abs(x / truth - 1) <= tol
+
+
+@pytest.mark.parametrize("workload", ["steady", "phased"])
+def test_budget_go_estimates_equal_memstats(workload):
+    """--budget 5 on Go: the count within 10% of MemStats.Mallocs and the mean size within 10% of
+    the program's own, on a steady workload and on one with phases of small, of large and of no
+    allocations (where the duty cycle samples the phases unevenly)."""
+    target = Target(tp("go/gobudget"), workload, GOBUDGET[workload])
+    try:
+        tracer = Tracer(["malloc", "--json", "--budget", "5", "-p", str(target.pid)])
+        target.go()
+        out, _ = target.proc.communicate(timeout=60)
+        assert target.proc.returncode == 0
+        mallocs, count, nbytes = gobudget_truth(out.decode())
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+    finally:
+        target.kill()
+    hists, summary = records(out)
+    h = hists[-1]
+    budget_fields(h)
+    assert h["estimated"] is True and h["sampled_basis"] == "runtime", h
+    assert h["scale_uncertain"] is False  # the runtime's count is no guess
+    assert h["sampled_count"] < mallocs  # sampled, not traced
+    assert within(h["count"], mallocs), (h["count"], mallocs)
+    assert within(h["sum"] / h["count"], nbytes / count), (h["sum"] / h["count"], nbytes / count)
+    assert isinstance(h["mix_uncertain"], bool) and h["mix_ratio"] > 0
+    assert h["mix_uncertain"] == (abs(h["mix_ratio"] - 1) > 0.1)
+    assert summary["sampled_basis"] == "runtime" and summary["cost_target_x"] >= 1
+
+
+def test_budget_go_cmd_text():
+    """-- CMD: the runtime's count is read from the exec on; the text names it as the basis, and a
+    mix that differed says the distribution is the windows'."""
+    r = run(["malloc", "--budget", "5", "--", tp("go/gobudget"), "phased", GOBUDGET["phased"]], timeout=60)
+    assert r.returncode == 0, r.stderr
+    mallocs, count, nbytes = gobudget_truth(r.stdout + r.stderr)
+    assert "the target's own allocations (the Go runtime's count, MemStats.Mallocs" in r.stdout
+    assert "uncertain" not in r.stdout.replace("mix", "")
+    m = re.search(r"^allocations ~(\d+), ", r.stdout, re.M)
+    assert m and within(int(m.group(1)), mallocs), (r.stdout, mallocs)
+    mixed = re.search(r"were ([0-9.e+]+)x the size of the rest on average: the size distribution "
+                      r"above is theirs, not the whole run's", r.stdout)
+    jr = run(["malloc", "--json", "--budget", "5", "--", tp("go/gobudget"), "steady", GOBUDGET["steady"]],
+             timeout=60)
+    assert jr.returncode == 0, jr.stderr
+    mallocs, _, _ = gobudget_truth(jr.stderr)
+    h = records(jr.stdout)[0][-1]
+    assert h["sampled_basis"] == "runtime" and within(h["count"], mallocs), (h["count"], mallocs)
+    if mixed:
+        assert abs(float(mixed.group(1)) - 1) > 0.1
+
+
+def test_budget_c_estimate_or_uncertain():
+    """C (testprog/alloc, whose calls are known exactly): within 10% of the true count where the
+    scale is not flagged uncertain; where it is, the text says so."""
+    rounds = int(STEADY_ROUNDS)
+    for _ in range(2):
+        r = run(["malloc", "--json", "--budget", "5", "--", tp("alloc"), STEADY_ROUNDS], timeout=60)
+        assert r.returncode == 0, r.stderr
+        h = records(r.stdout)[0][0]
+        budget_fields(h)
+        assert h["sampled_basis"] != "runtime"
+        if not h["scale_uncertain"]:
+            assert within(h["count"], ALLOCS * rounds), (h["count"], ALLOCS * rounds)
+    t = run(["malloc", "--budget", "5", "--", tp("alloc"), STEADY_ROUNDS], timeout=60)
+    assert t.returncode == 0, t.stderr
+    m = re.search(r"^allocations ~(\d+), ", t.stdout, re.M)
+    assert m
+    if "the scale of these counts is uncertain" not in t.stdout:
+        assert within(int(m.group(1)), ALLOCS * rounds), (t.stdout, ALLOCS * rounds)
+
+
+def test_budget_go_intervals_add_up():
+    """-i on Go: intervals between two live windows get the run's rate; together they equal the
+    runtime's count of the work's allocations within 10%."""
+    target = Target(tp("go/gobudget"), "phased", GOBUDGET["phased"])
+    try:
+        tracer = Tracer(["malloc", "--json", "--budget", "5", "-i", "0.3", "-p", str(target.pid)])
+        target.go()
+        out, _ = target.proc.communicate(timeout=60)
+        assert target.proc.returncode == 0
+        mallocs, _, _ = gobudget_truth(out.decode())
+        rc, out, err = tracer.wait()
+        assert rc == 0, err
+    finally:
+        target.kill()
+    hists, _ = records(out)
+    assert len(hists) >= 3
+    for h in hists:
+        budget_fields(h)
+    assert any(h["sampled_basis"] == "runtime" for h in hists)
+    total = sum(h["count"] for h in hists)
+    assert within(total, mallocs), (total, mallocs)

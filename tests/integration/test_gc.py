@@ -230,7 +230,10 @@ def test_pid_cycle_numbers_are_the_runtimes(variant):
     before, after = text.split("\ngo\n", 1) if "\ngo\n" in text else ("", text)
     traced = [int(n) for n in re.findall(r"^gc (\d+) @", after, re.M)]
     earlier = [int(n) for n in re.findall(r"^gc (\d+) @", before, re.M)]
-    assert len(traced) >= 6 and earlier and min(traced) > 5, text
+    # gcheap runs AFTER (6) cycles from the count it reads after the gate; a cycle that ends
+    # while it prints "go" is counted there but its gctrace line comes before "go" (seen under
+    # the sanitizers with go1.17): 5 lines after the gate is then the whole run.
+    assert len(traced) >= 5 and earlier and min(traced) > 5, text
     gc = [o for o in json_lines(tout) if o["type"] == "gc" and o["gc"]]
     ended = {o["cycle"] for o in gc if o["phase"] == "mark-term"}
     seen = {o["cycle"] for o in gc}

@@ -363,8 +363,10 @@ int cmd_malloc(int argc, char **argv)
 	r.start_s = loop_now_s();
 	if (target_release(&t, err, sizeof(err)))
 		goto fail;
-	if (t.kind == TARGET_CMD)
+	if (t.kind == TARGET_CMD) {
 		malloc_stacks_watch(&r);
+		malloc_collect_runtime_open(&r);
+	}
 	end = loop_run(&args.co, &t, &ops);
 	report(&r);
 	r.stacks_lost_kernel = r.base.stacks_lost;

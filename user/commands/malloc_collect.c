@@ -7,6 +7,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "commands/malloc_run.h"
+#include "runtime/go/goinspect.h"
 #include "alloc.skel.h"
 #include "trace/skel_open.h"
 
@@ -72,17 +73,86 @@ void malloc_stats_add(struct malloc_stats *a, const struct malloc_stats *b)
 	}
 }
 
-/* --budget: counted * own_scale + run_total * run_scale, rounded (budget.h). */
+static bool stats_word_is_bytes(size_t i)
+{
+	return i == offsetof(struct malloc_stats, bytes) / sizeof(__u64) ||
+	       i == offsetof(struct malloc_stats, go_large_bytes) / sizeof(__u64);
+}
+
+/* --budget: counted * own_scale + run_total * run_scale, rounded (budget.h); bytes by the byte
+ * scales. */
 void malloc_stats_estimate(struct malloc_stats *delta, const struct malloc_stats *run_total,
 			   const struct budget_span *sp)
 {
 	__u64 *x = (__u64 *)delta;
 	const __u64 *run = (const __u64 *)run_total;
 
-	for (size_t i = 0; i < STATS_WORDS; i++)
+	for (size_t i = 0; i < STATS_WORDS; i++) {
+		bool b = stats_word_is_bytes(i);
+
 		if (!stats_word_is_extreme(i))
-			x[i] = (__u64)llround((double)x[i] * sp->own_scale +
-					      (double)run[i] * sp->run_scale);
+			x[i] = (__u64)llround(
+				(double)x[i] * (b ? sp->own_scale_bytes : sp->own_scale) +
+				(double)run[i] * (b ? sp->run_scale_bytes : sp->run_scale));
+	}
+}
+
+/* budget_hooks.runtime_counts: Go's MemStats.Mallocs and TotalAlloc, read from the target. */
+static int runtime_counts(void *ctx, double *count, double *bytes)
+{
+	struct malloc_run *r = ctx;
+	uint64_t n, nb;
+	int rc;
+
+	if (!r->gar)
+		return -ENOENT; /* not open yet (-- CMD before its exec), or not readable */
+	if ((rc = go_alloc_read(r->gar, &n, &nb)))
+		return rc;
+	*count = (double)n;
+	*bytes = (double)nb;
+	return 0;
+}
+
+/* budget_hooks.seen: the allocations counted so far, and their bytes as TotalAlloc counts them:
+ * small ones by their size class; large ones as requested (the runtime rounds them up to its 8 KiB
+ * pages, less than 1/4 more). */
+static int seen_count(void *ctx, double *count, double *bytes)
+{
+	struct malloc_stats s;
+	int rc = malloc_read_stats(ctx, &s);
+
+	if (rc)
+		return rc;
+	*count = (double)s.count;
+	*bytes = (double)s.go_large_bytes;
+	for (int c = 0; c < GO_NUM_SIZE_CLASSES; c++)
+		*bytes += (double)s.go_classes[c] * go_class_size[c];
+	return 0;
+}
+
+void malloc_collect_runtime_open(struct malloc_run *r)
+{
+	char err[512];
+
+	if (!r->budget || !r->go || r->gar || r->t->kind == TARGET_BINPATH)
+		return;
+	if (!(r->gp = calloc(1, sizeof(*r->gp)))) {
+		snprintf(err, sizeof(err), "out of memory");
+	} else if (go_proc_open(r->t->pid, r->gp, err, sizeof(err))) {
+		free(r->gp);
+		r->gp = NULL;
+	} else if (go_alloc_reader_open(r->gp, &r->gar, err, sizeof(err))) {
+		go_proc_close(r->gp);
+		free(r->gp);
+		r->gp = NULL;
+	} else {
+		return;
+	}
+	if (r->args->co.verbose)
+		fprintf(stderr,
+			"rtmon: budget: the runtime's allocation count cannot be read (%s): the "
+			"sampled fraction is measured by the target's CPU time\n",
+			err);
 }
 
 /* budget_hooks.cost_ns: what the calls counted so far cost the target, by the kind of site hit. */
@@ -133,7 +203,9 @@ int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t
 	struct budget_hooks hooks = { .ctx = r,
 				      .attach = malloc_attach_sites,
 				      .detach = malloc_detach_sites,
-				      .cost_ns = hits_cost_ns };
+				      .cost_ns = hits_cost_ns,
+				      .runtime_counts = runtime_counts,
+				      .seen = seen_count };
 	int rc;
 
 	r->skel = SKEL_OPEN(alloc, r->t, cmd, err, errlen);
@@ -170,8 +242,13 @@ int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t
 		probe_load_error(cmd, rc, err, errlen);
 		return -1;
 	}
-	if (r->args->budget)
-		return start_budget(r, &hooks, err, errlen) ? -1 : 0;
+	if (r->args->budget) {
+		if (start_budget(r, &hooks, err, errlen))
+			return -1;
+		if (r->t->kind == TARGET_PID)
+			malloc_collect_runtime_open(r);
+		return 0;
+	}
 	return malloc_attach_sites(r, err, errlen) ? -1 : 0;
 }
 
@@ -180,6 +257,13 @@ void malloc_collect_close(struct malloc_run *r)
 	probe_links_destroy(r->pl);
 	budget_free(r->budget);
 	r->budget = NULL;
+	go_alloc_reader_close(r->gar);
+	r->gar = NULL;
+	if (r->gp) {
+		go_proc_close(r->gp);
+		free(r->gp);
+		r->gp = NULL;
+	}
 	alloc_bpf__destroy(r->skel);
 	r->skel = NULL;
 }

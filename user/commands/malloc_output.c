@@ -72,13 +72,21 @@ static void print_budget_text(const struct malloc_run *r, const struct budget_sp
 		       budget_pct(r->budget));
 		return;
 	}
+	const char *what = !strcmp(sp->basis, "runtime")
+				   ? "own allocations (the Go runtime's count, MemStats.Mallocs; "
+				     "bytes by its TotalAlloc) made"
+			   : !strcmp(sp->basis, "user_cpu") ? "work (its user CPU time) done"
+			   : !strcmp(sp->basis, "cpu")      ? "work (its CPU time) done"
+							    : "work (its run time) done";
+
 	printf("sampled %.3g%% of the time, counts are estimates (~): scaled by the %.3g%% of the "
-	       "target's work (its %s) done while the probes were attached; --budget %g\n",
-	       100 * sp->live_fraction, 100 * sp->sampled_fraction,
-	       !strcmp(sp->basis, "user_cpu") ? "user CPU time"
-	       : !strcmp(sp->basis, "cpu")    ? "CPU time"
-					      : "run time",
-	       budget_pct(r->budget));
+	       "target's %s while the probes were attached; --budget %g\n",
+	       100 * sp->live_fraction, 100 * sp->sampled_fraction, what, budget_pct(r->budget));
+	if (sp->mix_uncertain)
+		printf("the allocations made while the probes were attached were %.2gx the size "
+		       "of the rest on average: the size distribution above is theirs, not the "
+		       "whole run's (counts and bytes are each scaled by the runtime's total)\n",
+		       sp->mix_ratio);
 	if (sp->scale_uncertain)
 		printf("the probes took %.0f%% of the target's CPU while attached, so the scale of "
 		       "these counts is uncertain (their distribution is not)\n",
@@ -187,6 +195,9 @@ static void print_json_budget(const struct malloc_run *r, const struct budget_sp
 	json_field_str(stdout, "sampled_basis", sp->basis);
 	json_field_f(stdout, "probe_share_live", sp->probe_share_live, 3);
 	json_field_bool(stdout, "scale_uncertain", sp->scale_uncertain);
+	json_field_bool(stdout, "mix_uncertain", sp->mix_uncertain);
+	if (!strcmp(sp->basis, "runtime"))
+		json_field_f(stdout, "mix_ratio", sp->mix_ratio, 3);
 }
 
 /* {"type":"size_classes","name":"go_malloc_class",...}: counts by the Go runtime's size classes. */
@@ -317,12 +328,18 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 		json_field_f(stdout, "cost_per_hit_ns", r->costs.emulated_ns, 0);
 		if (r->costs.stepped_ns)
 			json_field_f(stdout, "cost_per_stepped_hit_ns", r->costs.stepped_ns, 0);
+		json_field_f(stdout, "cost_target_x", budget_cost_x(r->budget), 2);
 	} else if (r->budget) {
+		char x[48] = "";
+
+		if (budget_cost_x(r->budget) > 1)
+			snprintf(x, sizeof(x), ", %.2gx that in the target",
+				 budget_cost_x(r->budget));
 		snprintf(detail, sizeof(detail),
-			 " (%llu live window%s, %.3g%% of the time; a hit costs ~%.0f ns here)",
+			 " (%llu live window%s, %.3g%% of the time; a hit costs ~%.0f ns here%s)",
 			 (unsigned long long)budget_windows(r->budget),
 			 budget_windows(r->budget) == 1 ? "" : "s", 100 * run.live_fraction,
-			 r->costs.emulated_ns);
+			 r->costs.emulated_ns, x);
 	}
 	summary_end(&sum, detail);
 }

@@ -74,6 +74,10 @@ struct malloc_run {
 	struct budget *budget;
 	struct budget_costs costs;
 	double hit_ns[AF_COUNT]; /* what one call of each function costs the target while live */
+	/* Go: the runtime's own allocation totals, the sampled fraction's basis (budget.h's
+	 * runtime_counts); NULL until opened, or when it could not be */
+	struct go_proc *gp;
+	struct go_alloc_reader *gar;
 	/* --stacks */
 	bool stack_copy; /* the DWARF path: stacks copied and unwound here (else frame pointers) */
 	struct malloc_stacks *ms;
@@ -105,6 +109,12 @@ static inline bool stats_word_is_extreme(size_t i)
  * before. 0, or -1 with one line in err; malloc_collect_close in either case. */
 int malloc_collect_open(struct malloc_run *r, const char *cmd, char *err, size_t errlen);
 void malloc_collect_close(struct malloc_run *r);
+/* --budget on a Go program: opens the reader of the runtime's allocation totals, once the target
+ * runs its own executable (after target_release for -- CMD; malloc_collect_open does it for -p),
+ * while the first live window lasts: what the probes saw until its first reading is the runtime's
+ * count until then. Without it the sampled fraction falls back to the target's CPU time (-v says
+ * why). */
+void malloc_collect_runtime_open(struct malloc_run *r);
 /* The counters of one enum alloc_group summed over CPUs; malloc_read_stats: the allocator's. 0 or
  * -errno. */
 int malloc_read_group(const struct malloc_run *r, int group, struct malloc_stats *sum);

@@ -488,8 +488,13 @@ int malloc_stacks_report(struct malloc_run *r, FILE *out, char *err, size_t errl
 		return -ENOMEM;
 	}
 	if (r->budget) {
+		double f[2];
+
 		budget_run_span(r->budget, &run);
-		profile_scale(ms->prof, run.own_scale + run.run_scale);
+		/* value_types' order; bytes by their own scale (the runtime's TotalAlloc on Go) */
+		f[0] = run.own_scale + run.run_scale;
+		f[1] = run.own_scale_bytes + run.run_scale_bytes;
+		profile_scale_types(ms->prof, f);
 	}
 	stacks_get_counts(ms->stacks, &sc);
 	r->stacks_lost = sc.lost;

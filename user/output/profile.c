@@ -135,13 +135,22 @@ void profile_set_time(struct profile *p, int64_t time_ns, int64_t duration_ns)
 	p->duration_ns = duration_ns;
 }
 
-void profile_scale(struct profile *p, double factor)
+void profile_scale_types(struct profile *p, const double *factors)
 {
 	for (size_t i = 0; i < p->n_samples * p->ntypes; i++) {
-		double v = (double)p->values[i] * factor;
+		double v = (double)p->values[i] * factors[i % p->ntypes];
 
 		p->values[i] = v >= (double)INT64_MAX ? INT64_MAX : (int64_t)llround(v);
 	}
+}
+
+void profile_scale(struct profile *p, double factor)
+{
+	double f[PROFILE_TYPES_MAX];
+
+	for (size_t t = 0; t < p->ntypes; t++)
+		f[t] = factor;
+	profile_scale_types(p, f);
 }
 
 void profile_count_lost(struct profile *p, uint64_t lost_stacks, uint64_t truncated_stacks)

@@ -64,8 +64,10 @@ uint32_t profile_location_copy(struct profile *dst, const struct profile *src, u
 int profile_add(struct profile *p, const uint32_t *locs, size_t nlocs, const int64_t *values,
 		const struct profile_label *labels, size_t nlabels);
 
-/* Multiplies every value by factor, rounded: estimates from sampled counts (malloc --budget). */
+/* Multiplies every value by factor, rounded: estimates from sampled counts (malloc --budget).
+ * profile_scale_types: value type i by factors[i] (one per type given to profile_new). */
 void profile_scale(struct profile *p, double factor);
+void profile_scale_types(struct profile *p, const double *factors);
 
 /* Counted by the command, written by every output: stacks the kernel could not record (a full
  * stack map, a failed copy) and stacks cut at the frame limit. */

@@ -46,6 +46,15 @@ struct budget_hooks {
 	void (*detach)(void *ctx);
 	/* The CPU the hits counted so far have cost the target: counters times budget_costs. */
 	int (*cost_ns)(void *ctx, double *ns);
+	/* Optional (NULL: none): the target's own running totals of what the probes count (Go:
+	 * MemStats.Mallocs and TotalAlloc), read at every window edge. With them the sampled
+	 * fraction is the share of the target's own allocations made while live, which the probes
+	 * cannot bias. 0, or -errno (not readable now: the point keeps the last figures). */
+	int (*runtime_counts)(void *ctx, double *count, double *bytes);
+	/* With runtime_counts: the allocations the probes have counted so far, and their bytes as
+	 * the runtime counts them (rounded up to its size classes): the live share of its totals.
+	 */
+	int (*seen)(void *ctx, double *count, double *bytes);
 };
 
 /* How to turn what the probes counted into estimates for one report: for each counter,
@@ -55,12 +64,23 @@ struct budget_hooks {
 struct budget_span {
 	double own_scale;
 	double run_scale;
+	/* For byte counters: the same, by the runtime's byte total when there is one (else equal
+	 * to the above). */
+	double own_scale_bytes;
+	double run_scale_bytes;
 	double sampled_fraction; /* the share of the target's work seen live, (0, 1] */
 	double live_fraction;    /* the share of the wall time the probes were attached */
 	bool estimated;          /* the probes were detached for part of the span */
-	const char *basis; /* what sampled_fraction was measured by: "cpu", "user_cpu" or "time" */
+	/* what sampled_fraction was measured by: "runtime" (the target's own count of its
+	 * allocations), "cpu", "user_cpu" or "time" */
+	const char *basis;
 	double probe_share_live; /* the probes' share of the target's CPU while live */
 	bool scale_uncertain;    /* that share was so high that the scale is uncertain (budget.c) */
+	/* "runtime" basis: the live windows' bytes per allocation differed by more than 10% from
+	 * the span's (mix_ratio: theirs / the span's), so the size distribution, which is the
+	 * windows', is not the span's; the counts and bytes are scaled each by its own total. */
+	bool mix_uncertain;
+	double mix_ratio;
 };
 
 struct budget;
@@ -80,6 +100,9 @@ void budget_take_span(struct budget *b, struct budget_span *out);
 /* Over the whole run so far. */
 void budget_run_span(const struct budget *b, struct budget_span *out);
 double budget_pct(const struct budget *b);
+/* What a probe hit costs the target, measured on it from its own allocation count (Go), over the
+ * calibrated cost: 1 when not measured. */
+double budget_cost_x(const struct budget *b);
 uint64_t budget_windows(const struct budget *b);
 void budget_free(struct budget *b);
 

@@ -246,6 +246,15 @@ struct go_memstats {
 
 int go_read_memstats(struct go_proc *p, struct go_memstats *out, char *err, size_t errlen);
 
+/* The runtime's own totals of heap allocations (MemStats.Mallocs and TotalAlloc) as rtmon malloc
+ * --budget reads them at every window edge: the same figures as go_read_memstats, from the second
+ * of two reads that agree (3 at most), with the globals looked up once by _open. */
+struct go_alloc_reader;
+int go_alloc_reader_open(struct go_proc *p, struct go_alloc_reader **out, char *err, size_t errlen);
+/* 0, or -errno (the process is gone, a read failed, -EAGAIN: no two reads agreed). */
+int go_alloc_read(struct go_alloc_reader *rd, uint64_t *mallocs, uint64_t *total_alloc);
+void go_alloc_reader_close(struct go_alloc_reader *rd);
+
 /* rtmon stats: the scheduler's settings and counts. -1 for what this binary does not say. */
 struct go_sched_stats {
 	int64_t gomaxprocs;   /* len(allp) */

@@ -426,3 +426,63 @@ int go_read_sched_stats(struct go_proc *p, struct go_sched_stats *out, char *err
 	out->gogc = pct;
 	return 0;
 }
+
+struct go_alloc_reader {
+	struct go_proc *p;
+	struct go_mem_globals g;
+	size_t ms_len, hsd_len;
+	struct mem_raw r;
+	struct go_memstats m;
+};
+
+int go_alloc_reader_open(struct go_proc *p, struct go_alloc_reader **out, char *err, size_t errlen)
+{
+	struct go_alloc_reader *rd = calloc(1, sizeof(*rd));
+	int rc;
+
+	*out = NULL;
+	if (!rd) {
+		goelf_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rd->p = p;
+	rc = check_layout(p, &rd->ms_len, &rd->hsd_len, err, errlen);
+	if (!rc)
+		rc = go_mem_globals_find(p->st, &p->lay, &rd->g, err, errlen);
+	if (rc) {
+		free(rd);
+		return rc;
+	}
+	*out = rd;
+	return 0;
+}
+
+/* Two reads back to back differ by what was allocated in between (~15,000 at most in ~300 us);
+ * one torn by the runtime moving counts between heapStats' generations or out of an mcache
+ * differs by up to a generation's whole count. */
+#define ALLOC_READ_TOL 100000
+
+int go_alloc_read(struct go_alloc_reader *rd, uint64_t *mallocs, uint64_t *total_alloc)
+{
+	uint64_t prev = 0;
+
+	for (int i = 0; i < READ_TRIES; i++) {
+		int rc = read_raw(rd->p, &rd->g, rd->ms_len, rd->hsd_len, &rd->r);
+
+		if (rc)
+			return rc;
+		compute(rd->p, &rd->r, &rd->m);
+		if (i && rd->m.Mallocs >= prev && rd->m.Mallocs - prev <= ALLOC_READ_TOL) {
+			*mallocs = rd->m.Mallocs;
+			*total_alloc = rd->m.TotalAlloc;
+			return 0;
+		}
+		prev = rd->m.Mallocs;
+	}
+	return -EAGAIN;
+}
+
+void go_alloc_reader_close(struct go_alloc_reader *rd)
+{
+	free(rd);
+}

@@ -1,0 +1,3 @@
+module rtmon/testprog/gobudget
+
+go 1.17
