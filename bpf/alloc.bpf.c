@@ -360,13 +360,17 @@ static __always_inline void live_insert(struct malloc_stats *s, __u32 tgid, __u6
 
 /* At an allocating call's entry: what its return needs. glibc calls malloc from within realloc and
  * memalign in some cases; the inner call replaces the outer one's entry and its return consumes it,
- * so the outer return finds nothing and does nothing: the block is counted once. */
+ * so the outer return finds nothing and does nothing: the block is counted once. A nested call
+ * (count_nested) took no stack of its own: its block keeps the outer call's. */
 static __always_inline void live_enter(struct malloc_stats *s, __u32 fn, __u64 size, __u64 arg,
-				       const struct alloc_stack_key *key)
+				       const struct alloc_stack_key *key, bool nested)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct live_call c = { .size = size, .arg = arg, .fn = fn, .key = *key };
+	struct live_call c = { .size = size, .arg = arg, .fn = fn, .key = *key }, *outer;
 	struct live_block old;
+
+	if (nested && track_stacks && (outer = bpf_map_lookup_elem(&live_calls, &id)))
+		c.key = outer->key;
 
 	/* realloc releases the old block inside the call, where another thread may get the same
 	 * address back: take it out of the table now, and put it back if realloc fails. */
@@ -531,7 +535,7 @@ alloc:
 	if (count_nested(ctx, fn, calib)) {
 		s = target_stats(fn, calib);
 		if (s && track_live && !calib)
-			live_enter(s, fn, size, arg, &key);
+			live_enter(s, fn, size, arg, &key, true);
 		return 0;
 	}
 	if (forwards)
@@ -540,7 +544,7 @@ alloc:
 	if (s && track_stacks)
 		stack_record(ctx, s, (__u32)fn, size, calib, &key);
 	if (s && track_live && !calib)
-		live_enter(s, fn, size, arg, &key);
+		live_enter(s, fn, size, arg, &key, false);
 	return 0;
 }
 

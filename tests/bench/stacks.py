@@ -16,7 +16,11 @@ free; BENCH_MSTACK_N pairs, default 300000), built -O2 with and without frame po
 under rtmon malloc, rtmon malloc --stacks (--unwind fp on the frame-pointer build, dwarf on both),
 bpftrace `@[ustack] = count()` on malloc, and heaptrack (LD_PRELOAD: it starts the loop itself). The
 target's CPU added per malloc+free pair, and the share of malloc calls counted with main on the stack.
-Goal: --stacks per probe hit <= 1.5x rtmon malloc without stacks, on frame-pointer code."""
+Goal: --stacks per probe hit <= 1.5x rtmon malloc without stacks, on frame-pointer code.
+Also rtmon malloc --live, and --live --stacks (--unwind fp on the frame-pointer build, dwarf on
+both): the cost per pair with the return probes and the live table (the loop frees every block, so
+there are no stacks to count).
+BENCH_SECTIONS=malloc (or profile) runs one section only."""
 import json
 import os
 import re
@@ -34,6 +38,7 @@ RTMON = os.path.join(BUILD, "rtmon")
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROFILE_ROUNDS = int(os.environ.get("BENCH_PROFILE_ROUNDS", "750"))
 MSTACK_N = int(os.environ.get("BENCH_MSTACK_N", "300000"))
+SECTIONS = os.environ.get("BENCH_SECTIONS", "profile,malloc").split(",")
 LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
 
 
@@ -189,6 +194,8 @@ def malloc_section(tmp):
                            "-o", fp])
     subprocess.check_call(["cc", "-O2", "-fomit-frame-pointer", src, "-o", nofp])
     stacks = ["malloc", "--stacks", "--folded"]
+    live = ["malloc", "--live"]
+    live_stacks = live + ["--stacks", "--folded"]
     leafs, callers = ("malloc", "__libc_malloc", "__GI___libc_malloc"), ("loop", "one")  # one() tail-calls malloc
 
     def rt(o):
@@ -200,9 +207,17 @@ def malloc_section(tmp):
         fp: [("untraced", None, None), ("rtmon malloc", rtmon_tracer(["malloc"]), None),
              ("rtmon malloc --stacks --unwind fp", rtmon_tracer(stacks + ["--unwind", "fp"]),
               rt),
-             ("rtmon malloc --stacks --unwind dwarf", rtmon_tracer(stacks + ["--unwind", "dwarf"]), rt)],
+             ("rtmon malloc --stacks --unwind dwarf", rtmon_tracer(stacks + ["--unwind", "dwarf"]), rt),
+             ("rtmon malloc --live", rtmon_tracer(live), None),
+             ("rtmon malloc --live --stacks --unwind fp", rtmon_tracer(live_stacks + ["--unwind", "fp"]),
+              None),
+             ("rtmon malloc --live --stacks --unwind dwarf",
+              rtmon_tracer(live_stacks + ["--unwind", "dwarf"]), None)],
         nofp: [("untraced", None, None), ("rtmon malloc", rtmon_tracer(["malloc"]), None),
-               ("rtmon malloc --stacks --unwind dwarf", rtmon_tracer(stacks + ["--unwind", "dwarf"]), rt)],
+               ("rtmon malloc --stacks --unwind dwarf", rtmon_tracer(stacks + ["--unwind", "dwarf"]), rt),
+               ("rtmon malloc --live", rtmon_tracer(live), None),
+               ("rtmon malloc --live --stacks --unwind dwarf",
+                rtmon_tracer(live_stacks + ["--unwind", "dwarf"]), None)],
     }
     if shutil.which("bpftrace"):
         for prog in (fp, nofp):
@@ -225,7 +240,7 @@ def malloc_section(tmp):
             for name, rs in runs.items()}
     print(f"malloc --stacks: tests/bench/malloc_stacks_loop.c, {MSTACK_N} malloc(64)+free pairs, {ROUNDS} runs "
           f"each, medians")
-    print(f"{'build':10} {'tool':40} {'target CPU s':>12} {'+ns/pair':>9} {'mallocs seen':>12} {'reach main':>10} "
+    print(f"{'build':10} {'tool':44} {'target CPU s':>12} {'+ns/pair':>9} {'mallocs seen':>12} {'reach main':>10} "
           f"{'caller kept':>11}")
 
     def pct(v):
@@ -233,7 +248,7 @@ def malloc_section(tmp):
     for build, rows in res.items():
         for name, r in rows.items():
             calls = f"{r['calls']:.0f}" if r["calls"] is not None else "-"
-            print(f"{build:10} {name:40} {r['cpu_s']:12.3f} {r['added_ns_per_pair']:9.0f} {calls:>12} "
+            print(f"{build:10} {name:44} {r['cpu_s']:12.3f} {r['added_ns_per_pair']:9.0f} {calls:>12} "
                   f"{pct(r['reach_main']):>10} {pct(r['caller_kept']):>11}")
     fpr = res["loop-fp"]
     plain, st = fpr["rtmon malloc"]["added_ns_per_pair"], fpr["rtmon malloc --stacks --unwind fp"]["added_ns_per_pair"]
@@ -277,7 +292,11 @@ def main():
         return 1
     tmp = tempfile.mkdtemp(prefix="rtmon-stacks.")
     try:
-        res = {"profile": profile_section(tmp), "malloc_stacks": malloc_section(tmp)}
+        res = {}
+        if "profile" in SECTIONS:
+            res["profile"] = profile_section(tmp)
+        if "malloc" in SECTIONS:
+            res["malloc_stacks"] = malloc_section(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if OUT:

@@ -80,8 +80,8 @@ static const char doc[] =
 	"gc need no budget: their probes fire once per thread or GC cycle, not per call (README, "
 	"OVERHEAD).\n\n"
 	"--stacks counts allocations and bytes per call stack (text: the top N, --top; --folded, "
-	"--pprof FILE, --json): Go programs and --live by frame pointers (the kernel's walk, "
-	"counted in the kernel), other native programs by copying the stack's top 16 KiB for "
+	"--pprof FILE, --json): Go programs by frame pointers (the kernel's walk, "
+	"counted in the kernel), native programs by copying the stack's top 16 KiB for "
 	"DWARF unwinding, as rtmon profile does (a record per call: far dearer, "
 	"docs/PERFORMANCE.md); --unwind chooses. --live --stacks: the blocks not freed per "
 	"stack, with the oldest one's age; --min-age SEC keeps blocks at least that old "
@@ -116,8 +116,8 @@ static const struct argp_option malloc_options[] = {
 	{ "min-age", OPT_MIN_AGE, "SEC", 0,
 	  "With --live --stacks: only blocks allocated at least SEC seconds ago", 0 },
 	{ "unwind", OPT_UNWIND, "fp|dwarf", 0,
-	  "How --stacks takes stacks: frame pointers or DWARF CFI (default: fp for Go and "
-	  "--live, else dwarf)",
+	  "How --stacks takes stacks: frame pointers or DWARF CFI (default: fp for Go, else "
+	  "dwarf)",
 	  0 },
 	{ "allocator-prefix", OPT_PREFIX, "PREFIX", 0,
 	  "The allocator's functions are named PREFIXmalloc, PREFIXfree... (jemalloc built "
@@ -159,11 +159,6 @@ static int check_stack_options(struct malloc_args *a, struct argp_state *state)
 	if (a->co.interval) {
 		argp_failure(state, 2, 0,
 			     "--stacks has no -i: it prints one profile at the end; use -d");
-		return -1;
-	}
-	if (a->live && a->unwind == MALLOC_UNWIND_DWARF) {
-		argp_failure(state, 2, 0,
-			     "--live --stacks takes stacks by frame pointers: drop --unwind dwarf");
 		return -1;
 	}
 	return 0;
@@ -349,7 +344,7 @@ int cmd_malloc(int argc, char **argv)
 	r.objects = true; /* CPython's object allocator too, if the target has one */
 	if (args.stacks)
 		r.stack_copy = args.unwind == MALLOC_UNWIND_DWARF ||
-			       (args.unwind == MALLOC_UNWIND_AUTO && !r.go && !args.live);
+			       (args.unwind == MALLOC_UNWIND_AUTO && !r.go);
 	if (malloc_collect_open(&r, "malloc", err, sizeof(err)))
 		goto fail;
 	if (args.stacks) {

@@ -318,6 +318,9 @@ void malloc_print_summary(struct malloc_run *r, enum loop_end end)
 		summary_count(&sum, "stacks_lost", "stacks lost",
 			      r->stacks_lost_kernel + r->stacks_lost + r->stacks_unnamed);
 		summary_count(&sum, "stacks_truncated", "truncated", r->stacks_truncated);
+		if (r->args->live)
+			summary_count(&sum, "live_stacks_lost", "live blocks without a stack",
+				      r->live_stacks_lost);
 	}
 	if (r->budget && sum.json) {
 		print_json_budget(r, &run);

@@ -81,10 +81,12 @@ struct malloc_run {
 	/* --stacks */
 	bool stack_copy; /* the DWARF path: stacks copied and unwound here (else frame pointers) */
 	struct malloc_stacks *ms;
-	__u64 stacks_lost_kernel;         /* calls whose stack the kernel did not record */
-	__u64 stacks_lost;                /* stacks that could not be unwound */
-	__u64 stacks_truncated;           /* stacks cut short */
-	__u64 stacks_unnamed;             /* calls whose stack was gone before it could be named */
+	__u64 stacks_lost_kernel; /* calls whose stack the kernel did not record */
+	__u64 stacks_lost;        /* stacks that could not be unwound */
+	__u64 stacks_truncated;   /* stacks cut short */
+	__u64 stacks_unnamed;     /* calls whose stack was gone before it could be named */
+	__u64 live_stacks_lost; /* --live: blocks outstanding whose stack was lost ("[stack lost]")
+				 */
 	__u64 report_count, report_bytes; /* the last report's allocations and bytes (estimated
 					   * under --budget): the summary's, which the stacks add
 					   * up to */

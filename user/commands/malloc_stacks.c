@@ -4,7 +4,9 @@
  * Frame-pointer path: the kernel walks the frames and counts per (process, walk) (bpf/alloc.bpf.c)
  * and announces each new stack once on the ring; its frames are named then, while the process runs,
  * and kept per key; the values are read from the kernel's table at the end. DWARF path: a record
- * per call with the stack copied, unwound and added as it comes (as rtmon profile does). */
+ * per call with the stack copied, unwound and added as it comes (as rtmon profile does); with
+ * --live each record's stack is kept by its seq instead (malloc_live_seqs.h), which the live
+ * blocks name, and resolved at the report. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,10 @@
 #include <bpf/bpf.h>
 #include "alloc.skel.h"
 #include "commands/malloc_run.h"
+#include "commands/malloc_live_seqs.h"
 #include "stack/stacks.h"
+
+#define LIVE_BATCH 4096
 
 /* A (process, stack) key of the kernel's tables and the locations its frames became. */
 struct key_ent {
@@ -35,6 +40,12 @@ struct malloc_stacks {
 	size_t npids, cappids;
 	struct key_ent *keys; /* open addressing, a power of two */
 	size_t nkeys, capkeys;
+	struct live_seqs *seqs; /* --live on the DWARF path: each record's stack by its seq */
+	uint64_t *keep;         /* scratch of the prune: the seqs the kernel's tables still name */
+	size_t nkeep, capkeep;
+	struct live_key *batch_keys; /* scratch of the prune's batch reads (LIVE_BATCH each) */
+	struct live_block *batch_vals;
+	uint32_t lost_loc; /* the "[stack lost]" frame, made at the first block without a stack */
 	int add_failed;
 };
 
@@ -167,6 +178,8 @@ static void watch_once(struct malloc_stacks *ms, pid_t pid)
 	stacks_watch(ms->stacks, pid);
 }
 
+static void prune_seqs(struct malloc_run *r);
+
 static int on_stack_rec(void *ctx, void *data, size_t size)
 {
 	struct malloc_run *r = ctx;
@@ -184,9 +197,96 @@ static int on_stack_rec(void *ctx, void *data, size_t size)
 		return 0;
 	watch_once(r->ms, (pid_t)rec->tgid);
 	n = stacks_locations(r->ms->stacks, (pid_t)rec->tgid, &rec->us, NULL, 0, locs);
-	if (n)
+	if (!n)
+		return 0;
+	if (!r->ms->seqs) {
 		add(r->ms, locs, n, 1, (int64_t)rec->size, rec->tgid, NULL);
+		return 0;
+	}
+	if (live_seqs_add(r->ms->seqs, rec->seq, rec->tgid, locs, n))
+		r->ms->add_failed = -ENOMEM;
+	else if (live_seqs_prune_due(r->ms->seqs))
+		prune_seqs(r);
 	return 0;
+}
+
+static int keep_seq(struct malloc_stacks *ms, const struct alloc_stack_key *k)
+{
+	uint64_t *n;
+
+	if (k->walked || !k->id)
+		return 0;
+	if (ms->nkeep == ms->capkeep) {
+		size_t cap = ms->capkeep ? ms->capkeep * 2 : 4096;
+
+		if (!(n = realloc(ms->keep, cap * sizeof(*n))))
+			return -ENOMEM;
+		ms->keep = n;
+		ms->capkeep = cap;
+	}
+	ms->keep[ms->nkeep++] = k->id;
+	return 0;
+}
+
+/* The seqs the live blocks name, read in batches (a hash map's batch walk goes bucket by bucket:
+ * a block there through the walk is seen, however the table changes meanwhile). */
+static int keep_live_blocks(struct malloc_run *r)
+{
+	struct malloc_stacks *ms = r->ms;
+	int fd = bpf_map__fd(r->skel->maps.live_blocks);
+	struct live_key token;
+	bool first = true;
+	__u32 n;
+	int rc;
+
+	do {
+		n = LIVE_BATCH;
+		rc = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, ms->batch_keys,
+					  ms->batch_vals, &n, NULL);
+		if (rc && errno != ENOENT)
+			return -errno;
+		first = false;
+		for (__u32 i = 0; i < n; i++)
+			if (keep_seq(ms, &ms->batch_vals[i].key))
+				return -ENOMEM;
+	} while (!rc);
+	return 0;
+}
+
+/* The calls in progress: their record is out, their block not in the table yet (and realloc's old
+ * block, taken out at its entry, put back if it fails). */
+static int keep_live_calls(struct malloc_run *r)
+{
+	int fd = bpf_map__fd(r->skel->maps.live_calls);
+	__u64 k, next;
+	struct live_call c;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &c))
+			continue;
+		if (keep_seq(r->ms, &c.key) || (c.old_found && keep_seq(r->ms, &c.old_key)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Drops the seqs of the blocks freed since: those that neither table names. A record younger than
+ * a second before the walks is kept whatever they say: its call may have been between the two
+ * tables (its return moves it from live_calls to live_blocks) while they were read. Blocks freed
+ * meanwhile are dropped at the next prune. When the walk fails nothing is dropped. */
+static void prune_seqs(struct malloc_run *r)
+{
+	struct malloc_stacks *ms = r->ms;
+	uint64_t young = loop_now_ns() - 1000000000ULL;
+
+	ms->nkeep = 0;
+	if (keep_live_blocks(r) || keep_live_calls(r))
+		live_seqs_postpone(ms->seqs);
+	else
+		live_seqs_prune(ms->seqs, ms->keep, ms->nkeep, live_seq_time_ns(young));
 }
 
 int malloc_stacks_open(struct malloc_run *r, char *err, size_t errlen)
@@ -203,7 +303,13 @@ int malloc_stacks_open(struct malloc_run *r, char *err, size_t errlen)
 		ms->stacks = stacks_new(ms->prof, &r->t->image, ms->go);
 	if (ms && ms->stacks)
 		ms->us = calloc(1, sizeof(*ms->us));
-	if (!ms || !ms->us) {
+	if (ms && ms->us && r->args->live && r->stack_copy) {
+		ms->seqs = live_seqs_new();
+		ms->batch_keys = calloc(LIVE_BATCH, sizeof(*ms->batch_keys));
+		ms->batch_vals = calloc(LIVE_BATCH, sizeof(*ms->batch_vals));
+	}
+	if (!ms || !ms->us ||
+	    (r->args->live && r->stack_copy && (!ms->seqs || !ms->batch_keys || !ms->batch_vals))) {
 		snprintf(err, errlen, "cannot set up the stacks: %s", strerror(ENOMEM));
 		return -1;
 	}
@@ -241,6 +347,10 @@ void malloc_stacks_close(struct malloc_run *r)
 	for (size_t i = 0; i < ms->capkeys; i++)
 		free(ms->keys[i].locs);
 	free(ms->keys);
+	live_seqs_free(ms->seqs);
+	free(ms->keep);
+	free(ms->batch_keys);
+	free(ms->batch_vals);
 	free(ms->pids);
 	free(ms->us);
 	stacks_free(ms->stacks);
@@ -277,30 +387,64 @@ static int add_counted(struct malloc_run *r)
 	return 0;
 }
 
-/* --live: the blocks still allocated, per key, at least min_age old. */
+/* The entry of a live block without a stack (its record lost in a full ring, or not unwound; a
+ * full stack map): a "[stack lost]" frame, so that every block is in the report. */
+static struct key_ent *lost_entry(struct malloc_run *r, __u32 tgid)
+{
+	struct malloc_stacks *ms = r->ms;
+	struct alloc_stack_key lost = { .tgid = tgid, .walked = 2 }; /* no kernel key has 2 */
+	struct code_line line = { .func = "[stack lost]" };
+	struct key_ent *e = key_find(ms, &lost);
+
+	if (!e || e->located)
+		return e;
+	e->located = true;
+	if (!ms->lost_loc)
+		ms->lost_loc = profile_location(ms->prof, 0, 0, &line, 1);
+	if (ms->lost_loc && (e->locs = malloc(sizeof(*e->locs)))) {
+		e->locs[0] = ms->lost_loc;
+		e->nlocs = 1;
+	}
+	return e;
+}
+
+static void live_sum(uint64_t *count, uint64_t *bytes, uint64_t *oldest, const struct live_block *b)
+{
+	if (!*count || b->time_ns < *oldest)
+		*oldest = b->time_ns;
+	(*count)++;
+	*bytes += b->size;
+}
+
+/* --live: the blocks still allocated, at least min_age old, per stack: the frame-pointer path's
+ * keys, or the DWARF path's stacks by seq. */
 static int add_live(struct malloc_run *r)
 {
 	struct malloc_stacks *ms = r->ms;
 	int fd = bpf_map__fd(r->skel->maps.live_blocks);
 	uint64_t now = loop_now_ns(), min_age = (uint64_t)(r->args->min_age * 1e9);
+	struct live_stack *st, *all = NULL;
 	struct live_key k, next;
 	struct live_block b;
 	struct key_ent *e;
 	void *prev = NULL;
+	size_t nall = 0;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &b) || !b.key.walked)
+		if (bpf_map_lookup_elem(fd, &k, &b) || now - b.time_ns < min_age)
 			continue;
-		if (now - b.time_ns < min_age)
+		if (!b.key.walked && ms->seqs && (st = live_seqs_find(ms->seqs, b.key.id))) {
+			live_sum(&st->live_count, &st->live_bytes, &st->live_oldest_ns, &b);
 			continue;
-		if (!(e = locate_key(r, &b.key)))
+		}
+		e = b.key.walked ? locate_key(r, &b.key) : lost_entry(r, k.tgid);
+		if (!e)
 			return -ENOMEM;
-		if (!e->live_count || b.time_ns < e->live_oldest_ns)
-			e->live_oldest_ns = b.time_ns;
-		e->live_count++;
-		e->live_bytes += b.size;
+		if (!b.key.walked)
+			r->live_stacks_lost++;
+		live_sum(&e->live_count, &e->live_bytes, &e->live_oldest_ns, &b);
 	}
 	for (size_t i = 0; i < ms->capkeys; i++) {
 		struct key_ent *x = &ms->keys[i];
@@ -315,6 +459,15 @@ static int add_live(struct malloc_run *r)
 		add(ms, x->locs, x->nlocs, (int64_t)x->live_count, (int64_t)x->live_bytes,
 		    x->key.tgid, &age_ms);
 	}
+	if (ms->seqs)
+		all = live_seqs_stacks(ms->seqs, &nall);
+	for (size_t i = 0; i < nall; i++) {
+		int64_t age_ms = (int64_t)((now - all[i].live_oldest_ns) / 1000000);
+
+		if (all[i].live_count)
+			add(ms, all[i].locs, all[i].nlocs, (int64_t)all[i].live_count,
+			    (int64_t)all[i].live_bytes, all[i].tgid, &age_ms);
+	}
 	return 0;
 }
 
@@ -326,8 +479,10 @@ int malloc_stacks_report(struct malloc_run *r, FILE *out, char *err, size_t errl
 	int rc = 0;
 
 	ring_buffer__consume(ms->rb);
-	if (!r->stack_copy)
-		rc = r->args->live ? add_live(r) : add_counted(r);
+	if (r->args->live)
+		rc = add_live(r);
+	else if (!r->stack_copy)
+		rc = add_counted(r);
 	if (rc || ms->add_failed) {
 		snprintf(err, errlen, "out of memory: some stacks are missing");
 		return -ENOMEM;
