@@ -1152,30 +1152,29 @@ def serve_report(tmp):
     return res
 
 
-def inspect_report():
-    """rtmon stack/memstats/stats against gdb and delve on 10,000 goroutines (tests/bench/go_inspect.py)."""
-    out = os.path.join(BUILD_ABS, "bench", "results-inspect.json")
+def script_section(script, timeout):
+    """A section that is a script of its own (tests/bench/SCRIPT BUILD ROUNDS JSON_OUT): its parsed JSON,
+    or None if it failed. The script prints its own report."""
+    out = os.path.join(BUILD_ABS, "bench", f"results-{os.path.splitext(script)[0]}.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "bench", "go_inspect.py"), BUILD_ABS,
-                        str(ROUNDS), out], cwd=ROOT, timeout=1800)
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "bench", script), BUILD_ABS, str(ROUNDS),
+                        out], cwd=ROOT, timeout=timeout)
     if r.returncode:
         return None
     with open(out) as f:
         return json.load(f)
+
+
+def inspect_report():
+    """rtmon stack/memstats/stats against gdb and delve on 10,000 goroutines (tests/bench/go_inspect.py)."""
+    return script_section("go_inspect.py", 1800)
 
 
 def stacks_report():
     """rtmon profile and malloc --stacks against perf, bpftrace and heaptrack (tests/bench/stacks.py)."""
-    out = os.path.join(BUILD_ABS, "bench", "results-stacks.json")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
     if make(*[os.path.join(BUILD_ABS, "testprog", n) for n in ("cpuburn-fp", "cpuburn-nofp")]).returncode:
         return None
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "bench", "stacks.py"), BUILD_ABS,
-                        str(ROUNDS), out], cwd=ROOT, timeout=3600)
-    if r.returncode:
-        return None
-    with open(out) as f:
-        return json.load(f)
+    return script_section("stacks.py", 3600)
 
 
 def make(*targets):
