@@ -17,9 +17,11 @@
 #include "target_filter.bpf.h"
 
 /* 16 MiB: about 13,000 allocation records (1.2 KiB each) between the 10 ms drains: at
- * MemProfileRate=1 (every allocation sampled) a few hundred thousand a second. */
+ * MemProfileRate=1 (every allocation sampled) a few hundred thousand a second. Userspace may set
+ * a smaller ring (serve, at the default rate: go_heap_open's ring_bytes), and wake_bytes with it.
+ */
 #define RING_BYTES (16 << 20)
-#define WAKE_BYTES (RING_BYTES / 8)
+const volatile __u64 wake_bytes = RING_BYTES / 8;
 
 /* Go 1.23 and later: mProf_Malloc(mp *m, p unsafe.Pointer, size uintptr), before it (p, size):
  * the register ABI's arguments are RAX, RBX, RCX. */
@@ -65,7 +67,7 @@ static __always_inline void on_malloc(struct pt_regs *ctx, __u32 tgid)
 		a->rate = -1;
 	/* The probe is before the function pushes its frame: its caller is read at sp. */
 	user_stack_capture(ctx, ctx, &a->us, false, true);
-	rb_submit_batched(&recs, a, WAKE_BYTES);
+	rb_submit_batched(&recs, a, wake_bytes);
 }
 
 static __always_inline void emit_free(__u32 tgid, __u64 addr, __u64 size)
@@ -78,7 +80,7 @@ static __always_inline void emit_free(__u32 tgid, __u64 addr, __u64 size)
 	h->tgid = tgid;
 	h->addr = addr;
 	h->size = size;
-	rb_submit_batched(&recs, h, WAKE_BYTES);
+	rb_submit_batched(&recs, h, wake_bytes);
 }
 
 /* mProf_Free(b *bucket, size uintptr), after its freeSpecial. */

@@ -84,7 +84,7 @@ static double read_rates(void *ctx)
 static int heap_attach(void *ctx, struct loop_ops *ops, char *err, size_t errlen)
 {
 	struct heap_run *r = ctx;
-	int rc = go_heap_open(&r->gh, r->t, "heap", err, errlen);
+	int rc = go_heap_open(&r->gh, r->t, "heap", 0, err, errlen);
 
 	ops->rb = rc ? NULL : go_heap_ring(r->gh);
 	ops->timers[0] = (struct loop_timer){ read_rates, loop_now_s() + RATE_EVERY_S };

@@ -29,6 +29,8 @@ struct serve_snapshot {
 	uint64_t malloc_hits;  /* calls counted, not estimated */
 	double malloc_sampled; /* the share of the target's work seen live, (0, 1] */
 	bool malloc_uncertain; /* the budget's scale_uncertain */
+	bool have_heap;        /* Go: the heap profile's collector runs */
+	uint64_t heap_hits, heap_lost;
 };
 
 struct serve_collect {

@@ -139,6 +139,8 @@ static void write_health(const struct prom_writer *w0, const struct procs *p)
 			prom_counter(w, "rtmon_lost_events", "collector=\"goroutines\"",
 				     n_->grc[GRC_LOST] + n_->grc[GRC_TRACK_FULL] +
 					     n_->grc[GRC_HIST_FULL]);
+		if (n_->have_heap)
+			prom_counter(w, "rtmon_lost_events", "collector=\"heap\"", n_->heap_lost);
 	});
 	prom_family(w0, "rtmon_probe_hits", PROM_COUNTER, NULL,
 		    "Times the collector's probes ran for the target, by collector.");
@@ -153,6 +155,8 @@ static void write_health(const struct prom_writer *w0, const struct procs *p)
 		if (n_->have_malloc)
 			prom_counter(w, "rtmon_probe_hits", "collector=\"malloc\"",
 				     n_->malloc_hits);
+		if (n_->have_heap)
+			prom_counter(w, "rtmon_probe_hits", "collector=\"heap\"", n_->heap_hits);
 	});
 }
 

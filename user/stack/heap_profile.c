@@ -406,8 +406,8 @@ static int find_sites(struct go_heap *gh, char *err, size_t errlen)
 	return 0;
 }
 
-int go_heap_open(struct go_heap **out, const struct target *t, const char *cmd, char *err,
-		 size_t errlen)
+int go_heap_open(struct go_heap **out, const struct target *t, const char *cmd, size_t ring_bytes,
+		 char *err, size_t errlen)
 {
 	struct go_heap *gh = calloc(1, sizeof(*gh));
 	struct probe_site sites[3];
@@ -437,6 +437,10 @@ int go_heap_open(struct go_heap **out, const struct target *t, const char *cmd, 
 	gh->skel->rodata->rate_vaddr = gh->sites.rate_vaddr;
 	gh->skel->rodata->special_kind_off = gh->sites.special_kind_off;
 	gh->skel->rodata->special_profile_kind = gh->sites.special_profile_kind;
+	if (ring_bytes) {
+		bpf_map__set_max_entries(gh->skel->maps.recs, (__u32)ring_bytes);
+		gh->skel->rodata->wake_bytes = ring_bytes / 8;
+	}
 	probe_prepare_sites_prog(gh->skel->progs.on_heap_site);
 	rc = go_heap_bpf__load(gh->skel);
 	if (rc) {

@@ -26,10 +26,12 @@ extern const struct profile_value_type go_heap_types[GH_NTYPES];
 
 /* Finds the sites in t's executable (a Go binary of a release rtmon knows: else one line in err
  * naming the problem, -ENOEXEC for a program that is not Go, -ENOENT for a release without the
- * functions), loads and attaches the probes. cmd names the command in messages. 0, or -errno with
- * one line in err; *out is then still to be closed. */
-int go_heap_open(struct go_heap **out, const struct target *t, const char *cmd, char *err,
-		 size_t errlen);
+ * functions), loads and attaches the probes. cmd names the command in messages. ring_bytes: the
+ * record ring's size (a power of two of at least a page), 0 for the default 16 MiB, which its
+ * pages count twice in RSS once used (the kernel maps a ring's data twice). 0, or -errno with one
+ * line in err; *out is then still to be closed. */
+int go_heap_open(struct go_heap **out, const struct target *t, const char *cmd, size_t ring_bytes,
+		 char *err, size_t errlen);
 struct ring_buffer *go_heap_ring(const struct go_heap *gh);
 /* The same records drained by another ring manager too (serve: the loop's, every 10 ms, so that
  * stacks are named while the process runs). 0 or a negative errno. */
