@@ -85,10 +85,12 @@ def check(out, trace_text, node, full, minor, isolates=1):
     assert by_first_seen((o["heap"], (o["phase"], o["reason"])) for o in gc) == \
         by_first_seen((t[0], (t[1], t[3])) for t in trace)
     assert len({o["heap"] for o in gc}) == isolates
-    # What the script asked for, in each isolate.
+    # What the script asked for, in each isolate: at least that many full collections. Node 22's
+    # V8 sometimes follows a requested full GC with a second one under the same reason (seen in CI,
+    # 1 run in 3 here), and --trace-gc shows both: rtmon's records equal its lines above.
     tested = [o for o in gc if o["reason"] == "testing"]
     forced = {"testing", "heap profiler"}
-    assert sum(o["phase"] == "mark-compact" for o in tested) == full * isolates
+    assert sum(o["phase"] == "mark-compact" for o in tested) >= full * isolates
     assert sum(o["phase"] != "mark-compact" for o in tested) == minor * isolates
     assert any(o["reason"] == "allocation failure" for o in gc)
     for o, t in zip(gc, trace):
